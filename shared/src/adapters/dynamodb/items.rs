@@ -1,0 +1,118 @@
+//! Keys and attribute conversions for the table.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::ports::{AccountStatus, PhoneKey, StoreError};
+use crate::security::code::CodePurpose;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+
+pub fn phone_pk(key: &PhoneKey) -> String {
+    format!("PHONE#{}#{}", key.merchant_id, key.phone.e164())
+}
+
+pub const CLAIM_SK: &str = "CLAIM";
+
+pub fn code_sk(purpose: CodePurpose) -> String {
+    format!("CODE#{}", purpose.as_str())
+}
+
+pub fn user_pk(user_id: &str) -> String {
+    format!("USER#{user_id}")
+}
+
+pub const ACCOUNT_SK: &str = "ACCOUNT";
+
+pub fn session_sk(session_id: &str) -> String {
+    format!("SESSION#{session_id}")
+}
+
+pub fn refresh_pk(token_hash: &str) -> String {
+    format!("REFRESH#{token_hash}")
+}
+
+pub const REFRESH_SK: &str = "REFRESH";
+
+pub fn sms_log_pk(e164: &str) -> String {
+    format!("SMS#{e164}")
+}
+
+pub const SMS_LOG_SK: &str = "LOG";
+
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+pub fn item_key(pk: String, sk: impl Into<String>) -> Item {
+    HashMap::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))])
+}
+
+pub fn status_value(status: AccountStatus) -> AttributeValue {
+    s(match status {
+        AccountStatus::Pending => "PENDING",
+        AccountStatus::Active => "ACTIVE",
+    })
+}
+
+fn malformed(attr: &str) -> StoreError {
+    StoreError::Backend(format!("item attribute {attr} is missing or malformed"))
+}
+
+pub fn get_s(item: &Item, attr: &str) -> Result<String, StoreError> {
+    item.get(attr)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .ok_or_else(|| malformed(attr))
+}
+
+pub fn get_n<T: std::str::FromStr>(item: &Item, attr: &str) -> Result<T, StoreError> {
+    item.get(attr)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| malformed(attr))
+}
+
+pub fn get_opt_n<T: std::str::FromStr>(item: &Item, attr: &str) -> Result<Option<T>, StoreError> {
+    match item.get(attr) {
+        None | Some(AttributeValue::Null(_)) => Ok(None),
+        Some(_) => get_n(item, attr).map(Some),
+    }
+}
+
+pub fn get_status(item: &Item) -> Result<AccountStatus, StoreError> {
+    match get_s(item, "status")?.as_str() {
+        "PENDING" => Ok(AccountStatus::Pending),
+        "ACTIVE" => Ok(AccountStatus::Active),
+        _ => Err(malformed("status")),
+    }
+}
+
+pub fn get_n_list(item: &Item, attr: &str) -> Result<Vec<i64>, StoreError> {
+    match item.get(attr) {
+        None => Ok(Vec::new()),
+        Some(value) => value
+            .as_l()
+            .map_err(|_| malformed(attr))?
+            .iter()
+            .map(|v| {
+                v.as_n()
+                    .ok()
+                    .and_then(|n| n.parse().ok())
+                    .ok_or_else(|| malformed(attr))
+            })
+            .collect(),
+    }
+}
+
+pub fn n_list(values: &[i64]) -> AttributeValue {
+    AttributeValue::L(values.iter().map(n).collect())
+}

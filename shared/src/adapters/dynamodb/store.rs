@@ -1,0 +1,512 @@
+//! `AccountStore` on DynamoDB. Uniqueness and single use are conditional writes; every change that
+//! touches more than one item is a `TransactWriteItems`, so nothing is ever half written.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem, Update,
+};
+
+use super::errors::{classify, classify_transaction};
+use super::items::*;
+use crate::domain::phone::PhoneNumber;
+use crate::domain::sms_limits::{DAY, SmsLog, SmsReservation};
+use crate::ports::{
+    AccountStatus, AccountStore, NewPendingAccount, NewSession, PhoneClaim, PhoneKey, StoreError,
+    StoredCode,
+};
+use crate::security::code::CodePurpose;
+
+/// Expression placeholders shared by every write here.
+fn names() -> HashMap<String, String> {
+    HashMap::from([
+        ("#status".to_owned(), "status".to_owned()),
+        ("#ttl".to_owned(), "ttl".to_owned()),
+    ])
+}
+
+type Values = HashMap<String, AttributeValue>;
+
+fn values<const N: usize>(pairs: [(&str, AttributeValue); N]) -> Values {
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, StoreError> {
+    result.map_err(|e| StoreError::Backend(format!("building a request failed: {e}")))
+}
+
+#[derive(Clone)]
+pub struct DynamoAccountStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoAccountStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoAccountStore {
+            client,
+            table: table.into(),
+        }
+    }
+
+    fn put(
+        &self,
+        item: Item,
+        condition: Option<&str>,
+        vals: Values,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
+        if let Some(condition) = condition {
+            let names = used_names(condition);
+            put = put
+                .condition_expression(condition)
+                .set_expression_attribute_names((!names.is_empty()).then_some(names));
+            if !vals.is_empty() {
+                put = put.set_expression_attribute_values(Some(vals));
+            }
+        }
+        Ok(TransactWriteItem::builder()
+            .put(built(put.build())?)
+            .build())
+    }
+
+    fn update(
+        &self,
+        key: Item,
+        update: &str,
+        condition: &str,
+        vals: Values,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let names = used_names(&format!("{update} {condition}"));
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names((!names.is_empty()).then_some(names))
+            .set_expression_attribute_values(Some(vals));
+        Ok(TransactWriteItem::builder()
+            .update(built(update.build())?)
+            .build())
+    }
+
+    fn check(
+        &self,
+        key: Item,
+        condition: &str,
+        vals: Values,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let names = used_names(condition);
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .condition_expression(condition)
+            .set_expression_attribute_names((!names.is_empty()).then_some(names))
+            .set_expression_attribute_values(Some(vals));
+        Ok(TransactWriteItem::builder()
+            .condition_check(built(check.build())?)
+            .build())
+    }
+
+    fn delete(
+        &self,
+        key: Item,
+        condition: &str,
+        vals: Values,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .condition_expression(condition)
+            .set_expression_attribute_values(Some(vals));
+        Ok(TransactWriteItem::builder()
+            .delete(built(delete.build())?)
+            .build())
+    }
+
+    async fn transact(
+        &self,
+        operation: &'static str,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<(), StoreError> {
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify_transaction(operation, e))
+    }
+
+    fn code_item(
+        &self,
+        key: &PhoneKey,
+        purpose: CodePurpose,
+        code: StoredCode,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut item = phone_key(key, code_sk(purpose));
+        item.extend([
+            ("codeId".to_owned(), s(code.code_id)),
+            ("mac".to_owned(), s(code.mac)),
+            ("userId".to_owned(), s(code.user_id)),
+            ("expiresAt".to_owned(), n(code.expires_at)),
+            ("attemptsLeft".to_owned(), n(code.attempts_left)),
+            ("ttl".to_owned(), n(code.expires_at + DAY)),
+        ]);
+        self.put(item, None, Values::new())
+    }
+
+    /// Writes the new send log only if nobody else wrote it since it was read.
+    fn sms_log_write(
+        &self,
+        phone: &PhoneNumber,
+        sms: &SmsReservation,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let (update, condition, vals) = sms_log_update(sms.sent_at.as_slice(), sms);
+        self.update(
+            item_key(sms_log_pk(phone.e164()), SMS_LOG_SK),
+            update,
+            condition,
+            vals,
+        )
+    }
+
+    fn pending_claim_check(
+        &self,
+        key: &PhoneKey,
+        user_id: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        self.check(
+            phone_key(key, CLAIM_SK),
+            "userId = :uid AND #status = :pending",
+            values([
+                (":uid", s(user_id)),
+                (":pending", status_value(AccountStatus::Pending)),
+            ]),
+        )
+    }
+}
+
+fn phone_key(key: &PhoneKey, sk: impl Into<String>) -> Item {
+    item_key(phone_pk(key), sk)
+}
+
+/// Only the placeholders an expression uses may be sent, or DynamoDB refuses the request.
+fn used_names(expression: &str) -> HashMap<String, String> {
+    names()
+        .into_iter()
+        .filter(|(k, _)| expression.contains(k.as_str()))
+        .collect()
+}
+
+fn sms_log_update(sent_at: &[i64], sms: &SmsReservation) -> (&'static str, &'static str, Values) {
+    let vals = values([
+        (":sent", n_list(sent_at)),
+        (":version", n(sms.new_version())),
+        (":expected", n(sms.expected_version)),
+        (":ttl", n(sms.at + DAY)),
+    ]);
+    let condition = if sms.expected_version == 0 {
+        "attribute_not_exists(pk) OR version = :expected"
+    } else {
+        "version = :expected"
+    };
+    (
+        "SET sentAt = :sent, version = :version, #ttl = :ttl",
+        condition,
+        vals,
+    )
+}
+
+#[async_trait]
+impl AccountStore for DynamoAccountStore {
+    async fn phone_claim(&self, key: &PhoneKey) -> Result<Option<PhoneClaim>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(phone_key(key, CLAIM_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("GetItem claim", e))?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        Ok(Some(PhoneClaim {
+            user_id: get_s(&item, "userId")?,
+            status: get_status(&item)?,
+            expires_at: get_opt_n(&item, "expiresAt")?,
+        }))
+    }
+
+    async fn create_pending_account(
+        &self,
+        key: &PhoneKey,
+        account: NewPendingAccount,
+        code: StoredCode,
+        sms: &SmsReservation,
+    ) -> Result<(), StoreError> {
+        let pending = status_value(AccountStatus::Pending);
+        let mut claim = phone_key(key, CLAIM_SK);
+        claim.extend([
+            ("userId".to_owned(), s(&account.user_id)),
+            ("status".to_owned(), pending.clone()),
+            ("createdAt".to_owned(), n(account.created_at)),
+            ("expiresAt".to_owned(), n(account.expires_at)),
+            ("ttl".to_owned(), n(account.expires_at)),
+        ]);
+        let mut item = key_for_account(&account.user_id);
+        item.extend([
+            ("userId".to_owned(), s(&account.user_id)),
+            ("merchantId".to_owned(), s(&key.merchant_id)),
+            ("phone".to_owned(), s(key.phone.e164())),
+            ("status".to_owned(), pending.clone()),
+            ("passwordHash".to_owned(), s(account.password_hash)),
+            ("createdAt".to_owned(), n(account.created_at)),
+            ("expiresAt".to_owned(), n(account.expires_at)),
+            ("ttl".to_owned(), n(account.expires_at)),
+        ]);
+        let items = vec![
+            // A pending claim past its expiry may still be in the table (TTL deletes late): it is free.
+            self.put(
+                claim,
+                Some("attribute_not_exists(pk) OR (#status = :pending AND expiresAt <= :now)"),
+                values([(":pending", pending), (":now", n(account.created_at))]),
+            )?,
+            self.put(item, Some("attribute_not_exists(pk)"), Values::new())?,
+            self.code_item(key, CodePurpose::PhoneSignup, code)?,
+            self.sms_log_write(&key.phone, sms)?,
+        ];
+        self.transact("TransactWriteItems create pending account", items)
+            .await
+    }
+
+    async fn replace_pending_password(
+        &self,
+        key: &PhoneKey,
+        user_id: &str,
+        password_hash: String,
+        code: StoredCode,
+        sms: &SmsReservation,
+    ) -> Result<(), StoreError> {
+        let items = vec![
+            self.update(
+                key_for_account(user_id),
+                "SET passwordHash = :hash",
+                "#status = :pending",
+                values([
+                    (":hash", s(password_hash)),
+                    (":pending", status_value(AccountStatus::Pending)),
+                ]),
+            )?,
+            self.pending_claim_check(key, user_id)?,
+            self.code_item(key, CodePurpose::PhoneSignup, code)?,
+            self.sms_log_write(&key.phone, sms)?,
+        ];
+        self.transact("TransactWriteItems replace pending password", items)
+            .await
+    }
+
+    async fn replace_pending_code(
+        &self,
+        key: &PhoneKey,
+        code: StoredCode,
+        sms: &SmsReservation,
+    ) -> Result<(), StoreError> {
+        let items = vec![
+            self.pending_claim_check(key, &code.user_id)?,
+            self.code_item(key, CodePurpose::PhoneSignup, code)?,
+            self.sms_log_write(&key.phone, sms)?,
+        ];
+        self.transact("TransactWriteItems replace pending code", items)
+            .await
+    }
+
+    async fn sms_log(&self, phone: &PhoneNumber) -> Result<SmsLog, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(sms_log_pk(phone.e164()), SMS_LOG_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("GetItem sms log", e))?;
+        let Some(item) = out.item else {
+            return Ok(SmsLog::default());
+        };
+        Ok(SmsLog {
+            sent_at: get_n_list(&item, "sentAt")?,
+            version: get_n(&item, "version")?,
+        })
+    }
+
+    async fn record_sms(
+        &self,
+        phone: &PhoneNumber,
+        sms: &SmsReservation,
+    ) -> Result<(), StoreError> {
+        let (update, condition, vals) = sms_log_update(&sms.sent_at, sms);
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(sms_log_pk(phone.e164()), SMS_LOG_SK)))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(used_names(update)))
+            .set_expression_attribute_values(Some(vals))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify("UpdateItem record sms", e))
+    }
+
+    async fn release_sms(
+        &self,
+        phone: &PhoneNumber,
+        sms: &SmsReservation,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(sms_log_pk(phone.e164()), SMS_LOG_SK)))
+            .update_expression("SET sentAt = :sent, version = :next")
+            .condition_expression("version = :written")
+            .set_expression_attribute_values(Some(values([
+                (":sent", n_list(&sms.released())),
+                (":next", n(sms.new_version() + 1)),
+                (":written", n(sms.new_version())),
+            ])))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify("UpdateItem release sms", e))
+    }
+
+    async fn code(
+        &self,
+        key: &PhoneKey,
+        purpose: CodePurpose,
+    ) -> Result<Option<StoredCode>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(phone_key(key, code_sk(purpose))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("GetItem code", e))?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        Ok(Some(StoredCode {
+            code_id: get_s(&item, "codeId")?,
+            mac: get_s(&item, "mac")?,
+            user_id: get_s(&item, "userId")?,
+            expires_at: get_n(&item, "expiresAt")?,
+            attempts_left: get_n(&item, "attemptsLeft")?,
+        }))
+    }
+
+    async fn spend_code_attempt(
+        &self,
+        key: &PhoneKey,
+        purpose: CodePurpose,
+        code_id: &str,
+        now: i64,
+    ) -> Result<Option<u32>, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(phone_key(key, code_sk(purpose))))
+            .update_expression("SET attemptsLeft = attemptsLeft - :one")
+            .condition_expression("codeId = :id AND attemptsLeft > :zero AND expiresAt > :now")
+            .set_expression_attribute_values(Some(values([
+                (":one", n(1)),
+                (":zero", n(0)),
+                (":id", s(code_id)),
+                (":now", n(now)),
+            ])))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                let attrs = out.attributes.unwrap_or_default();
+                Ok(Some(get_n(&attrs, "attemptsLeft")?))
+            }
+            Err(e) => match classify("UpdateItem spend attempt", e) {
+                StoreError::Conflict => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn activate_account(
+        &self,
+        key: &PhoneKey,
+        code_id: &str,
+        user_id: &str,
+        session: NewSession,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let active = status_value(AccountStatus::Active);
+        let mut refresh = item_key(refresh_pk(&session.refresh_token_hash), REFRESH_SK);
+        refresh.extend([
+            ("userId".to_owned(), s(user_id)),
+            ("merchantId".to_owned(), s(&key.merchant_id)),
+            ("sessionId".to_owned(), s(&session.session_id)),
+            ("createdAt".to_owned(), n(session.created_at)),
+            ("expiresAt".to_owned(), n(session.expires_at)),
+            ("ttl".to_owned(), n(session.expires_at)),
+        ]);
+        let mut family = item_key(user_pk(user_id), session_sk(&session.session_id));
+        family.extend([
+            ("sessionId".to_owned(), s(&session.session_id)),
+            ("merchantId".to_owned(), s(&key.merchant_id)),
+            (
+                "currentTokenHash".to_owned(),
+                s(&session.refresh_token_hash),
+            ),
+            ("createdAt".to_owned(), n(session.created_at)),
+            ("expiresAt".to_owned(), n(session.expires_at)),
+            ("ttl".to_owned(), n(session.expires_at)),
+        ]);
+        if let Some(fingerprint) = session.fingerprint {
+            family.insert("fingerprint".to_owned(), s(fingerprint));
+        }
+        let items = vec![
+            // Single use: only the transaction that deletes this exact code may go on.
+            self.delete(phone_key(key, code_sk(CodePurpose::PhoneSignup)), "codeId = :id", values([(":id", s(code_id))]))?,
+            self.update(
+                key_for_account(user_id),
+                "SET #status = :active, activatedAt = :now, validAfter = :now REMOVE expiresAt, #ttl",
+                "#status = :pending",
+                values([
+                    (":active", active.clone()),
+                    (":pending", status_value(AccountStatus::Pending)),
+                    (":now", n(now)),
+                ]),
+            )?,
+            self.update(
+                phone_key(key, CLAIM_SK),
+                "SET #status = :active REMOVE expiresAt, #ttl",
+                "userId = :uid",
+                values([(":active", active), (":uid", s(user_id))]),
+            )?,
+            self.put(refresh, Some("attribute_not_exists(pk)"), Values::new())?,
+            self.put(family, Some("attribute_not_exists(pk)"), Values::new())?,
+        ];
+        self.transact("TransactWriteItems activate account", items)
+            .await
+    }
+}
+
+fn key_for_account(user_id: &str) -> Item {
+    item_key(user_pk(user_id), ACCOUNT_SK)
+}

@@ -1,0 +1,4 @@
+//! AWS implementations of the ports. Nothing outside this module talks to an AWS SDK.
+
+pub mod dynamodb;
+pub mod sns;

@@ -1,0 +1,7 @@
+//! Validated input and the rules the seeds set on it.
+
+pub mod password;
+pub mod password_policy;
+pub mod phone;
+pub mod simple_password;
+pub mod sms_limits;

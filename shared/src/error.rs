@@ -1,0 +1,206 @@
+//! The one error type every endpoint answers with, and the single table that maps it to a status,
+//! a stable machine code and a stable number (the seed 002 envelope).
+
+use serde_json::{Map, Value, json};
+
+/// Identifies this component in the envelope's `systemId`.
+pub const SYSTEM_ID: &str = "registration";
+
+/// Everything a handler can answer besides success. Variants carry only what may be shown to a client.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("the request body is not valid JSON for this endpoint")]
+    MalformedBody {
+        field: Option<String>,
+        detail: String,
+    },
+    #[error("the request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("header {header} is missing or invalid")]
+    BadHeader {
+        header: &'static str,
+        message: &'static str,
+    },
+    #[error("{field} is invalid: {rule}")]
+    Validation {
+        field: &'static str,
+        rule: &'static str,
+        message: String,
+        data: Map<String, Value>,
+    },
+    #[error("the code is not correct")]
+    CodeMismatch { attempts_remaining: u32 },
+    #[error("the code is no longer valid")]
+    CodeNoLongerValid,
+    #[error("too many requests; retry after {retry_after}s")]
+    TooManyRequests { retry_after: u64 },
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("the SMS could not be sent")]
+    SmsUnavailable,
+    #[error("a dependency is throttling or unavailable")]
+    Unavailable,
+    /// The detail is for the log only; the client sees the seed's generic message.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// One row of the status table.
+struct Row {
+    status: u16,
+    code: &'static str,
+    id: u32,
+}
+
+impl ApiError {
+    fn row(&self) -> Row {
+        let (status, code, id) = match self {
+            ApiError::MalformedBody { .. } => (400, "BAD_REQUEST", 1000),
+            ApiError::PayloadTooLarge { .. } => (400, "PAYLOAD_TOO_LARGE", 1003),
+            ApiError::BadHeader { .. } => (400, "HEADER", 1002),
+            ApiError::Validation { .. } => (400, "VALIDATION", 1001),
+            ApiError::CodeMismatch { .. } => (400, "CODE_INVALID", 1101),
+            ApiError::CodeNoLongerValid => (400, "CODE_EXPIRED", 1102),
+            ApiError::TooManyRequests { .. } => (429, "TOO_MANY_REQUESTS", 1201),
+            ApiError::MethodNotAllowed => (405, "METHOD_NOT_ALLOWED", 1405),
+            ApiError::SmsUnavailable => (503, "SMS_UNAVAILABLE", 1301),
+            ApiError::Unavailable => (503, "UNAVAILABLE", 1302),
+            ApiError::Internal(_) => (500, "COMMON", 0),
+        };
+        Row { status, code, id }
+    }
+
+    pub fn status(&self) -> u16 {
+        self.row().status
+    }
+
+    /// The stable machine code, also used as the outcome in logs.
+    pub fn code(&self) -> &'static str {
+        self.row().code
+    }
+
+    /// Seconds a client should wait, sent both as `Retry-After` and `data.retryAfter`.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::TooManyRequests { retry_after } => Some(*retry_after),
+            ApiError::SmsUnavailable | ApiError::Unavailable => Some(5),
+            _ => None,
+        }
+    }
+
+    fn field(&self) -> Option<String> {
+        match self {
+            ApiError::MalformedBody { field, .. } => field.clone(),
+            ApiError::BadHeader { header, .. } => Some((*header).to_owned()),
+            ApiError::Validation { field, .. } => Some((*field).to_owned()),
+            ApiError::CodeMismatch { .. } | ApiError::CodeNoLongerValid => Some("code".to_owned()),
+            _ => None,
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            ApiError::MalformedBody { detail, .. } => format!("The request body is not valid: {detail}"),
+            ApiError::PayloadTooLarge { limit } => {
+                format!("The request body is larger than the limit of {limit} bytes.")
+            }
+            ApiError::BadHeader { message, .. } => (*message).to_owned(),
+            ApiError::Validation { message, .. } => message.clone(),
+            ApiError::CodeMismatch { attempts_remaining: 0 } => {
+                "The code is not correct and no attempts remain. Ask for a new code.".to_owned()
+            }
+            ApiError::CodeMismatch { .. } => "The code is not correct.".to_owned(),
+            ApiError::CodeNoLongerValid => {
+                "This code has expired or has already been used. Ask for a new code.".to_owned()
+            }
+            ApiError::TooManyRequests { .. } => "Too many requests. Try again later.".to_owned(),
+            ApiError::MethodNotAllowed => "This method is not allowed on this path.".to_owned(),
+            ApiError::SmsUnavailable => {
+                "The SMS could not be sent right now. Try again in a few seconds.".to_owned()
+            }
+            ApiError::Unavailable => "The service is busy. Try again in a few seconds.".to_owned(),
+            ApiError::Internal(_) => "Sorry for inconvenience. We're fixing the issue. If you have urgent questions, contact support".to_owned(),
+        }
+    }
+
+    fn data(&self) -> Map<String, Value> {
+        let mut data = match self {
+            ApiError::Validation { rule, data, .. } => {
+                let mut d = data.clone();
+                d.insert("rule".into(), json!(rule));
+                d
+            }
+            ApiError::CodeMismatch { attempts_remaining } => {
+                Map::from_iter([("attemptsRemaining".to_owned(), json!(attempts_remaining))])
+            }
+            ApiError::CodeNoLongerValid => {
+                Map::from_iter([("attemptsRemaining".to_owned(), json!(0))])
+            }
+            ApiError::PayloadTooLarge { limit } => {
+                Map::from_iter([("limit".to_owned(), json!(limit))])
+            }
+            _ => Map::new(),
+        };
+        if let Some(seconds) = self.retry_after() {
+            data.insert("retryAfter".into(), json!(seconds));
+        }
+        data
+    }
+
+    /// The seed 002 envelope. Only client-safe text goes in; `Internal` details never do.
+    pub fn envelope(&self) -> Value {
+        let row = self.row();
+        let mut body = Map::new();
+        body.insert("error".into(), json!(row.code));
+        body.insert("errorId".into(), json!(row.id));
+        body.insert("message".into(), json!(self.message()));
+        if let Some(field) = self.field() {
+            body.insert("field".into(), json!(field));
+        }
+        body.insert("systemId".into(), json!(SYSTEM_ID));
+        let data = self.data();
+        if !data.is_empty() {
+            body.insert("data".into(), Value::Object(data));
+        }
+        Value::Object(body)
+    }
+
+    pub fn validation(field: &'static str, rule: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Validation {
+            field,
+            rule,
+            message: message.into(),
+            data: Map::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_details_never_reach_the_envelope() {
+        let err = ApiError::Internal("DynamoDB said: ResourceNotFoundException table xyz".into());
+        let body = err.envelope().to_string();
+        assert_eq!(err.status(), 500);
+        assert!(!body.contains("DynamoDB"), "{body}");
+        assert!(body.contains("\"systemId\":\"registration\""));
+    }
+
+    #[test]
+    fn throttling_carries_retry_after_in_data() {
+        let err = ApiError::TooManyRequests { retry_after: 42 };
+        assert_eq!(err.status(), 429);
+        assert_eq!(err.envelope()["data"]["retryAfter"], 42);
+    }
+
+    #[test]
+    fn validation_names_field_and_rule() {
+        let body = ApiError::validation("password", "min_length", "too short").envelope();
+        assert_eq!(body["field"], "password");
+        assert_eq!(body["data"]["rule"], "min_length");
+        assert_eq!(body["error"], "VALIDATION");
+        assert_eq!(body["errorId"], 1001);
+    }
+}

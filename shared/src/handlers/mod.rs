@@ -1,0 +1,51 @@
+//! One handler per endpoint. Each reads and validates the request, runs the use case against the
+//! ports, and always answers: a success or an envelope, never a panic.
+
+mod delivery;
+pub mod phone_confirm;
+pub mod phone_resend;
+pub mod signup;
+
+use crate::error::ApiError;
+use crate::ports::StoreError;
+
+/// Codes for a phone live 5 minutes and allow 5 attempts (targets.md).
+pub const SMS_CODE_TTL_SECS: i64 = 5 * 60;
+pub const CODE_ATTEMPTS: u32 = 5;
+/// A signup never confirmed stops holding its phone number after 7 days.
+pub const PENDING_ACCOUNT_TTL_SECS: i64 = 7 * 24 * 3600;
+/// How often a handler re-reads and retries after losing a race to a parallel request.
+const RACE_RETRIES: usize = 3;
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            // A conflict that reached here was retried already; the client may try again.
+            StoreError::Conflict | StoreError::Unavailable(_) => {
+                tracing::warn!(error = %err, "store unavailable or contended");
+                ApiError::Unavailable
+            }
+            StoreError::Backend(detail) => ApiError::Internal(detail),
+        }
+    }
+}
+
+/// What one try of a use case came to: done, or beaten by a parallel request and worth re-reading.
+enum Attempt<T> {
+    Done(T),
+    Raced,
+}
+
+/// Runs `attempt` until it is not beaten by a parallel request, a few times at most.
+async fn retry_races<T, F, Fut>(mut attempt: F) -> Result<T, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Attempt<T>, ApiError>>,
+{
+    for _ in 0..RACE_RETRIES {
+        if let Attempt::Done(value) = attempt().await? {
+            return Ok(value);
+        }
+    }
+    Err(ApiError::Unavailable)
+}

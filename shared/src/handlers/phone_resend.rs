@@ -1,0 +1,57 @@
+//! `POST /v2/mobile/phone/verify/resend` `{phone}` → `{"result":"ok"}`: a new code for a pending
+//! signup; the old code dies with it. A phone without a pending signup gets the same answer and no SMS.
+
+use std::convert::Infallible;
+
+use lambda_http::http::Method;
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::delivery::{code_text, new_code, send_with};
+use super::{Attempt, retry_races};
+use crate::App;
+use crate::domain::phone::PhoneNumber;
+use crate::error::ApiError;
+use crate::http::request::{PartnerHeaders, json_body, require_method};
+use crate::http::response::{finish, json};
+use crate::ports::{AccountStatus, PhoneKey};
+use crate::security::code::CodePurpose;
+
+#[derive(Deserialize)]
+struct ResendRequest {
+    phone: String,
+}
+
+pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, Infallible> {
+    finish("phone-resend", resend(app, &req).await)
+}
+
+async fn resend(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
+    require_method(req, Method::POST)?;
+    let partner = PartnerHeaders::from_request(req)?;
+    let body: ResendRequest = json_body(req)?;
+    let key = PhoneKey {
+        merchant_id: partner.merchant_id,
+        phone: PhoneNumber::parse(&body.phone)?,
+    };
+    retry_races(|| attempt(app, &key)).await?;
+    Ok(json(200, &json!({ "result": "ok" })))
+}
+
+async fn attempt(app: &App, key: &PhoneKey) -> Result<Attempt<()>, ApiError> {
+    let now = app.clock.now();
+    let pending = app
+        .store
+        .phone_claim(key)
+        .await?
+        .filter(|claim| claim.is_live(now) && claim.status == AccountStatus::Pending);
+    let Some(claim) = pending else {
+        return Ok(Attempt::Done(()));
+    };
+    let (code, stored) = new_code(app, key, CodePurpose::PhoneSignup, &claim.user_id, now);
+    send_with(app, key, &code_text(&code), |sms| async move {
+        app.store.replace_pending_code(key, stored, &sms).await
+    })
+    .await
+}

@@ -1,0 +1,77 @@
+//! Responses: JSON, never cached, and one log line per request with its outcome (never its body).
+
+use std::convert::Infallible;
+
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Response};
+use serde::Serialize;
+
+use crate::error::ApiError;
+
+pub fn json(status: u16, body: &impl Serialize) -> Response<Body> {
+    let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());
+    let mut response = Response::new(Body::Text(text));
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    // Token responses must not be cached (RFC 6749 5.1); nothing else here is worth caching either.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+pub fn error(err: &ApiError) -> Response<Body> {
+    let mut response = json(err.status(), &err.envelope());
+    if let Some(seconds) = err.retry_after()
+        && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    if matches!(err, ApiError::MethodNotAllowed) {
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    }
+    response
+}
+
+/// Turns a handler's result into the response, logging the outcome. Internal details go to the log,
+/// never to the client; nothing from the request body is logged.
+pub fn finish(
+    endpoint: &'static str,
+    result: Result<Response<Body>, ApiError>,
+) -> Result<Response<Body>, Infallible> {
+    Ok(match result {
+        Ok(response) => {
+            tracing::info!(
+                endpoint,
+                status = response.status().as_u16(),
+                outcome = "ok",
+                "request handled"
+            );
+            response
+        }
+        Err(err) => {
+            match &err {
+                ApiError::Internal(detail) => {
+                    tracing::error!(endpoint, status = err.status(), outcome = err.code(), detail = %detail, "request failed")
+                }
+                _ => tracing::info!(
+                    endpoint,
+                    status = err.status(),
+                    outcome = err.code(),
+                    "request refused"
+                ),
+            }
+            error(&err)
+        }
+    })
+}

@@ -1,0 +1,16 @@
+//! The registration service: validation, passwords, codes, tokens, the DynamoDB store, the SNS
+//! sender, the error envelope, and one handler per endpoint. Lambda functions only wire these.
+
+pub mod adapters;
+pub mod app;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod handlers;
+pub mod http;
+pub mod ports;
+pub mod security;
+pub mod telemetry;
+
+pub use app::App;
+pub use error::ApiError;

@@ -1,0 +1,6 @@
+//! Secrets: randomness, confirmation codes, password hashing and tokens.
+
+pub mod code;
+pub mod password_hash;
+pub mod random;
+pub mod tokens;

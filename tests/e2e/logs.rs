@@ -1,0 +1,76 @@
+//! No password, code or token appears in any log line.
+
+use e2e::{TestEnv, fresh_phone, logs};
+use serde_json::json;
+
+#[tokio::test]
+async fn secrets_never_reach_the_logs() {
+    // GIVEN a full signup, a wrong code, a resend and a confirm
+    let env = TestEnv::new().await;
+    let phone = fresh_phone();
+    let password = "Log-Canary-8271";
+    assert_eq!(
+        env.signup(json!({ "phone": phone, "password": password }))
+            .await
+            .status,
+        200
+    );
+    let first = env.latest_code(&phone).await;
+    let wrong = format!("{:06}", (first.parse::<u32>().unwrap() + 7) % 1_000_000);
+    assert_eq!(env.confirm(&phone, &wrong).await.status, 400);
+    env.clock.advance(60);
+    assert_eq!(env.resend(&phone).await.status, 200);
+    let code = env.latest_code(&phone).await;
+    let tokens = env.confirm(&phone, &code).await;
+    assert_eq!(tokens.status, 200);
+    // AND a refused signup whose password is logged nowhere either
+    assert_eq!(
+        env.signup(json!({ "phone": phone, "password": "short1" }))
+            .await
+            .status,
+        400
+    );
+
+    // THEN the logs record the requests (timestamps dropped: their microseconds could look like a code)
+    let text: String = logs::text()
+        .lines()
+        .map(|line| {
+            let mut value: serde_json::Value =
+                serde_json::from_str(line).expect("every log line is JSON");
+            value.as_object_mut().map(|o| o.remove("timestamp"));
+            value.to_string() + "\n"
+        })
+        .collect();
+    assert!(
+        text.contains("\"endpoint\":\"phone-confirm\""),
+        "nothing was logged"
+    );
+    // AND none of the secrets
+    let access = tokens.body["access_token"].as_str().unwrap();
+    let refresh = tokens.body["refresh_token"].as_str().unwrap();
+    let signature = access.rsplit('.').next().unwrap();
+    for secret in [
+        password,
+        "short1",
+        first.as_str(),
+        code.as_str(),
+        wrong.as_str(),
+        refresh,
+        signature,
+    ] {
+        assert!(!contains_word(&text, secret), "a secret reached the logs");
+    }
+    assert!(
+        !text.contains(&phone),
+        "a full phone number reached the logs"
+    );
+}
+
+/// `needle` in `haystack` as a whole word, so a code is not "found" inside a longer random id.
+fn contains_word(haystack: &str, needle: &str) -> bool {
+    haystack.match_indices(needle).any(|(at, _)| {
+        let before = haystack[..at].chars().next_back();
+        let after = haystack[at + needle.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}

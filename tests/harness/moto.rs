@@ -1,0 +1,111 @@
+//! One moto server per test process, on a free port, started by the harness and stopped with it.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::Credentials;
+use serde_json::Value;
+
+pub const REGION: &str = "eu-west-1";
+
+pub struct Moto {
+    port: u16,
+}
+
+static SHARED: OnceLock<Moto> = OnceLock::new();
+
+/// `MOTO_SERVER`, else the project virtualenv's (`make test` installs it), else `moto_server` on PATH.
+fn moto_binary() -> PathBuf {
+    if let Ok(path) = std::env::var("MOTO_SERVER") {
+        return PathBuf::from(path);
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server");
+    if venv.exists() {
+        venv
+    } else {
+        PathBuf::from("moto_server")
+    }
+}
+
+impl Moto {
+    pub async fn shared() -> &'static Moto {
+        SHARED.get_or_init(Moto::start)
+    }
+
+    fn start() -> Moto {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let binary = moto_binary();
+        // A watchdog shell: moto goes when this test process goes, however it ends.
+        let script = format!(
+            "'{}' -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; while kill -0 {parent} 2>/dev/null; do sleep 1; done; kill $m",
+            binary.display(),
+            parent = std::process::id()
+        );
+        Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {} ({e}); run `make test`, which installs it",
+                    binary.display()
+                )
+            });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "moto did not start on port {port}; is {} installed?",
+                binary.display()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Moto { port }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// SDK configuration for moto: static dummy credentials, a fixed region.
+    pub async fn sdk_config(&self) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(self.endpoint())
+            .region(Region::new(REGION))
+            .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
+            .load()
+            .await
+    }
+
+    /// moto's record of everything it was sent.
+    pub async fn data(&self) -> Value {
+        reqwest::get(format!("{}/moto-api/data.json", self.endpoint()))
+            .await
+            .expect("moto data")
+            .json()
+            .await
+            .expect("moto data is JSON")
+    }
+
+    /// The SMS texts sent to `phone`, oldest first.
+    pub async fn sms_to(&self, phone: &str) -> Vec<String> {
+        let data = self.data().await;
+        data["sns"]["SMS"]
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .filter(|sms| sms["phone_number"] == phone)
+                    .filter_map(|sms| sms["message"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
