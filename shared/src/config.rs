@@ -110,6 +110,22 @@ mod tests {
         assert!(config.sms_sender_id.is_none());
     }
 
+    /// A throwaway key made as the README tells operators to:
+    /// `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 | openssl pkcs8 -topk8 -nocrypt -outform DER | base64 -w0`
+    const OPENSSL_KEY: &str = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgrOJwxnbuJo6/osdL/APUXvkoGPUiVO+s+a3M2ja3P9yhRANCAAQ5fgwKv5vGN62UZ2YfvT/lk//rrXsvvFrUI03kUeB3nTwwIyU4eXrYMoQ5kQzEwjGuQCvP8BTAqCWiqQyQX4YX";
+
+    #[test]
+    fn accepts_a_signing_key_made_with_openssl() {
+        let issuer = token_issuer(&[
+            ("SIGNING_KEY", OPENSSL_KEY),
+            ("SIGNING_KEY_ID", "k1"),
+            ("TOKEN_ISSUER", "https://api.example"),
+        ])
+        .unwrap();
+        assert_eq!(issuer.signing_key().kid(), "k1");
+        assert_eq!(issuer.audience(), DEFAULT_AUDIENCE);
+    }
+
     #[test]
     fn names_the_variable_at_fault() {
         let missing = Config::load(&[("CODE_PEPPER", PEPPER)]).err().unwrap();

@@ -1,5 +1,8 @@
 //! End-to-end tests: the real handlers, the real DynamoDB and SNS adapters, a moto server.
 
+// A failed unwrap here is a failed test, which is what it should be.
+#![allow(clippy::unwrap_used)]
+
 mod confirm;
 mod logs;
 mod malformed;

@@ -152,7 +152,7 @@ async fn duplicate_signup_cannot_be_told_apart_and_changes_nothing() {
     );
     let code = env.latest_code(&taken).await;
     assert_eq!(env.confirm(&taken, &code).await.status, 200);
-    let before = env.items().await;
+    let before = env.accounts(&taken).await;
     env.clock.advance(61);
 
     // WHEN someone signs up with its phone, and someone else with a new phone
@@ -169,17 +169,7 @@ async fn duplicate_signup_cannot_be_told_apart_and_changes_nothing() {
     assert_eq!(duplicate.body, fresh.body);
     assert_eq!(duplicate.headers, fresh.headers);
     // AND the account is untouched: same password hash, still active, no new code
-    let account = |items: &[std::collections::HashMap<
-        String,
-        aws_sdk_dynamodb::types::AttributeValue,
-    >]| {
-        items
-            .iter()
-            .find(|i| i["sk"].as_s().unwrap() == "ACCOUNT" && i["phone"].as_s().unwrap() == &taken)
-            .cloned()
-            .unwrap()
-    };
-    assert_eq!(account(&before), account(&env.items().await));
+    assert_eq!(before, env.accounts(&taken).await);
     // AND the owner got a notice, not a code
     let texts = env.sms_to(&taken).await;
     assert_eq!(texts.len(), 2);
@@ -275,10 +265,8 @@ async fn a_pending_signup_frees_its_phone_after_seven_days() {
 }
 
 async fn password_hash(env: &TestEnv, phone: &str) -> String {
-    env.items()
-        .await
-        .into_iter()
-        .find(|i| i["sk"].as_s().unwrap() == "ACCOUNT" && i["phone"].as_s().unwrap() == phone)
-        .map(|i| i["passwordHash"].as_s().unwrap().clone())
+    env.accounts(phone).await[0]["passwordHash"]
+        .as_s()
         .unwrap()
+        .clone()
 }

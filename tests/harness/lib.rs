@@ -36,6 +36,9 @@ pub struct TestEnv {
     pub dynamodb: aws_sdk_dynamodb::Client,
 }
 
+/// A raw table item.
+pub type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+
 /// What a handler answered, parsed.
 #[derive(Debug, Clone)]
 pub struct Answer {
@@ -172,9 +175,7 @@ impl TestEnv {
     }
 
     /// Every item in this test's table (moto tables are small).
-    pub async fn items(
-        &self,
-    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    pub async fn items(&self) -> Vec<Item> {
         let out = self
             .dynamodb
             .scan()
@@ -185,21 +186,21 @@ impl TestEnv {
         out.items.unwrap_or_default()
     }
 
-    /// Accounts (pending or active) whose phone is `e164`.
-    pub async fn accounts_for(&self, e164: &str) -> usize {
+    /// Account items (pending or active) whose phone is `e164`.
+    pub async fn accounts(&self, e164: &str) -> Vec<Item> {
+        let text = |item: &Item, attr: &str| item.get(attr).and_then(|v| v.as_s().ok()).cloned();
         self.items()
             .await
-            .iter()
+            .into_iter()
             .filter(|item| {
-                item.get("sk")
-                    .and_then(|v| v.as_s().ok())
-                    .is_some_and(|sk| sk == "ACCOUNT")
-                    && item
-                        .get("phone")
-                        .and_then(|v| v.as_s().ok())
-                        .is_some_and(|p| p == e164)
+                text(item, "sk").as_deref() == Some("ACCOUNT")
+                    && text(item, "phone").as_deref() == Some(e164)
             })
-            .count()
+            .collect()
+    }
+
+    pub async fn accounts_for(&self, e164: &str) -> usize {
+        self.accounts(e164).await.len()
     }
 }
 

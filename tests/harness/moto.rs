@@ -48,6 +48,8 @@ impl Moto {
             binary.display(),
             parent = std::process::id()
         );
+        // Never waited on: the watchdog outlives every test and exits after this process does.
+        #[allow(clippy::zombie_processes)]
         Command::new("sh")
             .arg("-c")
             .arg(script)

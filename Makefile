@@ -1,0 +1,47 @@
+# The two commands of the README are `make dev` and `make test`; the rest are their parts.
+SHELL := /bin/bash
+VENV ?= .venv
+MOTO_PORT ?= 5005
+API_PORT ?= 9000
+export SAM_CLI_TELEMETRY := 0
+export AWS_LC_SYS_NO_JITTER_ENTROPY := 1
+
+.PHONY: dev test unit lint template release sizes venv clean
+
+# The virtualenv is rebuilt whenever requirements-dev.txt changes.
+$(VENV)/.installed: requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+## make dev: moto on 127.0.0.1:$(MOTO_PORT), the table, the API on http://127.0.0.1:$(API_PORT).
+dev: venv
+	VENV=$(VENV) MOTO_PORT=$(MOTO_PORT) API_PORT=$(API_PORT) scripts/dev.sh
+
+## make test: formatting, lints, unit and end-to-end tests (moto started by the harness), template checks.
+test: venv lint unit template
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+unit:
+	MOTO_SERVER=$(abspath $(VENV))/bin/moto_server cargo test --workspace
+
+template: venv
+	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/sam validate --lint --template template.yaml
+
+## make release: the three Lambda bootstraps with cargo-lambda (zig), and their sizes.
+release: venv
+	source $(VENV)/bin/activate && cargo lambda build --release
+	scripts/sizes.sh
+
+sizes:
+	scripts/sizes.sh
+
+clean:
+	cargo clean
+	rm -rf $(VENV) .local .aws-sam

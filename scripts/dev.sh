@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# `make dev`: moto on 127.0.0.1:$MOTO_PORT; the table and the SES sender created as template.yaml
+# declares them; the API on http://127.0.0.1:$API_PORT on its real paths through `cargo lambda watch`.
+# Ctrl-C stops everything it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+MOTO_PORT=${MOTO_PORT:-5005}
+API_PORT=${API_PORT:-9000}
+TABLE_NAME=${TABLE_NAME:-registration-local}
+# Ignored by git, so cargo lambda watch does not rebuild when these files change.
+STATE=.local
+mkdir -p "$STATE"
+
+# shellcheck disable=SC1091
+source "$VENV/bin/activate"
+export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" AWS_REGION=eu-west-1 AWS_DEFAULT_REGION=eu-west-1
+export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local TABLE_NAME
+export SES_SENDER=${SES_SENDER:-no-reply@registration.local}
+
+children=()
+stop() {
+  trap - EXIT INT TERM
+  for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "dev: stopped moto and the API"
+}
+trap stop EXIT INT TERM
+
+for port in "$MOTO_PORT" "$API_PORT"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "dev: port $port is in use; set MOTO_PORT or API_PORT" >&2
+    exit 1
+  fi
+done
+
+moto_server -H 127.0.0.1 -p "$MOTO_PORT" >"$STATE/moto.log" 2>&1 &
+children+=($!)
+for _ in $(seq 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$MOTO_PORT") 2>/dev/null && break
+  sleep 0.1
+done
+
+echo "dev: building the functions (the first build takes a few minutes)"
+cargo build --quiet -p signup -p phone-confirm -p phone-resend -p e2e --bin devstack
+[ -s "$STATE/secrets.env" ] || target/debug/devstack env >"$STATE/secrets.env"
+target/debug/devstack setup
+
+# Values are quoted: cargo-lambda's env-file parser refuses base64 padding ('=') unquoted.
+{
+  cat "$STATE/secrets.env"
+  echo "TABLE_NAME=$TABLE_NAME"
+  echo "TOKEN_ISSUER=http://127.0.0.1:$API_PORT"
+  echo "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"
+  echo "AWS_REGION=$AWS_REGION"
+  echo "AWS_ACCESS_KEY_ID=local"
+  echo "AWS_SECRET_ACCESS_KEY=local"
+} | sed "s/^\([A-Z_]*\)=\(.*\)$/\1='\2'/" >"$STATE/functions.env"
+
+cat <<BANNER
+
+  API         http://127.0.0.1:$API_PORT   (POST /v2/mobile/signup, /v2/mobile/phone/confirm, /v2/mobile/phone/verify/resend)
+  moto        $AWS_ENDPOINT_URL            (log: $STATE/moto.log)
+  table       $TABLE_NAME
+  SMS sent    curl -s $AWS_ENDPOINT_URL/moto-api/data.json | jq .sns.SMS
+              or: AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL target/debug/devstack sms
+  Ctrl-C stops everything.
+
+BANNER
+
+cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" --env-file "$STATE/functions.env" &
+children+=($!)
+wait -n "${children[@]}"
