@@ -6,7 +6,7 @@ API_PORT ?= 9000
 export SAM_CLI_TELEMETRY := 0
 export AWS_LC_SYS_NO_JITTER_ENTROPY := 1
 
-.PHONY: dev test unit lint template release sizes venv clean
+.PHONY: dev test unit lint template release sizes bench-enumeration venv clean
 
 # The virtualenv is rebuilt whenever requirements-dev.txt changes.
 $(VENV)/.installed: requirements-dev.txt
@@ -41,6 +41,10 @@ release: venv
 
 sizes:
 	scripts/sizes.sh
+
+## make bench-enumeration: sign-in timing, unknown phone against known phone with a wrong password.
+bench-enumeration: venv
+	MOTO_SERVER=$(abspath $(VENV))/bin/moto_server cargo bench -p e2e --bench enumeration_timing
 
 clean:
 	cargo clean

@@ -24,12 +24,7 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(
-        store: Arc<dyn AccountStore>,
-        sms: Arc<dyn SmsSender>,
-        clock: Arc<dyn Clock>,
-        pepper: &[u8],
-    ) -> Self {
+    pub fn new(store: Arc<dyn AccountStore>, sms: Arc<dyn SmsSender>, clock: Arc<dyn Clock>, pepper: &[u8]) -> Self {
         App {
             store,
             sms,
@@ -51,16 +46,8 @@ impl App {
 
     /// The real adapters on one SDK configuration, with the system clock.
     pub fn from_sdk(sdk: &SdkConfig, config: &Config) -> Self {
-        let store = DynamoAccountStore::new(
-            aws_sdk_dynamodb::Client::new(sdk),
-            config.table_name.clone(),
-        );
+        let store = DynamoAccountStore::new(aws_sdk_dynamodb::Client::new(sdk), config.table_name.clone());
         let sms = SnsSmsSender::new(aws_sdk_sns::Client::new(sdk), config.sms_sender_id.clone());
-        App::new(
-            Arc::new(store),
-            Arc::new(sms),
-            Arc::new(SystemClock),
-            &config.code_pepper,
-        )
+        App::new(Arc::new(store), Arc::new(sms), Arc::new(SystemClock), &config.code_pepper)
     }
 }

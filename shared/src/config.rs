@@ -43,9 +43,7 @@ impl Source for Environment {
 
 impl<const N: usize> Source for [(&str, &str); N] {
     fn get(&self, name: &str) -> Option<String> {
-        self.iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| (*v).to_owned())
+        self.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
     }
 }
 
@@ -53,18 +51,12 @@ fn required(source: &impl Source, name: &'static str) -> Result<String, ConfigEr
     source.get(name).ok_or(ConfigError::Missing(name))
 }
 
-fn base64_secret(
-    source: &impl Source,
-    name: &'static str,
-) -> Result<Zeroizing<Vec<u8>>, ConfigError> {
+fn base64_secret(source: &impl Source, name: &'static str) -> Result<Zeroizing<Vec<u8>>, ConfigError> {
     let text = Zeroizing::new(required(source, name)?);
     STANDARD
         .decode(text.trim())
         .map(Zeroizing::new)
-        .map_err(|_| ConfigError::Invalid {
-            name,
-            why: "not base64".into(),
-        })
+        .map_err(|_| ConfigError::Invalid { name, why: "not base64".into() })
 }
 
 impl Config {
@@ -84,16 +76,29 @@ impl Config {
     }
 }
 
-/// The token issuer, for the functions that sign access tokens: `SIGNING_KEY` is a base64 P-256
-/// PKCS#8 DER key, `SIGNING_KEY_ID` its `kid`.
+/// The token keys: `SIGNING_KEY` is a base64 P-256 PKCS#8 DER key and `SIGNING_KEY_ID` its `kid`;
+/// `PREVIOUS_SIGNING_KEYS` (optional) lists retired keys as `kid:base64,kid:base64`, which still
+/// verify (and appear in the JWKS) but never sign, so a key rotation logs nobody out.
 pub fn token_issuer(source: &impl Source) -> Result<TokenIssuer, ConfigError> {
     let der = base64_secret(source, "SIGNING_KEY")?;
     let key = SigningKey::from_pkcs8_der(&required(source, "SIGNING_KEY_ID")?, &der)?;
     let issuer = required(source, "TOKEN_ISSUER")?;
-    let audience = source
-        .get("TOKEN_AUDIENCE")
-        .unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned());
-    Ok(TokenIssuer::new(key, issuer, audience))
+    let audience = source.get("TOKEN_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned());
+    let previous =
+        source.get("PREVIOUS_SIGNING_KEYS").map(|list| previous_keys(&list)).transpose()?.unwrap_or_default();
+    Ok(TokenIssuer::new(key, issuer, audience).with_previous(previous))
+}
+
+fn previous_keys(list: &str) -> Result<Vec<SigningKey>, ConfigError> {
+    let invalid = |why: &str| ConfigError::Invalid { name: "PREVIOUS_SIGNING_KEYS", why: why.to_owned() };
+    list.split(',')
+        .filter(|entry| !entry.trim().is_empty())
+        .map(|entry| {
+            let (kid, key) = entry.trim().split_once(':').ok_or_else(|| invalid("each entry is kid:base64"))?;
+            let der = Zeroizing::new(STANDARD.decode(key).map_err(|_| invalid("a key is not base64"))?);
+            Ok(SigningKey::from_pkcs8_der(kid, &der)?)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -127,20 +132,35 @@ mod tests {
     }
 
     #[test]
+    fn previous_keys_verify_and_are_published() {
+        let previous = format!("old-1:{OPENSSL_KEY}");
+        let issuer = token_issuer(&[
+            ("SIGNING_KEY", OPENSSL_KEY),
+            ("SIGNING_KEY_ID", "new-2"),
+            ("TOKEN_ISSUER", "https://api.example"),
+            ("PREVIOUS_SIGNING_KEYS", previous.as_str()),
+        ])
+        .unwrap();
+        let kids: Vec<_> = issuer.jwks()["keys"].as_array().unwrap().iter().map(|k| k["kid"].clone()).collect();
+        assert_eq!(kids, ["new-2", "old-1"]);
+        let bad = token_issuer(&[
+            ("SIGNING_KEY", OPENSSL_KEY),
+            ("SIGNING_KEY_ID", "new-2"),
+            ("TOKEN_ISSUER", "https://api.example"),
+            ("PREVIOUS_SIGNING_KEYS", "no-colon"),
+        ]);
+        assert!(bad.err().unwrap().to_string().contains("PREVIOUS_SIGNING_KEYS"));
+    }
+
+    #[test]
     fn names_the_variable_at_fault() {
         let missing = Config::load(&[("CODE_PEPPER", PEPPER)]).err().unwrap();
         assert!(missing.to_string().contains("TABLE_NAME"));
-        let short = Config::load(&[("TABLE_NAME", "t"), ("CODE_PEPPER", "c2hvcnQ=")])
+        let short = Config::load(&[("TABLE_NAME", "t"), ("CODE_PEPPER", "c2hvcnQ=")]).err().unwrap();
+        assert!(short.to_string().contains("CODE_PEPPER"));
+        let key = token_issuer(&[("SIGNING_KEY", "bm90IGEga2V5"), ("SIGNING_KEY_ID", "k1"), ("TOKEN_ISSUER", "i")])
             .err()
             .unwrap();
-        assert!(short.to_string().contains("CODE_PEPPER"));
-        let key = token_issuer(&[
-            ("SIGNING_KEY", "bm90IGEga2V5"),
-            ("SIGNING_KEY_ID", "k1"),
-            ("TOKEN_ISSUER", "i"),
-        ])
-        .err()
-        .unwrap();
         assert!(matches!(key, ConfigError::Key(_)), "{key}");
     }
 }

@@ -10,24 +10,13 @@ pub const SYSTEM_ID: &str = "registration";
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("the request body is not valid JSON for this endpoint")]
-    MalformedBody {
-        field: Option<String>,
-        detail: String,
-    },
+    MalformedBody { field: Option<String>, detail: String },
     #[error("the request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("header {header} is missing or invalid")]
-    BadHeader {
-        header: &'static str,
-        message: &'static str,
-    },
+    BadHeader { header: &'static str, message: &'static str },
     #[error("{field} is invalid: {rule}")]
-    Validation {
-        field: &'static str,
-        rule: &'static str,
-        message: String,
-        data: Map<String, Value>,
-    },
+    Validation { field: &'static str, rule: &'static str, message: String, data: Map<String, Value> },
     #[error("the code is not correct")]
     CodeMismatch { attempts_remaining: u32 },
     #[error("the code is no longer valid")]
@@ -35,7 +24,13 @@ pub enum ApiError {
     #[error("too many requests; retry after {retry_after}s")]
     TooManyRequests { retry_after: u64 },
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed { allow: &'static str },
+    /// An RFC 6749 section 5.2 error from the token endpoint; `error` carries the RFC code.
+    #[error("oauth error {error:?}")]
+    OAuth { error: OAuthError, message: &'static str },
+    /// Missing, invalid, expired or revoked bearer token. Why is for the log only.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
     #[error("the SMS could not be sent")]
     SmsUnavailable,
     #[error("a dependency is throttling or unavailable")]
@@ -43,6 +38,32 @@ pub enum ApiError {
     /// The detail is for the log only; the client sees the seed's generic message.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// The RFC 6749 section 5.2 codes the token endpoint uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthError {
+    InvalidRequest,
+    InvalidGrant,
+    UnsupportedGrantType,
+}
+
+impl OAuthError {
+    fn code(self) -> &'static str {
+        match self {
+            OAuthError::InvalidRequest => "invalid_request",
+            OAuthError::InvalidGrant => "invalid_grant",
+            OAuthError::UnsupportedGrantType => "unsupported_grant_type",
+        }
+    }
+
+    fn id(self) -> u32 {
+        match self {
+            OAuthError::InvalidRequest => 2001,
+            OAuthError::InvalidGrant => 2002,
+            OAuthError::UnsupportedGrantType => 2003,
+        }
+    }
 }
 
 /// One row of the status table.
@@ -62,7 +83,9 @@ impl ApiError {
             ApiError::CodeMismatch { .. } => (400, "CODE_INVALID", 1101),
             ApiError::CodeNoLongerValid => (400, "CODE_EXPIRED", 1102),
             ApiError::TooManyRequests { .. } => (429, "TOO_MANY_REQUESTS", 1201),
-            ApiError::MethodNotAllowed => (405, "METHOD_NOT_ALLOWED", 1405),
+            ApiError::MethodNotAllowed { .. } => (405, "METHOD_NOT_ALLOWED", 1405),
+            ApiError::OAuth { error, .. } => (400, error.code(), error.id()),
+            ApiError::Unauthorized(_) => (401, "UNAUTHORIZED", 1401),
             ApiError::SmsUnavailable => (503, "SMS_UNAVAILABLE", 1301),
             ApiError::Unavailable => (503, "UNAVAILABLE", 1302),
             ApiError::Internal(_) => (500, "COMMON", 0),
@@ -114,12 +137,15 @@ impl ApiError {
                 "This code has expired or has already been used. Ask for a new code.".to_owned()
             }
             ApiError::TooManyRequests { .. } => "Too many requests. Try again later.".to_owned(),
-            ApiError::MethodNotAllowed => "This method is not allowed on this path.".to_owned(),
-            ApiError::SmsUnavailable => {
-                "The SMS could not be sent right now. Try again in a few seconds.".to_owned()
-            }
+            ApiError::MethodNotAllowed { .. } => "This method is not allowed on this path.".to_owned(),
+            ApiError::OAuth { message, .. } => (*message).to_owned(),
+            ApiError::Unauthorized(_) => "The access token is missing, invalid or expired. Sign in again.".to_owned(),
+            ApiError::SmsUnavailable => "The SMS could not be sent right now. Try again in a few seconds.".to_owned(),
             ApiError::Unavailable => "The service is busy. Try again in a few seconds.".to_owned(),
-            ApiError::Internal(_) => "Sorry for inconvenience. We're fixing the issue. If you have urgent questions, contact support".to_owned(),
+            ApiError::Internal(_) => {
+                "Sorry for inconvenience. We're fixing the issue. If you have urgent questions, contact support"
+                    .to_owned()
+            }
         }
     }
 
@@ -133,12 +159,8 @@ impl ApiError {
             ApiError::CodeMismatch { attempts_remaining } => {
                 Map::from_iter([("attemptsRemaining".to_owned(), json!(attempts_remaining))])
             }
-            ApiError::CodeNoLongerValid => {
-                Map::from_iter([("attemptsRemaining".to_owned(), json!(0))])
-            }
-            ApiError::PayloadTooLarge { limit } => {
-                Map::from_iter([("limit".to_owned(), json!(limit))])
-            }
+            ApiError::CodeNoLongerValid => Map::from_iter([("attemptsRemaining".to_owned(), json!(0))]),
+            ApiError::PayloadTooLarge { limit } => Map::from_iter([("limit".to_owned(), json!(limit))]),
             _ => Map::new(),
         };
         if let Some(seconds) = self.retry_after() {
@@ -166,12 +188,7 @@ impl ApiError {
     }
 
     pub fn validation(field: &'static str, rule: &'static str, message: impl Into<String>) -> Self {
-        ApiError::Validation {
-            field,
-            rule,
-            message: message.into(),
-            data: Map::new(),
-        }
+        ApiError::Validation { field, rule, message: message.into(), data: Map::new() }
     }
 }
 
@@ -193,6 +210,16 @@ mod tests {
         let err = ApiError::TooManyRequests { retry_after: 42 };
         assert_eq!(err.status(), 429);
         assert_eq!(err.envelope()["data"]["retryAfter"], 42);
+    }
+
+    #[test]
+    fn oauth_errors_carry_the_rfc_code_and_the_envelope() {
+        let body = ApiError::OAuth { error: OAuthError::InvalidGrant, message: "no" }.envelope();
+        assert_eq!(body["error"], "invalid_grant");
+        assert_eq!(body["errorId"], 2002);
+        assert_eq!(body["message"], "no");
+        assert_eq!(ApiError::Unauthorized("expired".into()).status(), 401);
+        assert!(!ApiError::Unauthorized("kid k9 unknown".into()).envelope().to_string().contains("k9"));
     }
 
     #[test]

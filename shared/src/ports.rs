@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 
 use crate::domain::phone::PhoneNumber;
+use crate::domain::signin_backoff::SigninBackoff;
 use crate::domain::sms_limits::{SmsLog, SmsReservation};
 use crate::security::code::CodePurpose;
 
@@ -75,6 +76,51 @@ pub struct NewSession {
     pub fingerprint: Option<String>,
 }
 
+/// An account as sign-in and authentication need it.
+#[derive(Debug, Clone)]
+pub struct AccountRecord {
+    pub user_id: String,
+    pub merchant_id: String,
+    pub status: AccountStatus,
+    pub password_hash: String,
+    /// Tokens and sessions from before this Unix second are dead (sign-out everywhere, password reset).
+    pub valid_after: i64,
+}
+
+/// A refresh token, found by its hash.
+#[derive(Debug, Clone)]
+pub struct RefreshRecord {
+    pub user_id: String,
+    pub merchant_id: String,
+    pub session_id: String,
+    pub expires_at: i64,
+    /// When it was first exchanged for a new token; reuse is allowed only for a short grace after.
+    pub rotated_at: Option<i64>,
+}
+
+/// A session family: every refresh token descended from one sign-in.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub session_id: String,
+    pub merchant_id: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub revoked: bool,
+}
+
+/// One refresh-token rotation: the presented token, the new one, and the grace window.
+pub struct Rotation<'a> {
+    pub presented_hash: &'a str,
+    pub user_id: &'a str,
+    pub merchant_id: &'a str,
+    pub session_id: &'a str,
+    pub new_hash: String,
+    pub now: i64,
+    /// The presented token may already be rotated, but not before this time.
+    pub rotated_not_before: i64,
+    pub expires_at: i64,
+}
+
 /// Accounts, phone claims, codes and sessions. Every multi-item change is one transaction.
 #[async_trait]
 pub trait AccountStore: Send + Sync {
@@ -111,21 +157,12 @@ pub trait AccountStore: Send + Sync {
     async fn sms_log(&self, phone: &PhoneNumber) -> Result<SmsLog, StoreError>;
 
     /// Records a send that changes nothing else (a notice to an existing account).
-    async fn record_sms(&self, phone: &PhoneNumber, sms: &SmsReservation)
-    -> Result<(), StoreError>;
+    async fn record_sms(&self, phone: &PhoneNumber, sms: &SmsReservation) -> Result<(), StoreError>;
 
     /// Undoes a recorded send whose SMS never left, so a retry is not held back by the cooldown.
-    async fn release_sms(
-        &self,
-        phone: &PhoneNumber,
-        sms: &SmsReservation,
-    ) -> Result<(), StoreError>;
+    async fn release_sms(&self, phone: &PhoneNumber, sms: &SmsReservation) -> Result<(), StoreError>;
 
-    async fn code(
-        &self,
-        key: &PhoneKey,
-        purpose: CodePurpose,
-    ) -> Result<Option<StoredCode>, StoreError>;
+    async fn code(&self, key: &PhoneKey, purpose: CodePurpose) -> Result<Option<StoredCode>, StoreError>;
 
     /// Spends one attempt on a live code before it is compared, so parallel guesses can never
     /// exceed the limit. Returns the attempts left, or `None` if the code is gone, used up or expired.
@@ -136,6 +173,30 @@ pub trait AccountStore: Send + Sync {
         code_id: &str,
         now: i64,
     ) -> Result<Option<u32>, StoreError>;
+
+    async fn account(&self, user_id: &str) -> Result<Option<AccountRecord>, StoreError>;
+
+    async fn signin_backoff(&self, key: &PhoneKey) -> Result<SigninBackoff, StoreError>;
+
+    /// Writes the streak if nobody wrote it since it was read (`Conflict` otherwise).
+    async fn record_signin_failure(&self, key: &PhoneKey, next: &SigninBackoff, now: i64) -> Result<(), StoreError>;
+
+    async fn clear_signin_failures(&self, key: &PhoneKey) -> Result<(), StoreError>;
+
+    /// Starts a session family with its first refresh token.
+    async fn start_session(&self, user_id: &str, merchant_id: &str, session: NewSession) -> Result<(), StoreError>;
+
+    async fn refresh_token(&self, token_hash: &str) -> Result<Option<RefreshRecord>, StoreError>;
+
+    async fn session(&self, user_id: &str, session_id: &str) -> Result<Option<SessionRecord>, StoreError>;
+
+    /// Marks the presented token rotated (keeping the first rotation time) and stores its successor,
+    /// if the presented token is unrotated or inside its grace and the session is live.
+    /// `Conflict` otherwise.
+    async fn rotate_refresh_token(&self, rotation: Rotation<'_>) -> Result<(), StoreError>;
+
+    /// Revokes a session family: none of its refresh or access tokens works after this.
+    async fn revoke_session(&self, user_id: &str, session_id: &str, now: i64) -> Result<(), StoreError>;
 
     /// Consumes the code, activates the account and starts its first session, all or nothing.
     /// `Conflict` if the code was already consumed or the account is no longer pending.

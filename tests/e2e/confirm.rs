@@ -4,9 +4,7 @@ use serde_json::json;
 
 async fn pending(env: &TestEnv) -> (String, String) {
     let phone = fresh_phone();
-    let answer = env
-        .signup(json!({ "phone": phone, "password": "1234Qwerty" }))
-        .await;
+    let answer = env.signup(json!({ "phone": phone, "password": "1234Qwerty" })).await;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     let code = env.latest_code(&phone).await;
     (phone, code)

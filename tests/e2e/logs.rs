@@ -9,12 +9,7 @@ async fn secrets_never_reach_the_logs() {
     let env = TestEnv::new().await;
     let phone = fresh_phone();
     let password = "Log-Canary-8271";
-    assert_eq!(
-        env.signup(json!({ "phone": phone, "password": password }))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(env.signup(json!({ "phone": phone, "password": password })).await.status, 200);
     let first = env.latest_code(&phone).await;
     let wrong = format!("{:06}", (first.parse::<u32>().unwrap() + 7) % 1_000_000);
     assert_eq!(env.confirm(&phone, &wrong).await.status, 400);
@@ -24,46 +19,26 @@ async fn secrets_never_reach_the_logs() {
     let tokens = env.confirm(&phone, &code).await;
     assert_eq!(tokens.status, 200);
     // AND a refused signup whose password is logged nowhere either
-    assert_eq!(
-        env.signup(json!({ "phone": phone, "password": "short1" }))
-            .await
-            .status,
-        400
-    );
+    assert_eq!(env.signup(json!({ "phone": phone, "password": "short1" })).await.status, 400);
 
     // THEN the logs record the requests (timestamps dropped: their microseconds could look like a code)
     let text: String = logs::text()
         .lines()
         .map(|line| {
-            let mut value: serde_json::Value =
-                serde_json::from_str(line).expect("every log line is JSON");
+            let mut value: serde_json::Value = serde_json::from_str(line).expect("every log line is JSON");
             value.as_object_mut().map(|o| o.remove("timestamp"));
             value.to_string() + "\n"
         })
         .collect();
-    assert!(
-        text.contains("\"endpoint\":\"phone-confirm\""),
-        "nothing was logged"
-    );
+    assert!(text.contains("\"endpoint\":\"phone-confirm\""), "nothing was logged");
     // AND none of the secrets
     let access = tokens.body["access_token"].as_str().unwrap();
     let refresh = tokens.body["refresh_token"].as_str().unwrap();
     let signature = access.rsplit('.').next().unwrap();
-    for secret in [
-        password,
-        "short1",
-        first.as_str(),
-        code.as_str(),
-        wrong.as_str(),
-        refresh,
-        signature,
-    ] {
+    for secret in [password, "short1", first.as_str(), code.as_str(), wrong.as_str(), refresh, signature] {
         assert!(!contains_word(&text, secret), "a secret reached the logs");
     }
-    assert!(
-        !text.contains(&phone),
-        "a full phone number reached the logs"
-    );
+    assert!(!text.contains(&phone), "a full phone number reached the logs");
 }
 
 /// `needle` in `haystack` as a whole word, so a code is not "found" inside a longer random id.

@@ -7,4 +7,5 @@ mod confirm;
 mod logs;
 mod malformed;
 mod resend;
+mod sessions;
 mod signup;

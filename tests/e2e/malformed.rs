@@ -4,11 +4,7 @@ use e2e::{Endpoint, TestEnv, fresh_phone};
 use lambda_http::Body;
 use serde_json::{Value, json};
 
-const ENDPOINTS: [Endpoint; 3] = [
-    Endpoint::Signup,
-    Endpoint::PhoneConfirm,
-    Endpoint::PhoneResend,
-];
+const ENDPOINTS: [Endpoint; 3] = [Endpoint::Signup, Endpoint::PhoneConfirm, Endpoint::PhoneResend];
 
 fn assert_envelope(answer: &e2e::Answer, status: u16, error: &str) {
     assert_eq!(answer.status, status, "{:?}", answer.body);
@@ -23,23 +19,11 @@ fn assert_envelope(answer: &e2e::Answer, status: u16, error: &str) {
 async fn bodies_that_are_not_json_objects_are_400() {
     let env = TestEnv::new().await;
     for endpoint in ENDPOINTS {
-        for body in [
-            "",
-            "{",
-            "not json",
-            "[]",
-            "null",
-            "42",
-            "{\"phone\": \"+447871234567\"} trailing",
-        ] {
-            let answer = env
-                .call(endpoint, Value::String(body.to_owned()), &[])
-                .await;
+        for body in ["", "{", "not json", "[]", "null", "42", "{\"phone\": \"+447871234567\"} trailing"] {
+            let answer = env.call(endpoint, Value::String(body.to_owned()), &[]).await;
             assert_envelope(&answer, 400, "BAD_REQUEST");
         }
-        let binary = env
-            .call_raw(endpoint, Body::Binary(vec![0xff, 0xfe, 0x00]), &[])
-            .await;
+        let binary = env.call_raw(endpoint, Body::Binary(vec![0xff, 0xfe, 0x00]), &[]).await;
         assert_envelope(&binary, 400, "BAD_REQUEST");
     }
 }
@@ -48,37 +32,13 @@ async fn bodies_that_are_not_json_objects_are_400() {
 async fn wrong_types_and_missing_fields_name_the_field() {
     let env = TestEnv::new().await;
     for (endpoint, body, field) in [
-        (
-            Endpoint::Signup,
-            json!({ "phone": 447871234567_u64, "password": "1234Qwerty" }),
-            "phone",
-        ),
-        (
-            Endpoint::Signup,
-            json!({ "phone": "+447871234567", "password": ["1234Qwerty"] }),
-            "password",
-        ),
-        (
-            Endpoint::Signup,
-            json!({ "phone": "+447871234567" }),
-            "password",
-        ),
-        (
-            Endpoint::Signup,
-            json!({ "phone": null, "password": "1234Qwerty" }),
-            "phone",
-        ),
-        (
-            Endpoint::PhoneConfirm,
-            json!({ "phone": "+447871234567", "code": 123456 }),
-            "code",
-        ),
+        (Endpoint::Signup, json!({ "phone": 447871234567_u64, "password": "1234Qwerty" }), "phone"),
+        (Endpoint::Signup, json!({ "phone": "+447871234567", "password": ["1234Qwerty"] }), "password"),
+        (Endpoint::Signup, json!({ "phone": "+447871234567" }), "password"),
+        (Endpoint::Signup, json!({ "phone": null, "password": "1234Qwerty" }), "phone"),
+        (Endpoint::PhoneConfirm, json!({ "phone": "+447871234567", "code": 123456 }), "code"),
         (Endpoint::PhoneConfirm, json!({ "code": "123456" }), "phone"),
-        (
-            Endpoint::PhoneResend,
-            json!({ "phone": { "number": "1" } }),
-            "phone",
-        ),
+        (Endpoint::PhoneResend, json!({ "phone": { "number": "1" } }), "phone"),
     ] {
         let answer = env.call(endpoint, body.clone(), &[]).await;
         assert_envelope(&answer, 400, "BAD_REQUEST");
@@ -89,17 +49,8 @@ async fn wrong_types_and_missing_fields_name_the_field() {
 #[tokio::test]
 async fn invalid_phones_and_codes_are_validation_errors() {
     let env = TestEnv::new().await;
-    for phone in [
-        "",
-        "07871234567",
-        "+44 20 7946 0000",
-        "+1",
-        "+447871234567890123",
-        "DROP TABLE",
-    ] {
-        let answer = env
-            .signup(json!({ "phone": phone, "password": "1234Qwerty" }))
-            .await;
+    for phone in ["", "07871234567", "+44 20 7946 0000", "+1", "+447871234567890123", "DROP TABLE"] {
+        let answer = env.signup(json!({ "phone": phone, "password": "1234Qwerty" })).await;
         assert_envelope(&answer, 400, "VALIDATION");
         assert_eq!(answer.body["field"], "phone", "{phone}");
     }

@@ -6,12 +6,7 @@ async fn resend_inside_the_cooldown_says_when_to_retry() {
     // GIVEN a signup that just sent a code
     let env = TestEnv::new().await;
     let phone = fresh_phone();
-    assert_eq!(
-        env.signup(json!({ "phone": phone, "password": "1234Qwerty" }))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(env.signup(json!({ "phone": phone, "password": "1234Qwerty" })).await.status, 200);
     env.clock.advance(20);
     // WHEN a new code is asked for 20 s later
     let answer = env.resend(&phone).await;
@@ -27,12 +22,7 @@ async fn resend_inside_the_cooldown_says_when_to_retry() {
 async fn resend_after_the_cooldown_sends_a_new_code_and_kills_the_old_one() {
     let env = TestEnv::new().await;
     let phone = fresh_phone();
-    assert_eq!(
-        env.signup(json!({ "phone": phone, "password": "1234Qwerty" }))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(env.signup(json!({ "phone": phone, "password": "1234Qwerty" })).await.status, 200);
     let old = env.latest_code(&phone).await;
     env.clock.advance(60);
 
@@ -42,11 +32,7 @@ async fn resend_after_the_cooldown_sends_a_new_code_and_kills_the_old_one() {
     assert_eq!(env.sms_to(&phone).await.len(), 2);
     let new = env.latest_code(&phone).await;
     if new != old {
-        assert_eq!(
-            env.confirm(&phone, &old).await.status,
-            400,
-            "the old code is dead"
-        );
+        assert_eq!(env.confirm(&phone, &old).await.status, 400, "the old code is dead");
     }
     assert_eq!(env.confirm(&phone, &new).await.status, 200);
 }
@@ -55,12 +41,7 @@ async fn resend_after_the_cooldown_sends_a_new_code_and_kills_the_old_one() {
 async fn the_hourly_cap_stops_the_sixth_code() {
     let env = TestEnv::new().await;
     let phone = fresh_phone();
-    assert_eq!(
-        env.signup(json!({ "phone": phone, "password": "1234Qwerty" }))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(env.signup(json!({ "phone": phone, "password": "1234Qwerty" })).await.status, 200);
     for _ in 0..4 {
         env.clock.advance(60);
         assert_eq!(env.resend(&phone).await.status, 200);

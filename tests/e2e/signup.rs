@@ -13,7 +13,8 @@ async fn seed_curl_example_signs_up_and_confirms_with_the_sms_code() {
     // GIVEN the seed 002 cURL example
     let env = TestEnv::new().await;
     // WHEN it signs up
-    let answer = env.signup(json!({ "phone": "+447871234567", "password": "1234Qwerty", "analyticsCallback": "string" })).await;
+    let answer =
+        env.signup(json!({ "phone": "+447871234567", "password": "1234Qwerty", "analyticsCallback": "string" })).await;
     // THEN it gets {"result":"ok"} and a 6-digit code by SMS
     assert_plain_ok(&answer);
     let code = env.latest_code("+447871234567").await;
@@ -28,10 +29,7 @@ async fn seed_curl_example_signs_up_and_confirms_with_the_sms_code() {
     assert_eq!(tokens.body["expires_in"], 900);
     assert_eq!(tokens.headers["cache-control"], "no-store");
     let user_id = tokens.body["user_id"].as_str().unwrap();
-    assert!(
-        user_id.starts_with("usr:") && uuid::Uuid::parse_str(&user_id[4..]).is_ok(),
-        "{user_id}"
-    );
+    assert!(user_id.starts_with("usr:") && uuid::Uuid::parse_str(&user_id[4..]).is_ok(), "{user_id}");
     let refresh = tokens.body["refresh_token"].as_str().unwrap();
     assert!(refresh.len() >= 43, "refresh token carries 256 bits");
 
@@ -39,32 +37,21 @@ async fn seed_curl_example_signs_up_and_confirms_with_the_sms_code() {
     let header = jsonwebtoken::decode_header(access).unwrap();
     assert_eq!(header.kid.as_deref(), Some("test-key-1"));
     let jwk = env.issuer.signing_key().public_jwk();
-    let key = jsonwebtoken::DecodingKey::from_ec_components(
-        jwk["x"].as_str().unwrap(),
-        jwk["y"].as_str().unwrap(),
-    )
-    .unwrap();
+    let key =
+        jsonwebtoken::DecodingKey::from_ec_components(jwk["x"].as_str().unwrap(), jwk["y"].as_str().unwrap()).unwrap();
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
     validation.set_audience(&["registration"]);
     validation.set_issuer(&[e2e::ISSUER]);
     validation.validate_exp = false;
-    let claims = jsonwebtoken::decode::<serde_json::Value>(access, &key, &validation)
-        .unwrap()
-        .claims;
+    let claims = jsonwebtoken::decode::<serde_json::Value>(access, &key, &validation).unwrap().claims;
     assert_eq!(claims["sub"], user_id);
     assert_eq!(claims["mid"], e2e::MERCHANT);
 
     // AND the refresh token is stored only as its hash
     let items = format!("{:?}", env.items().await);
-    assert!(
-        !items.contains(refresh),
-        "the refresh token itself is in the table"
-    );
+    assert!(!items.contains(refresh), "the refresh token itself is in the table");
     assert!(!items.contains(&code), "the code itself is in the table");
-    assert!(
-        !items.contains("1234Qwerty"),
-        "the password itself is in the table"
-    );
+    assert!(!items.contains("1234Qwerty"), "the password itself is in the table");
 }
 
 #[tokio::test]
@@ -72,15 +59,9 @@ async fn every_spelling_of_a_number_is_one_account() {
     let env = TestEnv::new().await;
     let phone = fresh_phone();
     let spaced = format!("{} {} {}", &phone[..3], &phone[3..7], &phone[7..]);
-    assert_plain_ok(
-        &env.signup(json!({ "phone": phone, "password": "1234Qwerty" }))
-            .await,
-    );
+    assert_plain_ok(&env.signup(json!({ "phone": phone, "password": "1234Qwerty" })).await);
     env.clock.advance(61);
-    assert_plain_ok(
-        &env.signup(json!({ "phone": spaced, "password": "1234Qwerty" }))
-            .await,
-    );
+    assert_plain_ok(&env.signup(json!({ "phone": spaced, "password": "1234Qwerty" })).await);
     assert_eq!(env.accounts_for(&phone).await, 1);
 }
 
@@ -99,18 +80,13 @@ async fn every_password_rule_is_enforced_with_its_rule_name() {
         ("Password1".to_owned(), "too_simple"),
         ("a1".repeat(513), "max_length"),
     ] {
-        let answer = env
-            .signup(json!({ "phone": phone, "password": password }))
-            .await;
+        let answer = env.signup(json!({ "phone": phone, "password": password })).await;
         assert_eq!(answer.status, 400, "{password}: {:?}", answer.body);
         assert_eq!(answer.body["error"], "VALIDATION");
         assert_eq!(answer.body["field"], "password");
         assert_eq!(answer.body["data"]["rule"], rule, "{password}");
     }
-    assert!(
-        env.sms_to(&phone).await.is_empty(),
-        "a refused signup sends nothing"
-    );
+    assert!(env.sms_to(&phone).await.is_empty(), "a refused signup sends nothing");
     assert_eq!(env.accounts_for(&phone).await, 0);
 }
 
@@ -120,25 +96,14 @@ async fn twenty_parallel_signups_for_one_new_phone_leave_exactly_one_account() {
     let env = TestEnv::new().await;
     let phone = fresh_phone();
     // WHEN twenty signups for it race
-    let answers = join_all(
-        (0..20)
-            .map(|i| env.signup(json!({ "phone": phone, "password": format!("Racer-{i}-pass") }))),
-    )
-    .await;
+    let answers =
+        join_all((0..20).map(|i| env.signup(json!({ "phone": phone, "password": format!("Racer-{i}-pass") })))).await;
     // THEN exactly one account exists and one code was sent; the rest were told to wait, none failed
     assert_eq!(env.accounts_for(&phone).await, 1);
     assert_eq!(env.sms_to(&phone).await.len(), 1);
     let ok = answers.iter().filter(|a| a.status == 200).count();
-    assert_eq!(
-        ok,
-        1,
-        "{:?}",
-        answers.iter().map(|a| a.status).collect::<Vec<_>>()
-    );
-    assert!(
-        answers.iter().all(|a| a.status == 200 || a.status == 429),
-        "{answers:?}"
-    );
+    assert_eq!(ok, 1, "{:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
+    assert!(answers.iter().all(|a| a.status == 200 || a.status == 429), "{answers:?}");
 }
 
 #[tokio::test]
@@ -146,22 +111,15 @@ async fn duplicate_signup_cannot_be_told_apart_and_changes_nothing() {
     // GIVEN a confirmed account
     let env = TestEnv::new().await;
     let taken = fresh_phone();
-    assert_plain_ok(
-        &env.signup(json!({ "phone": taken, "password": "Owner-pass-1" }))
-            .await,
-    );
+    assert_plain_ok(&env.signup(json!({ "phone": taken, "password": "Owner-pass-1" })).await);
     let code = env.latest_code(&taken).await;
     assert_eq!(env.confirm(&taken, &code).await.status, 200);
     let before = env.accounts(&taken).await;
     env.clock.advance(61);
 
     // WHEN someone signs up with its phone, and someone else with a new phone
-    let duplicate = env
-        .signup(json!({ "phone": taken, "password": "Intruder-pass-2" }))
-        .await;
-    let fresh = env
-        .signup(json!({ "phone": fresh_phone(), "password": "Intruder-pass-2" }))
-        .await;
+    let duplicate = env.signup(json!({ "phone": taken, "password": "Intruder-pass-2" })).await;
+    let fresh = env.signup(json!({ "phone": fresh_phone(), "password": "Intruder-pass-2" })).await;
 
     // THEN both answers are the same, status, body and headers
     assert_plain_ok(&duplicate);
@@ -181,32 +139,18 @@ async fn duplicate_signup_cannot_be_told_apart_and_changes_nothing() {
 async fn signup_again_while_pending_replaces_the_password_and_kills_the_old_code() {
     let env = TestEnv::new().await;
     let phone = fresh_phone();
-    assert_plain_ok(
-        &env.signup(json!({ "phone": phone, "password": "First-pass-1" }))
-            .await,
-    );
+    assert_plain_ok(&env.signup(json!({ "phone": phone, "password": "First-pass-1" })).await);
     let first_code = env.latest_code(&phone).await;
     let hash_before = password_hash(&env, &phone).await;
     env.clock.advance(61);
 
-    assert_plain_ok(
-        &env.signup(json!({ "phone": phone, "password": "Second-pass-2" }))
-            .await,
-    );
+    assert_plain_ok(&env.signup(json!({ "phone": phone, "password": "Second-pass-2" })).await);
     let second_code = env.latest_code(&phone).await;
 
     assert_eq!(env.accounts_for(&phone).await, 1);
-    assert_ne!(
-        hash_before,
-        password_hash(&env, &phone).await,
-        "the pending password was replaced"
-    );
+    assert_ne!(hash_before, password_hash(&env, &phone).await, "the pending password was replaced");
     if first_code != second_code {
-        assert_eq!(
-            env.confirm(&phone, &first_code).await.status,
-            400,
-            "the old code is dead"
-        );
+        assert_eq!(env.confirm(&phone, &first_code).await.status, 400, "the old code is dead");
     }
     assert_eq!(env.confirm(&phone, &second_code).await.status, 200);
 }
@@ -218,9 +162,7 @@ async fn a_failed_sms_leaves_nothing_that_blocks_a_retry() {
     let phone = fresh_phone();
     env.sms.fail(true);
     // WHEN a user signs up
-    let failed = env
-        .signup(json!({ "phone": phone, "password": "1234Qwerty" }))
-        .await;
+    let failed = env.signup(json!({ "phone": phone, "password": "1234Qwerty" })).await;
     // THEN they are told to retry soon, and nothing was delivered
     assert_eq!(failed.status, 503, "{:?}", failed.body);
     assert_eq!(failed.body["error"], "SMS_UNAVAILABLE");
@@ -230,9 +172,7 @@ async fn a_failed_sms_leaves_nothing_that_blocks_a_retry() {
     // WHEN SNS recovers and they retry at once (inside what would be the cooldown)
     env.sms.fail(false);
     env.clock.advance(2);
-    let retried = env
-        .signup(json!({ "phone": phone, "password": "1234Qwerty" }))
-        .await;
+    let retried = env.signup(json!({ "phone": phone, "password": "1234Qwerty" })).await;
     // THEN the retry goes through and the code confirms
     assert_plain_ok(&retried);
     let code = env.latest_code(&phone).await;
@@ -244,29 +184,16 @@ async fn a_failed_sms_leaves_nothing_that_blocks_a_retry() {
 async fn a_pending_signup_frees_its_phone_after_seven_days() {
     let env = TestEnv::new().await;
     let phone = fresh_phone();
-    assert_plain_ok(
-        &env.signup(json!({ "phone": phone, "password": "Abandoned-1" }))
-            .await,
-    );
+    assert_plain_ok(&env.signup(json!({ "phone": phone, "password": "Abandoned-1" })).await);
     let stale_code = env.latest_code(&phone).await;
     env.clock.advance(7 * 24 * 3600 + 1);
 
-    assert_eq!(
-        env.confirm(&phone, &stale_code).await.status,
-        400,
-        "the old code has expired"
-    );
-    assert_plain_ok(
-        &env.signup(json!({ "phone": phone, "password": "Fresh-start-2" }))
-            .await,
-    );
+    assert_eq!(env.confirm(&phone, &stale_code).await.status, 400, "the old code has expired");
+    assert_plain_ok(&env.signup(json!({ "phone": phone, "password": "Fresh-start-2" })).await);
     let code = env.latest_code(&phone).await;
     assert_eq!(env.confirm(&phone, &code).await.status, 200);
 }
 
 async fn password_hash(env: &TestEnv, phone: &str) -> String {
-    env.accounts(phone).await[0]["passwordHash"]
-        .as_s()
-        .unwrap()
-        .clone()
+    env.accounts(phone).await[0]["passwordHash"].as_s().unwrap().clone()
 }

@@ -41,8 +41,7 @@ fn var(name: &str) -> Result<String, String> {
 async fn setup() -> Result<(), String> {
     let endpoint = var("AWS_ENDPOINT_URL")?;
     let table = var("TABLE_NAME")?;
-    let sender =
-        std::env::var("SES_SENDER").unwrap_or_else(|_| "no-reply@registration.local".into());
+    let sender = std::env::var("SES_SENDER").unwrap_or_else(|_| "no-reply@registration.local".into());
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let spec = TableSpec::from_file(template_path())?;
     create_table(&aws_sdk_dynamodb::Client::new(&sdk), &table, &spec).await?;
@@ -53,10 +52,7 @@ async fn setup() -> Result<(), String> {
 
 fn print_env() {
     println!("CODE_PEPPER={}", STANDARD.encode(random::bytes::<32>()));
-    println!(
-        "SIGNING_KEY={}",
-        STANDARD.encode(SigningKey::generate_pkcs8())
-    );
+    println!("SIGNING_KEY={}", STANDARD.encode(SigningKey::generate_pkcs8()));
     println!("SIGNING_KEY_ID=dev-{}", &random::id()[..8]);
 }
 
@@ -69,11 +65,7 @@ async fn sms() -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     for sms in data["sns"]["SMS"].as_array().into_iter().flatten() {
-        println!(
-            "{}  {}",
-            sms["phone_number"].as_str().unwrap_or("?"),
-            sms["message"].as_str().unwrap_or("")
-        );
+        println!("{}  {}", sms["phone_number"].as_str().unwrap_or("?"), sms["message"].as_str().unwrap_or(""));
     }
     Ok(())
 }

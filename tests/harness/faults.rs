@@ -35,11 +35,7 @@ pub struct FlakySms {
 
 impl FlakySms {
     pub fn wrapping(inner: Arc<dyn SmsSender>) -> Self {
-        FlakySms {
-            inner,
-            failing: AtomicBool::new(false),
-            attempts: AtomicUsize::new(0),
-        }
+        FlakySms { inner, failing: AtomicBool::new(false), attempts: AtomicUsize::new(0) }
     }
 
     pub fn fail(&self, failing: bool) {

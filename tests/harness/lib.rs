@@ -13,7 +13,8 @@ use std::sync::Arc;
 use lambda_http::{Body, Request};
 use registration::App;
 use registration::config::Config;
-use registration::handlers::{phone_confirm, phone_resend, signup};
+use registration::handlers::{jwks, phone_confirm, phone_resend, revoke, signup, token};
+use registration::security::access_token::AccessTokenVerifier;
 use registration::security::tokens::{SigningKey, TokenIssuer};
 use serde_json::Value;
 
@@ -30,6 +31,8 @@ pub struct TestEnv {
     pub moto: &'static Moto,
     pub app: App,
     pub issuer: TokenIssuer,
+    pub verifier: AccessTokenVerifier,
+    pub jwks_document: String,
     pub clock: Arc<TestClock>,
     pub sms: Arc<FlakySms>,
     pub table: String,
@@ -54,33 +57,20 @@ impl TestEnv {
         let table = format!("registration-{}", uuid::Uuid::new_v4());
         let sdk = moto.sdk_config().await;
         let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
-        stack::create_table(&dynamodb, &table, &stack::TableSpec::from_template())
-            .await
-            .expect("create table");
+        stack::create_table(&dynamodb, &table, &stack::TableSpec::from_template()).await.expect("create table");
 
         let pepper = registration::security::random::bytes::<32>().to_vec();
-        let config = Config {
-            table_name: table.clone(),
-            code_pepper: pepper.into(),
-            sms_sender_id: None,
-        };
+        let config = Config { table_name: table.clone(), code_pepper: pepper.into(), sms_sender_id: None };
         let mut app = App::from_sdk(&sdk, &config);
         let clock = Arc::new(TestClock::starting_now());
         let sms = Arc::new(FlakySms::wrapping(app.sms.clone()));
         app.clock = clock.clone();
         app.sms = sms.clone();
-        let key =
-            SigningKey::from_pkcs8_der("test-key-1", &SigningKey::generate_pkcs8()).expect("key");
+        let key = SigningKey::from_pkcs8_der("test-key-1", &SigningKey::generate_pkcs8()).expect("key");
         let issuer = TokenIssuer::new(key, ISSUER, registration::config::DEFAULT_AUDIENCE);
-        TestEnv {
-            moto,
-            app,
-            issuer,
-            clock,
-            sms,
-            table,
-            dynamodb,
-        }
+        let verifier = AccessTokenVerifier::new(&issuer);
+        let jwks_document = issuer.jwks().to_string();
+        TestEnv { moto, app, issuer, verifier, jwks_document, clock, sms, table, dynamodb }
     }
 
     pub async fn signup(&self, body: Value) -> Answer {
@@ -88,31 +78,16 @@ impl TestEnv {
     }
 
     pub async fn confirm(&self, phone: &str, code: &str) -> Answer {
-        self.call(
-            Endpoint::PhoneConfirm,
-            serde_json::json!({ "phone": phone, "code": code }),
-            &[],
-        )
-        .await
+        self.call(Endpoint::PhoneConfirm, serde_json::json!({ "phone": phone, "code": code }), &[]).await
     }
 
     pub async fn resend(&self, phone: &str) -> Answer {
-        self.call(
-            Endpoint::PhoneResend,
-            serde_json::json!({ "phone": phone }),
-            &[],
-        )
-        .await
+        self.call(Endpoint::PhoneResend, serde_json::json!({ "phone": phone }), &[]).await
     }
 
     /// Calls a handler with its event from `events/`, the JSON `body`, and header changes
     /// (`Some(value)` sets, `None` removes).
-    pub async fn call(
-        &self,
-        endpoint: Endpoint,
-        body: Value,
-        headers: &[(&'static str, Option<&str>)],
-    ) -> Answer {
+    pub async fn call(&self, endpoint: Endpoint, body: Value, headers: &[(&'static str, Option<&str>)]) -> Answer {
         let text = match body {
             Value::String(raw) => raw,
             other => other.to_string(),
@@ -120,19 +95,13 @@ impl TestEnv {
         self.call_raw(endpoint, Body::Text(text), headers).await
     }
 
-    pub async fn call_raw(
-        &self,
-        endpoint: Endpoint,
-        body: Body,
-        headers: &[(&'static str, Option<&str>)],
-    ) -> Answer {
+    pub async fn call_raw(&self, endpoint: Endpoint, body: Body, headers: &[(&'static str, Option<&str>)]) -> Answer {
         let mut req = endpoint.event();
         *req.body_mut() = body;
         for (name, value) in headers {
             match value {
                 Some(v) => {
-                    req.headers_mut()
-                        .insert(*name, v.parse().expect("header value"));
+                    req.headers_mut().insert(*name, v.parse().expect("header value"));
                 }
                 None => {
                     req.headers_mut().remove(*name);
@@ -143,21 +112,66 @@ impl TestEnv {
             Endpoint::Signup => signup::handle(&self.app, req).await,
             Endpoint::PhoneConfirm => phone_confirm::handle(&self.app, &self.issuer, req).await,
             Endpoint::PhoneResend => phone_resend::handle(&self.app, req).await,
+            Endpoint::Token | Endpoint::TokenForm => token::handle(&self.app, &self.issuer, req).await,
+            Endpoint::Revoke => revoke::handle(&self.app, req).await,
+            Endpoint::Jwks => jwks::handle(&self.jwks_document, req).await,
         }
         .expect("handlers are infallible");
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let bytes: &[u8] = response.body().as_ref();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(bytes).expect("JSON body")
-        };
-        Answer {
-            status,
-            headers,
-            body,
-        }
+        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(bytes).expect("JSON body") };
+        Answer { status, headers, body }
+    }
+
+    /// Signs up and confirms `phone`; the confirm's token response.
+    pub async fn registered(&self, phone: &str, password: &str) -> Answer {
+        let signup = self.signup(serde_json::json!({ "phone": phone, "password": password })).await;
+        assert_eq!(signup.status, 200, "signup: {:?}", signup.body);
+        let code = self.latest_code(phone).await;
+        let tokens = self.confirm(phone, &code).await;
+        assert_eq!(tokens.status, 200, "confirm: {:?}", tokens.body);
+        tokens
+    }
+
+    pub async fn sign_in(&self, username: &str, password: &str) -> Answer {
+        let body = serde_json::json!({ "grant_type": "password", "username": username, "password": password });
+        self.call(Endpoint::Token, body, &[]).await
+    }
+
+    /// `application/x-www-form-urlencoded`, as OAuth clients send it.
+    pub async fn sign_in_form(&self, username: &str, password: &str) -> Answer {
+        let form = format!("grant_type=password&username={}&password={}", form_encode(username), form_encode(password));
+        self.call(Endpoint::TokenForm, Value::String(form), &[]).await
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> Answer {
+        let form = format!("grant_type=refresh_token&refresh_token={}", form_encode(refresh_token));
+        self.call(Endpoint::TokenForm, Value::String(form), &[]).await
+    }
+
+    pub async fn revoke(&self, token: &str) -> Answer {
+        self.call(Endpoint::Revoke, Value::String(format!("token={}", form_encode(token))), &[]).await
+    }
+
+    /// What a protected endpoint decides about `Authorization: <authorization>`.
+    pub async fn authenticate(
+        &self,
+        authorization: &str,
+    ) -> Result<registration::auth::Principal, registration::ApiError> {
+        self.authenticate_as(authorization, MERCHANT).await
+    }
+
+    pub async fn authenticate_as(
+        &self,
+        authorization: &str,
+        merchant: &str,
+    ) -> Result<registration::auth::Principal, registration::ApiError> {
+        let mut req = Endpoint::Signup.event();
+        req.headers_mut().insert("authorization", authorization.parse().expect("header value"));
+        req.headers_mut().insert("x-merchant-id", merchant.parse().expect("header value"));
+        let partner = registration::http::request::PartnerHeaders::from_request(&req)?;
+        registration::auth::authenticate(&self.app, &self.verifier, &req, &partner).await
     }
 
     /// The SMS moto captured for `phone`, oldest first.
@@ -168,21 +182,13 @@ impl TestEnv {
     /// The code in the latest SMS to `phone`.
     pub async fn latest_code(&self, phone: &str) -> String {
         let messages = self.sms_to(phone).await;
-        let last = messages
-            .last()
-            .unwrap_or_else(|| panic!("no SMS to {phone}"));
+        let last = messages.last().unwrap_or_else(|| panic!("no SMS to {phone}"));
         extract_code(last).unwrap_or_else(|| panic!("no code in {last:?}"))
     }
 
     /// Every item in this test's table (moto tables are small).
     pub async fn items(&self) -> Vec<Item> {
-        let out = self
-            .dynamodb
-            .scan()
-            .table_name(&self.table)
-            .send()
-            .await
-            .expect("scan");
+        let out = self.dynamodb.scan().table_name(&self.table).send().await.expect("scan");
         out.items.unwrap_or_default()
     }
 
@@ -193,8 +199,7 @@ impl TestEnv {
             .await
             .into_iter()
             .filter(|item| {
-                text(item, "sk").as_deref() == Some("ACCOUNT")
-                    && text(item, "phone").as_deref() == Some(e164)
+                text(item, "sk").as_deref() == Some("ACCOUNT") && text(item, "phone").as_deref() == Some(e164)
             })
             .collect()
     }
@@ -202,6 +207,17 @@ impl TestEnv {
     pub async fn accounts_for(&self, e164: &str) -> usize {
         self.accounts(e164).await.len()
     }
+}
+
+/// Percent-encodes a form value (RFC 3986 unreserved characters stay).
+pub fn form_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// The six digits at the start of a code SMS.
@@ -216,11 +232,17 @@ pub fn fresh_phone() -> String {
     format!("+447871{n:06}")
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     Signup,
     PhoneConfirm,
     PhoneResend,
+    /// The token endpoint with a JSON body.
+    Token,
+    /// The token endpoint with a form body.
+    TokenForm,
+    Revoke,
+    Jwks,
 }
 
 impl Endpoint {
@@ -230,6 +252,10 @@ impl Endpoint {
             Endpoint::Signup => include_str!("../../events/signup.json"),
             Endpoint::PhoneConfirm => include_str!("../../events/phone-confirm.json"),
             Endpoint::PhoneResend => include_str!("../../events/phone-resend.json"),
+            Endpoint::Token => include_str!("../../events/token-password.json"),
+            Endpoint::TokenForm => include_str!("../../events/token-password-form.json"),
+            Endpoint::Revoke => include_str!("../../events/revoke.json"),
+            Endpoint::Jwks => include_str!("../../events/jwks.json"),
         };
         lambda_http::request::from_str(json).expect("event fixture parses")
     }

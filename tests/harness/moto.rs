@@ -24,11 +24,7 @@ fn moto_binary() -> PathBuf {
         return PathBuf::from(path);
     }
     let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server");
-    if venv.exists() {
-        venv
-    } else {
-        PathBuf::from("moto_server")
-    }
+    if venv.exists() { venv } else { PathBuf::from("moto_server") }
 }
 
 impl Moto {
@@ -37,10 +33,7 @@ impl Moto {
     }
 
     fn start() -> Moto {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
         let binary = moto_binary();
         // A watchdog shell: moto goes when this test process goes, however it ends.
         let script = format!(
@@ -55,19 +48,10 @@ impl Moto {
             .arg(script)
             .stdin(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start {} ({e}); run `make test`, which installs it",
-                    binary.display()
-                )
-            });
+            .unwrap_or_else(|e| panic!("cannot start {} ({e}); run `make test`, which installs it", binary.display()));
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "moto did not start on port {port}; is {} installed?",
-                binary.display()
-            );
+            assert!(Instant::now() < deadline, "moto did not start on port {port}; is {} installed?", binary.display());
             std::thread::sleep(Duration::from_millis(100));
         }
         Moto { port }

@@ -4,8 +4,7 @@
 use std::path::Path;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use serde_yaml::Value;
 
@@ -26,12 +25,7 @@ fn pairs(list: &Value, name: &str, kind: &str) -> Vec<(String, String)> {
         .map(|items| {
             items
                 .iter()
-                .filter_map(|item| {
-                    Some((
-                        item[name].as_str()?.to_owned(),
-                        item[kind].as_str()?.to_owned(),
-                    ))
-                })
+                .filter_map(|item| Some((item[name].as_str()?.to_owned(), item[kind].as_str()?.to_owned())))
                 .collect()
         })
         .unwrap_or_default()
@@ -44,40 +38,23 @@ impl TableSpec {
 
     pub fn from_file(path: &Path) -> Result<TableSpec, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let template: Value =
-            serde_yaml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let template: Value = serde_yaml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         let props = &template["Resources"]["Table"]["Properties"];
         let spec = TableSpec {
-            attributes: pairs(
-                &props["AttributeDefinitions"],
-                "AttributeName",
-                "AttributeType",
-            ),
+            attributes: pairs(&props["AttributeDefinitions"], "AttributeName", "AttributeType"),
             keys: pairs(&props["KeySchema"], "AttributeName", "KeyType"),
-            ttl_attribute: props["TimeToLiveSpecification"]["AttributeName"]
-                .as_str()
-                .map(str::to_owned),
+            ttl_attribute: props["TimeToLiveSpecification"]["AttributeName"].as_str().map(str::to_owned),
         };
         if spec.keys.is_empty() {
-            return Err(format!(
-                "{}: Resources.Table has no KeySchema",
-                path.display()
-            ));
+            return Err(format!("{}: Resources.Table has no KeySchema", path.display()));
         }
         Ok(spec)
     }
 }
 
 /// Creates the table and turns on TTL; an existing table is left as it is.
-pub async fn create_table(
-    client: &aws_sdk_dynamodb::Client,
-    name: &str,
-    spec: &TableSpec,
-) -> Result<(), String> {
-    let mut create = client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest);
+pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, spec: &TableSpec) -> Result<(), String> {
+    let mut create = client.create_table().table_name(name).billing_mode(BillingMode::PayPerRequest);
     for (attr, kind) in &spec.attributes {
         create = create.attribute_definitions(
             AttributeDefinition::builder()
@@ -98,10 +75,7 @@ pub async fn create_table(
     }
     match create.send().await {
         Ok(_) => {}
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_in_use_exception()) =>
-        {
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => {
             return Ok(());
         }
         Err(e) => return Err(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()),
@@ -125,23 +99,10 @@ pub async fn create_table(
 }
 
 /// Verifies an SES sender identity, which moto requires before it accepts `SendEmail`.
-pub async fn create_email_identity(
-    client: &aws_sdk_sesv2::Client,
-    sender: &str,
-) -> Result<(), String> {
-    match client
-        .create_email_identity()
-        .email_identity(sender)
-        .send()
-        .await
-    {
+pub async fn create_email_identity(client: &aws_sdk_sesv2::Client, sender: &str) -> Result<(), String> {
+    match client.create_email_identity().email_identity(sender).send().await {
         Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_already_exists_exception()) =>
-        {
-            Ok(())
-        }
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_already_exists_exception()) => Ok(()),
         Err(e) => Err(aws_sdk_sesv2::error::DisplayErrorContext(e).to_string()),
     }
 }

@@ -9,8 +9,5 @@ async fn main() -> Result<(), Error> {
     telemetry::init();
     let app = &App::from_env().await?;
     let issuer = &token_issuer(&Environment)?;
-    run(service_fn(move |req| {
-        phone_confirm::handle(app, issuer, req)
-    }))
-    .await
+    run(service_fn(move |req| phone_confirm::handle(app, issuer, req))).await
 }

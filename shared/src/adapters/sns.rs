@@ -38,14 +38,11 @@ impl SmsSender for SnsSmsSender {
             .message(text)
             .message_attributes("AWS.SNS.SMS.SMSType", string_attribute("Transactional")?);
         if let Some(sender_id) = &self.sender_id {
-            publish =
-                publish.message_attributes("AWS.SNS.SMS.SenderID", string_attribute(sender_id)?);
+            publish = publish.message_attributes("AWS.SNS.SMS.SenderID", string_attribute(sender_id)?);
         }
         // Only the error's code goes into the message: the SDK's full text could echo the request.
         publish.send().await.map(|_| ()).map_err(|e| {
-            let code = aws_sdk_sns::error::ProvideErrorMetadata::code(&e)
-                .unwrap_or("dispatch")
-                .to_owned();
+            let code = aws_sdk_sns::error::ProvideErrorMetadata::code(&e).unwrap_or("dispatch").to_owned();
             SendError(format!("SNS Publish failed: {code}"))
         })
     }

@@ -84,11 +84,7 @@ impl PasswordPolicy {
     }
 
     /// Every rule the password breaks, in the order a person would fix them.
-    pub fn broken_rules(
-        &self,
-        password: &Password,
-        context: &PasswordContext<'_>,
-    ) -> Vec<PasswordRule> {
+    pub fn broken_rules(&self, password: &Password, context: &PasswordContext<'_>) -> Vec<PasswordRule> {
         let text = password.expose();
         let chars = text.chars().count();
         let mut broken = Vec::new();
@@ -98,90 +94,44 @@ impl PasswordPolicy {
             }
         };
         check(chars >= self.min_chars, PasswordRule::MinLength);
+        check(self.max_chars.is_none_or(|max| chars <= max), PasswordRule::MaxLength);
+        check(!self.require_digit || text.chars().any(|c| c.is_ascii_digit()), PasswordRule::Digit);
+        check(!self.require_letter || text.chars().any(char::is_alphabetic), PasswordRule::Letter);
+        check(!self.require_lowercase || text.chars().any(char::is_lowercase), PasswordRule::Lowercase);
+        check(!self.require_uppercase || text.chars().any(char::is_uppercase), PasswordRule::Uppercase);
         check(
-            self.max_chars.is_none_or(|max| chars <= max),
-            PasswordRule::MaxLength,
-        );
-        check(
-            !self.require_digit || text.chars().any(|c| c.is_ascii_digit()),
-            PasswordRule::Digit,
-        );
-        check(
-            !self.require_letter || text.chars().any(char::is_alphabetic),
-            PasswordRule::Letter,
-        );
-        check(
-            !self.require_lowercase || text.chars().any(char::is_lowercase),
-            PasswordRule::Lowercase,
-        );
-        check(
-            !self.require_uppercase || text.chars().any(char::is_uppercase),
-            PasswordRule::Uppercase,
-        );
-        check(
-            !self.require_symbol
-                || text
-                    .chars()
-                    .any(|c| !c.is_alphanumeric() && !c.is_whitespace()),
+            !self.require_symbol || text.chars().any(|c| !c.is_alphanumeric() && !c.is_whitespace()),
             PasswordRule::Symbol,
         );
-        check(
-            !contains_phone(text, context.phone),
-            PasswordRule::PhoneNumber,
-        );
-        check(
-            !self.reject_too_simple || !is_too_simple(text),
-            PasswordRule::TooSimple,
-        );
+        check(!contains_phone(text, context.phone), PasswordRule::PhoneNumber);
+        check(!self.reject_too_simple || !is_too_simple(text), PasswordRule::TooSimple);
         broken
     }
 
     /// `Ok` or the envelope for the first broken rule, with every broken rule in `data.rules`.
-    pub fn check(
-        &self,
-        password: &Password,
-        context: &PasswordContext<'_>,
-    ) -> Result<(), ApiError> {
+    pub fn check(&self, password: &Password, context: &PasswordContext<'_>) -> Result<(), ApiError> {
         let broken = self.broken_rules(password, context);
         let Some(first) = broken.first() else {
             return Ok(());
         };
         let mut data = Map::new();
-        data.insert(
-            "rules".into(),
-            Value::Array(broken.iter().map(|r| json!(r.name())).collect()),
-        );
-        Err(ApiError::Validation {
-            field: "password",
-            rule: first.name(),
-            message: self.message(*first),
-            data,
-        })
+        data.insert("rules".into(), Value::Array(broken.iter().map(|r| json!(r.name())).collect()));
+        Err(ApiError::Validation { field: "password", rule: first.name(), message: self.message(*first), data })
     }
 
     fn message(&self, rule: PasswordRule) -> String {
         match rule {
-            PasswordRule::MinLength => format!(
-                "The password must be at least {} characters long.",
-                self.min_chars
-            ),
+            PasswordRule::MinLength => format!("The password must be at least {} characters long.", self.min_chars),
             PasswordRule::MaxLength => {
-                format!(
-                    "The password must be at most {} characters long.",
-                    self.max_chars.unwrap_or(0)
-                )
+                format!("The password must be at most {} characters long.", self.max_chars.unwrap_or(0))
             }
             PasswordRule::Digit => "The password must contain at least one digit.".into(),
             PasswordRule::Letter => "The password must contain at least one letter.".into(),
             PasswordRule::Lowercase => "The password must contain a lowercase letter.".into(),
             PasswordRule::Uppercase => "The password must contain an uppercase letter.".into(),
             PasswordRule::Symbol => "The password must contain a symbol, such as ! @ # $.".into(),
-            PasswordRule::PhoneNumber => {
-                "The password must not be or contain the phone number.".into()
-            }
-            PasswordRule::TooSimple => {
-                "The password is too simple. Choose one that is harder to guess.".into()
-            }
+            PasswordRule::PhoneNumber => "The password must not be or contain the phone number.".into(),
+            PasswordRule::TooSimple => "The password is too simple. Choose one that is harder to guess.".into(),
         }
     }
 }
@@ -205,11 +155,7 @@ mod tests {
     fn broken(policy: &PasswordPolicy, password: &str) -> Vec<&'static str> {
         let phone = phone();
         let password = Password::new(password.to_owned()).unwrap();
-        policy
-            .broken_rules(&password, &PasswordContext { phone: &phone })
-            .into_iter()
-            .map(PasswordRule::name)
-            .collect()
+        policy.broken_rules(&password, &PasswordContext { phone: &phone }).into_iter().map(PasswordRule::name).collect()
     }
 
     #[test]
@@ -243,19 +189,14 @@ mod tests {
         assert!(broken(&policy, "A9#bL8@z").is_empty());
         assert_eq!(broken(&policy, "a9#bl8@z"), ["uppercase"]);
         assert_eq!(broken(&policy, "A9bL8zzQ"), ["symbol"]);
-        assert_eq!(
-            broken(&policy, &format!("A9#b{}", "x".repeat(40))),
-            ["max_length"]
-        );
+        assert_eq!(broken(&policy, &format!("A9#b{}", "x".repeat(40))), ["max_length"]);
     }
 
     #[test]
     fn check_reports_first_rule_and_all_rules() {
         let phone = phone();
         let password = Password::new("short".into()).unwrap();
-        let err = PasswordPolicy::default()
-            .check(&password, &PasswordContext { phone: &phone })
-            .unwrap_err();
+        let err = PasswordPolicy::default().check(&password, &PasswordContext { phone: &phone }).unwrap_err();
         let body = err.envelope();
         assert_eq!(body["field"], "password");
         assert_eq!(body["data"]["rule"], "min_length");

@@ -24,15 +24,8 @@ impl PhoneNumber {
         if trimmed.is_empty() {
             return Err(invalid("required", "Enter a phone number."));
         }
-        if trimmed.len() > MAX_INPUT_LEN
-            || !trimmed
-                .chars()
-                .all(|c| c.is_ascii_digit() || " +-().".contains(c))
-        {
-            return Err(invalid(
-                "format",
-                "Enter the phone number in international format, e.g. +447871234567.",
-            ));
+        if trimmed.len() > MAX_INPUT_LEN || !trimmed.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c)) {
+            return Err(invalid("format", "Enter the phone number in international format, e.g. +447871234567."));
         }
         let international = match trimmed.strip_prefix("00") {
             Some(rest) => format!("+{rest}"),
@@ -44,12 +37,8 @@ impl PhoneNumber {
                 "Start the phone number with + and the country code, e.g. +447871234567.",
             ));
         }
-        let parsed: Parsed = phonenumber::parse(None, &international).map_err(|_| {
-            invalid(
-                "format",
-                "Enter the phone number in international format, e.g. +447871234567.",
-            )
-        })?;
+        let parsed: Parsed = phonenumber::parse(None, &international)
+            .map_err(|_| invalid("format", "Enter the phone number in international format, e.g. +447871234567."))?;
         if !phonenumber::is_valid(&parsed) {
             return Err(invalid("invalid", "This is not a valid phone number."));
         }
@@ -57,10 +46,7 @@ impl PhoneNumber {
         match parsed.number_type(&phonenumber::metadata::DATABASE) {
             Type::Mobile | Type::FixedLineOrMobile | Type::PersonalNumber => {}
             _ => {
-                return Err(invalid(
-                    "not_mobile",
-                    "This number cannot receive SMS. Use a mobile number.",
-                ));
+                return Err(invalid("not_mobile", "This number cannot receive SMS. Use a mobile number."));
             }
         }
         Ok(PhoneNumber {
@@ -80,15 +66,7 @@ impl PhoneNumber {
 
     /// Keeps logs useful without writing a subscriber's number into them.
     pub fn masked(&self) -> String {
-        let tail: String = self
-            .e164
-            .chars()
-            .rev()
-            .take(2)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
+        let tail: String = self.e164.chars().rev().take(2).collect::<Vec<_>>().into_iter().rev().collect();
         format!("{}…{tail}", &self.e164[..self.e164.len().min(4)])
     }
 }
@@ -105,36 +83,19 @@ mod tests {
 
     #[test]
     fn spellings_of_one_number_normalise_to_one_e164() {
-        for spelling in [
-            "+447871234567",
-            "+44 7871 234567",
-            "0044 7871-234567",
-            " +44 (7871) 234 567 ",
-        ] {
-            assert_eq!(
-                PhoneNumber::parse(spelling).expect(spelling).e164(),
-                "+447871234567"
-            );
+        for spelling in ["+447871234567", "+44 7871 234567", "0044 7871-234567", " +44 (7871) 234 567 "] {
+            assert_eq!(PhoneNumber::parse(spelling).expect(spelling).e164(), "+447871234567");
         }
     }
 
     #[test]
     fn national_digits_drop_country_code() {
-        assert_eq!(
-            PhoneNumber::parse("+447871234567")
-                .unwrap()
-                .national_digits(),
-            "7871234567"
-        );
+        assert_eq!(PhoneNumber::parse("+447871234567").unwrap().national_digits(), "7871234567");
     }
 
     fn rule_of(input: &str) -> &'static str {
         match PhoneNumber::parse(input) {
-            Err(ApiError::Validation {
-                rule,
-                field: "phone",
-                ..
-            }) => rule,
+            Err(ApiError::Validation { rule, field: "phone", .. }) => rule,
             other => panic!("{input}: expected a phone validation error, got {other:?}"),
         }
     }

@@ -8,11 +8,8 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
-    include_str!("../../data/common-passwords-10k.txt")
-        .lines()
-        .collect()
-});
+static COMMON: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| include_str!("../../data/common-passwords-10k.txt").lines().collect());
 
 /// Rows a guesser walks, forwards or backwards.
 const SEQUENCES: &[&str] = &[
@@ -27,24 +24,18 @@ const SEQUENCES: &[&str] = &[
 
 pub fn is_too_simple(password: &str) -> bool {
     let lower = password.to_lowercase();
-    COMMON.contains(lower.as_str())
-        || is_one_sequence(&lower)
-        || is_repeated_unit(&lower)
-        || is_two_repeats(&lower)
+    COMMON.contains(lower.as_str()) || is_one_sequence(&lower) || is_repeated_unit(&lower) || is_two_repeats(&lower)
 }
 
 fn is_one_sequence(s: &str) -> bool {
     let reversed: String = s.chars().rev().collect();
-    SEQUENCES
-        .iter()
-        .any(|row| row.contains(s) || row.contains(&reversed))
+    SEQUENCES.iter().any(|row| row.contains(s) || row.contains(&reversed))
 }
 
 /// "aaaaaaaa", "abababab", "12341234".
 fn is_repeated_unit(s: &str) -> bool {
     let chars: Vec<char> = s.chars().collect();
-    (1..=4)
-        .any(|unit| chars.len() >= unit * 2 && chars.chunks(unit).all(|c| c == &chars[..c.len()]))
+    (1..=4).any(|unit| chars.len() >= unit * 2 && chars.chunks(unit).all(|c| c == &chars[..c.len()]))
 }
 
 /// "aaaa1111", "zzzzz999".
@@ -88,12 +79,7 @@ mod tests {
 
     #[test]
     fn ordinary_passwords_are_not() {
-        for p in [
-            "1234Qwerty",
-            "tram-lamp-58-violet",
-            "Zk29fj#plq",
-            "9moonlight-Otter",
-        ] {
+        for p in ["1234Qwerty", "tram-lamp-58-violet", "Zk29fj#plq", "9moonlight-Otter"] {
             assert!(!is_too_simple(p), "{p}");
         }
     }

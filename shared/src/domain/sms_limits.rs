@@ -11,11 +11,7 @@ pub struct SmsLimits {
 
 impl Default for SmsLimits {
     fn default() -> Self {
-        SmsLimits {
-            cooldown_secs: 60,
-            per_hour: 5,
-            per_day: 10,
-        }
+        SmsLimits { cooldown_secs: 60, per_hour: 5, per_day: 10 }
     }
 }
 
@@ -55,17 +51,10 @@ impl SmsReservation {
 impl SmsLog {
     /// A reservation for a send at `now`, or the seconds until one would fit.
     pub fn reserve(&self, now: i64, limits: &SmsLimits) -> Result<SmsReservation, u64> {
-        let mut recent: Vec<i64> = self
-            .sent_at
-            .iter()
-            .copied()
-            .filter(|t| *t > now - DAY && *t <= now)
-            .collect();
+        let mut recent: Vec<i64> = self.sent_at.iter().copied().filter(|t| *t > now - DAY && *t <= now).collect();
         recent.sort_unstable();
         let wait = [
-            recent
-                .last()
-                .map_or(0, |last| last + limits.cooldown_secs - now),
+            recent.last().map_or(0, |last| last + limits.cooldown_secs - now),
             window_wait(&recent, now, HOUR, limits.per_hour),
             window_wait(&recent, now, DAY, limits.per_day),
         ]
@@ -76,21 +65,13 @@ impl SmsLog {
             return Err(wait as u64);
         }
         recent.push(now);
-        Ok(SmsReservation {
-            sent_at: recent,
-            expected_version: self.version,
-            at: now,
-        })
+        Ok(SmsReservation { sent_at: recent, expected_version: self.version, at: now })
     }
 }
 
 /// Seconds until fewer than `cap` sends fall inside the window ending at `now`.
 fn window_wait(sorted: &[i64], now: i64, window: i64, cap: usize) -> i64 {
-    let inside: Vec<i64> = sorted
-        .iter()
-        .copied()
-        .filter(|t| *t > now - window)
-        .collect();
+    let inside: Vec<i64> = sorted.iter().copied().filter(|t| *t > now - window).collect();
     if inside.len() < cap {
         return 0;
     }
@@ -105,17 +86,12 @@ mod tests {
     const T0: i64 = 1_700_000_000;
 
     fn send_all(times: &[i64]) -> SmsLog {
-        SmsLog {
-            sent_at: times.to_vec(),
-            version: times.len() as u64,
-        }
+        SmsLog { sent_at: times.to_vec(), version: times.len() as u64 }
     }
 
     #[test]
     fn first_send_fits() {
-        let r = SmsLog::default()
-            .reserve(T0, &SmsLimits::default())
-            .unwrap();
+        let r = SmsLog::default().reserve(T0, &SmsLimits::default()).unwrap();
         assert_eq!(r.sent_at, vec![T0]);
         assert_eq!(r.expected_version, 0);
         assert_eq!(r.new_version(), 1);
@@ -140,26 +116,18 @@ mod tests {
         let times: Vec<i64> = (0..10).map(|i| T0 + i * 2 * HOUR).collect();
         let log = send_all(&times);
         let now = T0 + 20 * HOUR;
-        assert_eq!(
-            log.reserve(now, &SmsLimits::default()),
-            Err(4 * HOUR as u64)
-        );
+        assert_eq!(log.reserve(now, &SmsLimits::default()), Err(4 * HOUR as u64));
     }
 
     #[test]
     fn sends_older_than_a_day_are_dropped() {
         let log = send_all(&[T0 - DAY - 1, T0 - 10 * 60]);
-        assert_eq!(
-            log.reserve(T0, &SmsLimits::default()).unwrap().sent_at,
-            vec![T0 - 10 * 60, T0]
-        );
+        assert_eq!(log.reserve(T0, &SmsLimits::default()).unwrap().sent_at, vec![T0 - 10 * 60, T0]);
     }
 
     #[test]
     fn release_undoes_only_this_send() {
-        let r = send_all(&[T0])
-            .reserve(T0 + 60, &SmsLimits::default())
-            .unwrap();
+        let r = send_all(&[T0]).reserve(T0 + 60, &SmsLimits::default()).unwrap();
         assert_eq!(r.released(), vec![T0]);
     }
 }

@@ -22,12 +22,7 @@ pub(super) fn new_code(
 ) -> (ConfirmationCode, StoredCode) {
     let code = ConfirmationCode::generate();
     let code_id = random::id();
-    let binding = CodeBinding {
-        purpose,
-        merchant: &key.merchant_id,
-        phone: key.phone.e164(),
-        code_id: &code_id,
-    };
+    let binding = CodeBinding { purpose, merchant: &key.merchant_id, phone: key.phone.e164(), code_id: &code_id };
     let mac = app.code_mac.seal(&binding, &code);
     let stored = StoredCode {
         code_id,
@@ -52,21 +47,15 @@ If it was you, sign in or reset your password. If not, you can ignore this messa
 
 /// Reserves a send for `key.phone`, lets `write` store it (with whatever else belongs in the same
 /// transaction), then sends `text`. `Raced` if the write lost to a parallel request.
-pub(super) async fn send_with<W, Fut>(
-    app: &App,
-    key: &PhoneKey,
-    text: &str,
-    write: W,
-) -> Result<Attempt<()>, ApiError>
+pub(super) async fn send_with<W, Fut>(app: &App, key: &PhoneKey, text: &str, write: W) -> Result<Attempt<()>, ApiError>
 where
     W: FnOnce(SmsReservation) -> Fut,
     Fut: Future<Output = Result<(), StoreError>>,
 {
     let now = app.clock.now();
     let log = app.store.sms_log(&key.phone).await?;
-    let reservation = log
-        .reserve(now, &app.sms_limits)
-        .map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
+    let reservation =
+        log.reserve(now, &app.sms_limits).map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
     match write(reservation.clone()).await {
         Ok(()) => {}
         Err(StoreError::Conflict) => return Ok(Attempt::Raced),

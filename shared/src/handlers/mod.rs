@@ -2,9 +2,17 @@
 //! ports, and always answers: a success or an envelope, never a panic.
 
 mod delivery;
+pub mod jwks;
 pub mod phone_confirm;
 pub mod phone_resend;
+mod refresh;
+pub mod revoke;
+mod session_tokens;
+mod signin;
 pub mod signup;
+pub mod token;
+
+pub use refresh::REFRESH_GRACE_SECS;
 
 use crate::error::ApiError;
 use crate::ports::StoreError;

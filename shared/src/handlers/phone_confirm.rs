@@ -14,14 +14,12 @@ use crate::App;
 use crate::domain::phone::PhoneNumber;
 use crate::error::ApiError;
 use crate::http::request::{PartnerHeaders, json_body, require_method};
-use crate::http::response::{finish, json};
-use crate::ports::{NewSession, PhoneKey, StoreError};
+use crate::http::response::finish;
+use crate::ports::{PhoneKey, StoreError};
 use crate::security::code::{CodeBinding, CodePurpose, ConfirmationCode};
-use crate::security::random;
-use crate::security::tokens::{
-    ACCESS_TOKEN_TTL_SECS, DEFAULT_SCOPE, REFRESH_FAMILY_TTL_SECS, RefreshToken, Subject,
-    TokenIssuer, TokenResponse, user_ref,
-};
+use crate::security::tokens::{Subject, TokenIssuer};
+
+use super::session_tokens::{new_session, token_response};
 
 #[derive(Deserialize)]
 struct ConfirmRequest {
@@ -29,88 +27,40 @@ struct ConfirmRequest {
     code: String,
 }
 
-pub async fn handle(
-    app: &App,
-    issuer: &TokenIssuer,
-    req: Request,
-) -> Result<Response<Body>, Infallible> {
+pub async fn handle(app: &App, issuer: &TokenIssuer, req: Request) -> Result<Response<Body>, Infallible> {
     finish("phone-confirm", confirm(app, issuer, &req).await)
 }
 
-async fn confirm(
-    app: &App,
-    issuer: &TokenIssuer,
-    req: &Request,
-) -> Result<Response<Body>, ApiError> {
+async fn confirm(app: &App, issuer: &TokenIssuer, req: &Request) -> Result<Response<Body>, ApiError> {
     require_method(req, Method::POST)?;
     let partner = PartnerHeaders::from_request(req)?;
     let body: ConfirmRequest = json_body(req)?;
     let phone = PhoneNumber::parse(&body.phone)?;
     let code = ConfirmationCode::parse(&body.code)?;
-    let key = PhoneKey {
-        merchant_id: partner.merchant_id,
-        phone,
-    };
+    let key = PhoneKey { merchant_id: partner.merchant_id, phone };
     let purpose = CodePurpose::PhoneSignup;
     let now = app.clock.now();
 
-    let stored = app
-        .store
-        .code(&key, purpose)
-        .await?
-        .ok_or(ApiError::CodeNoLongerValid)?;
+    let stored = app.store.code(&key, purpose).await?.ok_or(ApiError::CodeNoLongerValid)?;
     if stored.expires_at <= now {
         return Err(ApiError::CodeNoLongerValid);
     }
-    let attempts_remaining = app
-        .store
-        .spend_code_attempt(&key, purpose, &stored.code_id, now)
-        .await?
-        .ok_or(ApiError::CodeNoLongerValid)?;
-    let binding = CodeBinding {
-        purpose,
-        merchant: &key.merchant_id,
-        phone: key.phone.e164(),
-        code_id: &stored.code_id,
-    };
+    let attempts_remaining =
+        app.store.spend_code_attempt(&key, purpose, &stored.code_id, now).await?.ok_or(ApiError::CodeNoLongerValid)?;
+    let binding =
+        CodeBinding { purpose, merchant: &key.merchant_id, phone: key.phone.e164(), code_id: &stored.code_id };
     if !app.code_mac.matches(&binding, &code, &stored.mac) {
         return Err(ApiError::CodeMismatch { attempts_remaining });
     }
 
-    let refresh = RefreshToken::generate();
-    let session_id = random::id();
-    let session = NewSession {
-        session_id: session_id.clone(),
-        refresh_token_hash: refresh.digest(),
-        created_at: now,
-        expires_at: now + REFRESH_FAMILY_TTL_SECS,
-        fingerprint: partner.fingerprint.clone(),
-    };
-    match app
-        .store
-        .activate_account(&key, &stored.code_id, &stored.user_id, session, now)
-        .await
-    {
+    let (refresh, session) = new_session(partner.fingerprint.clone(), now);
+    let session_id = session.session_id.clone();
+    match app.store.activate_account(&key, &stored.code_id, &stored.user_id, session, now).await {
         Ok(()) => {}
         Err(StoreError::Conflict) => return Err(ApiError::CodeNoLongerValid),
         Err(other) => return Err(other.into()),
     }
-    let subject = Subject {
-        user_id: &stored.user_id,
-        merchant_id: &key.merchant_id,
-        session_id: &session_id,
-    };
-    let access_token = issuer.access_token(&subject, now)?;
     tracing::info!(user_id = %stored.user_id, "phone confirmed; account active");
-    Ok(json(
-        200,
-        &TokenResponse {
-            access_token,
-            token_type: "Bearer",
-            refresh_token: refresh.expose().to_owned(),
-            expires_in: ACCESS_TOKEN_TTL_SECS,
-            scope: DEFAULT_SCOPE,
-            user_id: user_ref(&stored.user_id),
-        },
-    ))
+    let subject = Subject { user_id: &stored.user_id, merchant_id: &key.merchant_id, session_id: &session_id };
+    token_response(issuer, &subject, &refresh, now)
 }

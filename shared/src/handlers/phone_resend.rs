@@ -31,27 +31,19 @@ async fn resend(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
     require_method(req, Method::POST)?;
     let partner = PartnerHeaders::from_request(req)?;
     let body: ResendRequest = json_body(req)?;
-    let key = PhoneKey {
-        merchant_id: partner.merchant_id,
-        phone: PhoneNumber::parse(&body.phone)?,
-    };
+    let key = PhoneKey { merchant_id: partner.merchant_id, phone: PhoneNumber::parse(&body.phone)? };
     retry_races(|| attempt(app, &key)).await?;
     Ok(json(200, &json!({ "result": "ok" })))
 }
 
 async fn attempt(app: &App, key: &PhoneKey) -> Result<Attempt<()>, ApiError> {
     let now = app.clock.now();
-    let pending = app
-        .store
-        .phone_claim(key)
-        .await?
-        .filter(|claim| claim.is_live(now) && claim.status == AccountStatus::Pending);
+    let pending =
+        app.store.phone_claim(key).await?.filter(|claim| claim.is_live(now) && claim.status == AccountStatus::Pending);
     let Some(claim) = pending else {
         return Ok(Attempt::Done(()));
     };
     let (code, stored) = new_code(app, key, CodePurpose::PhoneSignup, &claim.user_id, now);
-    send_with(app, key, &code_text(&code), |sms| async move {
-        app.store.replace_pending_code(key, stored, &sms).await
-    })
-    .await
+    send_with(app, key, &code_text(&code), |sms| async move { app.store.replace_pending_code(key, stored, &sms).await })
+        .await
 }

@@ -45,14 +45,10 @@ async fn signup(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
     let body: SignupRequest = json_body(req)?;
     let phone = PhoneNumber::parse(&body.phone)?;
     let password = Password::new(body.password)?;
-    app.policy
-        .check(&password, &PasswordContext { phone: &phone })?;
+    app.policy.check(&password, &PasswordContext { phone: &phone })?;
     // Hashed whatever the phone's state, so every case costs the same time.
     let password_hash = app.hasher.hash(&password).await?;
-    let key = PhoneKey {
-        merchant_id: partner.merchant_id,
-        phone,
-    };
+    let key = PhoneKey { merchant_id: partner.merchant_id, phone };
 
     retry_races(|| attempt(app, &key, &password_hash)).await?;
     Ok(json(200, &json!({ "result": "ok" })))
@@ -60,11 +56,7 @@ async fn signup(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
 
 async fn attempt(app: &App, key: &PhoneKey, password_hash: &str) -> Result<Attempt<()>, ApiError> {
     let now = app.clock.now();
-    let claim = app
-        .store
-        .phone_claim(key)
-        .await?
-        .filter(|claim| claim.is_live(now));
+    let claim = app.store.phone_claim(key).await?.filter(|claim| claim.is_live(now));
     match claim {
         None => {
             let user_id = uuid::Uuid::new_v4().to_string();
@@ -76,9 +68,7 @@ async fn attempt(app: &App, key: &PhoneKey, password_hash: &str) -> Result<Attem
                 expires_at: now + PENDING_ACCOUNT_TTL_SECS,
             };
             let sent = send_with(app, key, &code_text(&code), |sms| async move {
-                app.store
-                    .create_pending_account(key, account, stored, &sms)
-                    .await
+                app.store.create_pending_account(key, account, stored, &sms).await
             })
             .await?;
             if matches!(sent, Attempt::Done(())) {
@@ -90,16 +80,17 @@ async fn attempt(app: &App, key: &PhoneKey, password_hash: &str) -> Result<Attem
             let (code, stored) = new_code(app, key, CodePurpose::PhoneSignup, &claim.user_id, now);
             let hash = password_hash.to_owned();
             send_with(app, key, &code_text(&code), |sms| async move {
-                app.store
-                    .replace_pending_password(key, &claim.user_id, hash, stored, &sms)
-                    .await
+                app.store.replace_pending_password(key, &claim.user_id, hash, stored, &sms).await
             })
             .await
         }
         Some(_) => {
-            send_with(app, key, EXISTING_ACCOUNT_NOTICE, |sms| async move {
-                app.store.record_sms(&key.phone, &sms).await
-            })
+            send_with(
+                app,
+                key,
+                EXISTING_ACCOUNT_NOTICE,
+                |sms| async move { app.store.record_sms(&key.phone, &sms).await },
+            )
             .await
         }
     }

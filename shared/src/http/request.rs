@@ -23,13 +23,10 @@ pub struct PartnerHeaders {
 fn header<'a>(req: &'a Request, name: &'static str) -> Result<Option<&'a str>, ApiError> {
     match req.headers().get(name) {
         None => Ok(None),
-        Some(value) => value
-            .to_str()
-            .map(|v| Some(v.trim()))
-            .map_err(|_| ApiError::BadHeader {
-                header: name,
-                message: "The header contains characters that are not allowed.",
-            }),
+        Some(value) => value.to_str().map(|v| Some(v.trim())).map_err(|_| ApiError::BadHeader {
+            header: name,
+            message: "The header contains characters that are not allowed.",
+        }),
     }
 }
 
@@ -37,10 +34,7 @@ impl PartnerHeaders {
     pub fn from_request(req: &Request) -> Result<Self, ApiError> {
         let merchant = header(req, "X-Merchant-ID")?
             .filter(|v| !v.is_empty())
-            .ok_or(ApiError::BadHeader {
-                header: "X-Merchant-ID",
-                message: "The X-Merchant-ID header is required.",
-            })?;
+            .ok_or(ApiError::BadHeader { header: "X-Merchant-ID", message: "The X-Merchant-ID header is required." })?;
         let merchant_id = uuid::Uuid::try_parse(merchant)
             .map_err(|_| ApiError::BadHeader {
                 header: "X-Merchant-ID",
@@ -48,17 +42,11 @@ impl PartnerHeaders {
             })?
             .hyphenated()
             .to_string();
-        let version =
-            header(req, "X-Version")?
-                .filter(|v| !v.is_empty())
-                .ok_or(ApiError::BadHeader {
-                    header: "X-Version",
-                    message: "The X-Version header is required.",
-                })?;
+        let version = header(req, "X-Version")?
+            .filter(|v| !v.is_empty())
+            .ok_or(ApiError::BadHeader { header: "X-Version", message: "The X-Version header is required." })?;
         if version.len() > MAX_VERSION_LEN
-            || !version
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+            || !version.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
         {
             return Err(ApiError::BadHeader {
                 header: "X-Version",
@@ -72,11 +60,7 @@ impl PartnerHeaders {
                 message: "The X-Fingerprint header is too long.",
             });
         }
-        Ok(PartnerHeaders {
-            merchant_id,
-            version: version.to_owned(),
-            fingerprint: fingerprint.map(str::to_owned),
-        })
+        Ok(PartnerHeaders { merchant_id, version: version.to_owned(), fingerprint: fingerprint.map(str::to_owned) })
     }
 }
 
@@ -84,12 +68,11 @@ pub fn require_method(req: &Request, method: Method) -> Result<(), ApiError> {
     if req.method() == method {
         Ok(())
     } else {
-        Err(ApiError::MethodNotAllowed)
+        Err(ApiError::MethodNotAllowed { allow: if method == Method::GET { "GET" } else { "POST" } })
     }
 }
 
-/// The body as JSON of type `T`. The error names the field at fault but never echoes a value.
-pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+fn body_bytes(req: &Request) -> Result<&[u8], ApiError> {
     let bytes: &[u8] = match req.body() {
         Body::Empty => &[],
         Body::Text(text) => text.as_bytes(),
@@ -97,22 +80,44 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
         _ => &[],
     };
     if bytes.len() > MAX_BODY_BYTES {
-        return Err(ApiError::PayloadTooLarge {
-            limit: MAX_BODY_BYTES,
-        });
+        return Err(ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES });
     }
+    Ok(bytes)
+}
+
+/// A JSON or `application/x-www-form-urlencoded` body (OAuth endpoints accept both, RFC 6749 4.3.2).
+pub fn json_or_form_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+    let is_form = req
+        .headers()
+        .get(lambda_http::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return json_body(req);
+    }
+    let bytes = body_bytes(req)?;
+    serde_urlencoded::from_bytes(bytes).map_err(|e| {
+        let message = e.to_string();
+        match message.strip_prefix("missing field `") {
+            Some(rest) => {
+                let field = rest.split('`').next().unwrap_or_default().to_owned();
+                ApiError::MalformedBody { detail: format!("the field `{field}` is required."), field: Some(field) }
+            }
+            None => ApiError::MalformedBody { field: None, detail: "the form fields are not valid.".to_owned() },
+        }
+    })
+}
+
+/// The body as JSON of type `T`. The error names the field at fault but never echoes a value.
+pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+    let bytes = body_bytes(req)?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::MalformedBody {
-            field: None,
-            detail: "the body must be a JSON object.".into(),
-        });
+        return Err(ApiError::MalformedBody { field: None, detail: "the body must be a JSON object.".into() });
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| describe(&e))?;
-    de.end().map_err(|_| ApiError::MalformedBody {
-        field: None,
-        detail: "there is text after the JSON object.".into(),
-    })?;
+    de.end()
+        .map_err(|_| ApiError::MalformedBody { field: None, detail: "there is text after the JSON object.".into() })?;
     Ok(value)
 }
 
@@ -122,10 +127,7 @@ fn describe(err: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     if let Some(rest) = message.strip_prefix("missing field `") {
         let field = rest.split('`').next().unwrap_or_default().to_owned();
         let detail = format!("the field `{field}` is required.");
-        return ApiError::MalformedBody {
-            field: Some(field),
-            detail,
-        };
+        return ApiError::MalformedBody { field: Some(field), detail };
     }
     let path = err.path().to_string();
     let field = (path != ".").then_some(path);
@@ -152,9 +154,7 @@ mod tests {
     }
 
     fn request(body: &str, headers: &[(&str, &str)]) -> Request {
-        let mut builder = lambda_http::http::Request::builder()
-            .method("POST")
-            .uri("/x");
+        let mut builder = lambda_http::http::Request::builder().method("POST").uri("/x");
         for (k, v) in headers {
             builder = builder.header(*k, *v);
         }
@@ -167,59 +167,30 @@ mod tests {
         let envelope = err.envelope();
         assert_eq!(envelope["field"], "phone");
         assert!(!envelope.to_string().contains("123456789"));
-        assert_eq!(
-            json_body::<Sample>(&request("{}", &[]))
-                .unwrap_err()
-                .envelope()["field"],
-            "phone"
-        );
-        assert!(matches!(
-            json_body::<Sample>(&request("{", &[])),
-            Err(ApiError::MalformedBody { .. })
-        ));
-        assert!(matches!(
-            json_body::<Sample>(&request("[]", &[])),
-            Err(ApiError::MalformedBody { .. })
-        ));
-        assert!(matches!(
-            json_body::<Sample>(&request("", &[])),
-            Err(ApiError::MalformedBody { .. })
-        ));
+        assert_eq!(json_body::<Sample>(&request("{}", &[])).unwrap_err().envelope()["field"], "phone");
+        assert!(matches!(json_body::<Sample>(&request("{", &[])), Err(ApiError::MalformedBody { .. })));
+        assert!(matches!(json_body::<Sample>(&request("[]", &[])), Err(ApiError::MalformedBody { .. })));
+        assert!(matches!(json_body::<Sample>(&request("", &[])), Err(ApiError::MalformedBody { .. })));
     }
 
     #[test]
     fn oversized_body_is_refused() {
         let body = format!(r#"{{"phone":"{}"}}"#, "1".repeat(MAX_BODY_BYTES));
-        assert!(matches!(
-            json_body::<Sample>(&request(&body, &[])),
-            Err(ApiError::PayloadTooLarge { .. })
-        ));
+        assert!(matches!(json_body::<Sample>(&request(&body, &[])), Err(ApiError::PayloadTooLarge { .. })));
     }
 
     #[test]
     fn partner_headers_are_required_and_validated() {
-        let ok = request(
-            "",
-            &[
-                ("X-Merchant-ID", "BECE038F-2E46-49F4-B25E-89CD38D6DC16"),
-                ("X-Version", "1.2"),
-            ],
-        );
+        let ok = request("", &[("X-Merchant-ID", "BECE038F-2E46-49F4-B25E-89CD38D6DC16"), ("X-Version", "1.2")]);
         let headers = PartnerHeaders::from_request(&ok).unwrap();
         assert_eq!(headers.merchant_id, "bece038f-2e46-49f4-b25e-89cd38d6dc16");
         for bad in [
             vec![("X-Version", "1.2")],
             vec![("X-Merchant-ID", "not-a-uuid"), ("X-Version", "1.2")],
             vec![("X-Merchant-ID", "bece038f-2e46-49f4-b25e-89cd38d6dc16")],
-            vec![
-                ("X-Merchant-ID", "bece038f-2e46-49f4-b25e-89cd38d6dc16"),
-                ("X-Version", "1.2; drop"),
-            ],
+            vec![("X-Merchant-ID", "bece038f-2e46-49f4-b25e-89cd38d6dc16"), ("X-Version", "1.2; drop")],
         ] {
-            assert!(matches!(
-                PartnerHeaders::from_request(&request("", &bad)),
-                Err(ApiError::BadHeader { .. })
-            ));
+            assert!(matches!(PartnerHeaders::from_request(&request("", &bad)), Err(ApiError::BadHeader { .. })));
         }
     }
 }

@@ -11,20 +11,24 @@ use crate::error::ApiError;
 pub fn json(status: u16, body: &impl Serialize) -> Response<Body> {
     let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());
     let mut response = Response::new(Body::Text(text));
-    *response.status_mut() =
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     // Token responses must not be cached (RFC 6749 5.1); nothing else here is worth caching either.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    headers.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    response
+}
+
+/// A JSON body that caches may keep for `max_age` seconds (public keys, never user data).
+pub fn cacheable_json(body: &str, max_age: u32) -> Response<Body> {
+    let mut response = json(200, &serde_json::Value::Null);
+    *response.body_mut() = Body::Text(body.to_owned());
+    response.headers_mut().remove(header::PRAGMA);
+    if let Ok(value) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
+        response.headers_mut().insert(header::CACHE_CONTROL, value);
+    }
     response
 }
 
@@ -35,41 +39,37 @@ pub fn error(err: &ApiError) -> Response<Body> {
     {
         response.headers_mut().insert(header::RETRY_AFTER, value);
     }
-    if matches!(err, ApiError::MethodNotAllowed) {
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    match err {
+        ApiError::MethodNotAllowed { allow } => {
+            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        ApiError::Unauthorized(_) => {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
+        }
+        _ => {}
     }
     response
 }
 
 /// Turns a handler's result into the response, logging the outcome. Internal details go to the log,
 /// never to the client; nothing from the request body is logged.
-pub fn finish(
-    endpoint: &'static str,
-    result: Result<Response<Body>, ApiError>,
-) -> Result<Response<Body>, Infallible> {
+pub fn finish(endpoint: &'static str, result: Result<Response<Body>, ApiError>) -> Result<Response<Body>, Infallible> {
     Ok(match result {
         Ok(response) => {
-            tracing::info!(
-                endpoint,
-                status = response.status().as_u16(),
-                outcome = "ok",
-                "request handled"
-            );
+            tracing::info!(endpoint, status = response.status().as_u16(), outcome = "ok", "request handled");
             response
         }
         Err(err) => {
             match &err {
+                ApiError::Unauthorized(why) => {
+                    tracing::info!(endpoint, status = err.status(), outcome = err.code(), reason = %why, "request refused")
+                }
                 ApiError::Internal(detail) => {
                     tracing::error!(endpoint, status = err.status(), outcome = err.code(), detail = %detail, "request failed")
                 }
-                _ => tracing::info!(
-                    endpoint,
-                    status = err.status(),
-                    outcome = err.code(),
-                    "request refused"
-                ),
+                _ => tracing::info!(endpoint, status = err.status(), outcome = err.code(), "request refused"),
             }
             error(&err)
         }

@@ -31,21 +31,13 @@ pub struct ConfirmationCode(Zeroizing<String>);
 
 impl ConfirmationCode {
     pub fn generate() -> Self {
-        ConfirmationCode(Zeroizing::new(format!(
-            "{:0width$}",
-            random::below(1_000_000),
-            width = CODE_DIGITS
-        )))
+        ConfirmationCode(Zeroizing::new(format!("{:0width$}", random::below(1_000_000), width = CODE_DIGITS)))
     }
 
     pub fn parse(input: &str) -> Result<Self, ApiError> {
         let trimmed = input.trim();
         if trimmed.len() != CODE_DIGITS || !trimmed.chars().all(|c| c.is_ascii_digit()) {
-            return Err(ApiError::validation(
-                "code",
-                "format",
-                "The code is the 6 digits from the SMS.",
-            ));
+            return Err(ApiError::validation("code", "format", "The code is the 6 digits from the SMS."));
         }
         Ok(ConfirmationCode(Zeroizing::new(trimmed.to_owned())))
     }
@@ -77,9 +69,7 @@ pub struct CodeMac {
 
 impl CodeMac {
     pub fn new(pepper: &[u8]) -> Self {
-        CodeMac {
-            key: hmac::Key::new(hmac::HMAC_SHA256, pepper),
-        }
+        CodeMac { key: hmac::Key::new(hmac::HMAC_SHA256, pepper) }
     }
 
     fn message(binding: &CodeBinding<'_>, code: &ConfirmationCode) -> Zeroizing<String> {
@@ -99,12 +89,7 @@ impl CodeMac {
     }
 
     /// Constant-time comparison against a stored MAC.
-    pub fn matches(
-        &self,
-        binding: &CodeBinding<'_>,
-        code: &ConfirmationCode,
-        stored_hex: &str,
-    ) -> bool {
+    pub fn matches(&self, binding: &CodeBinding<'_>, code: &ConfirmationCode, stored_hex: &str) -> bool {
         let Some(stored) = decode_hex(stored_hex) else {
             return false;
         };
@@ -116,10 +101,7 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
 }
 
 #[cfg(test)]
@@ -127,29 +109,15 @@ mod tests {
     use super::*;
 
     fn binding<'a>(phone: &'a str, code_id: &'a str) -> CodeBinding<'a> {
-        CodeBinding {
-            purpose: CodePurpose::PhoneSignup,
-            merchant: "m1",
-            phone,
-            code_id,
-        }
+        CodeBinding { purpose: CodePurpose::PhoneSignup, merchant: "m1", phone, code_id }
     }
 
     #[test]
     fn generated_codes_are_six_digits_and_vary() {
-        let codes: std::collections::HashSet<String> = (0..200)
-            .map(|_| ConfirmationCode::generate().expose().to_owned())
-            .collect();
-        assert!(
-            codes
-                .iter()
-                .all(|c| c.len() == 6 && c.chars().all(|d| d.is_ascii_digit()))
-        );
-        assert!(
-            codes.len() > 190,
-            "only {} distinct codes in 200",
-            codes.len()
-        );
+        let codes: std::collections::HashSet<String> =
+            (0..200).map(|_| ConfirmationCode::generate().expose().to_owned()).collect();
+        assert!(codes.iter().all(|c| c.len() == 6 && c.chars().all(|d| d.is_ascii_digit())));
+        assert!(codes.len() > 190, "only {} distinct codes in 200", codes.len());
     }
 
     #[test]
@@ -161,11 +129,7 @@ mod tests {
         assert!(mac.matches(&binding("+447871234567", "c1"), &code, &sealed));
         assert!(!mac.matches(&binding("+447871234568", "c1"), &code, &sealed));
         assert!(!mac.matches(&binding("+447871234567", "c2"), &code, &sealed));
-        assert!(!mac.matches(
-            &binding("+447871234567", "c1"),
-            &ConfirmationCode::parse("123457").unwrap(),
-            &sealed
-        ));
+        assert!(!mac.matches(&binding("+447871234567", "c1"), &ConfirmationCode::parse("123457").unwrap(), &sealed));
         assert!(!CodeMac::new(b"another-pepper-another-pepper-32").matches(
             &binding("+447871234567", "c1"),
             &code,
@@ -178,9 +142,6 @@ mod tests {
         for bad in ["", "12345", "1234567", "12a456", "١٢٣٤٥٦"] {
             assert!(ConfirmationCode::parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(
-            ConfirmationCode::parse(" 012345 ").unwrap().expose(),
-            "012345"
-        );
+        assert_eq!(ConfirmationCode::parse(" 012345 ").unwrap().expose(), "012345");
     }
 }

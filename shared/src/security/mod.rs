@@ -1,5 +1,6 @@
 //! Secrets: randomness, confirmation codes, password hashing and tokens.
 
+pub mod access_token;
 pub mod code;
 pub mod password_hash;
 pub mod random;

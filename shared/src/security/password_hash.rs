@@ -1,9 +1,7 @@
 //! Argon2id with the OWASP parameters (m=19456 KiB, t=2, p=1), always on a blocking thread so a hash
 //! never stalls the async executor. Parameters live in the PHC string, so they can be raised later.
 
-use argon2::password_hash::{
-    PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString, rand_core::OsRng,
-};
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString, rand_core::OsRng};
 use argon2::{Algorithm, Argon2, Params, Version};
 use zeroize::Zeroizing;
 
@@ -24,8 +22,7 @@ impl Default for PasswordHasher {
 impl PasswordHasher {
     pub fn new(memory_kib: u32, iterations: u32, parallelism: u32) -> Self {
         #[allow(clippy::expect_used)]
-        let params = Params::new(memory_kib, iterations, parallelism, None)
-            .expect("Argon2 parameters are constants");
+        let params = Params::new(memory_kib, iterations, parallelism, None).expect("Argon2 parameters are constants");
         PasswordHasher { params }
     }
 
@@ -71,12 +68,7 @@ mod tests {
         let phc = hasher.hash(&password).await.unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
         assert!(hasher.verify(&password, &phc).await.unwrap());
-        assert!(
-            !hasher
-                .verify(&Password::new("1234Qwertz".into()).unwrap(), &phc)
-                .await
-                .unwrap()
-        );
+        assert!(!hasher.verify(&Password::new("1234Qwertz".into()).unwrap(), &phc).await.unwrap());
         assert!(!hasher.verify(&password, "not a hash").await.unwrap());
     }
 
@@ -84,9 +76,6 @@ mod tests {
     async fn same_password_gets_a_fresh_salt() {
         let hasher = PasswordHasher::default();
         let password = Password::new("1234Qwerty".into()).unwrap();
-        assert_ne!(
-            hasher.hash(&password).await.unwrap(),
-            hasher.hash(&password).await.unwrap()
-        );
+        assert_ne!(hasher.hash(&password).await.unwrap(), hasher.hash(&password).await.unwrap());
     }
 }

@@ -6,9 +6,7 @@ pub fn bytes<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];
     // The system RNG failing is not recoverable; no request can be answered safely without it.
     #[allow(clippy::expect_used)]
-    SystemRandom::new()
-        .fill(&mut buf)
-        .expect("the operating system's random generator failed");
+    SystemRandom::new().fill(&mut buf).expect("the operating system's random generator failed");
     buf
 }
 

@@ -55,13 +55,10 @@ impl SigningKey {
     /// A fresh P-256 key as PKCS#8 DER, for local stacks and tests; production keys come from config.
     pub fn generate_pkcs8() -> Vec<u8> {
         #[allow(clippy::expect_used)]
-        EcdsaKeyPair::generate_pkcs8(
-            &ECDSA_P256_SHA256_FIXED_SIGNING,
-            &aws_lc_rs::rand::SystemRandom::new(),
-        )
-        .expect("the system random generator failed")
-        .as_ref()
-        .to_vec()
+        EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &aws_lc_rs::rand::SystemRandom::new())
+            .expect("the system random generator failed")
+            .as_ref()
+            .to_vec()
     }
 
     pub fn kid(&self) -> &str {
@@ -106,23 +103,37 @@ pub struct Subject<'a> {
     pub session_id: &'a str,
 }
 
+/// Signs with the current key; `previous` keys only verify, so tokens signed before a rotation keep
+/// working until they expire.
 pub struct TokenIssuer {
     key: SigningKey,
+    previous: Vec<SigningKey>,
     issuer: String,
     audience: String,
 }
 
 impl TokenIssuer {
     pub fn new(key: SigningKey, issuer: impl Into<String>, audience: impl Into<String>) -> Self {
-        TokenIssuer {
-            key,
-            issuer: issuer.into(),
-            audience: audience.into(),
-        }
+        TokenIssuer { key, previous: Vec::new(), issuer: issuer.into(), audience: audience.into() }
+    }
+
+    pub fn with_previous(mut self, previous: Vec<SigningKey>) -> Self {
+        self.previous = previous;
+        self
     }
 
     pub fn signing_key(&self) -> &SigningKey {
         &self.key
+    }
+
+    /// Every key that verifies tokens: the current one first.
+    pub fn verification_keys(&self) -> impl Iterator<Item = &SigningKey> {
+        std::iter::once(&self.key).chain(self.previous.iter())
+    }
+
+    /// The JWKS document (RFC 7517) partners verify access tokens with.
+    pub fn jwks(&self) -> serde_json::Value {
+        serde_json::json!({ "keys": self.verification_keys().map(SigningKey::public_jwk).collect::<Vec<_>>() })
     }
 
     pub fn issuer(&self) -> &str {
@@ -164,9 +175,7 @@ pub struct RefreshToken(Zeroizing<String>);
 
 impl RefreshToken {
     pub fn generate() -> Self {
-        RefreshToken(Zeroizing::new(
-            URL_SAFE_NO_PAD.encode(random::bytes::<32>()),
-        ))
+        RefreshToken(Zeroizing::new(URL_SAFE_NO_PAD.encode(random::bytes::<32>())))
     }
 
     pub fn from_client(value: String) -> Self {
@@ -207,25 +216,14 @@ mod tests {
 
     fn issuer() -> TokenIssuer {
         let der = SigningKey::generate_pkcs8();
-        TokenIssuer::new(
-            SigningKey::from_pkcs8_der("k1", &der).unwrap(),
-            "https://issuer.test",
-            "registration",
-        )
+        TokenIssuer::new(SigningKey::from_pkcs8_der("k1", &der).unwrap(), "https://issuer.test", "registration")
     }
 
     #[test]
     fn access_token_verifies_with_the_published_jwk_alone() {
         let issuer = issuer();
         let token = issuer
-            .access_token(
-                &Subject {
-                    user_id: "u-1",
-                    merchant_id: "m-1",
-                    session_id: "s-1",
-                },
-                1_700_000_000,
-            )
+            .access_token(&Subject { user_id: "u-1", merchant_id: "m-1", session_id: "s-1" }, 1_700_000_000)
             .unwrap();
         let header = jsonwebtoken::decode_header(&token).unwrap();
         assert_eq!(header.kid.as_deref(), Some("k1"));
@@ -233,9 +231,7 @@ mod tests {
         assert_eq!(header.alg, Algorithm::ES256);
 
         let jwk = issuer.signing_key().public_jwk();
-        let key =
-            DecodingKey::from_ec_components(jwk["x"].as_str().unwrap(), jwk["y"].as_str().unwrap())
-                .unwrap();
+        let key = DecodingKey::from_ec_components(jwk["x"].as_str().unwrap(), jwk["y"].as_str().unwrap()).unwrap();
         let mut validation = Validation::new(Algorithm::ES256);
         validation.set_audience(&["registration"]);
         validation.set_issuer(&["https://issuer.test"]);
@@ -248,20 +244,9 @@ mod tests {
 
     #[test]
     fn a_token_from_another_key_does_not_verify() {
-        let token = issuer()
-            .access_token(
-                &Subject {
-                    user_id: "u",
-                    merchant_id: "m",
-                    session_id: "s",
-                },
-                0,
-            )
-            .unwrap();
+        let token = issuer().access_token(&Subject { user_id: "u", merchant_id: "m", session_id: "s" }, 0).unwrap();
         let jwk = issuer().signing_key().public_jwk();
-        let key =
-            DecodingKey::from_ec_components(jwk["x"].as_str().unwrap(), jwk["y"].as_str().unwrap())
-                .unwrap();
+        let key = DecodingKey::from_ec_components(jwk["x"].as_str().unwrap(), jwk["y"].as_str().unwrap()).unwrap();
         let mut validation = Validation::new(Algorithm::ES256);
         validation.validate_exp = false;
         validation.validate_aud = false;
@@ -274,10 +259,7 @@ mod tests {
         assert_eq!(URL_SAFE_NO_PAD.decode(token.expose()).unwrap().len(), 32);
         assert_eq!(token.digest().len(), 64);
         assert_ne!(token.digest(), RefreshToken::generate().digest());
-        assert_eq!(
-            token.digest(),
-            RefreshToken::from_client(token.expose().to_owned()).digest()
-        );
+        assert_eq!(token.digest(), RefreshToken::from_client(token.expose().to_owned()).digest());
     }
 
     #[test]

@@ -32,15 +32,9 @@ where
             }
         }
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
-            StoreError::Unavailable(format!(
-                "{operation}: {}",
-                aws_sdk_dynamodb::error::DisplayErrorContext(&err)
-            ))
+            StoreError::Unavailable(format!("{operation}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&err)))
         }
-        _ => StoreError::Backend(format!(
-            "{operation}: {}",
-            aws_sdk_dynamodb::error::DisplayErrorContext(&err)
-        )),
+        _ => StoreError::Backend(format!("{operation}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&err))),
     }
 }
 
@@ -53,11 +47,7 @@ pub fn classify_transaction<R: std::fmt::Debug>(
     if let SdkError::ServiceError(service) = &err
         && let TransactWriteItemsError::TransactionCanceledException(cancelled) = service.err()
     {
-        let codes: Vec<&str> = cancelled
-            .cancellation_reasons()
-            .iter()
-            .filter_map(|r| r.code())
-            .collect();
+        let codes: Vec<&str> = cancelled.cancellation_reasons().iter().filter_map(|r| r.code()).collect();
         if codes.iter().any(|c| THROTTLING.contains(c)) {
             return StoreError::Unavailable(format!("{operation}: cancelled {codes:?}"));
         }

@@ -17,6 +17,7 @@ pub fn phone_pk(key: &PhoneKey) -> String {
 }
 
 pub const CLAIM_SK: &str = "CLAIM";
+pub const SIGNIN_SK: &str = "SIGNIN";
 
 pub fn code_sk(purpose: CodePurpose) -> String {
     format!("CODE#{}", purpose.as_str())
@@ -68,17 +69,11 @@ fn malformed(attr: &str) -> StoreError {
 }
 
 pub fn get_s(item: &Item, attr: &str) -> Result<String, StoreError> {
-    item.get(attr)
-        .and_then(|v| v.as_s().ok())
-        .cloned()
-        .ok_or_else(|| malformed(attr))
+    item.get(attr).and_then(|v| v.as_s().ok()).cloned().ok_or_else(|| malformed(attr))
 }
 
 pub fn get_n<T: std::str::FromStr>(item: &Item, attr: &str) -> Result<T, StoreError> {
-    item.get(attr)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| malformed(attr))
+    item.get(attr).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).ok_or_else(|| malformed(attr))
 }
 
 pub fn get_opt_n<T: std::str::FromStr>(item: &Item, attr: &str) -> Result<Option<T>, StoreError> {
@@ -103,12 +98,7 @@ pub fn get_n_list(item: &Item, attr: &str) -> Result<Vec<i64>, StoreError> {
             .as_l()
             .map_err(|_| malformed(attr))?
             .iter()
-            .map(|v| {
-                v.as_n()
-                    .ok()
-                    .and_then(|n| n.parse().ok())
-                    .ok_or_else(|| malformed(attr))
-            })
+            .map(|v| v.as_n().ok().and_then(|n| n.parse().ok()).ok_or_else(|| malformed(attr)))
             .collect(),
     }
 }

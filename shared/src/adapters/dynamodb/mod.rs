@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | phone claim (uniqueness marker) | `PHONE#<merchant>#<e164>` | `CLAIM` |
 //! | confirmation code | `PHONE#<merchant>#<e164>` | `CODE#<purpose>` |
+//! | sign-in failure streak | `PHONE#<merchant>#<e164>` | `SIGNIN` |
 //! | account | `USER#<uuid>` | `ACCOUNT` |
 //! | session family | `USER#<uuid>` | `SESSION#<id>` |
 //! | refresh token | `REFRESH#<sha256>` | `REFRESH` |

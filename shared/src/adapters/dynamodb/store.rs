@@ -5,26 +5,22 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem, Update};
 
 use super::errors::{classify, classify_transaction};
 use super::items::*;
 use crate::domain::phone::PhoneNumber;
+use crate::domain::signin_backoff::{STREAK_TTL_SECS, SigninBackoff};
 use crate::domain::sms_limits::{DAY, SmsLog, SmsReservation};
 use crate::ports::{
-    AccountStatus, AccountStore, NewPendingAccount, NewSession, PhoneClaim, PhoneKey, StoreError,
-    StoredCode,
+    AccountRecord, AccountStatus, AccountStore, NewPendingAccount, NewSession, PhoneClaim, PhoneKey, RefreshRecord,
+    Rotation, SessionRecord, StoreError, StoredCode,
 };
 use crate::security::code::CodePurpose;
 
 /// Expression placeholders shared by every write here.
 fn names() -> HashMap<String, String> {
-    HashMap::from([
-        ("#status".to_owned(), "status".to_owned()),
-        ("#ttl".to_owned(), "ttl".to_owned()),
-    ])
+    HashMap::from([("#status".to_owned(), "status".to_owned()), ("#ttl".to_owned(), "ttl".to_owned())])
 }
 
 type Values = HashMap<String, AttributeValue>;
@@ -45,18 +41,10 @@ pub struct DynamoAccountStore {
 
 impl DynamoAccountStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        DynamoAccountStore {
-            client,
-            table: table.into(),
-        }
+        DynamoAccountStore { client, table: table.into() }
     }
 
-    fn put(
-        &self,
-        item: Item,
-        condition: Option<&str>,
-        vals: Values,
-    ) -> Result<TransactWriteItem, StoreError> {
+    fn put(&self, item: Item, condition: Option<&str>, vals: Values) -> Result<TransactWriteItem, StoreError> {
         let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
         if let Some(condition) = condition {
             let names = used_names(condition);
@@ -67,18 +55,10 @@ impl DynamoAccountStore {
                 put = put.set_expression_attribute_values(Some(vals));
             }
         }
-        Ok(TransactWriteItem::builder()
-            .put(built(put.build())?)
-            .build())
+        Ok(TransactWriteItem::builder().put(built(put.build())?).build())
     }
 
-    fn update(
-        &self,
-        key: Item,
-        update: &str,
-        condition: &str,
-        vals: Values,
-    ) -> Result<TransactWriteItem, StoreError> {
+    fn update(&self, key: Item, update: &str, condition: &str, vals: Values) -> Result<TransactWriteItem, StoreError> {
         let names = used_names(&format!("{update} {condition}"));
         let update = Update::builder()
             .table_name(&self.table)
@@ -87,17 +67,10 @@ impl DynamoAccountStore {
             .condition_expression(condition)
             .set_expression_attribute_names((!names.is_empty()).then_some(names))
             .set_expression_attribute_values(Some(vals));
-        Ok(TransactWriteItem::builder()
-            .update(built(update.build())?)
-            .build())
+        Ok(TransactWriteItem::builder().update(built(update.build())?).build())
     }
 
-    fn check(
-        &self,
-        key: Item,
-        condition: &str,
-        vals: Values,
-    ) -> Result<TransactWriteItem, StoreError> {
+    fn check(&self, key: Item, condition: &str, vals: Values) -> Result<TransactWriteItem, StoreError> {
         let names = used_names(condition);
         let check = ConditionCheck::builder()
             .table_name(&self.table)
@@ -105,32 +78,63 @@ impl DynamoAccountStore {
             .condition_expression(condition)
             .set_expression_attribute_names((!names.is_empty()).then_some(names))
             .set_expression_attribute_values(Some(vals));
-        Ok(TransactWriteItem::builder()
-            .condition_check(built(check.build())?)
-            .build())
+        Ok(TransactWriteItem::builder().condition_check(built(check.build())?).build())
     }
 
-    fn delete(
-        &self,
-        key: Item,
-        condition: &str,
-        vals: Values,
-    ) -> Result<TransactWriteItem, StoreError> {
+    fn delete(&self, key: Item, condition: &str, vals: Values) -> Result<TransactWriteItem, StoreError> {
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key))
             .condition_expression(condition)
             .set_expression_attribute_values(Some(vals));
-        Ok(TransactWriteItem::builder()
-            .delete(built(delete.build())?)
-            .build())
+        Ok(TransactWriteItem::builder().delete(built(delete.build())?).build())
     }
 
-    async fn transact(
+    async fn get(&self, operation: &'static str, key: Item) -> Result<Option<Item>, StoreError> {
+        self.client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map(|out| out.item)
+            .map_err(|e| classify(operation, e))
+    }
+
+    /// The session family item and its first refresh token.
+    fn session_writes(
         &self,
-        operation: &'static str,
-        items: Vec<TransactWriteItem>,
-    ) -> Result<(), StoreError> {
+        user_id: &str,
+        merchant_id: &str,
+        session: NewSession,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let mut family = item_key(user_pk(user_id), session_sk(&session.session_id));
+        family.extend([
+            ("sessionId".to_owned(), s(&session.session_id)),
+            ("merchantId".to_owned(), s(merchant_id)),
+            ("createdAt".to_owned(), n(session.created_at)),
+            ("expiresAt".to_owned(), n(session.expires_at)),
+            ("ttl".to_owned(), n(session.expires_at)),
+        ]);
+        if let Some(fingerprint) = &session.fingerprint {
+            family.insert("fingerprint".to_owned(), s(fingerprint));
+        }
+        let refresh = refresh_item(
+            &session.refresh_token_hash,
+            user_id,
+            merchant_id,
+            &session.session_id,
+            session.created_at,
+            session.expires_at,
+        );
+        Ok(vec![
+            self.put(family, Some("attribute_not_exists(pk)"), Values::new())?,
+            self.put(refresh, Some("attribute_not_exists(pk)"), Values::new())?,
+        ])
+    }
+
+    async fn transact(&self, operation: &'static str, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
         self.client
             .transact_write_items()
             .set_transact_items(Some(items))
@@ -159,32 +163,16 @@ impl DynamoAccountStore {
     }
 
     /// Writes the new send log only if nobody else wrote it since it was read.
-    fn sms_log_write(
-        &self,
-        phone: &PhoneNumber,
-        sms: &SmsReservation,
-    ) -> Result<TransactWriteItem, StoreError> {
+    fn sms_log_write(&self, phone: &PhoneNumber, sms: &SmsReservation) -> Result<TransactWriteItem, StoreError> {
         let (update, condition, vals) = sms_log_update(sms.sent_at.as_slice(), sms);
-        self.update(
-            item_key(sms_log_pk(phone.e164()), SMS_LOG_SK),
-            update,
-            condition,
-            vals,
-        )
+        self.update(item_key(sms_log_pk(phone.e164()), SMS_LOG_SK), update, condition, vals)
     }
 
-    fn pending_claim_check(
-        &self,
-        key: &PhoneKey,
-        user_id: &str,
-    ) -> Result<TransactWriteItem, StoreError> {
+    fn pending_claim_check(&self, key: &PhoneKey, user_id: &str) -> Result<TransactWriteItem, StoreError> {
         self.check(
             phone_key(key, CLAIM_SK),
             "userId = :uid AND #status = :pending",
-            values([
-                (":uid", s(user_id)),
-                (":pending", status_value(AccountStatus::Pending)),
-            ]),
+            values([(":uid", s(user_id)), (":pending", status_value(AccountStatus::Pending))]),
         )
     }
 }
@@ -195,10 +183,7 @@ fn phone_key(key: &PhoneKey, sk: impl Into<String>) -> Item {
 
 /// Only the placeholders an expression uses may be sent, or DynamoDB refuses the request.
 fn used_names(expression: &str) -> HashMap<String, String> {
-    names()
-        .into_iter()
-        .filter(|(k, _)| expression.contains(k.as_str()))
-        .collect()
+    names().into_iter().filter(|(k, _)| expression.contains(k.as_str())).collect()
 }
 
 fn sms_log_update(sent_at: &[i64], sms: &SmsReservation) -> (&'static str, &'static str, Values) {
@@ -213,26 +198,13 @@ fn sms_log_update(sent_at: &[i64], sms: &SmsReservation) -> (&'static str, &'sta
     } else {
         "version = :expected"
     };
-    (
-        "SET sentAt = :sent, version = :version, #ttl = :ttl",
-        condition,
-        vals,
-    )
+    ("SET sentAt = :sent, version = :version, #ttl = :ttl", condition, vals)
 }
 
 #[async_trait]
 impl AccountStore for DynamoAccountStore {
     async fn phone_claim(&self, key: &PhoneKey) -> Result<Option<PhoneClaim>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(phone_key(key, CLAIM_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| classify("GetItem claim", e))?;
-        let Some(item) = out.item else {
+        let Some(item) = self.get("GetItem claim", phone_key(key, CLAIM_SK)).await? else {
             return Ok(None);
         };
         Ok(Some(PhoneClaim {
@@ -280,8 +252,7 @@ impl AccountStore for DynamoAccountStore {
             self.code_item(key, CodePurpose::PhoneSignup, code)?,
             self.sms_log_write(&key.phone, sms)?,
         ];
-        self.transact("TransactWriteItems create pending account", items)
-            .await
+        self.transact("TransactWriteItems create pending account", items).await
     }
 
     async fn replace_pending_password(
@@ -297,17 +268,13 @@ impl AccountStore for DynamoAccountStore {
                 key_for_account(user_id),
                 "SET passwordHash = :hash",
                 "#status = :pending",
-                values([
-                    (":hash", s(password_hash)),
-                    (":pending", status_value(AccountStatus::Pending)),
-                ]),
+                values([(":hash", s(password_hash)), (":pending", status_value(AccountStatus::Pending))]),
             )?,
             self.pending_claim_check(key, user_id)?,
             self.code_item(key, CodePurpose::PhoneSignup, code)?,
             self.sms_log_write(&key.phone, sms)?,
         ];
-        self.transact("TransactWriteItems replace pending password", items)
-            .await
+        self.transact("TransactWriteItems replace pending password", items).await
     }
 
     async fn replace_pending_code(
@@ -321,34 +288,17 @@ impl AccountStore for DynamoAccountStore {
             self.code_item(key, CodePurpose::PhoneSignup, code)?,
             self.sms_log_write(&key.phone, sms)?,
         ];
-        self.transact("TransactWriteItems replace pending code", items)
-            .await
+        self.transact("TransactWriteItems replace pending code", items).await
     }
 
     async fn sms_log(&self, phone: &PhoneNumber) -> Result<SmsLog, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(item_key(sms_log_pk(phone.e164()), SMS_LOG_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| classify("GetItem sms log", e))?;
-        let Some(item) = out.item else {
+        let Some(item) = self.get("GetItem sms log", item_key(sms_log_pk(phone.e164()), SMS_LOG_SK)).await? else {
             return Ok(SmsLog::default());
         };
-        Ok(SmsLog {
-            sent_at: get_n_list(&item, "sentAt")?,
-            version: get_n(&item, "version")?,
-        })
+        Ok(SmsLog { sent_at: get_n_list(&item, "sentAt")?, version: get_n(&item, "version")? })
     }
 
-    async fn record_sms(
-        &self,
-        phone: &PhoneNumber,
-        sms: &SmsReservation,
-    ) -> Result<(), StoreError> {
+    async fn record_sms(&self, phone: &PhoneNumber, sms: &SmsReservation) -> Result<(), StoreError> {
         let (update, condition, vals) = sms_log_update(&sms.sent_at, sms);
         self.client
             .update_item()
@@ -364,11 +314,7 @@ impl AccountStore for DynamoAccountStore {
             .map_err(|e| classify("UpdateItem record sms", e))
     }
 
-    async fn release_sms(
-        &self,
-        phone: &PhoneNumber,
-        sms: &SmsReservation,
-    ) -> Result<(), StoreError> {
+    async fn release_sms(&self, phone: &PhoneNumber, sms: &SmsReservation) -> Result<(), StoreError> {
         self.client
             .update_item()
             .table_name(&self.table)
@@ -386,21 +332,8 @@ impl AccountStore for DynamoAccountStore {
             .map_err(|e| classify("UpdateItem release sms", e))
     }
 
-    async fn code(
-        &self,
-        key: &PhoneKey,
-        purpose: CodePurpose,
-    ) -> Result<Option<StoredCode>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(phone_key(key, code_sk(purpose))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| classify("GetItem code", e))?;
-        let Some(item) = out.item else {
+    async fn code(&self, key: &PhoneKey, purpose: CodePurpose) -> Result<Option<StoredCode>, StoreError> {
+        let Some(item) = self.get("GetItem code", phone_key(key, code_sk(purpose))).await? else {
             return Ok(None);
         };
         Ok(Some(StoredCode {
@@ -447,6 +380,142 @@ impl AccountStore for DynamoAccountStore {
         }
     }
 
+    async fn account(&self, user_id: &str) -> Result<Option<AccountRecord>, StoreError> {
+        let Some(item) = self.get("GetItem account", key_for_account(user_id)).await? else {
+            return Ok(None);
+        };
+        Ok(Some(AccountRecord {
+            user_id: get_s(&item, "userId")?,
+            merchant_id: get_s(&item, "merchantId")?,
+            status: get_status(&item)?,
+            password_hash: get_s(&item, "passwordHash")?,
+            valid_after: get_opt_n(&item, "validAfter")?.unwrap_or(0),
+        }))
+    }
+
+    async fn signin_backoff(&self, key: &PhoneKey) -> Result<SigninBackoff, StoreError> {
+        let Some(item) = self.get("GetItem sign-in back-off", phone_key(key, SIGNIN_SK)).await? else {
+            return Ok(SigninBackoff::default());
+        };
+        Ok(SigninBackoff {
+            failures: get_n(&item, "failures")?,
+            blocked_until: get_n(&item, "blockedUntil")?,
+            version: get_n(&item, "version")?,
+        })
+    }
+
+    async fn record_signin_failure(&self, key: &PhoneKey, next: &SigninBackoff, now: i64) -> Result<(), StoreError> {
+        let condition = if next.version <= 1 { "attribute_not_exists(pk)" } else { "version = :expected" };
+        let mut vals = values([
+            (":failures", n(next.failures)),
+            (":blocked", n(next.blocked_until)),
+            (":version", n(next.version)),
+            (":ttl", n(now + STREAK_TTL_SECS)),
+        ]);
+        if next.version > 1 {
+            vals.insert(":expected".to_owned(), n(next.version - 1));
+        }
+        let update = "SET failures = :failures, blockedUntil = :blocked, version = :version, #ttl = :ttl";
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(phone_key(key, SIGNIN_SK)))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(used_names(update)))
+            .set_expression_attribute_values(Some(vals))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify("UpdateItem sign-in failure", e))
+    }
+
+    async fn clear_signin_failures(&self, key: &PhoneKey) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(phone_key(key, SIGNIN_SK)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify("DeleteItem sign-in back-off", e))
+    }
+
+    async fn start_session(&self, user_id: &str, merchant_id: &str, session: NewSession) -> Result<(), StoreError> {
+        let items = self.session_writes(user_id, merchant_id, session)?;
+        self.transact("TransactWriteItems start session", items).await
+    }
+
+    async fn refresh_token(&self, token_hash: &str) -> Result<Option<RefreshRecord>, StoreError> {
+        let Some(item) = self.get("GetItem refresh token", item_key(refresh_pk(token_hash), REFRESH_SK)).await? else {
+            return Ok(None);
+        };
+        Ok(Some(RefreshRecord {
+            user_id: get_s(&item, "userId")?,
+            merchant_id: get_s(&item, "merchantId")?,
+            session_id: get_s(&item, "sessionId")?,
+            expires_at: get_n(&item, "expiresAt")?,
+            rotated_at: get_opt_n(&item, "rotatedAt")?,
+        }))
+    }
+
+    async fn session(&self, user_id: &str, session_id: &str) -> Result<Option<SessionRecord>, StoreError> {
+        let Some(item) = self.get("GetItem session", item_key(user_pk(user_id), session_sk(session_id))).await? else {
+            return Ok(None);
+        };
+        Ok(Some(SessionRecord {
+            session_id: get_s(&item, "sessionId")?,
+            merchant_id: get_s(&item, "merchantId")?,
+            created_at: get_n(&item, "createdAt")?,
+            expires_at: get_n(&item, "expiresAt")?,
+            revoked: get_opt_n::<i64>(&item, "revokedAt")?.is_some(),
+        }))
+    }
+
+    async fn rotate_refresh_token(&self, rotation: Rotation<'_>) -> Result<(), StoreError> {
+        let successor = refresh_item(
+            &rotation.new_hash,
+            rotation.user_id,
+            rotation.merchant_id,
+            rotation.session_id,
+            rotation.now,
+            rotation.expires_at,
+        );
+        let items = vec![
+            // The first rotation time is kept, so the grace never restarts.
+            self.update(
+                item_key(refresh_pk(rotation.presented_hash), REFRESH_SK),
+                "SET rotatedAt = if_not_exists(rotatedAt, :now)",
+                "attribute_exists(pk) AND (attribute_not_exists(rotatedAt) OR rotatedAt >= :since)",
+                values([(":now", n(rotation.now)), (":since", n(rotation.rotated_not_before))]),
+            )?,
+            self.check(
+                item_key(user_pk(rotation.user_id), session_sk(rotation.session_id)),
+                "attribute_exists(pk) AND attribute_not_exists(revokedAt) AND expiresAt > :now",
+                values([(":now", n(rotation.now))]),
+            )?,
+            self.put(successor, Some("attribute_not_exists(pk)"), Values::new())?,
+        ];
+        self.transact("TransactWriteItems rotate refresh token", items).await
+    }
+
+    async fn revoke_session(&self, user_id: &str, session_id: &str, now: i64) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(user_pk(user_id), session_sk(session_id))))
+            .update_expression("SET revokedAt = if_not_exists(revokedAt, :now)")
+            .condition_expression("attribute_exists(pk)")
+            .set_expression_attribute_values(Some(values([(":now", n(now))])))
+            .send()
+            .await;
+        match result.map_err(|e| classify("UpdateItem revoke session", e)) {
+            Ok(_) | Err(StoreError::Conflict) => Ok(()),
+            Err(other) => Err(other),
+        }
+    }
+
     async fn activate_account(
         &self,
         key: &PhoneKey,
@@ -456,33 +525,13 @@ impl AccountStore for DynamoAccountStore {
         now: i64,
     ) -> Result<(), StoreError> {
         let active = status_value(AccountStatus::Active);
-        let mut refresh = item_key(refresh_pk(&session.refresh_token_hash), REFRESH_SK);
-        refresh.extend([
-            ("userId".to_owned(), s(user_id)),
-            ("merchantId".to_owned(), s(&key.merchant_id)),
-            ("sessionId".to_owned(), s(&session.session_id)),
-            ("createdAt".to_owned(), n(session.created_at)),
-            ("expiresAt".to_owned(), n(session.expires_at)),
-            ("ttl".to_owned(), n(session.expires_at)),
-        ]);
-        let mut family = item_key(user_pk(user_id), session_sk(&session.session_id));
-        family.extend([
-            ("sessionId".to_owned(), s(&session.session_id)),
-            ("merchantId".to_owned(), s(&key.merchant_id)),
-            (
-                "currentTokenHash".to_owned(),
-                s(&session.refresh_token_hash),
-            ),
-            ("createdAt".to_owned(), n(session.created_at)),
-            ("expiresAt".to_owned(), n(session.expires_at)),
-            ("ttl".to_owned(), n(session.expires_at)),
-        ]);
-        if let Some(fingerprint) = session.fingerprint {
-            family.insert("fingerprint".to_owned(), s(fingerprint));
-        }
-        let items = vec![
+        let mut items = vec![
             // Single use: only the transaction that deletes this exact code may go on.
-            self.delete(phone_key(key, code_sk(CodePurpose::PhoneSignup)), "codeId = :id", values([(":id", s(code_id))]))?,
+            self.delete(
+                phone_key(key, code_sk(CodePurpose::PhoneSignup)),
+                "codeId = :id",
+                values([(":id", s(code_id))]),
+            )?,
             self.update(
                 key_for_account(user_id),
                 "SET #status = :active, activatedAt = :now, validAfter = :now REMOVE expiresAt, #ttl",
@@ -499,12 +548,30 @@ impl AccountStore for DynamoAccountStore {
                 "userId = :uid",
                 values([(":active", active), (":uid", s(user_id))]),
             )?,
-            self.put(refresh, Some("attribute_not_exists(pk)"), Values::new())?,
-            self.put(family, Some("attribute_not_exists(pk)"), Values::new())?,
         ];
-        self.transact("TransactWriteItems activate account", items)
-            .await
+        items.extend(self.session_writes(user_id, &key.merchant_id, session)?);
+        self.transact("TransactWriteItems activate account", items).await
     }
+}
+
+fn refresh_item(
+    hash: &str,
+    user_id: &str,
+    merchant_id: &str,
+    session_id: &str,
+    created_at: i64,
+    expires_at: i64,
+) -> Item {
+    let mut item = item_key(refresh_pk(hash), REFRESH_SK);
+    item.extend([
+        ("userId".to_owned(), s(user_id)),
+        ("merchantId".to_owned(), s(merchant_id)),
+        ("sessionId".to_owned(), s(session_id)),
+        ("createdAt".to_owned(), n(created_at)),
+        ("expiresAt".to_owned(), n(expires_at)),
+        ("ttl".to_owned(), n(expires_at)),
+    ]);
+    item
 }
 
 fn key_for_account(user_id: &str) -> Item {

@@ -1,0 +1,13 @@
+//! Lambda for `GET /.well-known/jwks.json`: wiring only. The document is rendered once per cold
+//! start; this function touches no table.
+
+use lambda_http::{Error, run, service_fn};
+use registration::config::{Environment, token_issuer};
+use registration::{handlers::jwks, telemetry};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    let document = &token_issuer(&Environment)?.jwks().to_string();
+    run(service_fn(move |req| jwks::handle(document, req))).await
+}

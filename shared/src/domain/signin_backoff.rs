@@ -1,0 +1,66 @@
+//! Sign-in back-off per phone (targets.md): after 5 failures in a row, each further failure doubles
+//! the wait, from 30 s up to 15 minutes. The wait always ends, so nobody can lock an account for
+//! good by guessing at it; a success clears it. Kept per phone whether or not an account exists, so
+//! unknown numbers are throttled exactly like known ones.
+
+pub const FREE_FAILURES: u32 = 5;
+const FIRST_WAIT_SECS: i64 = 30;
+pub const MAX_WAIT_SECS: i64 = 15 * 60;
+/// A failure streak older than this is forgotten.
+pub const STREAK_TTL_SECS: i64 = 24 * 3600;
+
+/// The failure streak of one phone, with the version the store last wrote (0: never written).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SigninBackoff {
+    pub failures: u32,
+    pub blocked_until: i64,
+    pub version: u64,
+}
+
+impl SigninBackoff {
+    /// Seconds to wait before another attempt may be checked, if any.
+    pub fn wait(&self, now: i64) -> Option<u64> {
+        (self.blocked_until > now).then(|| (self.blocked_until - now) as u64)
+    }
+
+    /// The streak after one more failure at `now`.
+    pub fn after_failure(&self, now: i64) -> SigninBackoff {
+        let failures = self.failures.saturating_add(1);
+        let blocked_until = if failures >= FREE_FAILURES {
+            let doublings = (failures - FREE_FAILURES).min(16);
+            now + (FIRST_WAIT_SECS << doublings).min(MAX_WAIT_SECS)
+        } else {
+            0
+        };
+        SigninBackoff { failures, blocked_until, version: self.version + 1 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn four_failures_cost_nothing_the_fifth_blocks_for_30_seconds() {
+        let mut streak = SigninBackoff::default();
+        for _ in 0..4 {
+            streak = streak.after_failure(1000);
+            assert_eq!(streak.wait(1000), None);
+        }
+        streak = streak.after_failure(1000);
+        assert_eq!(streak.wait(1000), Some(30));
+        assert_eq!(streak.wait(1030), None);
+    }
+
+    #[test]
+    fn waits_double_and_are_capped_at_fifteen_minutes() {
+        let mut streak = SigninBackoff { failures: 5, blocked_until: 0, version: 5 };
+        let mut waits = Vec::new();
+        for _ in 0..8 {
+            streak = streak.after_failure(0);
+            waits.push(streak.wait(0).unwrap());
+        }
+        assert_eq!(waits, [60, 120, 240, 480, 900, 900, 900, 900]);
+        assert_eq!(streak.version, 13);
+    }
+}

@@ -1,0 +1,95 @@
+//! Sign-in with phone and password (`grant_type=password`). An unknown phone costs the same reads
+//! and the same Argon2 verify as a known one and gets the same answer as a wrong password; a pending
+//! (never confirmed) account cannot sign in. Failures feed a per-phone back-off that always ends.
+
+use lambda_http::{Body, Response};
+
+use super::session_tokens::{new_session, token_response};
+use super::token::invalid_request;
+use crate::App;
+use crate::domain::password::Password;
+use crate::domain::phone::PhoneNumber;
+use crate::error::{ApiError, OAuthError};
+use crate::http::request::PartnerHeaders;
+use crate::ports::{AccountStatus, PhoneKey, StoreError};
+use crate::security::tokens::{Subject, TokenIssuer};
+
+/// Looked up when the phone has no account, so both paths read the same items.
+const NO_USER: &str = "00000000-0000-0000-0000-000000000000";
+/// An Argon2id hash (m=19456, t=2, p=1) of a random password nobody knows: verified when there is no
+/// account, so an unknown phone costs what a wrong password costs.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$Z3fvHuVx3cHPfBc7Tx4T0A$9dr5d3+Lk2sPWw2mDMzEObzmLbL9QzsqyGBXOdYt7aI";
+
+fn wrong_credentials() -> ApiError {
+    ApiError::OAuth { error: OAuthError::InvalidGrant, message: "The phone number or password is not correct." }
+}
+
+pub(super) async fn password_grant(
+    app: &App,
+    issuer: &TokenIssuer,
+    partner: &PartnerHeaders,
+    username: &str,
+    password: String,
+) -> Result<Response<Body>, ApiError> {
+    let phone = PhoneNumber::parse(username)
+        .map_err(|_| invalid_request("The username must be a phone number in international format."))?;
+    // Longer than any password can be: it cannot match.
+    let password = Password::new(password).map_err(|_| wrong_credentials())?;
+    let key = PhoneKey { merchant_id: partner.merchant_id.clone(), phone };
+    let now = app.clock.now();
+
+    let backoff = app.store.signin_backoff(&key).await?;
+    if let Some(retry_after) = backoff.wait(now) {
+        return Err(ApiError::TooManyRequests { retry_after });
+    }
+    let claim = app.store.phone_claim(&key).await?.filter(|claim| claim.is_live(now));
+    let user_id = claim.as_ref().map_or(NO_USER, |claim| claim.user_id.as_str());
+    let account = app.store.account(user_id).await?;
+    let hash = account.as_ref().map_or(DUMMY_HASH, |account| account.password_hash.as_str());
+    let matches = app.hasher.verify(&password, hash).await?;
+    let account = account.filter(|a| matches && a.status == AccountStatus::Active && a.merchant_id == key.merchant_id);
+
+    let Some(account) = account else {
+        match app.store.record_signin_failure(&key, &backoff.after_failure(now), now).await {
+            // A parallel failure got there first; one of the two is counted.
+            Ok(()) | Err(StoreError::Conflict) => {}
+            Err(other) => return Err(other.into()),
+        }
+        return Err(wrong_credentials());
+    };
+    if backoff.failures > 0 {
+        app.store.clear_signin_failures(&key).await?;
+    }
+    let (refresh, session) = new_session(partner.fingerprint.clone(), now);
+    let session_id = session.session_id.clone();
+    app.store.start_session(&account.user_id, &key.merchant_id, session).await?;
+    tracing::info!(user_id = %account.user_id, "signed in");
+    let subject = Subject { user_id: &account.user_id, merchant_id: &key.merchant_id, session_id: &session_id };
+    token_response(issuer, &subject, &refresh, now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::security::password_hash::PasswordHasher;
+    use argon2::password_hash::PasswordHash;
+
+    #[test]
+    fn the_dummy_hash_costs_what_a_real_one_costs() {
+        // If it did not parse, verify would return at once and an unknown phone would answer faster.
+        let parsed = PasswordHash::new(DUMMY_HASH).expect("a valid PHC string");
+        assert_eq!(parsed.algorithm.as_str(), "argon2id");
+        let params = argon2::Params::try_from(&parsed).unwrap();
+        assert_eq!((params.m_cost(), params.t_cost(), params.p_cost()), (19_456, 2, 1));
+        assert_eq!(params.output_len(), Some(32));
+    }
+
+    #[tokio::test]
+    async fn nothing_verifies_against_the_dummy_hash() {
+        let hasher = PasswordHasher::default();
+        for guess in ["", "password", "1234Qwerty"] {
+            assert!(!hasher.verify(&Password::new(guess.into()).unwrap(), DUMMY_HASH).await.unwrap());
+        }
+    }
+}

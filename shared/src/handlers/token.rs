@@ -1,0 +1,60 @@
+//! `POST /oauth/token`, the OAuth 2.0 token endpoint (RFC 6749): `grant_type=password` (the username
+//! is the phone, in any spelling signup accepts) and `grant_type=refresh_token`, as JSON or as a form.
+//! Errors carry the RFC 6749 section 5.2 code in `error`, inside the usual envelope.
+
+use std::convert::Infallible;
+
+use lambda_http::http::Method;
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+
+use super::{refresh, signin};
+use crate::App;
+use crate::error::{ApiError, OAuthError};
+use crate::http::request::{PartnerHeaders, json_or_form_body, require_method};
+use crate::http::response::finish;
+use crate::security::tokens::TokenIssuer;
+
+#[derive(Deserialize)]
+struct TokenRequest {
+    grant_type: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    refresh_token: Option<String>,
+}
+
+pub(super) fn invalid_request(message: &'static str) -> ApiError {
+    ApiError::OAuth { error: OAuthError::InvalidRequest, message }
+}
+
+pub async fn handle(app: &App, issuer: &TokenIssuer, req: Request) -> Result<Response<Body>, Infallible> {
+    finish("token", token(app, issuer, &req).await)
+}
+
+async fn token(app: &App, issuer: &TokenIssuer, req: &Request) -> Result<Response<Body>, ApiError> {
+    require_method(req, Method::POST)?;
+    let partner = PartnerHeaders::from_request(req)?;
+    let body: TokenRequest = json_or_form_body(req).map_err(|err| match err {
+        ApiError::MalformedBody { .. } => {
+            invalid_request("The body must be JSON or a form with grant_type and its parameters.")
+        }
+        other => other,
+    })?;
+    match body.grant_type.as_deref() {
+        Some("password") => match (body.username, body.password) {
+            (Some(username), Some(password)) => {
+                signin::password_grant(app, issuer, &partner, &username, password).await
+            }
+            _ => Err(invalid_request("grant_type=password needs username and password.")),
+        },
+        Some("refresh_token") => match body.refresh_token {
+            Some(token) => refresh::refresh_grant(app, issuer, &partner, token).await,
+            None => Err(invalid_request("grant_type=refresh_token needs refresh_token.")),
+        },
+        Some(_) => Err(ApiError::OAuth {
+            error: OAuthError::UnsupportedGrantType,
+            message: "Supported grant types are password and refresh_token.",
+        }),
+        None => Err(invalid_request("grant_type is required.")),
+    }
+}

@@ -1,0 +1,179 @@
+//! Verifying access tokens: the checks every protected endpoint relies on. Only ES256 is accepted
+//! (never `none`, never a symmetric algorithm keyed with a public key), `typ` must be `at+jwt`, the
+//! `kid` must be one of ours, and `iss`, `aud`, `exp` and `nbf` must hold, with a small leeway.
+//! Time comes from the caller, so the service's clock (and the tests') decides, not the library's.
+
+use std::collections::HashMap;
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+
+use super::tokens::{ACCESS_TOKEN_TYPE, SigningKey, TokenIssuer};
+
+/// Clock skew tolerated on `exp` and `nbf`.
+pub const LEEWAY_SECS: i64 = 30;
+
+/// The claims of a verified access token.
+#[derive(Debug, Clone, Deserialize)]
+pub struct VerifiedClaims {
+    pub sub: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub nbf: i64,
+    pub jti: String,
+    pub scope: String,
+    pub mid: String,
+    pub sid: String,
+}
+
+/// Why a token was refused; for logs only, clients get one 401.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Rejected {
+    #[error("not a JWT")]
+    Malformed,
+    #[error("algorithm not allowed")]
+    Algorithm,
+    #[error("wrong typ")]
+    Type,
+    #[error("unknown kid")]
+    UnknownKey,
+    #[error("signature or claims invalid")]
+    Invalid,
+    #[error("expired")]
+    Expired,
+    #[error("not yet valid")]
+    NotYetValid,
+}
+
+pub struct AccessTokenVerifier {
+    keys: HashMap<String, DecodingKey>,
+    validation: Validation,
+}
+
+fn decoding_key(key: &SigningKey) -> Option<(String, DecodingKey)> {
+    let jwk = key.public_jwk();
+    let decoding = DecodingKey::from_ec_components(jwk["x"].as_str()?, jwk["y"].as_str()?).ok()?;
+    Some((key.kid().to_owned(), decoding))
+}
+
+impl AccessTokenVerifier {
+    /// Parsed once per cold start and kept for the life of the process.
+    pub fn new(issuer: &TokenIssuer) -> Self {
+        let mut validation = Validation::new(Algorithm::ES256);
+        validation.algorithms = vec![Algorithm::ES256];
+        validation.set_issuer(&[issuer.issuer()]);
+        validation.set_audience(&[issuer.audience()]);
+        validation.set_required_spec_claims(&["exp", "iat", "nbf", "iss", "aud", "sub"]);
+        // Checked below against the caller's clock.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        AccessTokenVerifier { keys: issuer.verification_keys().filter_map(decoding_key).collect(), validation }
+    }
+
+    pub fn verify(&self, token: &str, now: i64) -> Result<VerifiedClaims, Rejected> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| Rejected::Malformed)?;
+        if header.alg != Algorithm::ES256 {
+            return Err(Rejected::Algorithm);
+        }
+        if header.typ.as_deref() != Some(ACCESS_TOKEN_TYPE) {
+            return Err(Rejected::Type);
+        }
+        let key = header.kid.as_deref().and_then(|kid| self.keys.get(kid)).ok_or(Rejected::UnknownKey)?;
+        let claims =
+            jsonwebtoken::decode::<VerifiedClaims>(token, key, &self.validation).map_err(|_| Rejected::Invalid)?.claims;
+        if claims.exp + LEEWAY_SECS <= now {
+            return Err(Rejected::Expired);
+        }
+        if claims.nbf - LEEWAY_SECS > now {
+            return Err(Rejected::NotYetValid);
+        }
+        Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::security::tokens::Subject;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn issuer(kid: &str) -> TokenIssuer {
+        TokenIssuer::new(
+            SigningKey::from_pkcs8_der(kid, &SigningKey::generate_pkcs8()).unwrap(),
+            "https://iss",
+            "registration",
+        )
+    }
+
+    fn token(issuer: &TokenIssuer, at: i64) -> String {
+        issuer.access_token(&Subject { user_id: "u1", merchant_id: "m1", session_id: "s1" }, at).unwrap()
+    }
+
+    fn b64(value: serde_json::Value) -> String {
+        URL_SAFE_NO_PAD.encode(value.to_string())
+    }
+
+    #[test]
+    fn a_fresh_token_verifies_with_its_claims() {
+        let issuer = issuer("k1");
+        let claims = AccessTokenVerifier::new(&issuer).verify(&token(&issuer, NOW), NOW + 10).unwrap();
+        assert_eq!((claims.sub.as_str(), claims.mid.as_str(), claims.sid.as_str()), ("usr:u1", "m1", "s1"));
+    }
+
+    #[test]
+    fn expiry_and_not_before_hold_with_leeway() {
+        let issuer = issuer("k1");
+        let verifier = AccessTokenVerifier::new(&issuer);
+        let t = token(&issuer, NOW);
+        assert!(verifier.verify(&t, NOW + 900 + LEEWAY_SECS - 1).is_ok());
+        assert_eq!(verifier.verify(&t, NOW + 900 + LEEWAY_SECS).unwrap_err(), Rejected::Expired);
+        assert_eq!(verifier.verify(&t, NOW - LEEWAY_SECS - 1).unwrap_err(), Rejected::NotYetValid);
+    }
+
+    #[test]
+    fn tampered_foreign_none_and_symmetric_tokens_are_refused() {
+        let issuer = issuer("k1");
+        let verifier = AccessTokenVerifier::new(&issuer);
+        let good = token(&issuer, NOW);
+        let parts: Vec<&str> = good.split('.').collect();
+
+        let mut claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        claims["sub"] = "usr:someone-else".into();
+        let tampered = format!("{}.{}.{}", parts[0], b64(claims.clone()), parts[2]);
+        assert_eq!(verifier.verify(&tampered, NOW).unwrap_err(), Rejected::Invalid);
+
+        let none = format!("{}.{}.", b64(serde_json::json!({"alg": "none", "typ": "at+jwt", "kid": "k1"})), parts[1]);
+        assert!(verifier.verify(&none, NOW).is_err());
+
+        // HS256 keyed with the public key's bytes: the classic algorithm-confusion forgery.
+        let public_pem = issuer.signing_key().public_jwk().to_string();
+        let mut header = jsonwebtoken::Header::new(Algorithm::HS256);
+        header.kid = Some("k1".into());
+        header.typ = Some("at+jwt".into());
+        let forged =
+            jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_secret(public_pem.as_bytes()))
+                .unwrap();
+        assert_eq!(verifier.verify(&forged, NOW).unwrap_err(), Rejected::Algorithm);
+
+        let foreign = token(&self::issuer("k1"), NOW);
+        assert_eq!(verifier.verify(&foreign, NOW).unwrap_err(), Rejected::Invalid);
+        let unknown_kid = token(&self::issuer("k9"), NOW);
+        assert_eq!(verifier.verify(&unknown_kid, NOW).unwrap_err(), Rejected::UnknownKey);
+        assert_eq!(verifier.verify("opaque-refresh-token", NOW).unwrap_err(), Rejected::Malformed);
+    }
+
+    #[test]
+    fn tokens_signed_with_a_previous_key_still_verify() {
+        let der = SigningKey::generate_pkcs8();
+        let old = TokenIssuer::new(SigningKey::from_pkcs8_der("old", &der).unwrap(), "https://iss", "registration");
+        let old_token = token(&old, NOW);
+        let rotated = issuer("new").with_previous(vec![SigningKey::from_pkcs8_der("old", &der).unwrap()]);
+        let verifier = AccessTokenVerifier::new(&rotated);
+        assert!(verifier.verify(&old_token, NOW).is_ok());
+        assert!(verifier.verify(&token(&rotated, NOW), NOW).is_ok());
+        assert_eq!(rotated.jwks()["keys"].as_array().unwrap().len(), 2);
+    }
+}
