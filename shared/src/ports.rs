@@ -179,7 +179,7 @@ pub trait AccountStore: Send + Sync {
     async fn signin_backoff(&self, key: &PhoneKey) -> Result<SigninBackoff, StoreError>;
 
     /// Writes the streak if nobody wrote it since it was read (`Conflict` otherwise).
-    async fn record_signin_failure(&self, key: &PhoneKey, next: &SigninBackoff, now: i64) -> Result<(), StoreError>;
+    async fn record_signin_failure(&self, key: &PhoneKey, next: &SigninBackoff) -> Result<(), StoreError>;
 
     async fn clear_signin_failures(&self, key: &PhoneKey) -> Result<(), StoreError>;
 

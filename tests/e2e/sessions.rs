@@ -308,3 +308,18 @@ async fn an_access_token_verifies_with_pyjwt_from_the_jwks_document_alone() {
     forged.replace_range(forged.len() - 4.., "AAAA");
     assert!(!run(&forged).status.success());
 }
+
+#[tokio::test]
+async fn a_failure_streak_is_forgotten_after_a_day() {
+    let env = TestEnv::new().await;
+    let phone = fresh_phone();
+    env.registered(&phone, PASSWORD).await;
+    for _ in 0..5 {
+        assert_invalid_grant(&env.sign_in(&phone, "Guess-guess-1").await);
+    }
+    assert_eq!(env.sign_in(&phone, "Guess-guess-1").await.status, 429);
+    env.clock.advance(24 * 3600);
+    // A fresh streak: one failure costs nothing, and the owner signs in at once.
+    assert_invalid_grant(&env.sign_in(&phone, "Guess-guess-1").await);
+    assert_eq!(env.sign_in(&phone, PASSWORD).await.status, 200);
+}

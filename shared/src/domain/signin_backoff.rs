@@ -15,9 +15,20 @@ pub struct SigninBackoff {
     pub failures: u32,
     pub blocked_until: i64,
     pub version: u64,
+    /// When the streak is forgotten (0: never written). The table's TTL deletes late; this decides.
+    pub forgotten_at: i64,
 }
 
 impl SigninBackoff {
+    /// The streak as it stands at `now`: one whose last failure is a day old counts for nothing.
+    pub fn as_of(self, now: i64) -> SigninBackoff {
+        if self.forgotten_at != 0 && self.forgotten_at <= now {
+            SigninBackoff { failures: 0, blocked_until: 0, ..self }
+        } else {
+            self
+        }
+    }
+
     /// Seconds to wait before another attempt may be checked, if any.
     pub fn wait(&self, now: i64) -> Option<u64> {
         (self.blocked_until > now).then(|| (self.blocked_until - now) as u64)
@@ -32,7 +43,7 @@ impl SigninBackoff {
         } else {
             0
         };
-        SigninBackoff { failures, blocked_until, version: self.version + 1 }
+        SigninBackoff { failures, blocked_until, version: self.version + 1, forgotten_at: now + STREAK_TTL_SECS }
     }
 }
 
@@ -54,7 +65,7 @@ mod tests {
 
     #[test]
     fn waits_double_and_are_capped_at_fifteen_minutes() {
-        let mut streak = SigninBackoff { failures: 5, blocked_until: 0, version: 5 };
+        let mut streak = SigninBackoff { failures: 5, blocked_until: 0, version: 5, forgotten_at: 0 };
         let mut waits = Vec::new();
         for _ in 0..8 {
             streak = streak.after_failure(0);
@@ -62,5 +73,17 @@ mod tests {
         }
         assert_eq!(waits, [60, 120, 240, 480, 900, 900, 900, 900]);
         assert_eq!(streak.version, 13);
+    }
+
+    #[test]
+    fn a_day_without_failures_forgets_the_streak_but_keeps_the_version() {
+        let mut streak = SigninBackoff::default();
+        for _ in 0..7 {
+            streak = streak.after_failure(0);
+        }
+        assert_eq!(streak.clone().as_of(STREAK_TTL_SECS - 1).failures, 7);
+        let forgotten = streak.as_of(STREAK_TTL_SECS);
+        assert_eq!((forgotten.failures, forgotten.blocked_until, forgotten.version), (0, 0, 7));
+        assert_eq!(forgotten.after_failure(STREAK_TTL_SECS).wait(STREAK_TTL_SECS), None);
     }
 }

@@ -39,7 +39,7 @@ pub(super) async fn password_grant(
     let key = PhoneKey { merchant_id: partner.merchant_id.clone(), phone };
     let now = app.clock.now();
 
-    let backoff = app.store.signin_backoff(&key).await?;
+    let backoff = app.store.signin_backoff(&key).await?.as_of(now);
     if let Some(retry_after) = backoff.wait(now) {
         return Err(ApiError::TooManyRequests { retry_after });
     }
@@ -51,7 +51,7 @@ pub(super) async fn password_grant(
     let account = account.filter(|a| matches && a.status == AccountStatus::Active && a.merchant_id == key.merchant_id);
 
     let Some(account) = account else {
-        match app.store.record_signin_failure(&key, &backoff.after_failure(now), now).await {
+        match app.store.record_signin_failure(&key, &backoff.after_failure(now)).await {
             // A parallel failure got there first; one of the two is counted.
             Ok(()) | Err(StoreError::Conflict) => {}
             Err(other) => return Err(other.into()),

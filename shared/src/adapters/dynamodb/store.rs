@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, Retur
 use super::errors::{classify, classify_transaction};
 use super::items::*;
 use crate::domain::phone::PhoneNumber;
-use crate::domain::signin_backoff::{STREAK_TTL_SECS, SigninBackoff};
+use crate::domain::signin_backoff::SigninBackoff;
 use crate::domain::sms_limits::{DAY, SmsLog, SmsReservation};
 use crate::ports::{
     AccountRecord, AccountStatus, AccountStore, NewPendingAccount, NewSession, PhoneClaim, PhoneKey, RefreshRecord,
@@ -401,16 +401,17 @@ impl AccountStore for DynamoAccountStore {
             failures: get_n(&item, "failures")?,
             blocked_until: get_n(&item, "blockedUntil")?,
             version: get_n(&item, "version")?,
+            forgotten_at: get_n(&item, "ttl")?,
         })
     }
 
-    async fn record_signin_failure(&self, key: &PhoneKey, next: &SigninBackoff, now: i64) -> Result<(), StoreError> {
+    async fn record_signin_failure(&self, key: &PhoneKey, next: &SigninBackoff) -> Result<(), StoreError> {
         let condition = if next.version <= 1 { "attribute_not_exists(pk)" } else { "version = :expected" };
         let mut vals = values([
             (":failures", n(next.failures)),
             (":blocked", n(next.blocked_until)),
             (":version", n(next.version)),
-            (":ttl", n(now + STREAK_TTL_SECS)),
+            (":ttl", n(next.forgotten_at)),
         ]);
         if next.version > 1 {
             vals.insert(":expected".to_owned(), n(next.version - 1));
