@@ -6,7 +6,7 @@ API_PORT ?= 9000
 export SAM_CLI_TELEMETRY := 0
 export AWS_LC_SYS_NO_JITTER_ENTROPY := 1
 
-.PHONY: dev test unit lint template release sizes bench-enumeration venv clean
+.PHONY: dev test browser unit lint template release sizes bench-enumeration venv clean
 
 # The virtualenv is rebuilt whenever requirements-dev.txt changes.
 $(VENV)/.installed: requirements-dev.txt
@@ -20,8 +20,13 @@ venv: $(VENV)/.installed
 dev: venv
 	VENV=$(VENV) MOTO_PORT=$(MOTO_PORT) API_PORT=$(API_PORT) scripts/dev.sh
 
-## make test: formatting, lints, unit and end-to-end tests (moto started by the harness), template checks.
-test: venv lint unit template
+## make test: formatting, lints, unit and end-to-end tests (moto started by the harness, a real
+## Chromium for the email link), template checks.
+test: venv browser lint unit template
+
+# Debian's chromium for the browser test; installed once (the machines run as root).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null; }
 
 lint:
 	cargo fmt --all -- --check

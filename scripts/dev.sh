@@ -51,6 +51,8 @@ target/debug/devstack setup
   cat "$STATE/secrets.env"
   echo "TABLE_NAME=$TABLE_NAME"
   echo "TOKEN_ISSUER=http://127.0.0.1:$API_PORT"
+  echo "PUBLIC_BASE_URL=http://127.0.0.1:$API_PORT"
+  echo "EMAIL_SENDER=$SES_SENDER"
   echo "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"
   echo "AWS_REGION=$AWS_REGION"
   echo "AWS_ACCESS_KEY_ID=local"
@@ -59,10 +61,11 @@ target/debug/devstack setup
 
 cat <<BANNER
 
-  API         http://127.0.0.1:$API_PORT   (POST /v2/mobile/signup, /v2/mobile/phone/confirm, /v2/mobile/phone/verify/resend)
+  API         http://127.0.0.1:$API_PORT   (routes: Cargo.toml [workspace.metadata.lambda.watch.router])
   moto        $AWS_ENDPOINT_URL            (log: $STATE/moto.log)
   table       $TABLE_NAME
   SMS sent    curl -s $AWS_ENDPOINT_URL/moto-api/data.json | jq .sns.SMS
+  emails      curl -s $AWS_ENDPOINT_URL/moto-api/data.json | jq .ses.Message
               or: AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL target/debug/devstack sms
   Ctrl-C stops everything.
 

@@ -5,10 +5,12 @@ use std::sync::Arc;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 use crate::adapters::dynamodb::DynamoAccountStore;
+use crate::adapters::ses::SesEmailSender;
 use crate::adapters::sns::SnsSmsSender;
-use crate::config::{Config, ConfigError, Environment};
+use crate::config::{Config, ConfigError, Environment, Source};
 use crate::domain::password_policy::PasswordPolicy;
-use crate::domain::sms_limits::SmsLimits;
+use crate::domain::send_limits::SendLimits;
+use crate::mail::Mailer;
 use crate::ports::{AccountStore, Clock, SmsSender, SystemClock};
 use crate::security::code::CodeMac;
 use crate::security::password_hash::PasswordHasher;
@@ -20,7 +22,7 @@ pub struct App {
     pub code_mac: CodeMac,
     pub hasher: PasswordHasher,
     pub policy: PasswordPolicy,
-    pub sms_limits: SmsLimits,
+    pub send_limits: SendLimits,
 }
 
 impl App {
@@ -32,7 +34,7 @@ impl App {
             code_mac: CodeMac::new(pepper),
             hasher: PasswordHasher::default(),
             policy: PasswordPolicy::default(),
-            sms_limits: SmsLimits::default(),
+            send_limits: SendLimits::default(),
         }
     }
 
@@ -40,8 +42,22 @@ impl App {
     /// `AWS_ENDPOINT_URL`, which the SDK honours, points the same binary at a local emulator.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = Config::load(&Environment)?;
-        let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
-        Ok(App::from_sdk(&sdk, &config))
+        Ok(App::from_sdk(&App::sdk_config().await, &config))
+    }
+
+    /// The SDK configuration from the default chain (and `AWS_ENDPOINT_URL`), loaded once.
+    pub async fn sdk_config() -> SdkConfig {
+        aws_config::load_defaults(BehaviorVersion::latest()).await
+    }
+
+    /// The email sender on SES: `EMAIL_SENDER` is the From address, `PUBLIC_BASE_URL` where links point.
+    pub fn mailer(sdk: &SdkConfig, source: &impl Source) -> Result<Mailer, ConfigError> {
+        let from = source.get("EMAIL_SENDER").ok_or(ConfigError::Missing("EMAIL_SENDER"))?;
+        let base = source.get("PUBLIC_BASE_URL").ok_or(ConfigError::Missing("PUBLIC_BASE_URL"))?;
+        if !(base.starts_with("https://") || base.starts_with("http://")) {
+            return Err(ConfigError::Invalid { name: "PUBLIC_BASE_URL", why: "must be an http(s) URL".into() });
+        }
+        Ok(Mailer::new(Arc::new(SesEmailSender::new(aws_sdk_sesv2::Client::new(sdk), from)), &base))
     }
 
     /// The real adapters on one SDK configuration, with the system clock.

@@ -33,6 +33,14 @@ pub enum ApiError {
     Unauthorized(String),
     #[error("the SMS could not be sent")]
     SmsUnavailable,
+    #[error("the email could not be sent")]
+    EmailUnavailable,
+    #[error("the confirmation link is not valid")]
+    LinkInvalid,
+    #[error("the confirmation link has expired")]
+    LinkExpired,
+    #[error("the email address belongs to another account")]
+    EmailInUse,
     #[error("a dependency is throttling or unavailable")]
     Unavailable,
     /// The detail is for the log only; the client sees the seed's generic message.
@@ -87,6 +95,10 @@ impl ApiError {
             ApiError::OAuth { error, .. } => (400, error.code(), error.id()),
             ApiError::Unauthorized(_) => (401, "UNAUTHORIZED", 1401),
             ApiError::SmsUnavailable => (503, "SMS_UNAVAILABLE", 1301),
+            ApiError::EmailUnavailable => (503, "EMAIL_UNAVAILABLE", 1303),
+            ApiError::LinkInvalid => (400, "LINK_INVALID", 1501),
+            ApiError::LinkExpired => (400, "LINK_EXPIRED", 1502),
+            ApiError::EmailInUse => (409, "EMAIL_IN_USE", 1503),
             ApiError::Unavailable => (503, "UNAVAILABLE", 1302),
             ApiError::Internal(_) => (500, "COMMON", 0),
         };
@@ -106,7 +118,7 @@ impl ApiError {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             ApiError::TooManyRequests { retry_after } => Some(*retry_after),
-            ApiError::SmsUnavailable | ApiError::Unavailable => Some(5),
+            ApiError::SmsUnavailable | ApiError::EmailUnavailable | ApiError::Unavailable => Some(5),
             _ => None,
         }
     }
@@ -141,6 +153,14 @@ impl ApiError {
             ApiError::OAuth { message, .. } => (*message).to_owned(),
             ApiError::Unauthorized(_) => "The access token is missing, invalid or expired. Sign in again.".to_owned(),
             ApiError::SmsUnavailable => "The SMS could not be sent right now. Try again in a few seconds.".to_owned(),
+            ApiError::EmailUnavailable => {
+                "The email could not be sent right now. Try again in a few seconds.".to_owned()
+            }
+            ApiError::LinkInvalid => {
+                "This link is not valid or has already been used. Ask the app for a new one.".to_owned()
+            }
+            ApiError::LinkExpired => "This link has expired. Ask the app for a new one.".to_owned(),
+            ApiError::EmailInUse => "This email address is already in use by another account.".to_owned(),
             ApiError::Unavailable => "The service is busy. Try again in a few seconds.".to_owned(),
             ApiError::Internal(_) => {
                 "Sorry for inconvenience. We're fixing the issue. If you have urgent questions, contact support"

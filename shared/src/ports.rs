@@ -3,9 +3,12 @@
 
 use async_trait::async_trait;
 
+use crate::domain::email::EmailAddress;
+use crate::domain::kyc::KycLevel;
+use crate::domain::personal_details::PersonalDetails;
 use crate::domain::phone::PhoneNumber;
+use crate::domain::send_limits::{SendLog, SendReservation};
 use crate::domain::signin_backoff::SigninBackoff;
-use crate::domain::sms_limits::{SmsLog, SmsReservation};
 use crate::security::code::CodePurpose;
 
 /// Whether a store call failed because a condition did not hold (a race or a stale read, safe to
@@ -50,6 +53,24 @@ pub struct PhoneKey {
     pub phone: PhoneNumber,
 }
 
+/// Where a code, link or notice goes. Sends are limited per recipient, across partners, because
+/// the cost and the annoyance fall on the number or the mailbox.
+#[derive(Debug, Clone, Copy)]
+pub enum Recipient<'a> {
+    Phone(&'a PhoneNumber),
+    Email(&'a EmailAddress),
+}
+
+impl Recipient<'_> {
+    /// A stable key for the recipient's send log.
+    pub fn log_key(&self) -> String {
+        match self {
+            Recipient::Phone(phone) => format!("SMS:{}", phone.e164()),
+            Recipient::Email(email) => format!("EMAIL:{}", email.as_str()),
+        }
+    }
+}
+
 /// A confirmation code as stored: its MAC, never its digits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredCode {
@@ -76,15 +97,48 @@ pub struct NewSession {
     pub fingerprint: Option<String>,
 }
 
-/// An account as sign-in and authentication need it.
+/// An account as the handlers see it.
 #[derive(Debug, Clone)]
 pub struct AccountRecord {
     pub user_id: String,
     pub merchant_id: String,
+    pub phone: String,
     pub status: AccountStatus,
     pub password_hash: String,
     /// Tokens and sessions from before this Unix second are dead (sign-out everywhere, password reset).
     pub valid_after: i64,
+    /// The confirmed email address; it stays until a new one is confirmed.
+    pub email: Option<String>,
+    /// An address waiting for its link to be followed, and that link's token hash.
+    pub pending_email: Option<String>,
+    pub pending_email_token: Option<String>,
+    pub details: PersonalDetails,
+    /// Bumped by every profile or email change: writes are conditional on it, so none is lost.
+    pub profile_version: u64,
+    pub kyc_level: KycLevel,
+}
+
+/// A link token for confirming an email address, as stored (by hash).
+#[derive(Debug, Clone)]
+pub struct EmailTokenRecord {
+    pub user_id: String,
+    pub merchant_id: String,
+    pub email: String,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+/// Following a confirmation link: everything that changes together.
+pub struct EmailConfirmation<'a> {
+    pub token_hash: &'a str,
+    pub user_id: &'a str,
+    pub merchant_id: &'a str,
+    pub email: &'a str,
+    /// The address this one replaces, whose uniqueness marker is released.
+    pub previous_email: Option<&'a str>,
+    pub kyc_level: KycLevel,
+    pub expected_version: u64,
+    pub now: i64,
 }
 
 /// A refresh token, found by its hash.
@@ -133,7 +187,7 @@ pub trait AccountStore: Send + Sync {
         key: &PhoneKey,
         account: NewPendingAccount,
         code: StoredCode,
-        sms: &SmsReservation,
+        sms: &SendReservation,
     ) -> Result<(), StoreError>;
 
     /// Replaces the password of a still-pending account and its code, and records the SMS send.
@@ -143,7 +197,7 @@ pub trait AccountStore: Send + Sync {
         user_id: &str,
         password_hash: String,
         code: StoredCode,
-        sms: &SmsReservation,
+        sms: &SendReservation,
     ) -> Result<(), StoreError>;
 
     /// Stores a new code (killing the previous one) for a still-pending account, and records the send.
@@ -151,16 +205,16 @@ pub trait AccountStore: Send + Sync {
         &self,
         key: &PhoneKey,
         code: StoredCode,
-        sms: &SmsReservation,
+        sms: &SendReservation,
     ) -> Result<(), StoreError>;
 
-    async fn sms_log(&self, phone: &PhoneNumber) -> Result<SmsLog, StoreError>;
+    async fn send_log(&self, to: Recipient<'_>) -> Result<SendLog, StoreError>;
 
     /// Records a send that changes nothing else (a notice to an existing account).
-    async fn record_sms(&self, phone: &PhoneNumber, sms: &SmsReservation) -> Result<(), StoreError>;
+    async fn record_send(&self, to: Recipient<'_>, send: &SendReservation) -> Result<(), StoreError>;
 
     /// Undoes a recorded send whose SMS never left, so a retry is not held back by the cooldown.
-    async fn release_sms(&self, phone: &PhoneNumber, sms: &SmsReservation) -> Result<(), StoreError>;
+    async fn release_send(&self, to: Recipient<'_>, send: &SendReservation) -> Result<(), StoreError>;
 
     async fn code(&self, key: &PhoneKey, purpose: CodePurpose) -> Result<Option<StoredCode>, StoreError>;
 
@@ -198,6 +252,39 @@ pub trait AccountStore: Send + Sync {
     /// Revokes a session family: none of its refresh or access tokens works after this.
     async fn revoke_session(&self, user_id: &str, session_id: &str, now: i64) -> Result<(), StoreError>;
 
+    /// The account (of this partner) whose confirmed address `email` is, if any.
+    async fn email_owner(&self, merchant_id: &str, email: &EmailAddress) -> Result<Option<String>, StoreError>;
+
+    /// Records `email` as waiting for confirmation with a new link token (the previous link dies),
+    /// and the send, in one transaction. `Conflict` if the send log moved on.
+    #[allow(clippy::too_many_arguments)]
+    async fn start_email_confirmation(
+        &self,
+        user_id: &str,
+        merchant_id: &str,
+        email: &EmailAddress,
+        token_hash: &str,
+        expires_at: i64,
+        send: &SendReservation,
+    ) -> Result<(), StoreError>;
+
+    async fn email_token(&self, token_hash: &str) -> Result<Option<EmailTokenRecord>, StoreError>;
+
+    /// Marks the token used, makes the address the account's confirmed email, claims it and
+    /// releases the previous one. `Conflict` if the token was used or replaced, the address was
+    /// claimed by another account, or the profile moved on.
+    async fn confirm_email(&self, confirmation: EmailConfirmation<'_>) -> Result<(), StoreError>;
+
+    /// Writes the given (already merged and validated) details and the KYC level they give, if the
+    /// profile is still at `expected_version`.
+    async fn update_personal_details(
+        &self,
+        user_id: &str,
+        changes: &PersonalDetails,
+        kyc_level: KycLevel,
+        expected_version: u64,
+    ) -> Result<(), StoreError>;
+
     /// Consumes the code, activates the account and starts its first session, all or nothing.
     /// `Conflict` if the code was already consumed or the account is no longer pending.
     async fn activate_account(
@@ -211,8 +298,22 @@ pub trait AccountStore: Send + Sync {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("the SMS was not sent: {0}")]
+#[error("the message was not sent: {0}")]
 pub struct SendError(pub String);
+
+/// An email with an HTML and a plain-text part.
+#[derive(Debug, Clone)]
+pub struct EmailMessage {
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}
+
+/// Sends an email.
+#[async_trait]
+pub trait EmailSender: Send + Sync {
+    async fn send(&self, to: &EmailAddress, message: &EmailMessage) -> Result<(), SendError>;
+}
 
 /// Sends a text message to a phone.
 #[async_trait]

@@ -3,7 +3,9 @@
 // A failed unwrap here is a failed test, which is what it should be.
 #![allow(clippy::unwrap_used)]
 
+mod browser;
 mod confirm;
+mod email_profile;
 mod logs;
 mod malformed;
 mod resend;

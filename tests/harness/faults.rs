@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 
 use async_trait::async_trait;
+use registration::domain::email::EmailAddress;
 use registration::domain::phone::PhoneNumber;
-use registration::ports::{Clock, SendError, SmsSender, SystemClock};
+use registration::ports::{Clock, EmailMessage, EmailSender, SendError, SmsSender, SystemClock};
 
 pub struct TestClock(AtomicI64);
 
@@ -56,5 +57,31 @@ impl SmsSender for FlakySms {
             return Err(SendError("injected: SNS is down".into()));
         }
         self.inner.send(to, text).await
+    }
+}
+
+/// The real SES sender, unless told to fail.
+pub struct FlakyEmail {
+    inner: Arc<dyn EmailSender>,
+    failing: AtomicBool,
+}
+
+impl FlakyEmail {
+    pub fn wrapping(inner: Arc<dyn EmailSender>) -> Self {
+        FlakyEmail { inner, failing: AtomicBool::new(false) }
+    }
+
+    pub fn fail(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl EmailSender for FlakyEmail {
+    async fn send(&self, to: &EmailAddress, message: &EmailMessage) -> Result<(), SendError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(SendError("injected: SES is down".into()));
+        }
+        self.inner.send(to, message).await
     }
 }

@@ -4,6 +4,7 @@
 //! can move (moto never expires anything) and an SMS sender that fails on command.
 
 pub mod faults;
+pub mod link_server;
 pub mod logs;
 pub mod moto;
 pub mod stack;
@@ -13,18 +14,23 @@ use std::sync::Arc;
 use lambda_http::{Body, Request};
 use registration::App;
 use registration::config::Config;
-use registration::handlers::{jwks, phone_confirm, phone_resend, revoke, signup, token};
+use registration::handlers::{
+    email_add, email_confirm, email_resend, jwks, phone_confirm, phone_resend, profile_get, profile_update, revoke,
+    signup, token,
+};
 use registration::security::access_token::AccessTokenVerifier;
 use registration::security::tokens::{SigningKey, TokenIssuer};
 use serde_json::Value;
 
-pub use faults::{FlakySms, TestClock};
+pub use faults::{FlakyEmail, FlakySms, TestClock};
 pub use moto::Moto;
 
 /// The seed 002 partner id and version.
 pub const MERCHANT: &str = "bece038f-2e46-49f4-b25e-89cd38d6dc16";
 pub const VERSION: &str = "1.2";
 pub const ISSUER: &str = "https://registration.test";
+/// The From address of emails; the harness verifies it in moto's SES first.
+pub const EMAIL_SENDER: &str = "no-reply@registration.test";
 
 /// One isolated service: its own table on the shared moto server, its own clock and keys.
 pub struct TestEnv {
@@ -35,6 +41,8 @@ pub struct TestEnv {
     pub jwks_document: String,
     pub clock: Arc<TestClock>,
     pub sms: Arc<FlakySms>,
+    pub mailer: registration::mail::Mailer,
+    pub email: Arc<FlakyEmail>,
     pub table: String,
     pub dynamodb: aws_sdk_dynamodb::Client,
 }
@@ -47,11 +55,18 @@ pub type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::Attri
 pub struct Answer {
     pub status: u16,
     pub headers: lambda_http::http::HeaderMap,
+    /// The body as JSON, or `Null` when it is empty or not JSON (an HTML page).
     pub body: Value,
+    pub text: String,
 }
 
 impl TestEnv {
     pub async fn new() -> TestEnv {
+        TestEnv::with_public_base_url("https://registration.test").await
+    }
+
+    /// A service whose email links point at `base_url` (a local server, for the browser test).
+    pub async fn with_public_base_url(base_url: &str) -> TestEnv {
         logs::capture();
         let moto = Moto::shared().await;
         let table = format!("registration-{}", uuid::Uuid::new_v4());
@@ -68,9 +83,14 @@ impl TestEnv {
         app.sms = sms.clone();
         let key = SigningKey::from_pkcs8_der("test-key-1", &SigningKey::generate_pkcs8()).expect("key");
         let issuer = TokenIssuer::new(key, ISSUER, registration::config::DEFAULT_AUDIENCE);
+        stack::create_email_identity(&aws_sdk_sesv2::Client::new(&sdk), EMAIL_SENDER).await.expect("SES sender");
+        let email_config = [("EMAIL_SENDER", EMAIL_SENDER), ("PUBLIC_BASE_URL", base_url)];
+        let mut mailer = App::mailer(&sdk, &email_config).expect("mailer");
+        let email = Arc::new(FlakyEmail::wrapping(mailer.sender.clone()));
+        mailer.sender = email.clone();
         let verifier = AccessTokenVerifier::new(&issuer);
         let jwks_document = issuer.jwks().to_string();
-        TestEnv { moto, app, issuer, verifier, jwks_document, clock, sms, table, dynamodb }
+        TestEnv { moto, app, issuer, verifier, jwks_document, clock, sms, mailer, email, table, dynamodb }
     }
 
     pub async fn signup(&self, body: Value) -> Answer {
@@ -115,13 +135,19 @@ impl TestEnv {
             Endpoint::Token | Endpoint::TokenForm => token::handle(&self.app, &self.issuer, req).await,
             Endpoint::Revoke => revoke::handle(&self.app, req).await,
             Endpoint::Jwks => jwks::handle(&self.jwks_document, req).await,
+            Endpoint::EmailAdd => email_add::handle(&self.app, &self.verifier, &self.mailer, req).await,
+            Endpoint::EmailResend => email_resend::handle(&self.app, &self.verifier, &self.mailer, req).await,
+            Endpoint::EmailConfirm => email_confirm::handle(&self.app, req).await,
+            Endpoint::ProfileUpdate => profile_update::handle(&self.app, &self.verifier, req).await,
+            Endpoint::ProfileGet => profile_get::handle(&self.app, &self.verifier, req).await,
         }
         .expect("handlers are infallible");
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let bytes: &[u8] = response.body().as_ref();
-        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(bytes).expect("JSON body") };
-        Answer { status, headers, body }
+        let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
+        let is_json = headers.get("content-type").is_some_and(|v| v == "application/json");
+        let body = if is_json { serde_json::from_str(&text).expect("JSON body") } else { Value::Null };
+        Answer { status, headers, body, text }
     }
 
     /// Signs up and confirms `phone`; the confirm's token response.
@@ -152,6 +178,53 @@ impl TestEnv {
 
     pub async fn revoke(&self, token: &str) -> Answer {
         self.call(Endpoint::Revoke, Value::String(format!("token={}", form_encode(token))), &[]).await
+    }
+
+    /// Calls a protected endpoint with `Authorization: <authorization>`.
+    pub async fn as_user(&self, endpoint: Endpoint, authorization: &str, body: Value) -> Answer {
+        self.call(endpoint, body, &[("authorization", Some(authorization))]).await
+    }
+
+    /// Follows a confirmation link (or any `?token=` value) as a browser would, or as JSON.
+    pub async fn open_link(&self, link: &str, json: bool) -> Answer {
+        use lambda_http::RequestExt;
+        let token = link.rsplit_once("token=").map_or(link, |(_, t)| t).to_owned();
+        let mut req = Endpoint::EmailConfirm
+            .event()
+            .with_query_string_parameters(std::collections::HashMap::from([("token".to_owned(), token)]));
+        let accept = if json { "application/json" } else { "text/html" };
+        req.headers_mut().insert("accept", accept.parse().expect("header"));
+        let response = email_confirm::handle(&self.app, req).await.expect("infallible");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
+        let body = if json { serde_json::from_str(&text).expect("JSON body") } else { Value::Null };
+        Answer { status, headers, body, text }
+    }
+
+    /// The emails moto captured for `address`: (subject, HTML body), oldest first.
+    pub async fn emails_to(&self, address: &str) -> Vec<(String, String)> {
+        let data = self.moto.data().await;
+        data["ses"]["Message"]
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .filter(|m| {
+                        m["destinations"]["ToAddresses"].as_array().is_some_and(|to| to.iter().any(|a| a == address))
+                    })
+                    .map(|m| {
+                        (m["subject"].as_str().unwrap_or("").to_owned(), m["body"].as_str().unwrap_or("").to_owned())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The confirmation link in the latest email to `address`.
+    pub async fn latest_link(&self, address: &str) -> String {
+        let emails = self.emails_to(address).await;
+        let (_, body) = emails.last().unwrap_or_else(|| panic!("no email to {address}"));
+        extract_link(body).unwrap_or_else(|| panic!("no confirmation link in the email to {address}"))
     }
 
     /// What a protected endpoint decides about `Authorization: <authorization>`.
@@ -220,6 +293,15 @@ pub fn form_encode(value: &str) -> String {
         .collect()
 }
 
+/// The confirmation link in an HTML email body (attribute-escaped as the template writes it).
+pub fn extract_link(html: &str) -> Option<String> {
+    let unescaped = html.replace("&#x2f;", "/").replace("&amp;", "&").replace("&#x3d;", "=");
+    let start = unescaped.find("href=\"")? + "href=\"".len();
+    let end = unescaped[start..].find('"')? + start;
+    let link = &unescaped[start..end];
+    link.contains("/v2/mobile/email/confirm?token=").then(|| link.to_owned())
+}
+
 /// The six digits at the start of a code SMS.
 pub fn extract_code(message: &str) -> Option<String> {
     let digits: String = message.chars().take_while(char::is_ascii_digit).collect();
@@ -243,6 +325,11 @@ pub enum Endpoint {
     TokenForm,
     Revoke,
     Jwks,
+    EmailAdd,
+    EmailResend,
+    EmailConfirm,
+    ProfileUpdate,
+    ProfileGet,
 }
 
 impl Endpoint {
@@ -256,6 +343,11 @@ impl Endpoint {
             Endpoint::TokenForm => include_str!("../../events/token-password-form.json"),
             Endpoint::Revoke => include_str!("../../events/revoke.json"),
             Endpoint::Jwks => include_str!("../../events/jwks.json"),
+            Endpoint::EmailAdd => include_str!("../../events/email-add.json"),
+            Endpoint::EmailResend => include_str!("../../events/email-resend.json"),
+            Endpoint::EmailConfirm => include_str!("../../events/email-confirm.json"),
+            Endpoint::ProfileUpdate => include_str!("../../events/profile-update.json"),
+            Endpoint::ProfileGet => include_str!("../../events/profile-get.json"),
         };
         lambda_http::request::from_str(json).expect("event fixture parses")
     }

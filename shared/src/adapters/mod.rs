@@ -1,4 +1,5 @@
 //! AWS implementations of the ports. Nothing outside this module talks to an AWS SDK.
 
 pub mod dynamodb;
+pub mod ses;
 pub mod sns;

@@ -6,9 +6,9 @@ use zeroize::Zeroizing;
 
 use super::{Attempt, CODE_ATTEMPTS, SMS_CODE_TTL_SECS};
 use crate::App;
-use crate::domain::sms_limits::SmsReservation;
+use crate::domain::send_limits::SendReservation;
 use crate::error::ApiError;
-use crate::ports::{PhoneKey, StoreError, StoredCode};
+use crate::ports::{PhoneKey, Recipient, SendError, StoreError, StoredCode};
 use crate::security::code::{CodeBinding, CodePurpose, ConfirmationCode};
 use crate::security::random;
 
@@ -45,28 +45,48 @@ pub(super) fn code_text(code: &ConfirmationCode) -> Zeroizing<String> {
 pub(super) const EXISTING_ACCOUNT_NOTICE: &str = "Someone tried to sign up with this phone number, which already has an account. \
 If it was you, sign in or reset your password. If not, you can ignore this message.";
 
-/// Reserves a send for `key.phone`, lets `write` store it (with whatever else belongs in the same
-/// transaction), then sends `text`. `Raced` if the write lost to a parallel request.
-pub(super) async fn send_with<W, Fut>(app: &App, key: &PhoneKey, text: &str, write: W) -> Result<Attempt<()>, ApiError>
+/// Reserves a send to `to`, lets `write` store it (with whatever else belongs in the same
+/// transaction), then runs `send`. `Raced` if the write lost to a parallel request; if the send
+/// fails, the reservation is released so the cooldown does not hold back a retry.
+pub(super) async fn deliver<W, WF, S, SF>(
+    app: &App,
+    to: Recipient<'_>,
+    write: W,
+    send: S,
+) -> Result<Attempt<()>, ApiError>
 where
-    W: FnOnce(SmsReservation) -> Fut,
-    Fut: Future<Output = Result<(), StoreError>>,
+    W: FnOnce(SendReservation) -> WF,
+    WF: Future<Output = Result<(), StoreError>>,
+    S: FnOnce() -> SF,
+    SF: Future<Output = Result<(), SendError>>,
 {
     let now = app.clock.now();
-    let log = app.store.sms_log(&key.phone).await?;
+    let log = app.store.send_log(to).await?;
     let reservation =
-        log.reserve(now, &app.sms_limits).map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
+        log.reserve(now, &app.send_limits).map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
     match write(reservation.clone()).await {
         Ok(()) => {}
         Err(StoreError::Conflict) => return Ok(Attempt::Raced),
         Err(other) => return Err(other.into()),
     }
-    if let Err(err) = app.sms.send(&key.phone, text).await {
-        tracing::warn!(error = %err, phone = %key.phone.masked(), "SMS not sent; releasing the send");
-        if let Err(release) = app.store.release_sms(&key.phone, &reservation).await {
-            tracing::warn!(error = %release, "could not release the SMS send");
+    if let Err(err) = send().await {
+        tracing::warn!(error = %err, "message not sent; releasing the send");
+        if let Err(release) = app.store.release_send(to, &reservation).await {
+            tracing::warn!(error = %release, "could not release the send");
         }
-        return Err(ApiError::SmsUnavailable);
+        return Err(match to {
+            Recipient::Phone(_) => ApiError::SmsUnavailable,
+            Recipient::Email(_) => ApiError::EmailUnavailable,
+        });
     }
     Ok(Attempt::Done(()))
+}
+
+/// `deliver` for an SMS to the key's phone.
+pub(super) async fn send_with<W, Fut>(app: &App, key: &PhoneKey, text: &str, write: W) -> Result<Attempt<()>, ApiError>
+where
+    W: FnOnce(SendReservation) -> Fut,
+    Fut: Future<Output = Result<(), StoreError>>,
+{
+    deliver(app, Recipient::Phone(&key.phone), write, || app.sms.send(&key.phone, text)).await
 }

@@ -2,9 +2,15 @@
 //! ports, and always answers: a success or an envelope, never a panic.
 
 mod delivery;
+pub mod email_add;
+pub mod email_confirm;
+mod email_delivery;
+pub mod email_resend;
 pub mod jwks;
 pub mod phone_confirm;
 pub mod phone_resend;
+pub mod profile_get;
+pub mod profile_update;
 mod refresh;
 pub mod revoke;
 mod session_tokens;
@@ -12,6 +18,7 @@ mod signin;
 pub mod signup;
 pub mod token;
 
+pub use email_delivery::EMAIL_LINK_TTL_SECS;
 pub use refresh::REFRESH_GRACE_SECS;
 
 use crate::error::ApiError;

@@ -21,7 +21,7 @@ use crate::domain::phone::PhoneNumber;
 use crate::error::ApiError;
 use crate::http::request::{PartnerHeaders, json_body, require_method};
 use crate::http::response::{finish, json};
-use crate::ports::{AccountStatus, NewPendingAccount, PhoneKey};
+use crate::ports::{AccountStatus, NewPendingAccount, PhoneKey, Recipient};
 use crate::security::code::CodePurpose;
 
 #[derive(Deserialize)]
@@ -85,12 +85,9 @@ async fn attempt(app: &App, key: &PhoneKey, password_hash: &str) -> Result<Attem
             .await
         }
         Some(_) => {
-            send_with(
-                app,
-                key,
-                EXISTING_ACCOUNT_NOTICE,
-                |sms| async move { app.store.record_sms(&key.phone, &sms).await },
-            )
+            send_with(app, key, EXISTING_ACCOUNT_NOTICE, |sms| async move {
+                app.store.record_send(Recipient::Phone(&key.phone), &sms).await
+            })
             .await
         }
     }

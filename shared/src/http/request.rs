@@ -64,11 +64,35 @@ impl PartnerHeaders {
     }
 }
 
+/// A query-string parameter, if present: from the API Gateway event, or else from the URI.
+pub fn query_param(req: &Request, name: &str) -> Option<String> {
+    use lambda_http::RequestExt;
+    if let Some(value) = req.query_string_parameters_ref().and_then(|q| q.first(name)) {
+        return Some(value.to_owned());
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.uri().query()?).ok()?;
+    pairs.into_iter().find(|(key, _)| key == name).map(|(_, value)| value)
+}
+
+/// Whether the client asked for JSON rather than a page.
+pub fn wants_json(req: &Request) -> bool {
+    req.headers()
+        .get(lambda_http::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/json") && !accept.contains("text/html"))
+}
+
 pub fn require_method(req: &Request, method: Method) -> Result<(), ApiError> {
     if req.method() == method {
         Ok(())
     } else {
-        Err(ApiError::MethodNotAllowed { allow: if method == Method::GET { "GET" } else { "POST" } })
+        let allow = match method {
+            Method::GET => "GET",
+            Method::PUT => "PUT",
+            Method::PATCH => "PATCH",
+            _ => "POST",
+        };
+        Err(ApiError::MethodNotAllowed { allow })
     }
 }
 
@@ -127,6 +151,11 @@ fn describe(err: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     if let Some(rest) = message.strip_prefix("missing field `") {
         let field = rest.split('`').next().unwrap_or_default().to_owned();
         let detail = format!("the field `{field}` is required.");
+        return ApiError::MalformedBody { field: Some(field), detail };
+    }
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let field = rest.split('`').next().unwrap_or_default().to_owned();
+        let detail = format!("the field `{field}` cannot be written.");
         return ApiError::MalformedBody { field: Some(field), detail };
     }
     let path = err.path().to_string();

@@ -21,6 +21,31 @@ pub fn json(status: u16, body: &impl Serialize) -> Response<Body> {
     response
 }
 
+/// 204 No Content.
+pub fn no_content() -> Response<Body> {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// A page for a person in a browser; never cached, never framed.
+pub fn html(status: u16, page: String) -> Response<Body> {
+    let mut response = Response::new(Body::Text(page));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    headers.insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"),
+    );
+    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    response
+}
+
 /// A JSON body that caches may keep for `max_age` seconds (public keys, never user data).
 pub fn cacheable_json(body: &str, max_age: u32) -> Response<Body> {
     let mut response = json(200, &serde_json::Value::Null);

@@ -170,16 +170,21 @@ pub fn user_ref(user_id: &str) -> String {
     format!("usr:{user_id}")
 }
 
-/// An opaque refresh token: 256 random bits. The client gets the token; the table gets its hash.
-pub struct RefreshToken(Zeroizing<String>);
+/// An opaque bearer secret: 256 random bits. The holder gets the token; the table gets its hash.
+pub struct OpaqueToken(Zeroizing<String>);
 
-impl RefreshToken {
+/// Exchanged for new access tokens; rotated on every use.
+pub type RefreshToken = OpaqueToken;
+/// Carried by the link in an email-confirmation message; single use, 24 hours.
+pub type EmailLinkToken = OpaqueToken;
+
+impl OpaqueToken {
     pub fn generate() -> Self {
-        RefreshToken(Zeroizing::new(URL_SAFE_NO_PAD.encode(random::bytes::<32>())))
+        OpaqueToken(Zeroizing::new(URL_SAFE_NO_PAD.encode(random::bytes::<32>())))
     }
 
     pub fn from_client(value: String) -> Self {
-        RefreshToken(Zeroizing::new(value))
+        OpaqueToken(Zeroizing::new(value))
     }
 
     pub fn expose(&self) -> &str {
@@ -192,9 +197,9 @@ impl RefreshToken {
     }
 }
 
-impl fmt::Debug for RefreshToken {
+impl fmt::Debug for OpaqueToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("RefreshToken(<redacted>)")
+        f.write_str("OpaqueToken(<redacted>)")
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::ports::{AccountStatus, PhoneKey, StoreError};
+use crate::ports::{AccountStatus, PhoneKey, Recipient, StoreError};
 use crate::security::code::CodePurpose;
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -33,17 +33,27 @@ pub fn session_sk(session_id: &str) -> String {
     format!("SESSION#{session_id}")
 }
 
+pub fn email_claim_pk(merchant_id: &str, email: &str) -> String {
+    format!("EMAIL#{merchant_id}#{email}")
+}
+
+pub fn email_token_pk(token_hash: &str) -> String {
+    format!("EMAILTOKEN#{token_hash}")
+}
+
+pub const TOKEN_SK: &str = "TOKEN";
+
 pub fn refresh_pk(token_hash: &str) -> String {
     format!("REFRESH#{token_hash}")
 }
 
 pub const REFRESH_SK: &str = "REFRESH";
 
-pub fn sms_log_pk(e164: &str) -> String {
-    format!("SMS#{e164}")
+pub fn send_log_pk(to: Recipient<'_>) -> String {
+    format!("SENDLOG#{}", to.log_key())
 }
 
-pub const SMS_LOG_SK: &str = "LOG";
+pub const SEND_LOG_SK: &str = "LOG";
 
 pub fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
@@ -89,6 +99,10 @@ pub fn get_status(item: &Item) -> Result<AccountStatus, StoreError> {
         "ACTIVE" => Ok(AccountStatus::Active),
         _ => Err(malformed("status")),
     }
+}
+
+pub fn get_opt_s(item: &Item, attr: &str) -> Option<String> {
+    item.get(attr).and_then(|v| v.as_s().ok()).cloned()
 }
 
 pub fn get_n_list(item: &Item, attr: &str) -> Result<Vec<i64>, StoreError> {

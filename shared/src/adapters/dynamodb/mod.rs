@@ -8,12 +8,15 @@
 //! | account | `USER#<uuid>` | `ACCOUNT` |
 //! | session family | `USER#<uuid>` | `SESSION#<id>` |
 //! | refresh token | `REFRESH#<sha256>` | `REFRESH` |
-//! | SMS send log (caps are per number, across partners) | `SMS#<e164>` | `LOG` |
+//! | email claim (uniqueness marker) | `EMAIL#<merchant>#<address>` | `CLAIM` |
+//! | email confirmation link token | `EMAILTOKEN#<sha256>` | `TOKEN` |
+//! | send log of a phone or mailbox (caps across partners) | `SENDLOG#SMS:<e164>`, `SENDLOG#EMAIL:<address>` | `LOG` |
 //!
 //! `ttl` lets DynamoDB delete dead items eventually; expiry is always decided in code from `expiresAt`.
 
 mod errors;
 mod items;
+mod profile;
 mod store;
 
 pub use store::DynamoAccountStore;

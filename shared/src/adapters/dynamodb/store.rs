@@ -9,23 +9,25 @@ use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, Retur
 
 use super::errors::{classify, classify_transaction};
 use super::items::*;
-use crate::domain::phone::PhoneNumber;
+use crate::domain::email::EmailAddress;
+use crate::domain::kyc::KycLevel;
+use crate::domain::personal_details::PersonalDetails;
+use crate::domain::send_limits::{DAY, SendLog, SendReservation};
 use crate::domain::signin_backoff::SigninBackoff;
-use crate::domain::sms_limits::{DAY, SmsLog, SmsReservation};
 use crate::ports::{
-    AccountRecord, AccountStatus, AccountStore, NewPendingAccount, NewSession, PhoneClaim, PhoneKey, RefreshRecord,
-    Rotation, SessionRecord, StoreError, StoredCode,
+    AccountRecord, AccountStatus, AccountStore, EmailConfirmation, EmailTokenRecord, NewPendingAccount, NewSession,
+    PhoneClaim, PhoneKey, Recipient, RefreshRecord, Rotation, SessionRecord, StoreError, StoredCode,
 };
 use crate::security::code::CodePurpose;
 
 /// Expression placeholders shared by every write here.
-fn names() -> HashMap<String, String> {
+pub(super) fn names() -> HashMap<String, String> {
     HashMap::from([("#status".to_owned(), "status".to_owned()), ("#ttl".to_owned(), "ttl".to_owned())])
 }
 
-type Values = HashMap<String, AttributeValue>;
+pub(super) type Values = HashMap<String, AttributeValue>;
 
-fn values<const N: usize>(pairs: [(&str, AttributeValue); N]) -> Values {
+pub(super) fn values<const N: usize>(pairs: [(&str, AttributeValue); N]) -> Values {
     pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
 
@@ -35,8 +37,8 @@ fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, StoreError>
 
 #[derive(Clone)]
 pub struct DynamoAccountStore {
-    client: Client,
-    table: String,
+    pub(super) client: Client,
+    pub(super) table: String,
 }
 
 impl DynamoAccountStore {
@@ -44,7 +46,12 @@ impl DynamoAccountStore {
         DynamoAccountStore { client, table: table.into() }
     }
 
-    fn put(&self, item: Item, condition: Option<&str>, vals: Values) -> Result<TransactWriteItem, StoreError> {
+    pub(super) fn put(
+        &self,
+        item: Item,
+        condition: Option<&str>,
+        vals: Values,
+    ) -> Result<TransactWriteItem, StoreError> {
         let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
         if let Some(condition) = condition {
             let names = used_names(condition);
@@ -58,7 +65,13 @@ impl DynamoAccountStore {
         Ok(TransactWriteItem::builder().put(built(put.build())?).build())
     }
 
-    fn update(&self, key: Item, update: &str, condition: &str, vals: Values) -> Result<TransactWriteItem, StoreError> {
+    pub(super) fn update(
+        &self,
+        key: Item,
+        update: &str,
+        condition: &str,
+        vals: Values,
+    ) -> Result<TransactWriteItem, StoreError> {
         let names = used_names(&format!("{update} {condition}"));
         let update = Update::builder()
             .table_name(&self.table)
@@ -70,7 +83,7 @@ impl DynamoAccountStore {
         Ok(TransactWriteItem::builder().update(built(update.build())?).build())
     }
 
-    fn check(&self, key: Item, condition: &str, vals: Values) -> Result<TransactWriteItem, StoreError> {
+    pub(super) fn check(&self, key: Item, condition: &str, vals: Values) -> Result<TransactWriteItem, StoreError> {
         let names = used_names(condition);
         let check = ConditionCheck::builder()
             .table_name(&self.table)
@@ -81,7 +94,7 @@ impl DynamoAccountStore {
         Ok(TransactWriteItem::builder().condition_check(built(check.build())?).build())
     }
 
-    fn delete(&self, key: Item, condition: &str, vals: Values) -> Result<TransactWriteItem, StoreError> {
+    pub(super) fn delete(&self, key: Item, condition: &str, vals: Values) -> Result<TransactWriteItem, StoreError> {
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key))
@@ -90,7 +103,7 @@ impl DynamoAccountStore {
         Ok(TransactWriteItem::builder().delete(built(delete.build())?).build())
     }
 
-    async fn get(&self, operation: &'static str, key: Item) -> Result<Option<Item>, StoreError> {
+    pub(super) async fn get(&self, operation: &'static str, key: Item) -> Result<Option<Item>, StoreError> {
         self.client
             .get_item()
             .table_name(&self.table)
@@ -134,7 +147,11 @@ impl DynamoAccountStore {
         ])
     }
 
-    async fn transact(&self, operation: &'static str, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+    pub(super) async fn transact(
+        &self,
+        operation: &'static str,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<(), StoreError> {
         self.client
             .transact_write_items()
             .set_transact_items(Some(items))
@@ -163,9 +180,13 @@ impl DynamoAccountStore {
     }
 
     /// Writes the new send log only if nobody else wrote it since it was read.
-    fn sms_log_write(&self, phone: &PhoneNumber, sms: &SmsReservation) -> Result<TransactWriteItem, StoreError> {
-        let (update, condition, vals) = sms_log_update(sms.sent_at.as_slice(), sms);
-        self.update(item_key(sms_log_pk(phone.e164()), SMS_LOG_SK), update, condition, vals)
+    pub(super) fn send_log_write(
+        &self,
+        to: Recipient<'_>,
+        send: &SendReservation,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let (update, condition, vals) = send_log_update(send.sent_at.as_slice(), send);
+        self.update(item_key(send_log_pk(to), SEND_LOG_SK), update, condition, vals)
     }
 
     fn pending_claim_check(&self, key: &PhoneKey, user_id: &str) -> Result<TransactWriteItem, StoreError> {
@@ -182,11 +203,11 @@ fn phone_key(key: &PhoneKey, sk: impl Into<String>) -> Item {
 }
 
 /// Only the placeholders an expression uses may be sent, or DynamoDB refuses the request.
-fn used_names(expression: &str) -> HashMap<String, String> {
+pub(super) fn used_names(expression: &str) -> HashMap<String, String> {
     names().into_iter().filter(|(k, _)| expression.contains(k.as_str())).collect()
 }
 
-fn sms_log_update(sent_at: &[i64], sms: &SmsReservation) -> (&'static str, &'static str, Values) {
+pub(super) fn send_log_update(sent_at: &[i64], sms: &SendReservation) -> (&'static str, &'static str, Values) {
     let vals = values([
         (":sent", n_list(sent_at)),
         (":version", n(sms.new_version())),
@@ -219,7 +240,7 @@ impl AccountStore for DynamoAccountStore {
         key: &PhoneKey,
         account: NewPendingAccount,
         code: StoredCode,
-        sms: &SmsReservation,
+        sms: &SendReservation,
     ) -> Result<(), StoreError> {
         let pending = status_value(AccountStatus::Pending);
         let mut claim = phone_key(key, CLAIM_SK);
@@ -250,7 +271,7 @@ impl AccountStore for DynamoAccountStore {
             )?,
             self.put(item, Some("attribute_not_exists(pk)"), Values::new())?,
             self.code_item(key, CodePurpose::PhoneSignup, code)?,
-            self.sms_log_write(&key.phone, sms)?,
+            self.send_log_write(Recipient::Phone(&key.phone), sms)?,
         ];
         self.transact("TransactWriteItems create pending account", items).await
     }
@@ -261,7 +282,7 @@ impl AccountStore for DynamoAccountStore {
         user_id: &str,
         password_hash: String,
         code: StoredCode,
-        sms: &SmsReservation,
+        sms: &SendReservation,
     ) -> Result<(), StoreError> {
         let items = vec![
             self.update(
@@ -272,7 +293,7 @@ impl AccountStore for DynamoAccountStore {
             )?,
             self.pending_claim_check(key, user_id)?,
             self.code_item(key, CodePurpose::PhoneSignup, code)?,
-            self.sms_log_write(&key.phone, sms)?,
+            self.send_log_write(Recipient::Phone(&key.phone), sms)?,
         ];
         self.transact("TransactWriteItems replace pending password", items).await
     }
@@ -281,29 +302,29 @@ impl AccountStore for DynamoAccountStore {
         &self,
         key: &PhoneKey,
         code: StoredCode,
-        sms: &SmsReservation,
+        sms: &SendReservation,
     ) -> Result<(), StoreError> {
         let items = vec![
             self.pending_claim_check(key, &code.user_id)?,
             self.code_item(key, CodePurpose::PhoneSignup, code)?,
-            self.sms_log_write(&key.phone, sms)?,
+            self.send_log_write(Recipient::Phone(&key.phone), sms)?,
         ];
         self.transact("TransactWriteItems replace pending code", items).await
     }
 
-    async fn sms_log(&self, phone: &PhoneNumber) -> Result<SmsLog, StoreError> {
-        let Some(item) = self.get("GetItem sms log", item_key(sms_log_pk(phone.e164()), SMS_LOG_SK)).await? else {
-            return Ok(SmsLog::default());
+    async fn send_log(&self, to: Recipient<'_>) -> Result<SendLog, StoreError> {
+        let Some(item) = self.get("GetItem send log", item_key(send_log_pk(to), SEND_LOG_SK)).await? else {
+            return Ok(SendLog::default());
         };
-        Ok(SmsLog { sent_at: get_n_list(&item, "sentAt")?, version: get_n(&item, "version")? })
+        Ok(SendLog { sent_at: get_n_list(&item, "sentAt")?, version: get_n(&item, "version")? })
     }
 
-    async fn record_sms(&self, phone: &PhoneNumber, sms: &SmsReservation) -> Result<(), StoreError> {
-        let (update, condition, vals) = sms_log_update(&sms.sent_at, sms);
+    async fn record_send(&self, to: Recipient<'_>, sms: &SendReservation) -> Result<(), StoreError> {
+        let (update, condition, vals) = send_log_update(&sms.sent_at, sms);
         self.client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(item_key(sms_log_pk(phone.e164()), SMS_LOG_SK)))
+            .set_key(Some(item_key(send_log_pk(to), SEND_LOG_SK)))
             .update_expression(update)
             .condition_expression(condition)
             .set_expression_attribute_names(Some(used_names(update)))
@@ -311,14 +332,14 @@ impl AccountStore for DynamoAccountStore {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| classify("UpdateItem record sms", e))
+            .map_err(|e| classify("UpdateItem record send", e))
     }
 
-    async fn release_sms(&self, phone: &PhoneNumber, sms: &SmsReservation) -> Result<(), StoreError> {
+    async fn release_send(&self, to: Recipient<'_>, sms: &SendReservation) -> Result<(), StoreError> {
         self.client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(item_key(sms_log_pk(phone.e164()), SMS_LOG_SK)))
+            .set_key(Some(item_key(send_log_pk(to), SEND_LOG_SK)))
             .update_expression("SET sentAt = :sent, version = :next")
             .condition_expression("version = :written")
             .set_expression_attribute_values(Some(values([
@@ -329,7 +350,7 @@ impl AccountStore for DynamoAccountStore {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| classify("UpdateItem release sms", e))
+            .map_err(|e| classify("UpdateItem release send", e))
     }
 
     async fn code(&self, key: &PhoneKey, purpose: CodePurpose) -> Result<Option<StoredCode>, StoreError> {
@@ -384,13 +405,7 @@ impl AccountStore for DynamoAccountStore {
         let Some(item) = self.get("GetItem account", key_for_account(user_id)).await? else {
             return Ok(None);
         };
-        Ok(Some(AccountRecord {
-            user_id: get_s(&item, "userId")?,
-            merchant_id: get_s(&item, "merchantId")?,
-            status: get_status(&item)?,
-            password_hash: get_s(&item, "passwordHash")?,
-            valid_after: get_opt_n(&item, "validAfter")?.unwrap_or(0),
-        }))
+        Ok(Some(super::profile::account_record(&item)?))
     }
 
     async fn signin_backoff(&self, key: &PhoneKey) -> Result<SigninBackoff, StoreError> {
@@ -517,6 +532,40 @@ impl AccountStore for DynamoAccountStore {
         }
     }
 
+    async fn email_owner(&self, merchant_id: &str, email: &EmailAddress) -> Result<Option<String>, StoreError> {
+        self.email_owner_of(merchant_id, email).await
+    }
+
+    async fn start_email_confirmation(
+        &self,
+        user_id: &str,
+        merchant_id: &str,
+        email: &EmailAddress,
+        token_hash: &str,
+        expires_at: i64,
+        send: &SendReservation,
+    ) -> Result<(), StoreError> {
+        self.start_email(user_id, merchant_id, email, token_hash, expires_at, send).await
+    }
+
+    async fn email_token(&self, token_hash: &str) -> Result<Option<EmailTokenRecord>, StoreError> {
+        self.email_token_of(token_hash).await
+    }
+
+    async fn confirm_email(&self, confirmation: EmailConfirmation<'_>) -> Result<(), StoreError> {
+        self.confirm_email_address(confirmation).await
+    }
+
+    async fn update_personal_details(
+        &self,
+        user_id: &str,
+        changes: &PersonalDetails,
+        kyc_level: KycLevel,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
+        self.write_personal_details(user_id, changes, kyc_level, expected_version).await
+    }
+
     async fn activate_account(
         &self,
         key: &PhoneKey,
@@ -575,6 +624,6 @@ fn refresh_item(
     item
 }
 
-fn key_for_account(user_id: &str) -> Item {
+pub(super) fn key_for_account(user_id: &str) -> Item {
     item_key(user_pk(user_id), ACCOUNT_SK)
 }

@@ -3,15 +3,15 @@
 
 /// The defaults are targets.md's: 60 s cooldown, 5 an hour, 10 a day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SmsLimits {
+pub struct SendLimits {
     pub cooldown_secs: i64,
     pub per_hour: usize,
     pub per_day: usize,
 }
 
-impl Default for SmsLimits {
+impl Default for SendLimits {
     fn default() -> Self {
-        SmsLimits { cooldown_secs: 60, per_hour: 5, per_day: 10 }
+        SendLimits { cooldown_secs: 60, per_hour: 5, per_day: 10 }
     }
 }
 
@@ -20,20 +20,20 @@ pub const DAY: i64 = 24 * HOUR;
 
 /// The sends to one phone in the last day, with the version the store last wrote (0: never written).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SmsLog {
+pub struct SendLog {
     pub sent_at: Vec<i64>,
     pub version: u64,
 }
 
 /// A send that fits the limits, to be written only if the log is still at `expected_version`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SmsReservation {
+pub struct SendReservation {
     pub sent_at: Vec<i64>,
     pub expected_version: u64,
     pub at: i64,
 }
 
-impl SmsReservation {
+impl SendReservation {
     pub fn new_version(&self) -> u64 {
         self.expected_version + 1
     }
@@ -48,9 +48,9 @@ impl SmsReservation {
     }
 }
 
-impl SmsLog {
+impl SendLog {
     /// A reservation for a send at `now`, or the seconds until one would fit.
-    pub fn reserve(&self, now: i64, limits: &SmsLimits) -> Result<SmsReservation, u64> {
+    pub fn reserve(&self, now: i64, limits: &SendLimits) -> Result<SendReservation, u64> {
         let mut recent: Vec<i64> = self.sent_at.iter().copied().filter(|t| *t > now - DAY && *t <= now).collect();
         recent.sort_unstable();
         let wait = [
@@ -65,7 +65,7 @@ impl SmsLog {
             return Err(wait as u64);
         }
         recent.push(now);
-        Ok(SmsReservation { sent_at: recent, expected_version: self.version, at: now })
+        Ok(SendReservation { sent_at: recent, expected_version: self.version, at: now })
     }
 }
 
@@ -85,13 +85,13 @@ mod tests {
 
     const T0: i64 = 1_700_000_000;
 
-    fn send_all(times: &[i64]) -> SmsLog {
-        SmsLog { sent_at: times.to_vec(), version: times.len() as u64 }
+    fn send_all(times: &[i64]) -> SendLog {
+        SendLog { sent_at: times.to_vec(), version: times.len() as u64 }
     }
 
     #[test]
     fn first_send_fits() {
-        let r = SmsLog::default().reserve(T0, &SmsLimits::default()).unwrap();
+        let r = SendLog::default().reserve(T0, &SendLimits::default()).unwrap();
         assert_eq!(r.sent_at, vec![T0]);
         assert_eq!(r.expected_version, 0);
         assert_eq!(r.new_version(), 1);
@@ -100,15 +100,15 @@ mod tests {
     #[test]
     fn cooldown_says_how_long_to_wait() {
         let log = send_all(&[T0]);
-        assert_eq!(log.reserve(T0 + 15, &SmsLimits::default()), Err(45));
-        assert!(log.reserve(T0 + 60, &SmsLimits::default()).is_ok());
+        assert_eq!(log.reserve(T0 + 15, &SendLimits::default()), Err(45));
+        assert!(log.reserve(T0 + 60, &SendLimits::default()).is_ok());
     }
 
     #[test]
     fn sixth_send_in_an_hour_waits_for_the_first_to_age_out() {
         let log = send_all(&[T0, T0 + 100, T0 + 200, T0 + 300, T0 + 400]);
-        assert_eq!(log.reserve(T0 + 500, &SmsLimits::default()), Err(3100));
-        assert!(log.reserve(T0 + 3600, &SmsLimits::default()).is_ok());
+        assert_eq!(log.reserve(T0 + 500, &SendLimits::default()), Err(3100));
+        assert!(log.reserve(T0 + 3600, &SendLimits::default()).is_ok());
     }
 
     #[test]
@@ -116,18 +116,18 @@ mod tests {
         let times: Vec<i64> = (0..10).map(|i| T0 + i * 2 * HOUR).collect();
         let log = send_all(&times);
         let now = T0 + 20 * HOUR;
-        assert_eq!(log.reserve(now, &SmsLimits::default()), Err(4 * HOUR as u64));
+        assert_eq!(log.reserve(now, &SendLimits::default()), Err(4 * HOUR as u64));
     }
 
     #[test]
     fn sends_older_than_a_day_are_dropped() {
         let log = send_all(&[T0 - DAY - 1, T0 - 10 * 60]);
-        assert_eq!(log.reserve(T0, &SmsLimits::default()).unwrap().sent_at, vec![T0 - 10 * 60, T0]);
+        assert_eq!(log.reserve(T0, &SendLimits::default()).unwrap().sent_at, vec![T0 - 10 * 60, T0]);
     }
 
     #[test]
     fn release_undoes_only_this_send() {
-        let r = send_all(&[T0]).reserve(T0 + 60, &SmsLimits::default()).unwrap();
+        let r = send_all(&[T0]).reserve(T0 + 60, &SendLimits::default()).unwrap();
         assert_eq!(r.released(), vec![T0]);
     }
 }

@@ -1,0 +1,41 @@
+//! `GET /v2/customer/profile` (bearer): the account as its owner sees it.
+
+use std::convert::Infallible;
+
+use lambda_http::http::Method;
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+
+use crate::App;
+use crate::auth::authenticate;
+use crate::error::ApiError;
+use crate::http::request::{PartnerHeaders, require_method};
+use crate::http::response::{finish, json};
+use crate::ports::AccountStatus;
+use crate::security::access_token::AccessTokenVerifier;
+use crate::security::tokens::user_ref;
+
+pub async fn handle(app: &App, verifier: &AccessTokenVerifier, req: Request) -> Result<Response<Body>, Infallible> {
+    finish("profile-get", profile(app, verifier, &req).await)
+}
+
+async fn profile(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Result<Response<Body>, ApiError> {
+    require_method(req, Method::GET)?;
+    let partner = PartnerHeaders::from_request(req)?;
+    let principal = authenticate(app, verifier, req, &partner).await?;
+    let account =
+        app.store.account(&principal.user_id).await?.ok_or_else(|| ApiError::Unauthorized("account gone".into()))?;
+    let mut body = json!({
+        "userId": user_ref(&account.user_id),
+        "phone": account.phone,
+        "phoneVerified": account.status == AccountStatus::Active,
+        "email": account.email,
+        "emailVerified": account.email.is_some(),
+        "pendingEmail": account.pending_email,
+        "kycLevel": account.kyc_level.as_str(),
+    });
+    if let (Value::Object(body), Ok(Value::Object(details))) = (&mut body, serde_json::to_value(&account.details)) {
+        body.extend(details);
+    }
+    Ok(json(200, &body))
+}

@@ -1,0 +1,108 @@
+//! Email the service sends: rendered from templates (HTML and plain text, auto-escaped HTML) by
+//! minijinja, and the confirmation link built from the configured public base URL.
+
+use std::sync::{Arc, LazyLock};
+
+use minijinja::{Environment, context};
+
+use crate::domain::email::EmailAddress;
+use crate::error::ApiError;
+use crate::ports::{EmailMessage, EmailSender};
+
+static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    for (name, source) in [
+        ("email_confirm.html", include_str!("../templates/email_confirm.html")),
+        ("email_confirm.txt", include_str!("../templates/email_confirm.txt")),
+        ("email_in_use.html", include_str!("../templates/email_in_use.html")),
+        ("email_in_use.txt", include_str!("../templates/email_in_use.txt")),
+        ("page.html", include_str!("../templates/page.html")),
+    ] {
+        // The templates are compiled into the binary; a broken one fails every test that renders it.
+        #[allow(clippy::expect_used)]
+        env.add_template(name, source).expect("bundled template parses");
+    }
+    env
+});
+
+fn render(name: &str, ctx: minijinja::Value) -> Result<String, ApiError> {
+    TEMPLATES
+        .get_template(name)
+        .and_then(|t| t.render(ctx))
+        .map_err(|e| ApiError::Internal(format!("template {name}: {e}")))
+}
+
+/// Sends the service's emails and knows where the links point.
+#[derive(Clone)]
+pub struct Mailer {
+    pub sender: Arc<dyn EmailSender>,
+    public_base_url: String,
+}
+
+impl Mailer {
+    pub fn new(sender: Arc<dyn EmailSender>, public_base_url: &str) -> Self {
+        Mailer { sender, public_base_url: public_base_url.trim_end_matches('/').to_owned() }
+    }
+
+    pub fn confirmation_link(&self, token: &str) -> String {
+        format!("{}/v2/mobile/email/confirm?token={token}", self.public_base_url)
+    }
+
+    pub fn confirmation(&self, email: &EmailAddress, token: &str) -> Result<EmailMessage, ApiError> {
+        let ctx = context! { email => email.as_str(), link => self.confirmation_link(token) };
+        Ok(EmailMessage {
+            subject: "Confirm your email address".to_owned(),
+            html: render("email_confirm.html", ctx.clone())?,
+            text: render("email_confirm.txt", ctx)?,
+        })
+    }
+
+    /// For the owner of an address someone else tried to add: no link, nothing to do.
+    pub fn already_in_use(&self, email: &EmailAddress) -> Result<EmailMessage, ApiError> {
+        let ctx = context! { email => email.as_str() };
+        Ok(EmailMessage {
+            subject: "Your email address was entered elsewhere".to_owned(),
+            html: render("email_in_use.html", ctx.clone())?,
+            text: render("email_in_use.txt", ctx)?,
+        })
+    }
+}
+
+/// A small page for a person in a browser.
+pub fn page(ok: bool, title: &str, message: &str, next: Option<&str>) -> Result<String, ApiError> {
+    render("page.html", context! { ok => ok, title => title, message => message, next => next })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::SendError;
+
+    struct Nobody;
+
+    #[async_trait::async_trait]
+    impl EmailSender for Nobody {
+        async fn send(&self, _: &EmailAddress, _: &EmailMessage) -> Result<(), SendError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn confirmation_has_both_parts_with_the_link() {
+        let mailer = Mailer::new(Arc::new(Nobody), "https://auth.example.com/");
+        let email = EmailAddress::parse("ana@example.com").unwrap();
+        let message = mailer.confirmation(&email, "tok123").unwrap();
+        let link = "https://auth.example.com/v2/mobile/email/confirm?token=tok123";
+        assert!(message.text.contains(link));
+        // The HTML part escapes '/' as &#x2f;, which browsers read back as '/'.
+        assert!(message.html.replace("&#x2f;", "/").contains(&format!("href=\"{link}\"")));
+        assert!(message.html.contains("<html lang=\"en\">"));
+    }
+
+    #[test]
+    fn pages_escape_what_they_show() {
+        let html = page(false, "Link expired", "<script>alert(1)</script>", None).unwrap();
+        assert!(!html.contains("<script>alert"));
+        assert!(html.contains("&lt;script&gt;"));
+    }
+}
