@@ -8,8 +8,9 @@ use crate::adapters::dynamodb::DynamoAccountStore;
 use crate::adapters::ses::SesEmailSender;
 use crate::adapters::sns::SnsSmsSender;
 use crate::config::{Config, ConfigError, Environment, Source};
-use crate::domain::password_policy::PasswordPolicy;
+use crate::domain::password_policy::PartnerPolicies;
 use crate::domain::send_limits::SendLimits;
+use crate::latency::LatencyEstimate;
 use crate::mail::Mailer;
 use crate::ports::{AccountStore, Clock, SmsSender, SystemClock};
 use crate::security::code::CodeMac;
@@ -21,7 +22,9 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     pub code_mac: CodeMac,
     pub hasher: PasswordHasher,
-    pub policy: PasswordPolicy,
+    pub policies: PartnerPolicies,
+    /// How long an SMS send takes here, so paths that send nothing can take as long.
+    pub sms_latency: LatencyEstimate,
     pub send_limits: SendLimits,
 }
 
@@ -33,7 +36,8 @@ impl App {
             clock,
             code_mac: CodeMac::new(pepper),
             hasher: PasswordHasher::default(),
-            policy: PasswordPolicy::default(),
+            policies: PartnerPolicies::default(),
+            sms_latency: LatencyEstimate::default(),
             send_limits: SendLimits::default(),
         }
     }
@@ -64,6 +68,8 @@ impl App {
     pub fn from_sdk(sdk: &SdkConfig, config: &Config) -> Self {
         let store = DynamoAccountStore::new(aws_sdk_dynamodb::Client::new(sdk), config.table_name.clone());
         let sms = SnsSmsSender::new(aws_sdk_sns::Client::new(sdk), config.sms_sender_id.clone());
-        App::new(Arc::new(store), Arc::new(sms), Arc::new(SystemClock), &config.code_pepper)
+        let mut app = App::new(Arc::new(store), Arc::new(sms), Arc::new(SystemClock), &config.code_pepper);
+        app.policies = config.password_policies.clone();
+        app
     }
 }

@@ -9,6 +9,7 @@ pub mod domain;
 pub mod error;
 pub mod handlers;
 pub mod http;
+pub mod latency;
 pub mod mail;
 pub mod ports;
 pub mod security;

@@ -113,6 +113,8 @@ pub struct AccountRecord {
     pub pending_email: Option<String>,
     pub pending_email_token: Option<String>,
     pub details: PersonalDetails,
+    /// Hashes of the current and previous passwords, newest first, at most five.
+    pub password_history: Vec<String>,
     /// Bumped by every profile or email change: writes are conditional on it, so none is lost.
     pub profile_version: u64,
     pub kyc_level: KycLevel,
@@ -160,6 +162,18 @@ pub struct SessionRecord {
     pub created_at: i64,
     pub expires_at: i64,
     pub revoked: bool,
+}
+
+/// A new password, and what goes with it.
+pub struct PasswordChange<'a> {
+    pub key: &'a PhoneKey,
+    pub user_id: &'a str,
+    pub expected_hash: &'a str,
+    pub new_hash: String,
+    pub history: Vec<String>,
+    pub revoke_sessions: Vec<String>,
+    pub reset_code_id: Option<&'a str>,
+    pub now: i64,
 }
 
 /// One refresh-token rotation: the presented token, the new one, and the grace window.
@@ -284,6 +298,22 @@ pub trait AccountStore: Send + Sync {
         kyc_level: KycLevel,
         expected_version: u64,
     ) -> Result<(), StoreError>;
+
+    /// Every session family of the user.
+    async fn sessions(&self, user_id: &str) -> Result<Vec<SessionRecord>, StoreError>;
+
+    /// Stores a password-reset code for an active account and records the send.
+    async fn issue_reset_code(
+        &self,
+        key: &PhoneKey,
+        code: StoredCode,
+        send: &SendReservation,
+    ) -> Result<(), StoreError>;
+
+    /// Sets a new password and its history, if the current hash is still `expected_hash`, and
+    /// revokes the given sessions, in one transaction. With `reset_code_id`, also consumes that
+    /// reset code and moves the account's "valid after" time to `now`.
+    async fn set_password(&self, change: PasswordChange<'_>) -> Result<(), StoreError>;
 
     /// Consumes the code, activates the account and starts its first session, all or nothing.
     /// `Conflict` if the code was already consumed or the account is no longer pending.

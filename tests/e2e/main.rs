@@ -8,6 +8,7 @@ mod confirm;
 mod email_profile;
 mod logs;
 mod malformed;
+mod passwords;
 mod resend;
 mod sessions;
 mod signup;

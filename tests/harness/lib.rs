@@ -15,8 +15,8 @@ use lambda_http::{Body, Request};
 use registration::App;
 use registration::config::Config;
 use registration::handlers::{
-    email_add, email_confirm, email_resend, jwks, phone_confirm, phone_resend, profile_get, profile_update, revoke,
-    signup, token,
+    email_add, email_confirm, email_resend, jwks, password_change, password_forgot, password_reset, phone_confirm,
+    phone_resend, profile_get, profile_update, revoke, signup, token,
 };
 use registration::security::access_token::AccessTokenVerifier;
 use registration::security::tokens::{SigningKey, TokenIssuer};
@@ -28,6 +28,8 @@ pub use moto::Moto;
 /// The seed 002 partner id and version.
 pub const MERCHANT: &str = "bece038f-2e46-49f4-b25e-89cd38d6dc16";
 pub const VERSION: &str = "1.2";
+/// A partner that chose the seed 003 password policy.
+pub const SEED_003_MERCHANT: &str = "6f1c2d3e-4b5a-4978-8a9b-0c1d2e3f4a5b";
 pub const ISSUER: &str = "https://registration.test";
 /// The From address of emails; the harness verifies it in moto's SES first.
 pub const EMAIL_SENDER: &str = "no-reply@registration.test";
@@ -75,7 +77,15 @@ impl TestEnv {
         stack::create_table(&dynamodb, &table, &stack::TableSpec::from_template()).await.expect("create table");
 
         let pepper = registration::security::random::bytes::<32>().to_vec();
-        let config = Config { table_name: table.clone(), code_pepper: pepper.into(), sms_sender_id: None };
+        let config = Config {
+            table_name: table.clone(),
+            code_pepper: pepper.into(),
+            sms_sender_id: None,
+            password_policies: registration::domain::password_policy::PartnerPolicies::parse(&format!(
+                "{SEED_003_MERCHANT}=seed003"
+            ))
+            .expect("policies"),
+        };
         let mut app = App::from_sdk(&sdk, &config);
         let clock = Arc::new(TestClock::starting_now());
         let sms = Arc::new(FlakySms::wrapping(app.sms.clone()));
@@ -140,6 +150,9 @@ impl TestEnv {
             Endpoint::EmailConfirm => email_confirm::handle(&self.app, req).await,
             Endpoint::ProfileUpdate => profile_update::handle(&self.app, &self.verifier, req).await,
             Endpoint::ProfileGet => profile_get::handle(&self.app, &self.verifier, req).await,
+            Endpoint::PasswordForgot => password_forgot::handle(&self.app, req).await,
+            Endpoint::PasswordReset => password_reset::handle(&self.app, req).await,
+            Endpoint::PasswordChange => password_change::handle(&self.app, &self.verifier, req).await,
         }
         .expect("handlers are infallible");
         let status = response.status().as_u16();
@@ -158,6 +171,15 @@ impl TestEnv {
         let tokens = self.confirm(phone, &code).await;
         assert_eq!(tokens.status, 200, "confirm: {:?}", tokens.body);
         tokens
+    }
+
+    pub async fn forgot(&self, phone: &str) -> Answer {
+        self.call(Endpoint::PasswordForgot, serde_json::json!({ "phone": phone }), &[]).await
+    }
+
+    pub async fn reset(&self, phone: &str, code: &str, password: &str) -> Answer {
+        let body = serde_json::json!({ "phone": phone, "code": code, "password": password });
+        self.call(Endpoint::PasswordReset, body, &[]).await
     }
 
     pub async fn sign_in(&self, username: &str, password: &str) -> Answer {
@@ -330,6 +352,9 @@ pub enum Endpoint {
     EmailConfirm,
     ProfileUpdate,
     ProfileGet,
+    PasswordForgot,
+    PasswordReset,
+    PasswordChange,
 }
 
 impl Endpoint {
@@ -348,6 +373,9 @@ impl Endpoint {
             Endpoint::EmailConfirm => include_str!("../../events/email-confirm.json"),
             Endpoint::ProfileUpdate => include_str!("../../events/profile-update.json"),
             Endpoint::ProfileGet => include_str!("../../events/profile-get.json"),
+            Endpoint::PasswordForgot => include_str!("../../events/password-forgot.json"),
+            Endpoint::PasswordReset => include_str!("../../events/password-reset.json"),
+            Endpoint::PasswordChange => include_str!("../../events/password-change.json"),
         };
         lambda_http::request::from_str(json).expect("event fixture parses")
     }

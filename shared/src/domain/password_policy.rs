@@ -4,9 +4,11 @@
 use serde_json::{Map, Value, json};
 
 use super::password::Password;
+use super::personal_details::PersonalDetails;
 use super::phone::PhoneNumber;
 use super::simple_password::is_too_simple;
 use crate::error::ApiError;
+use crate::security::password_hash::PasswordHasher;
 
 /// A rule a password can break; its name is the `data.rule` clients see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,7 +21,9 @@ pub enum PasswordRule {
     Uppercase,
     Symbol,
     PhoneNumber,
+    PersonalInfo,
     TooSimple,
+    Reused,
 }
 
 impl PasswordRule {
@@ -33,8 +37,47 @@ impl PasswordRule {
             PasswordRule::Uppercase => "uppercase",
             PasswordRule::Symbol => "symbol",
             PasswordRule::PhoneNumber => "phone_number",
+            PasswordRule::PersonalInfo => "personal_info",
             PasswordRule::TooSimple => "too_simple",
+            PasswordRule::Reused => "reused",
         }
+    }
+}
+
+/// How many passwords (the current one included) may not be chosen again (seed 000).
+pub const HISTORY_LEN: usize = 5;
+
+/// The history after `new_hash` becomes the password: newest first, at most five.
+pub fn next_history(new_hash: String, history: &[String]) -> Vec<String> {
+    std::iter::once(new_hash).chain(history.iter().cloned()).take(HISTORY_LEN).collect()
+}
+
+/// The policy each partner chose: seed 000's unless configured otherwise.
+#[derive(Debug, Clone, Default)]
+pub struct PartnerPolicies {
+    default: PasswordPolicy,
+    by_merchant: std::collections::HashMap<String, PasswordPolicy>,
+}
+
+impl PartnerPolicies {
+    /// `uuid=seed003,uuid=seed000` (from `PARTNER_PASSWORD_POLICIES`).
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        let mut policies = PartnerPolicies::default();
+        for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (merchant, name) = entry.split_once('=').ok_or_else(|| format!("{entry}: expected uuid=policy"))?;
+            let merchant = uuid::Uuid::try_parse(merchant.trim()).map_err(|_| format!("{merchant}: not a UUID"))?;
+            let policy = match name.trim() {
+                "seed000" | "default" => PasswordPolicy::default(),
+                "seed003" => PasswordPolicy::seed_003(),
+                other => return Err(format!("{other}: unknown policy (seed000 or seed003)")),
+            };
+            policies.by_merchant.insert(merchant.hyphenated().to_string(), policy);
+        }
+        Ok(policies)
+    }
+
+    pub fn for_merchant(&self, merchant_id: &str) -> &PasswordPolicy {
+        self.by_merchant.get(merchant_id).unwrap_or(&self.default)
     }
 }
 
@@ -53,6 +96,15 @@ pub struct PasswordPolicy {
 /// What the service knows about the user when the password is chosen.
 pub struct PasswordContext<'a> {
     pub phone: &'a PhoneNumber,
+    pub details: Option<&'a PersonalDetails>,
+    pub email: Option<&'a str>,
+}
+
+impl<'a> PasswordContext<'a> {
+    /// At signup only the phone is known.
+    pub fn for_phone(phone: &'a PhoneNumber) -> Self {
+        PasswordContext { phone, details: None, email: None }
+    }
 }
 
 impl Default for PasswordPolicy {
@@ -104,6 +156,7 @@ impl PasswordPolicy {
             PasswordRule::Symbol,
         );
         check(!contains_phone(text, context.phone), PasswordRule::PhoneNumber);
+        check(!contains_personal_info(text, context), PasswordRule::PersonalInfo);
         check(!self.reject_too_simple || !is_too_simple(text), PasswordRule::TooSimple);
         broken
     }
@@ -119,6 +172,28 @@ impl PasswordPolicy {
         Err(ApiError::Validation { field: "password", rule: first.name(), message: self.message(*first), data })
     }
 
+    /// The password is none of the last five (Argon2 verifies against each stored hash).
+    pub async fn check_not_reused(
+        &self,
+        hasher: &PasswordHasher,
+        password: &Password,
+        history: &[String],
+    ) -> Result<(), ApiError> {
+        for hash in history.iter().take(HISTORY_LEN) {
+            if hasher.verify(password, hash).await? {
+                let rule = PasswordRule::Reused;
+                let data = Map::from_iter([("rules".to_owned(), json!([rule.name()]))]);
+                return Err(ApiError::Validation {
+                    field: "password",
+                    rule: rule.name(),
+                    message: self.message(rule),
+                    data,
+                });
+            }
+        }
+        Ok(())
+    }
+
     fn message(&self, rule: PasswordRule) -> String {
         match rule {
             PasswordRule::MinLength => format!("The password must be at least {} characters long.", self.min_chars),
@@ -131,9 +206,66 @@ impl PasswordPolicy {
             PasswordRule::Uppercase => "The password must contain an uppercase letter.".into(),
             PasswordRule::Symbol => "The password must contain a symbol, such as ! @ # $.".into(),
             PasswordRule::PhoneNumber => "The password must not be or contain the phone number.".into(),
+            PasswordRule::PersonalInfo => {
+                "The password must not contain your name, birth date or email address.".into()
+            }
+            PasswordRule::Reused => "The password must not be one of your last five passwords.".into(),
             PasswordRule::TooSimple => "The password is too simple. Choose one that is harder to guess.".into(),
         }
     }
+}
+
+/// A password as a guesser sees it: lowercase, with the usual look-alike substitutions undone.
+fn fold(text: &str, one_as: char) -> String {
+    text.to_lowercase()
+        .chars()
+        .map(|c| match c {
+            '0' => 'o',
+            '1' | '!' | '|' => one_as,
+            '3' => 'e',
+            '4' | '@' => 'a',
+            '5' | '$' => 's',
+            '7' => 't',
+            other => other,
+        })
+        .collect()
+}
+
+/// Names (each part of three letters or more), the email's local part (and its parts), and the
+/// birth date as 8- or 6-digit spellings, anywhere in the password.
+fn contains_personal_info(password: &str, context: &PasswordContext<'_>) -> bool {
+    let mut words: Vec<String> = Vec::new();
+    if let Some(details) = context.details {
+        for name in [&details.first_name, &details.last_name].into_iter().flatten() {
+            words.extend(name.split([' ', '-', '\'', '.']).map(str::to_lowercase));
+        }
+    }
+    if let Some(email) = context.email {
+        let local = email.split('@').next().unwrap_or_default().to_lowercase();
+        words.extend(local.split(['.', '_', '-', '+']).map(str::to_owned));
+        words.push(local);
+    }
+    let folded = [fold(password, 'i'), fold(password, 'l')];
+    if words.iter().filter(|w| w.chars().count() >= 3).any(|w| folded.iter().any(|f| f.contains(w.as_str()))) {
+        return true;
+    }
+    let digits: String = password.chars().filter(char::is_ascii_digit).collect();
+    let birth = context.details.and_then(|d| d.birth_date.as_deref()).unwrap_or_default();
+    let [year, month, day] = match birth.split('-').collect::<Vec<_>>()[..] {
+        [y, m, d] if y.len() == 4 => [y, m, d],
+        _ => return false,
+    };
+    let yy = &year[2..];
+    [
+        format!("{year}{month}{day}"),
+        format!("{day}{month}{year}"),
+        format!("{month}{day}{year}"),
+        format!("{day}{month}{yy}"),
+        format!("{month}{day}{yy}"),
+        format!("{yy}{month}{day}"),
+    ]
+    .iter()
+    .any(|spelling| digits.contains(spelling.as_str()))
 }
 
 /// True when the password is the phone number in any spelling or contains its national digits.
@@ -155,7 +287,11 @@ mod tests {
     fn broken(policy: &PasswordPolicy, password: &str) -> Vec<&'static str> {
         let phone = phone();
         let password = Password::new(password.to_owned()).unwrap();
-        policy.broken_rules(&password, &PasswordContext { phone: &phone }).into_iter().map(PasswordRule::name).collect()
+        policy
+            .broken_rules(&password, &PasswordContext::for_phone(&phone))
+            .into_iter()
+            .map(PasswordRule::name)
+            .collect()
     }
 
     #[test]
@@ -196,11 +332,63 @@ mod tests {
     fn check_reports_first_rule_and_all_rules() {
         let phone = phone();
         let password = Password::new("short".into()).unwrap();
-        let err = PasswordPolicy::default().check(&password, &PasswordContext { phone: &phone }).unwrap_err();
+        let err = PasswordPolicy::default().check(&password, &PasswordContext::for_phone(&phone)).unwrap_err();
         let body = err.envelope();
         assert_eq!(body["field"], "password");
         assert_eq!(body["data"]["rule"], "min_length");
         assert_eq!(body["data"]["rules"], json!(["min_length", "digit"]));
+    }
+
+    fn details() -> PersonalDetails {
+        PersonalDetails {
+            first_name: Some("Anabela".into()),
+            last_name: Some("Rocha-Lima".into()),
+            birth_date: Some("1990-04-23".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn personal_information_is_refused_in_common_disguises() {
+        let phone = phone();
+        let details = details();
+        let context = PasswordContext { phone: &phone, details: Some(&details), email: Some("ana.rocha@example.com") };
+        let policy = PasswordPolicy::default();
+        let broken = |p: &str| {
+            policy
+                .broken_rules(&Password::new(p.to_owned()).unwrap(), &context)
+                .into_iter()
+                .map(PasswordRule::name)
+                .collect::<Vec<_>>()
+        };
+        for password in [
+            "Anabela-2024",
+            "x4n4b3l4x9",
+            "myrocha99!",
+            "LIMA-lima-77",
+            "k23041990k",
+            "pw19900423",
+            "zz230490zz",
+            "ana.rocha1",
+        ] {
+            assert!(broken(password).contains(&"personal_info"), "{password}");
+        }
+        assert!(broken("tram-lamp-58-violet").is_empty());
+    }
+
+    #[test]
+    fn partner_policies_choose_per_merchant() {
+        let policies = PartnerPolicies::parse("6F1C2D3E-4B5A-4978-8A9B-0C1D2E3F4A5B=seed003").unwrap();
+        assert_eq!(policies.for_merchant("6f1c2d3e-4b5a-4978-8a9b-0c1d2e3f4a5b"), &PasswordPolicy::seed_003());
+        assert_eq!(policies.for_merchant("bece038f-2e46-49f4-b25e-89cd38d6dc16"), &PasswordPolicy::default());
+        assert!(PartnerPolicies::parse("x=seed003").is_err());
+        assert!(PartnerPolicies::parse("6f1c2d3e-4b5a-4978-8a9b-0c1d2e3f4a5b=strongest").is_err());
+    }
+
+    #[test]
+    fn history_keeps_the_newest_five() {
+        let history: Vec<String> = (1..=5).map(|i| format!("h{i}")).collect();
+        assert_eq!(next_history("h0".into(), &history), ["h0", "h1", "h2", "h3", "h4"]);
     }
 
     #[test]

@@ -69,7 +69,12 @@ where
         Err(StoreError::Conflict) => return Ok(Attempt::Raced),
         Err(other) => return Err(other.into()),
     }
-    if let Err(err) = send().await {
+    let started = std::time::Instant::now();
+    let sent = send().await;
+    if matches!(to, Recipient::Phone(_)) && sent.is_ok() {
+        app.sms_latency.record(started.elapsed());
+    }
+    if let Err(err) = sent {
         tracing::warn!(error = %err, "message not sent; releasing the send");
         if let Err(release) = app.store.release_send(to, &reservation).await {
             tracing::warn!(error = %release, "could not release the send");

@@ -1,12 +1,16 @@
 //! One handler per endpoint. Each reads and validates the request, runs the use case against the
 //! ports, and always answers: a success or an envelope, never a panic.
 
+mod codes;
 mod delivery;
 pub mod email_add;
 pub mod email_confirm;
 mod email_delivery;
 pub mod email_resend;
 pub mod jwks;
+pub mod password_change;
+pub mod password_forgot;
+pub mod password_reset;
 pub mod phone_confirm;
 pub mod phone_resend;
 pub mod profile_get;

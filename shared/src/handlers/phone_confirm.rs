@@ -16,7 +16,9 @@ use crate::error::ApiError;
 use crate::http::request::{PartnerHeaders, json_body, require_method};
 use crate::http::response::finish;
 use crate::ports::{PhoneKey, StoreError};
-use crate::security::code::{CodeBinding, CodePurpose, ConfirmationCode};
+use crate::security::code::{CodePurpose, ConfirmationCode};
+
+use super::codes::check_code;
 use crate::security::tokens::{Subject, TokenIssuer};
 
 use super::session_tokens::{new_session, token_response};
@@ -41,17 +43,7 @@ async fn confirm(app: &App, issuer: &TokenIssuer, req: &Request) -> Result<Respo
     let purpose = CodePurpose::PhoneSignup;
     let now = app.clock.now();
 
-    let stored = app.store.code(&key, purpose).await?.ok_or(ApiError::CodeNoLongerValid)?;
-    if stored.expires_at <= now {
-        return Err(ApiError::CodeNoLongerValid);
-    }
-    let attempts_remaining =
-        app.store.spend_code_attempt(&key, purpose, &stored.code_id, now).await?.ok_or(ApiError::CodeNoLongerValid)?;
-    let binding =
-        CodeBinding { purpose, merchant: &key.merchant_id, phone: key.phone.e164(), code_id: &stored.code_id };
-    if !app.code_mac.matches(&binding, &code, &stored.mac) {
-        return Err(ApiError::CodeMismatch { attempts_remaining });
-    }
+    let stored = check_code(app, &key, purpose, &code, now).await?;
 
     let (refresh, session) = new_session(partner.fingerprint.clone(), now);
     let session_id = session.session_id.clone();

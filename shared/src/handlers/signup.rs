@@ -45,7 +45,7 @@ async fn signup(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
     let body: SignupRequest = json_body(req)?;
     let phone = PhoneNumber::parse(&body.phone)?;
     let password = Password::new(body.password)?;
-    app.policy.check(&password, &PasswordContext { phone: &phone })?;
+    app.policies.for_merchant(&partner.merchant_id).check(&password, &PasswordContext::for_phone(&phone))?;
     // Hashed whatever the phone's state, so every case costs the same time.
     let password_hash = app.hasher.hash(&password).await?;
     let key = PhoneKey { merchant_id: partner.merchant_id, phone };

@@ -16,12 +16,14 @@ pub const CODE_DIGITS: usize = 6;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CodePurpose {
     PhoneSignup,
+    PasswordReset,
 }
 
 impl CodePurpose {
     pub fn as_str(self) -> &'static str {
         match self {
             CodePurpose::PhoneSignup => "PHONE_SIGNUP",
+            CodePurpose::PasswordReset => "PASSWORD_RESET",
         }
     }
 }

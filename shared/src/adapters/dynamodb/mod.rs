@@ -16,6 +16,7 @@
 
 mod errors;
 mod items;
+mod passwords;
 mod profile;
 mod store;
 

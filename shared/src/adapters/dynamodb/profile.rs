@@ -34,6 +34,15 @@ pub(super) fn account_record(item: &Item) -> Result<AccountRecord, StoreError> {
             address: detail("address"),
             postal_code: detail("postalCode"),
         },
+        password_history: match item.get("passwordHistory") {
+            Some(list) => list
+                .as_l()
+                .map_err(|_| StoreError::Backend("passwordHistory is not a list".into()))?
+                .iter()
+                .filter_map(|v| v.as_s().ok().cloned())
+                .collect(),
+            None => vec![get_s(item, "passwordHash")?],
+        },
         profile_version: get_opt_n(item, "profileVersion")?.unwrap_or(0),
         kyc_level: match detail("kycLevel").as_deref() {
             Some("KYC_0") => KycLevel::Kyc0,

@@ -16,7 +16,7 @@ use crate::domain::send_limits::{DAY, SendLog, SendReservation};
 use crate::domain::signin_backoff::SigninBackoff;
 use crate::ports::{
     AccountRecord, AccountStatus, AccountStore, EmailConfirmation, EmailTokenRecord, NewPendingAccount, NewSession,
-    PhoneClaim, PhoneKey, Recipient, RefreshRecord, Rotation, SessionRecord, StoreError, StoredCode,
+    PasswordChange, PhoneClaim, PhoneKey, Recipient, RefreshRecord, Rotation, SessionRecord, StoreError, StoredCode,
 };
 use crate::security::code::CodePurpose;
 
@@ -161,7 +161,7 @@ impl DynamoAccountStore {
             .map_err(|e| classify_transaction(operation, e))
     }
 
-    fn code_item(
+    pub(super) fn code_item(
         &self,
         key: &PhoneKey,
         purpose: CodePurpose,
@@ -198,7 +198,7 @@ impl DynamoAccountStore {
     }
 }
 
-fn phone_key(key: &PhoneKey, sk: impl Into<String>) -> Item {
+pub(super) fn phone_key(key: &PhoneKey, sk: impl Into<String>) -> Item {
     item_key(phone_pk(key), sk)
 }
 
@@ -564,6 +564,23 @@ impl AccountStore for DynamoAccountStore {
         expected_version: u64,
     ) -> Result<(), StoreError> {
         self.write_personal_details(user_id, changes, kyc_level, expected_version).await
+    }
+
+    async fn sessions(&self, user_id: &str) -> Result<Vec<SessionRecord>, StoreError> {
+        self.sessions_of(user_id).await
+    }
+
+    async fn issue_reset_code(
+        &self,
+        key: &PhoneKey,
+        code: StoredCode,
+        send: &SendReservation,
+    ) -> Result<(), StoreError> {
+        self.store_reset_code(key, code, send).await
+    }
+
+    async fn set_password(&self, change: PasswordChange<'_>) -> Result<(), StoreError> {
+        self.write_password(change).await
     }
 
     async fn activate_account(

@@ -1,0 +1,105 @@
+//! Password changes and resets: the new hash, its history and the revocation of sessions in one
+//! transaction, so no session outlives a reset it should not.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::errors::classify;
+use super::items::*;
+use super::store::{DynamoAccountStore, Values, key_for_account, values};
+use crate::domain::send_limits::SendReservation;
+use crate::ports::{AccountStatus, PasswordChange, PhoneKey, Recipient, SessionRecord, StoreError, StoredCode};
+use crate::security::code::CodePurpose;
+
+/// DynamoDB takes 100 items a transaction; the account and the code take two.
+const MAX_REVOKED_PER_CHANGE: usize = 98;
+
+impl DynamoAccountStore {
+    pub(super) async fn sessions_of(&self, user_id: &str) -> Result<Vec<SessionRecord>, StoreError> {
+        let mut sessions = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .set_expression_attribute_values(Some(values([
+                    (":pk", s(user_pk(user_id))),
+                    (":prefix", s("SESSION#")),
+                ])))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| classify("Query sessions", e))?;
+            for item in out.items.unwrap_or_default() {
+                sessions.push(SessionRecord {
+                    session_id: get_s(&item, "sessionId")?,
+                    merchant_id: get_s(&item, "merchantId")?,
+                    created_at: get_n(&item, "createdAt")?,
+                    expires_at: get_n(&item, "expiresAt")?,
+                    revoked: get_opt_n::<i64>(&item, "revokedAt")?.is_some(),
+                });
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(sessions);
+            }
+        }
+    }
+
+    pub(super) async fn store_reset_code(
+        &self,
+        key: &PhoneKey,
+        code: StoredCode,
+        send: &SendReservation,
+    ) -> Result<(), StoreError> {
+        let items = vec![
+            self.check(
+                item_key(phone_pk(key), CLAIM_SK),
+                "userId = :uid AND #status = :active",
+                values([(":uid", s(&code.user_id)), (":active", status_value(AccountStatus::Active))]),
+            )?,
+            self.code_item(key, CodePurpose::PasswordReset, code)?,
+            self.send_log_write(Recipient::Phone(&key.phone), send)?,
+        ];
+        self.transact("TransactWriteItems issue reset code", items).await
+    }
+
+    pub(super) async fn write_password(&self, change: PasswordChange<'_>) -> Result<(), StoreError> {
+        let history = AttributeValue::L(change.history.iter().map(|h| s(h.as_str())).collect());
+        let mut vals: Values = values([
+            (":hash", s(&change.new_hash)),
+            (":history", history),
+            (":expected", s(change.expected_hash)),
+            (":active", status_value(AccountStatus::Active)),
+        ]);
+        let mut update = "SET passwordHash = :hash, passwordHistory = :history".to_owned();
+        if change.reset_code_id.is_some() {
+            update.push_str(", validAfter = :now");
+            vals.insert(":now".to_owned(), n(change.now));
+        }
+        let mut items = vec![self.update(
+            key_for_account(change.user_id),
+            &update,
+            "#status = :active AND passwordHash = :expected",
+            vals,
+        )?];
+        if let Some(code_id) = change.reset_code_id {
+            items.push(self.delete(
+                item_key(phone_pk(change.key), code_sk(CodePurpose::PasswordReset)),
+                "codeId = :id",
+                values([(":id", s(code_id))]),
+            )?);
+        }
+        for session_id in change.revoke_sessions.iter().take(MAX_REVOKED_PER_CHANGE) {
+            items.push(self.update(
+                item_key(user_pk(change.user_id), session_sk(session_id)),
+                "SET revokedAt = if_not_exists(revokedAt, :now)",
+                "attribute_exists(pk)",
+                values([(":now", n(change.now))]),
+            )?);
+        }
+        self.transact("TransactWriteItems set password", items).await
+    }
+}

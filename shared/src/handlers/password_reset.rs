@@ -1,0 +1,78 @@
+//! `POST /v2/mobile/password/reset` `{phone, code, password}` → `{"result":"ok"}`. The code is checked
+//! first (single use, five attempts, five minutes; only a reset code), so nobody without it learns
+//! anything about the account's passwords. Then the full policy and the history apply, and every
+//! session and access token issued before the reset stops working.
+
+use std::convert::Infallible;
+
+use lambda_http::http::Method;
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::codes::check_code;
+use crate::App;
+use crate::domain::password::Password;
+use crate::domain::password_policy::{PasswordContext, next_history};
+use crate::domain::phone::PhoneNumber;
+use crate::error::ApiError;
+use crate::http::request::{PartnerHeaders, json_body, require_method};
+use crate::http::response::{finish, json};
+use crate::ports::{AccountStatus, PasswordChange, PhoneKey, StoreError};
+use crate::security::code::{CodePurpose, ConfirmationCode};
+
+#[derive(Deserialize)]
+struct ResetRequest {
+    phone: String,
+    code: String,
+    password: String,
+}
+
+pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, Infallible> {
+    finish("password-reset", reset(app, &req).await)
+}
+
+async fn reset(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
+    require_method(req, Method::POST)?;
+    let partner = PartnerHeaders::from_request(req)?;
+    let body: ResetRequest = json_body(req)?;
+    let phone = PhoneNumber::parse(&body.phone)?;
+    let code = ConfirmationCode::parse(&body.code)?;
+    let password = Password::new(body.password)?;
+    let key = PhoneKey { merchant_id: partner.merchant_id, phone };
+    let now = app.clock.now();
+
+    let stored = check_code(app, &key, CodePurpose::PasswordReset, &code, now).await?;
+    let account = app
+        .store
+        .account(&stored.user_id)
+        .await?
+        .filter(|a| a.status == AccountStatus::Active)
+        .ok_or(ApiError::CodeNoLongerValid)?;
+    let policy = app.policies.for_merchant(&key.merchant_id);
+    let context =
+        PasswordContext { phone: &key.phone, details: Some(&account.details), email: account.email.as_deref() };
+    policy.check(&password, &context)?;
+    policy.check_not_reused(&app.hasher, &password, &account.password_history).await?;
+    let new_hash = app.hasher.hash(&password).await?;
+
+    let sessions = app.store.sessions(&account.user_id).await?;
+    let change = PasswordChange {
+        key: &key,
+        user_id: &account.user_id,
+        expected_hash: &account.password_hash,
+        history: next_history(new_hash.clone(), &account.password_history),
+        new_hash,
+        revoke_sessions: sessions.into_iter().filter(|s| !s.revoked).map(|s| s.session_id).collect(),
+        reset_code_id: Some(&stored.code_id),
+        now,
+    };
+    match app.store.set_password(change).await {
+        Ok(()) => {}
+        // The code was used, or the password changed, in the meantime.
+        Err(StoreError::Conflict) => return Err(ApiError::CodeNoLongerValid),
+        Err(other) => return Err(other.into()),
+    }
+    tracing::info!(user_id = %account.user_id, "password reset; every session revoked");
+    Ok(json(200, &json!({ "result": "ok" })))
+}

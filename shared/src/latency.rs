@@ -1,0 +1,46 @@
+//! A running estimate of how long a send takes in this process, so a request that must not reveal
+//! whether it sent anything (forgot-password for an unknown phone) can take as long as one that did.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Until the first real send is measured.
+const INITIAL_MICROS: u64 = 60_000;
+
+#[derive(Debug)]
+pub struct LatencyEstimate {
+    micros: AtomicU64,
+}
+
+impl Default for LatencyEstimate {
+    fn default() -> Self {
+        LatencyEstimate { micros: AtomicU64::new(INITIAL_MICROS) }
+    }
+}
+
+impl LatencyEstimate {
+    /// Folds in one measured send (exponential moving average, weight 1/4).
+    pub fn record(&self, took: Duration) {
+        let sample = took.as_micros().min(u128::from(u64::MAX)) as u64;
+        let _ = self.micros.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| Some((old * 3 + sample) / 4));
+    }
+
+    pub fn estimate(&self) -> Duration {
+        Duration::from_micros(self.micros.load(Ordering::Relaxed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn converges_on_what_sends_take() {
+        let estimate = LatencyEstimate::default();
+        for _ in 0..40 {
+            estimate.record(Duration::from_millis(8));
+        }
+        let ms = estimate.estimate().as_secs_f64() * 1000.0;
+        assert!((7.9..8.5).contains(&ms), "{ms}");
+    }
+}
