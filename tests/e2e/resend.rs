@@ -62,4 +62,8 @@ async fn resend_for_a_phone_without_a_pending_signup_answers_alike_and_sends_not
     assert_eq!(answer.status, 200);
     assert_eq!(answer.body, json!({ "result": "ok" }));
     assert!(env.sms_to(&phone).await.is_empty());
+    // The limits hold as for a real resend, so a second try cannot tell the two apart either.
+    env.clock.advance(20);
+    let again = env.resend(&phone).await;
+    assert_eq!((again.status, &again.body["data"]["retryAfter"]), (429, &json!(40)));
 }

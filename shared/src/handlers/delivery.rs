@@ -6,6 +6,7 @@ use zeroize::Zeroizing;
 
 use super::{Attempt, CODE_ATTEMPTS, SMS_CODE_TTL_SECS};
 use crate::App;
+use crate::domain::phone::PhoneNumber;
 use crate::domain::send_limits::SendReservation;
 use crate::error::ApiError;
 use crate::ports::{PhoneKey, Recipient, SendError, StoreError, StoredCode};
@@ -46,7 +47,7 @@ pub(super) const EXISTING_ACCOUNT_NOTICE: &str = "Someone tried to sign up with 
 If it was you, sign in or reset your password. If not, you can ignore this message.";
 
 /// Reserves a send to `to`, lets `write` store it (with whatever else belongs in the same
-/// transaction), then runs `send`. `Raced` if the write lost to a parallel request; if the send
+/// transaction), then runs `send` (given the instant the write started). `Raced` if the write lost to a parallel request; if the send
 /// fails, the reservation is released so the cooldown does not hold back a retry.
 pub(super) async fn deliver<W, WF, S, SF>(
     app: &App,
@@ -57,21 +58,39 @@ pub(super) async fn deliver<W, WF, S, SF>(
 where
     W: FnOnce(SendReservation) -> WF,
     WF: Future<Output = Result<(), StoreError>>,
-    S: FnOnce() -> SF,
+    S: FnOnce(std::time::Instant) -> SF,
+    SF: Future<Output = Result<(), SendError>>,
+{
+    deliver_timed(app, to, write, send, matches!(to, Recipient::Phone(_))).await
+}
+
+/// `deliver`; with `measure`, the time from the write to the end of the send feeds the SMS latency
+/// estimate. Only real SMS sends may: the estimate is what the no-send path imitates.
+async fn deliver_timed<W, WF, S, SF>(
+    app: &App,
+    to: Recipient<'_>,
+    write: W,
+    send: S,
+    measure: bool,
+) -> Result<Attempt<()>, ApiError>
+where
+    W: FnOnce(SendReservation) -> WF,
+    WF: Future<Output = Result<(), StoreError>>,
+    S: FnOnce(std::time::Instant) -> SF,
     SF: Future<Output = Result<(), SendError>>,
 {
     let now = app.clock.now();
     let log = app.store.send_log(to).await?;
     let reservation =
         log.reserve(now, &app.send_limits).map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
+    let started = std::time::Instant::now();
     match write(reservation.clone()).await {
         Ok(()) => {}
         Err(StoreError::Conflict) => return Ok(Attempt::Raced),
         Err(other) => return Err(other.into()),
     }
-    let started = std::time::Instant::now();
-    let sent = send().await;
-    if matches!(to, Recipient::Phone(_)) && sent.is_ok() {
+    let sent = send(started).await;
+    if measure && sent.is_ok() {
         app.sms_latency.record(started.elapsed());
     }
     if let Err(err) = sent {
@@ -87,11 +106,29 @@ where
     Ok(Attempt::Done(()))
 }
 
+/// For a phone that must get nothing without anyone being able to tell: records a send under the
+/// same limits and pads its own write up to what a real write-and-send takes here.
+pub(super) async fn send_nothing_alike(app: &App, phone: &PhoneNumber) -> Result<Attempt<()>, ApiError> {
+    let to = Recipient::Phone(phone);
+    let target = app.sms_latency.estimate();
+    deliver_timed(
+        app,
+        to,
+        |send| async move { app.store.record_send(to, &send).await },
+        |write_started: std::time::Instant| async move {
+            tokio::time::sleep(target.saturating_sub(write_started.elapsed())).await;
+            Ok(())
+        },
+        false,
+    )
+    .await
+}
+
 /// `deliver` for an SMS to the key's phone.
 pub(super) async fn send_with<W, Fut>(app: &App, key: &PhoneKey, text: &str, write: W) -> Result<Attempt<()>, ApiError>
 where
     W: FnOnce(SendReservation) -> Fut,
     Fut: Future<Output = Result<(), StoreError>>,
 {
-    deliver(app, Recipient::Phone(&key.phone), write, || app.sms.send(&key.phone, text)).await
+    deliver(app, Recipient::Phone(&key.phone), write, |_| app.sms.send(&key.phone, text)).await
 }

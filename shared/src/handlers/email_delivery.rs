@@ -39,7 +39,7 @@ pub(super) async fn send_link(
                     )
                     .await
             },
-            || mailer.sender.send(email, &message),
+            |_| mailer.sender.send(email, &message),
         )
         .await
     })
@@ -53,7 +53,7 @@ pub(super) async fn send_in_use_notice(app: &App, mailer: &Mailer, email: &Email
             app,
             Recipient::Email(email),
             |send| async move { app.store.record_send(Recipient::Email(email), &send).await },
-            || mailer.sender.send(email, &message),
+            |_| mailer.sender.send(email, &message),
         )
         .await
     })

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::delivery::{deliver, new_code};
+use super::delivery::{deliver, new_code, send_nothing_alike};
 use super::retry_races;
 use crate::App;
 use crate::domain::phone::PhoneNumber;
@@ -50,22 +50,11 @@ async fn forgot(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
                     app,
                     to,
                     |send| async move { app.store.issue_reset_code(key, stored, &send).await },
-                    || app.sms.send(&key.phone, text),
+                    |_| app.sms.send(&key.phone, text),
                 )
                 .await
             }
-            None => {
-                deliver(
-                    app,
-                    to,
-                    |send| async move { app.store.record_send(to, &send).await },
-                    || async {
-                        tokio::time::sleep(app.sms_latency.estimate()).await;
-                        Ok(())
-                    },
-                )
-                .await
-            }
+            None => send_nothing_alike(app, &key.phone).await,
         }
     })
     .await?;

@@ -1,5 +1,6 @@
 //! `POST /v2/mobile/phone/verify/resend` `{phone}` → `{"result":"ok"}`: a new code for a pending
-//! signup; the old code dies with it. A phone without a pending signup gets the same answer and no SMS.
+//! signup; the old code dies with it. A phone without a pending signup gets the same answer, under
+//! the same limits and in the same time, and no SMS.
 
 use std::convert::Infallible;
 
@@ -8,7 +9,7 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::delivery::{code_text, new_code, send_with};
+use super::delivery::{code_text, new_code, send_nothing_alike, send_with};
 use super::{Attempt, retry_races};
 use crate::App;
 use crate::domain::phone::PhoneNumber;
@@ -41,7 +42,8 @@ async fn attempt(app: &App, key: &PhoneKey) -> Result<Attempt<()>, ApiError> {
     let pending =
         app.store.phone_claim(key).await?.filter(|claim| claim.is_live(now) && claim.status == AccountStatus::Pending);
     let Some(claim) = pending else {
-        return Ok(Attempt::Done(()));
+        // No pending signup: the same limits and the same time as a send, and nothing sent.
+        return send_nothing_alike(app, &key.phone).await;
     };
     let (code, stored) = new_code(app, key, CodePurpose::PhoneSignup, &claim.user_id, now);
     send_with(app, key, &code_text(&code), |sms| async move { app.store.replace_pending_code(key, stored, &sms).await })
