@@ -19,10 +19,14 @@ impl Default for LatencyEstimate {
 }
 
 impl LatencyEstimate {
-    /// Folds in one measured send (exponential moving average, weight 1/4).
+    /// Folds in one measured send: an exponential moving average (weight 1/4) of samples clamped to
+    /// within a factor of two of the estimate, so one slow outlier cannot drag every padded request.
     pub fn record(&self, took: Duration) {
         let sample = took.as_micros().min(u128::from(u64::MAX)) as u64;
-        let _ = self.micros.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| Some((old * 3 + sample) / 4));
+        let _ = self.micros.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
+            let clamped = sample.clamp(old / 2, old.saturating_mul(2));
+            Some((old * 3 + clamped) / 4)
+        });
     }
 
     pub fn estimate(&self) -> Duration {
@@ -33,6 +37,14 @@ impl LatencyEstimate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_outlier_moves_the_estimate_by_a_quarter_at_most() {
+        let estimate = LatencyEstimate::default();
+        estimate.record(Duration::from_secs(5));
+        let ms = estimate.estimate().as_secs_f64() * 1000.0;
+        assert!((74.9..75.1).contains(&ms), "{ms}");
+    }
 
     #[test]
     fn converges_on_what_sends_take() {
