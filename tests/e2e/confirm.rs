@@ -62,7 +62,7 @@ async fn two_parallel_confirms_with_the_right_code_give_exactly_one_success() {
     let (a, b) = join(env.confirm(&phone, &code), env.confirm(&phone, &code)).await;
     let mut statuses = [a.status, b.status];
     statuses.sort();
-    assert_eq!(statuses, [200, 400], "{a:?} {b:?}");
+    assert_eq!(statuses, [200, 400], "{:?} {:?}", (a.status, &a.body["error"]), (b.status, &b.body["error"]));
 }
 
 #[tokio::test]

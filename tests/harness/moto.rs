@@ -72,13 +72,25 @@ impl Moto {
     }
 
     /// moto's record of everything it was sent.
+    /// moto builds this from live state, and a request changing that state meanwhile can make it
+    /// fail; a few tries make the read reliable under parallel tests.
     pub async fn data(&self) -> Value {
-        reqwest::get(format!("{}/moto-api/data.json", self.endpoint()))
-            .await
-            .expect("moto data")
-            .json()
-            .await
-            .expect("moto data is JSON")
+        let url = format!("{}/moto-api/data.json", self.endpoint());
+        let mut last = String::new();
+        for _ in 0..5 {
+            match reqwest::get(&url).await {
+                Ok(response) => match response.text().await {
+                    Ok(text) => match serde_json::from_str(&text) {
+                        Ok(value) => return value,
+                        Err(e) => last = format!("not JSON ({e}): {}", text.chars().take(200).collect::<String>()),
+                    },
+                    Err(e) => last = e.to_string(),
+                },
+                Err(e) => last = e.to_string(),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("moto's data.json failed five times: {last}");
     }
 
     /// The SMS texts sent to `phone`, oldest first.

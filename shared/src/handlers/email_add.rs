@@ -12,11 +12,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::email_delivery::{send_in_use_notice, send_link};
+use super::signed_in::signed_in_account;
 use crate::App;
-use crate::auth::authenticate;
 use crate::domain::email::EmailAddress;
 use crate::error::ApiError;
-use crate::http::request::{PartnerHeaders, json_body, require_method};
+use crate::http::request::json_body;
 use crate::http::response::{finish, json};
 use crate::mail::Mailer;
 use crate::security::access_token::AccessTokenVerifier;
@@ -41,19 +41,15 @@ async fn add(
     mailer: &Mailer,
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    require_method(req, Method::PUT)?;
-    let partner = PartnerHeaders::from_request(req)?;
-    let principal = authenticate(app, verifier, req, &partner).await?;
+    let (_, account) = signed_in_account(app, verifier, req, Method::PUT).await?;
     let body: AddEmailRequest = json_body(req)?;
     let email = EmailAddress::parse(&body.email)?;
-    let account =
-        app.store.account(&principal.user_id).await?.ok_or_else(|| ApiError::Unauthorized("account gone".into()))?;
 
     if account.email.as_deref() == Some(email.as_str()) {
         // Already this account's confirmed address: nothing to confirm.
         return Ok(json(200, &json!({ "result": "ok" })));
     }
-    match app.store.email_owner(&partner.merchant_id, &email).await? {
+    match app.store.email_owner(&account.merchant_id, &email).await? {
         Some(owner) if owner != account.user_id => send_in_use_notice(app, mailer, &email).await?,
         _ => send_link(app, mailer, &account, &email).await?,
     }

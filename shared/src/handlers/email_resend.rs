@@ -8,11 +8,10 @@ use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
 use super::email_delivery::send_link;
+use super::signed_in::signed_in_account;
 use crate::App;
-use crate::auth::authenticate;
 use crate::domain::email::EmailAddress;
 use crate::error::ApiError;
-use crate::http::request::{PartnerHeaders, require_method};
 use crate::http::response::{finish, json};
 use crate::mail::Mailer;
 use crate::security::access_token::AccessTokenVerifier;
@@ -32,11 +31,7 @@ async fn resend(
     mailer: &Mailer,
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    require_method(req, Method::POST)?;
-    let partner = PartnerHeaders::from_request(req)?;
-    let principal = authenticate(app, verifier, req, &partner).await?;
-    let account =
-        app.store.account(&principal.user_id).await?.ok_or_else(|| ApiError::Unauthorized("account gone".into()))?;
+    let (_, account) = signed_in_account(app, verifier, req, Method::POST).await?;
     let pending = account.pending_email.as_deref().ok_or_else(|| {
         ApiError::validation(
             "email",

@@ -8,6 +8,7 @@ pub mod email_confirm;
 mod email_delivery;
 pub mod email_resend;
 pub mod jwks;
+mod new_password;
 pub mod password_change;
 pub mod password_forgot;
 pub mod password_reset;
@@ -18,6 +19,7 @@ pub mod profile_update;
 mod refresh;
 pub mod revoke;
 mod session_tokens;
+mod signed_in;
 mod signin;
 pub mod signup;
 pub mod token;
@@ -34,7 +36,7 @@ pub const CODE_ATTEMPTS: u32 = 5;
 /// A signup never confirmed stops holding its phone number after 7 days.
 pub const PENDING_ACCOUNT_TTL_SECS: i64 = 7 * 24 * 3600;
 /// How often a handler re-reads and retries after losing a race to a parallel request.
-const RACE_RETRIES: usize = 3;
+const RACE_RETRIES: u32 = 5;
 
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
@@ -55,16 +57,23 @@ enum Attempt<T> {
     Raced,
 }
 
-/// Runs `attempt` until it is not beaten by a parallel request, a few times at most.
+/// Runs `attempt` until it is not beaten by a parallel request, a few times at most. A transaction
+/// cancelled because another one was still in flight would lose again if retried at once (the
+/// winner has not committed yet), so each retry waits a short, random, growing time first.
 async fn retry_races<T, F, Fut>(mut attempt: F) -> Result<T, ApiError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Attempt<T>, ApiError>>,
 {
-    for _ in 0..RACE_RETRIES {
+    for round in 0..RACE_RETRIES {
+        if round > 0 {
+            let jitter_ms = u64::from(crate::security::random::below(20)) + 5;
+            tokio::time::sleep(std::time::Duration::from_millis(jitter_ms * u64::from(round))).await;
+        }
         if let Attempt::Done(value) = attempt().await? {
             return Ok(value);
         }
     }
+    tracing::warn!(rounds = RACE_RETRIES, "gave up after losing every race");
     Err(ApiError::Unavailable)
 }

@@ -9,13 +9,13 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::new_password::{sessions_to_revoke, vet_new_password};
+use super::signed_in::signed_in_account;
 use crate::App;
-use crate::auth::authenticate;
 use crate::domain::password::Password;
-use crate::domain::password_policy::{PasswordContext, next_history};
 use crate::domain::phone::PhoneNumber;
 use crate::error::ApiError;
-use crate::http::request::{PartnerHeaders, json_body, require_method};
+use crate::http::request::json_body;
 use crate::http::response::{finish, json};
 use crate::ports::{PasswordChange, PhoneKey, StoreError};
 use crate::security::access_token::AccessTokenVerifier;
@@ -32,15 +32,11 @@ pub async fn handle(app: &App, verifier: &AccessTokenVerifier, req: Request) -> 
 }
 
 async fn change(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Result<Response<Body>, ApiError> {
-    require_method(req, Method::PUT)?;
-    let partner = PartnerHeaders::from_request(req)?;
-    let principal = authenticate(app, verifier, req, &partner).await?;
+    let (principal, account) = signed_in_account(app, verifier, req, Method::PUT).await?;
     let body: ChangeRequest = json_body(req)?;
     let wrong_old = || ApiError::validation("oldPassword", "incorrect", "The current password is not correct.");
     let old = Password::new(body.old_password).map_err(|_| wrong_old())?;
     let new = Password::new(body.new_password)?;
-    let account =
-        app.store.account(&principal.user_id).await?.ok_or_else(|| ApiError::Unauthorized("account gone".into()))?;
     let key = PhoneKey { merchant_id: account.merchant_id.clone(), phone: PhoneNumber::parse(&account.phone)? };
     let now = app.clock.now();
 
@@ -56,25 +52,14 @@ async fn change(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Res
         }
         return Err(wrong_old());
     }
-    let policy = app.policies.for_merchant(&key.merchant_id);
-    let context =
-        PasswordContext { phone: &key.phone, details: Some(&account.details), email: account.email.as_deref() };
-    policy.check(&new, &context)?;
-    policy.check_not_reused(&app.hasher, &new, &account.password_history).await?;
-    let new_hash = app.hasher.hash(&new).await?;
-
-    let others = app.store.sessions(&account.user_id).await?;
+    let (new_hash, history) = vet_new_password(app, &key, &account, &new).await?;
     let change = PasswordChange {
         key: &key,
         user_id: &account.user_id,
         expected_hash: &account.password_hash,
-        history: next_history(new_hash.clone(), &account.password_history),
         new_hash,
-        revoke_sessions: others
-            .into_iter()
-            .filter(|s| !s.revoked && s.session_id != principal.session_id)
-            .map(|s| s.session_id)
-            .collect(),
+        history,
+        revoke_sessions: sessions_to_revoke(app, &account.user_id, Some(&principal.session_id)).await?,
         reset_code_id: None,
         now,
     };

@@ -11,9 +11,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::codes::check_code;
+use super::new_password::{sessions_to_revoke, vet_new_password};
 use crate::App;
 use crate::domain::password::Password;
-use crate::domain::password_policy::{PasswordContext, next_history};
 use crate::domain::phone::PhoneNumber;
 use crate::error::ApiError;
 use crate::http::request::{PartnerHeaders, json_body, require_method};
@@ -49,21 +49,14 @@ async fn reset(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
         .await?
         .filter(|a| a.status == AccountStatus::Active)
         .ok_or(ApiError::CodeNoLongerValid)?;
-    let policy = app.policies.for_merchant(&key.merchant_id);
-    let context =
-        PasswordContext { phone: &key.phone, details: Some(&account.details), email: account.email.as_deref() };
-    policy.check(&password, &context)?;
-    policy.check_not_reused(&app.hasher, &password, &account.password_history).await?;
-    let new_hash = app.hasher.hash(&password).await?;
-
-    let sessions = app.store.sessions(&account.user_id).await?;
+    let (new_hash, history) = vet_new_password(app, &key, &account, &password).await?;
     let change = PasswordChange {
         key: &key,
         user_id: &account.user_id,
         expected_hash: &account.password_hash,
-        history: next_history(new_hash.clone(), &account.password_history),
         new_hash,
-        revoke_sessions: sessions.into_iter().filter(|s| !s.revoked).map(|s| s.session_id).collect(),
+        history,
+        revoke_sessions: sessions_to_revoke(app, &account.user_id, None).await?,
         reset_code_id: Some(&stored.code_id),
         now,
     };

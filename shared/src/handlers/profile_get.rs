@@ -6,10 +6,9 @@ use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
+use super::signed_in::signed_in_account;
 use crate::App;
-use crate::auth::authenticate;
 use crate::error::ApiError;
-use crate::http::request::{PartnerHeaders, require_method};
 use crate::http::response::{finish, json};
 use crate::ports::AccountStatus;
 use crate::security::access_token::AccessTokenVerifier;
@@ -20,11 +19,7 @@ pub async fn handle(app: &App, verifier: &AccessTokenVerifier, req: Request) -> 
 }
 
 async fn profile(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Result<Response<Body>, ApiError> {
-    require_method(req, Method::GET)?;
-    let partner = PartnerHeaders::from_request(req)?;
-    let principal = authenticate(app, verifier, req, &partner).await?;
-    let account =
-        app.store.account(&principal.user_id).await?.ok_or_else(|| ApiError::Unauthorized("account gone".into()))?;
+    let (_, account) = signed_in_account(app, verifier, req, Method::GET).await?;
     let mut body = json!({
         "userId": user_ref(&account.user_id),
         "phone": account.phone,

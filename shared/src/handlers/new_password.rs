@@ -1,0 +1,37 @@
+//! What every new password goes through, on reset and on change alike: the partner's policy with
+//! what is known of the user, the history of five, then the hash and the history it leaves.
+
+use crate::App;
+use crate::domain::password::Password;
+use crate::domain::password_policy::{PasswordContext, next_history};
+use crate::error::ApiError;
+use crate::ports::{AccountRecord, PhoneKey};
+
+/// The new hash and the history to store with it.
+pub(super) async fn vet_new_password(
+    app: &App,
+    key: &PhoneKey,
+    account: &AccountRecord,
+    password: &Password,
+) -> Result<(String, Vec<String>), ApiError> {
+    let policy = app.policies.for_merchant(&key.merchant_id);
+    let context =
+        PasswordContext { phone: &key.phone, details: Some(&account.details), email: account.email.as_deref() };
+    policy.check(password, &context)?;
+    policy.check_not_reused(&app.hasher, password, &account.password_history).await?;
+    let new_hash = app.hasher.hash(password).await?;
+    let history = next_history(new_hash.clone(), &account.password_history);
+    Ok((new_hash, history))
+}
+
+/// The user's live sessions, but `keep`.
+pub(super) async fn sessions_to_revoke(app: &App, user_id: &str, keep: Option<&str>) -> Result<Vec<String>, ApiError> {
+    Ok(app
+        .store
+        .sessions(user_id)
+        .await?
+        .into_iter()
+        .filter(|s| !s.revoked && Some(s.session_id.as_str()) != keep)
+        .map(|s| s.session_id)
+        .collect())
+}
