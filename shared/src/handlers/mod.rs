@@ -57,6 +57,12 @@ enum Attempt<T> {
     Raced,
 }
 
+/// A short, random wait that grows with each lost round, so parallel losers do not collide again.
+async fn race_backoff(round: u64) {
+    let jitter_ms = u64::from(crate::security::random::below(20)) + 5;
+    tokio::time::sleep(std::time::Duration::from_millis(jitter_ms * round)).await;
+}
+
 /// Runs `attempt` until it is not beaten by a parallel request, a few times at most. A transaction
 /// cancelled because another one was still in flight would lose again if retried at once (the
 /// winner has not committed yet), so each retry waits a short, random, growing time first.
@@ -67,8 +73,7 @@ where
 {
     for round in 0..RACE_RETRIES {
         if round > 0 {
-            let jitter_ms = u64::from(crate::security::random::below(20)) + 5;
-            tokio::time::sleep(std::time::Duration::from_millis(jitter_ms * u64::from(round))).await;
+            race_backoff(round.into()).await;
         }
         if let Attempt::Done(value) = attempt().await? {
             return Ok(value);
