@@ -2,9 +2,10 @@
 //! before comparing (so parallel guessing never gets more than five tries), then a constant-time
 //! comparison of MACs. Consuming the code is left to the caller's transaction.
 
+use super::race_backoff;
 use crate::App;
 use crate::error::ApiError;
-use crate::ports::{PhoneKey, StoredCode};
+use crate::ports::{PhoneKey, StoreError, StoredCode};
 use crate::security::code::{CodeBinding, CodePurpose, ConfirmationCode};
 
 pub(super) async fn check_code(
@@ -26,4 +27,37 @@ pub(super) async fn check_code(
         return Err(ApiError::CodeMismatch { attempts_remaining });
     }
     Ok(stored)
+}
+
+/// Tries at a consuming transaction that concurrent transactions keep cancelling.
+const CONSUME_TRIES: u64 = 4;
+
+/// Runs `consume`, a transaction that consumes the code `code_id`, until it commits. A cancelled
+/// transaction means the code was used only if the code is gone: concurrent transactions can cancel
+/// each other (DynamoDB's TransactionConflict), and then it is tried again after a short wait.
+pub(super) async fn consume_code<T, F, Fut>(
+    app: &App,
+    key: &PhoneKey,
+    purpose: CodePurpose,
+    code_id: &str,
+    mut consume: F,
+) -> Result<T, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    for round in 1..=CONSUME_TRIES {
+        match consume().await {
+            Ok(value) => return Ok(value),
+            Err(StoreError::Conflict) => {
+                let unused = app.store.code(key, purpose).await?.is_some_and(|c| c.code_id == code_id);
+                if !unused {
+                    return Err(ApiError::CodeNoLongerValid);
+                }
+                race_backoff(round).await;
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(ApiError::CodeNoLongerValid)
 }

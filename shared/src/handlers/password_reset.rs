@@ -10,7 +10,7 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::codes::check_code;
+use super::codes::{check_code, consume_code};
 use super::new_password::{sessions_to_revoke, vet_new_password};
 use crate::App;
 use crate::domain::password::Password;
@@ -18,7 +18,7 @@ use crate::domain::phone::PhoneNumber;
 use crate::error::ApiError;
 use crate::http::request::{PartnerHeaders, json_body, require_method};
 use crate::http::response::{finish, json};
-use crate::ports::{AccountStatus, PasswordChange, PhoneKey, StoreError};
+use crate::ports::{AccountStatus, PasswordChange, PhoneKey};
 use crate::security::code::{CodePurpose, ConfirmationCode};
 
 #[derive(Deserialize)]
@@ -50,22 +50,21 @@ async fn reset(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
         .filter(|a| a.status == AccountStatus::Active)
         .ok_or(ApiError::CodeNoLongerValid)?;
     let (new_hash, history) = vet_new_password(app, &key, &account, &password).await?;
-    let change = PasswordChange {
-        key: &key,
-        user_id: &account.user_id,
-        expected_hash: &account.password_hash,
-        new_hash,
-        history,
-        revoke_sessions: sessions_to_revoke(app, &account.user_id, None).await?,
-        reset_code_id: Some(&stored.code_id),
-        now,
-    };
-    match app.store.set_password(change).await {
-        Ok(()) => {}
-        // The code was used, or the password changed, in the meantime.
-        Err(StoreError::Conflict) => return Err(ApiError::CodeNoLongerValid),
-        Err(other) => return Err(other.into()),
-    }
+    let revoke_sessions = sessions_to_revoke(app, &account.user_id, None).await?;
+    // The same values on every try; a changed password (expected_hash) fails each one, as it should.
+    consume_code(app, &key, CodePurpose::PasswordReset, &stored.code_id, || {
+        app.store.set_password(PasswordChange {
+            key: &key,
+            user_id: &account.user_id,
+            expected_hash: &account.password_hash,
+            new_hash: new_hash.clone(),
+            history: history.clone(),
+            revoke_sessions: revoke_sessions.clone(),
+            reset_code_id: Some(&stored.code_id),
+            now,
+        })
+    })
+    .await?;
     tracing::info!(user_id = %account.user_id, "password reset; every session revoked");
     Ok(json(200, &json!({ "result": "ok" })))
 }

@@ -15,17 +15,13 @@ use crate::domain::phone::PhoneNumber;
 use crate::error::ApiError;
 use crate::http::request::{PartnerHeaders, json_body, require_method};
 use crate::http::response::finish;
-use crate::ports::{PhoneKey, StoreError};
+use crate::ports::PhoneKey;
 use crate::security::code::{CodePurpose, ConfirmationCode};
 
-use super::codes::check_code;
-use super::race_backoff;
+use super::codes::{check_code, consume_code};
 use crate::security::tokens::{Subject, TokenIssuer};
 
 use super::session_tokens::{new_session, token_response};
-
-/// Tries at activating when concurrent transactions keep cancelling each other.
-const ACTIVATION_TRIES: u64 = 4;
 
 #[derive(Deserialize)]
 struct ConfirmRequest {
@@ -49,25 +45,15 @@ async fn confirm(app: &App, issuer: &TokenIssuer, req: &Request) -> Result<Respo
 
     let stored = check_code(app, &key, purpose, &code, now).await?;
 
-    // A cancelled transaction means the code was consumed only if it is gone: concurrent
-    // transactions can cancel each other, and then the confirm is tried again.
-    let mut round = 0;
-    let (refresh, session_id) = loop {
+    let (refresh, session_id) = consume_code(app, &key, purpose, &stored.code_id, || async {
         let (refresh, session) = new_session(partner.fingerprint.clone(), now);
         let session_id = session.session_id.clone();
-        match app.store.activate_account(&key, &stored.code_id, &stored.user_id, session, now).await {
-            Ok(()) => break (refresh, session_id),
-            Err(StoreError::Conflict) => {
-                let unused = app.store.code(&key, purpose).await?.is_some_and(|c| c.code_id == stored.code_id);
-                round += 1;
-                if !unused || round == ACTIVATION_TRIES {
-                    return Err(ApiError::CodeNoLongerValid);
-                }
-                race_backoff(round).await;
-            }
-            Err(other) => return Err(other.into()),
-        }
-    };
+        app.store
+            .activate_account(&key, &stored.code_id, &stored.user_id, session, now)
+            .await
+            .map(|()| (refresh, session_id))
+    })
+    .await?;
     tracing::info!(user_id = %stored.user_id, "phone confirmed; account active");
     let subject = Subject { user_id: &stored.user_id, merchant_id: &key.merchant_id, session_id: &session_id };
     token_response(issuer, &subject, &refresh, now)
