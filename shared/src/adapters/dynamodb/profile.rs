@@ -3,9 +3,8 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::errors::classify;
 use super::items::*;
-use super::store::{DynamoAccountStore, Values, key_for_account, used_names, values};
+use super::store::{DynamoAccountStore, Values, key_for_account, values};
 use crate::domain::email::EmailAddress;
 use crate::domain::kyc::KycLevel;
 use crate::domain::personal_details::{FIELDS, PersonalDetails};
@@ -168,18 +167,6 @@ impl DynamoAccountStore {
         }
         let condition = format!("#status = :active AND {}", version_condition(expected_version, &mut vals));
         let update = format!("SET {}", sets.join(", "));
-        let names = used_names(&condition);
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key_for_account(user_id)))
-            .update_expression(update)
-            .condition_expression(condition)
-            .set_expression_attribute_names((!names.is_empty()).then_some(names))
-            .set_expression_attribute_values(Some(vals))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| classify("UpdateItem personal details", e))
+        self.update_one("UpdateItem personal details", key_for_account(user_id), &update, &condition, vals).await
     }
 }

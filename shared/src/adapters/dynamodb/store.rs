@@ -103,6 +103,30 @@ impl DynamoAccountStore {
         Ok(TransactWriteItem::builder().delete(built(delete.build())?).build())
     }
 
+    /// One conditional `UpdateItem`; `Conflict` when the condition does not hold.
+    pub(super) async fn update_one(
+        &self,
+        operation: &'static str,
+        key: Item,
+        update: &str,
+        condition: &str,
+        vals: Values,
+    ) -> Result<(), StoreError> {
+        let names = used_names(&format!("{update} {condition}"));
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names((!names.is_empty()).then_some(names))
+            .set_expression_attribute_values(Some(vals))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(operation, e))
+    }
+
     pub(super) async fn get(&self, operation: &'static str, key: Item) -> Result<Option<Item>, StoreError> {
         self.client
             .get_item()
@@ -321,36 +345,24 @@ impl AccountStore for DynamoAccountStore {
 
     async fn record_send(&self, to: Recipient<'_>, sms: &SendReservation) -> Result<(), StoreError> {
         let (update, condition, vals) = send_log_update(&sms.sent_at, sms);
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(item_key(send_log_pk(to), SEND_LOG_SK)))
-            .update_expression(update)
-            .condition_expression(condition)
-            .set_expression_attribute_names(Some(used_names(update)))
-            .set_expression_attribute_values(Some(vals))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| classify("UpdateItem record send", e))
+        self.update_one("UpdateItem record send", item_key(send_log_pk(to), SEND_LOG_SK), update, condition, vals).await
     }
 
     async fn release_send(&self, to: Recipient<'_>, sms: &SendReservation) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(item_key(send_log_pk(to), SEND_LOG_SK)))
-            .update_expression("SET sentAt = :sent, version = :next")
-            .condition_expression("version = :written")
-            .set_expression_attribute_values(Some(values([
-                (":sent", n_list(&sms.released())),
-                (":next", n(sms.new_version() + 1)),
-                (":written", n(sms.new_version())),
-            ])))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| classify("UpdateItem release send", e))
+        let vals = values([
+            (":sent", n_list(&sms.released())),
+            (":next", n(sms.new_version() + 1)),
+            (":written", n(sms.new_version())),
+        ]);
+        let key = item_key(send_log_pk(to), SEND_LOG_SK);
+        self.update_one(
+            "UpdateItem release send",
+            key,
+            "SET sentAt = :sent, version = :next",
+            "version = :written",
+            vals,
+        )
+        .await
     }
 
     async fn code(&self, key: &PhoneKey, purpose: CodePurpose) -> Result<Option<StoredCode>, StoreError> {
@@ -432,18 +444,7 @@ impl AccountStore for DynamoAccountStore {
             vals.insert(":expected".to_owned(), n(next.version - 1));
         }
         let update = "SET failures = :failures, blockedUntil = :blocked, version = :version, #ttl = :ttl";
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(phone_key(key, SIGNIN_SK)))
-            .update_expression(update)
-            .condition_expression(condition)
-            .set_expression_attribute_names(Some(used_names(update)))
-            .set_expression_attribute_values(Some(vals))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| classify("UpdateItem sign-in failure", e))
+        self.update_one("UpdateItem sign-in failure", phone_key(key, SIGNIN_SK), update, condition, vals).await
     }
 
     async fn clear_signin_failures(&self, key: &PhoneKey) -> Result<(), StoreError> {
@@ -517,16 +518,15 @@ impl AccountStore for DynamoAccountStore {
 
     async fn revoke_session(&self, user_id: &str, session_id: &str, now: i64) -> Result<(), StoreError> {
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(item_key(user_pk(user_id), session_sk(session_id))))
-            .update_expression("SET revokedAt = if_not_exists(revokedAt, :now)")
-            .condition_expression("attribute_exists(pk)")
-            .set_expression_attribute_values(Some(values([(":now", n(now))])))
-            .send()
+            .update_one(
+                "UpdateItem revoke session",
+                item_key(user_pk(user_id), session_sk(session_id)),
+                "SET revokedAt = if_not_exists(revokedAt, :now)",
+                "attribute_exists(pk)",
+                values([(":now", n(now))]),
+            )
             .await;
-        match result.map_err(|e| classify("UpdateItem revoke session", e)) {
+        match result {
             Ok(_) | Err(StoreError::Conflict) => Ok(()),
             Err(other) => Err(other),
         }
