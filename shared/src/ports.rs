@@ -271,7 +271,6 @@ pub trait AccountStore: Send + Sync {
 
     /// Records `email` as waiting for confirmation with a new link token (the previous link dies),
     /// and the send, in one transaction. `Conflict` if the send log moved on.
-    #[allow(clippy::too_many_arguments)]
     async fn start_email_confirmation(
         &self,
         user_id: &str,

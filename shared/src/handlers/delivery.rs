@@ -47,8 +47,9 @@ pub(super) const EXISTING_ACCOUNT_NOTICE: &str = "Someone tried to sign up with 
 If it was you, sign in or reset your password. If not, you can ignore this message.";
 
 /// Reserves a send to `to`, lets `write` store it (with whatever else belongs in the same
-/// transaction), then runs `send` (given the instant the write started). `Raced` if the write lost to a parallel request; if the send
-/// fails, the reservation is released so the cooldown does not hold back a retry.
+/// transaction), then runs `send` (given the instant the write started). `Raced` if the write lost
+/// to a parallel request; if the send fails, the reservation is released so the cooldown does not
+/// hold back a retry.
 pub(super) async fn deliver<W, WF, S, SF>(
     app: &App,
     to: Recipient<'_>,
