@@ -42,9 +42,21 @@ for _ in $(seq 100); do
 done
 
 echo "dev: building the functions (the first build takes a few minutes)"
-cargo build --quiet -p signup -p phone-confirm -p phone-resend -p e2e --bin devstack
+cargo build --quiet -p admin -p e2e --bin devstack
 [ -s "$STATE/secrets.env" ] || target/debug/devstack env >"$STATE/secrets.env"
 target/debug/devstack setup
+
+# The two partners the README names: the seed's id as a sandbox (nothing sent, code 12345), and a live
+# one whose SMS and email really go through SNS and SES (to moto).
+SANDBOX_PARTNER=bece038f-2e46-49f4-b25e-89cd38d6dc16
+LIVE_PARTNER=6f1c2d3e-4b5a-4978-8a9b-0c1d2e3f4a5b
+register() {
+  local id=$1
+  shift
+  target/debug/partners show "$id" >/dev/null 2>&1 || target/debug/partners add --id "$id" "$@" >/dev/null
+}
+register "$SANDBOX_PARTNER" --name "Seed partner (sandbox)" --sandbox --sms-countries GB,IE,DE,FR,ES,IT,NL,US
+register "$LIVE_PARTNER" --name "Live partner (sends to moto)" --sms-countries GB,IE,DE,FR,ES,IT,NL,US --daily-sms-budget 500
 
 # Values are quoted: cargo-lambda's env-file parser refuses base64 padding ('=') unquoted.
 {
@@ -64,6 +76,9 @@ cat <<BANNER
   API         http://127.0.0.1:$API_PORT   (routes: Cargo.toml [workspace.metadata.lambda.watch.router])
   moto        $AWS_ENDPOINT_URL            (log: $STATE/moto.log)
   table       $TABLE_NAME
+  partners    $SANDBOX_PARTNER  sandbox: sends nothing, every code is 12345
+              $LIVE_PARTNER  live: SMS and email go to moto
+              TABLE_NAME=$TABLE_NAME AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL target/debug/partners --help
   SMS sent    curl -s $AWS_ENDPOINT_URL/moto-api/data.json | jq .sns.SMS
   emails      curl -s $AWS_ENDPOINT_URL/moto-api/data.json | jq .ses.Message
               or: AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL target/debug/devstack sms

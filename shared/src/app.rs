@@ -7,12 +7,13 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use crate::adapters::dynamodb::DynamoAccountStore;
 use crate::adapters::ses::SesEmailSender;
 use crate::adapters::sns::SnsSmsSender;
+use crate::admission::directory::PartnerDirectory;
+use crate::admission::rate_limit::RateLimits;
 use crate::config::{Config, ConfigError, Environment, Source};
-use crate::domain::password_policy::PartnerPolicies;
 use crate::domain::send_limits::SendLimits;
 use crate::latency::LatencyEstimate;
 use crate::mail::Mailer;
-use crate::ports::{AccountStore, Clock, SmsSender, SystemClock};
+use crate::ports::{AccountStore, Clock, Counters, PartnerRegistry, SmsSender, SystemClock};
 use crate::security::code::CodeMac;
 use crate::security::password_hash::PasswordHasher;
 
@@ -22,21 +23,31 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     pub code_mac: CodeMac,
     pub hasher: PasswordHasher,
-    pub policies: PartnerPolicies,
+    /// The partner registry, cached per process.
+    pub partners: PartnerDirectory,
+    /// Per-IP windows and daily SMS budgets.
+    pub counters: Arc<dyn Counters>,
+    pub rate_limits: RateLimits,
     /// How long an SMS send takes here, so paths that send nothing can take as long.
     pub sms_latency: LatencyEstimate,
     pub send_limits: SendLimits,
 }
 
 impl App {
-    pub fn new(store: Arc<dyn AccountStore>, sms: Arc<dyn SmsSender>, clock: Arc<dyn Clock>, pepper: &[u8]) -> Self {
+    /// One table holds accounts, partners and counters: `store` implements all three ports.
+    pub fn new<S>(store: Arc<S>, sms: Arc<dyn SmsSender>, clock: Arc<dyn Clock>, pepper: &[u8]) -> Self
+    where
+        S: AccountStore + PartnerRegistry + Counters + 'static,
+    {
         App {
-            store,
+            store: store.clone(),
+            partners: PartnerDirectory::new(store.clone()),
+            counters: store,
+            rate_limits: RateLimits::default(),
             sms,
             clock,
             code_mac: CodeMac::new(pepper),
             hasher: PasswordHasher::default(),
-            policies: PartnerPolicies::default(),
             sms_latency: LatencyEstimate::default(),
             send_limits: SendLimits::default(),
         }
@@ -68,8 +79,6 @@ impl App {
     pub fn from_sdk(sdk: &SdkConfig, config: &Config) -> Self {
         let store = DynamoAccountStore::new(aws_sdk_dynamodb::Client::new(sdk), config.table_name.clone());
         let sms = SnsSmsSender::new(aws_sdk_sns::Client::new(sdk), config.sms_sender_id.clone());
-        let mut app = App::new(Arc::new(store), Arc::new(sms), Arc::new(SystemClock), &config.code_pepper);
-        app.policies = config.password_policies.clone();
-        app
+        App::new(Arc::new(store), Arc::new(sms), Arc::new(SystemClock), &config.code_pepper)
     }
 }

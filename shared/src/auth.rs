@@ -7,8 +7,8 @@ use lambda_http::Request;
 use lambda_http::http::header::AUTHORIZATION;
 
 use crate::App;
+use crate::admission::Caller;
 use crate::error::ApiError;
-use crate::http::request::PartnerHeaders;
 use crate::ports::AccountStatus;
 use crate::security::access_token::AccessTokenVerifier;
 
@@ -43,17 +43,20 @@ pub async fn authenticate(
     app: &App,
     verifier: &AccessTokenVerifier,
     req: &Request,
-    partner: &PartnerHeaders,
+    caller: &Caller,
 ) -> Result<Principal, ApiError> {
     let now = app.clock.now();
     let claims = verifier.verify(bearer_token(req)?, now).map_err(|why| unauthorized(why.to_string()))?;
-    if claims.mid != partner.merchant_id {
+    if claims.mid != caller.merchant_id() {
         return Err(unauthorized("token issued to another partner"));
+    }
+    if claims.sandbox != caller.partner.sandbox {
+        return Err(unauthorized("sandbox token under a live partner, or the other way round"));
     }
     let user_id = claims.sub.strip_prefix("usr:").ok_or_else(|| unauthorized("subject is not a user"))?;
     let (account, session) = tokio::join!(app.store.account(user_id), app.store.session(user_id, &claims.sid));
     let account = account?.ok_or_else(|| unauthorized("no such account"))?;
-    if account.status != AccountStatus::Active || account.merchant_id != partner.merchant_id {
+    if account.status != AccountStatus::Active || account.merchant_id != caller.merchant_id() {
         return Err(unauthorized("account not active"));
     }
     if claims.iat < account.valid_after {

@@ -5,7 +5,6 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use zeroize::Zeroizing;
 
-use crate::domain::password_policy::PartnerPolicies;
 use crate::security::tokens::{KeyError, SigningKey, TokenIssuer};
 
 /// A pepper shorter than this would make code MACs guessable offline from a table dump.
@@ -27,8 +26,6 @@ pub struct Config {
     pub table_name: String,
     pub code_pepper: Zeroizing<Vec<u8>>,
     pub sms_sender_id: Option<String>,
-    /// `PARTNER_PASSWORD_POLICIES`: partners that chose a policy other than seed 000's.
-    pub password_policies: PartnerPolicies,
 }
 
 /// Where values come from: the process environment in production, a map in tests.
@@ -75,8 +72,6 @@ impl Config {
             table_name: required(source, "TABLE_NAME")?,
             code_pepper,
             sms_sender_id: source.get("SMS_SENDER_ID"),
-            password_policies: PartnerPolicies::parse(&source.get("PARTNER_PASSWORD_POLICIES").unwrap_or_default())
-                .map_err(|why| ConfigError::Invalid { name: "PARTNER_PASSWORD_POLICIES", why })?,
         })
     }
 }

@@ -43,6 +43,17 @@ pub enum ApiError {
     EmailInUse,
     #[error("a dependency is throttling or unavailable")]
     Unavailable,
+    #[error("the X-Merchant-ID names no registered partner")]
+    PartnerUnknown,
+    #[error("the partner is disabled")]
+    PartnerDisabled,
+    /// A partner with a signing secret sent a request without a valid `X-Signature`.
+    #[error("request signature rejected: {0}")]
+    Signature(&'static str),
+    #[error("the partner does not send SMS to this country")]
+    SmsCountryNotAllowed { allowed: Vec<String> },
+    #[error("the partner's daily SMS budget is spent")]
+    SmsBudgetExhausted { retry_after: u64 },
     /// The detail is for the log only; the client sees the seed's generic message.
     #[error("internal error: {0}")]
     Internal(String),
@@ -100,6 +111,11 @@ impl ApiError {
             ApiError::LinkExpired => (400, "LINK_EXPIRED", 1502),
             ApiError::EmailInUse => (409, "EMAIL_IN_USE", 1503),
             ApiError::Unavailable => (503, "UNAVAILABLE", 1302),
+            ApiError::PartnerUnknown => (401, "PARTNER_UNKNOWN", 1402),
+            ApiError::PartnerDisabled => (403, "PARTNER_DISABLED", 1403),
+            ApiError::Signature(_) => (401, "SIGNATURE_INVALID", 1404),
+            ApiError::SmsCountryNotAllowed { .. } => (400, "SMS_COUNTRY_NOT_ALLOWED", 1304),
+            ApiError::SmsBudgetExhausted { .. } => (429, "SMS_BUDGET_EXHAUSTED", 1202),
             ApiError::Internal(_) => (500, "COMMON", 0),
         };
         Row { status, code, id }
@@ -117,7 +133,9 @@ impl ApiError {
     /// Seconds a client should wait, sent both as `Retry-After` and `data.retryAfter`.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            ApiError::TooManyRequests { retry_after } => Some(*retry_after),
+            ApiError::TooManyRequests { retry_after } | ApiError::SmsBudgetExhausted { retry_after } => {
+                Some(*retry_after)
+            }
             ApiError::SmsUnavailable | ApiError::EmailUnavailable | ApiError::Unavailable => Some(5),
             _ => None,
         }
@@ -129,6 +147,9 @@ impl ApiError {
             ApiError::BadHeader { header, .. } => Some((*header).to_owned()),
             ApiError::Validation { field, .. } => Some((*field).to_owned()),
             ApiError::CodeMismatch { .. } | ApiError::CodeNoLongerValid => Some("code".to_owned()),
+            ApiError::SmsCountryNotAllowed { .. } => Some("phone".to_owned()),
+            ApiError::PartnerUnknown | ApiError::PartnerDisabled => Some("X-Merchant-ID".to_owned()),
+            ApiError::Signature(_) => Some("X-Signature".to_owned()),
             _ => None,
         }
     }
@@ -162,6 +183,13 @@ impl ApiError {
             ApiError::LinkExpired => "This link has expired. Ask the app for a new one.".to_owned(),
             ApiError::EmailInUse => "This email address is already in use by another account.".to_owned(),
             ApiError::Unavailable => "The service is busy. Try again in a few seconds.".to_owned(),
+            ApiError::PartnerUnknown => "The X-Merchant-ID header names no registered partner.".to_owned(),
+            ApiError::PartnerDisabled => "This partner is disabled. Contact the service operator.".to_owned(),
+            ApiError::Signature(why) => format!("The request signature is not accepted: {why}."),
+            ApiError::SmsCountryNotAllowed { .. } => {
+                "SMS cannot be sent to numbers of this country. Use a number from an allowed country.".to_owned()
+            }
+            ApiError::SmsBudgetExhausted { .. } => "No more SMS can be sent today. Try again later.".to_owned(),
             ApiError::Internal(_) => {
                 "Sorry for inconvenience. We're fixing the issue. If you have urgent questions, contact support"
                     .to_owned()
@@ -181,6 +209,9 @@ impl ApiError {
             }
             ApiError::CodeNoLongerValid => Map::from_iter([("attemptsRemaining".to_owned(), json!(0))]),
             ApiError::PayloadTooLarge { limit } => Map::from_iter([("limit".to_owned(), json!(limit))]),
+            ApiError::SmsCountryNotAllowed { allowed } => {
+                Map::from_iter([("allowedCountries".to_owned(), json!(allowed))])
+            }
             _ => Map::new(),
         };
         if let Some(seconds) = self.retry_after() {

@@ -2,6 +2,7 @@
 //! sender, the error envelope, and one handler per endpoint. Lambda functions only wire these.
 
 pub mod adapters;
+pub mod admission;
 pub mod app;
 pub mod auth;
 pub mod config;

@@ -6,6 +6,7 @@ use std::sync::{Arc, LazyLock};
 use minijinja::{Environment, context};
 
 use crate::domain::email::EmailAddress;
+use crate::domain::partner::Partner;
 use crate::error::ApiError;
 use crate::ports::{EmailMessage, EmailSender};
 
@@ -44,13 +45,17 @@ impl Mailer {
         Mailer { sender, public_base_url: public_base_url.trim_end_matches('/').to_owned() }
     }
 
-    pub fn confirmation_link(&self, token: &str) -> String {
-        format!("{}/v2/mobile/email/confirm?token={token}", self.public_base_url)
+    /// The link in a confirmation email: under the partner's own base URL if it has one.
+    pub fn confirmation_link(&self, partner: &Partner, token: &str) -> String {
+        let base =
+            partner.public_base_url.as_deref().map_or(self.public_base_url.as_str(), |b| b.trim_end_matches('/'));
+        format!("{base}/v2/mobile/email/confirm?token={token}")
     }
 
-    pub fn confirmation(&self, email: &EmailAddress, token: &str) -> Result<EmailMessage, ApiError> {
-        let ctx = context! { email => email.as_str(), link => self.confirmation_link(token) };
+    pub fn confirmation(&self, partner: &Partner, email: &EmailAddress, token: &str) -> Result<EmailMessage, ApiError> {
+        let ctx = context! { email => email.as_str(), link => self.confirmation_link(partner, token) };
         Ok(EmailMessage {
+            from: partner.email_sender.clone(),
             subject: "Confirm your email address".to_owned(),
             html: render("email_confirm.html", ctx.clone())?,
             text: render("email_confirm.txt", ctx)?,
@@ -58,9 +63,10 @@ impl Mailer {
     }
 
     /// For the owner of an address someone else tried to add: no link, nothing to do.
-    pub fn already_in_use(&self, email: &EmailAddress) -> Result<EmailMessage, ApiError> {
+    pub fn already_in_use(&self, partner: &Partner, email: &EmailAddress) -> Result<EmailMessage, ApiError> {
         let ctx = context! { email => email.as_str() };
         Ok(EmailMessage {
+            from: partner.email_sender.clone(),
             subject: "Your email address was entered elsewhere".to_owned(),
             html: render("email_in_use.html", ctx.clone())?,
             text: render("email_in_use.txt", ctx)?,
@@ -91,12 +97,25 @@ mod tests {
     fn confirmation_has_both_parts_with_the_link() {
         let mailer = Mailer::new(Arc::new(Nobody), "https://auth.example.com/");
         let email = EmailAddress::parse("ana@example.com").unwrap();
-        let message = mailer.confirmation(&email, "tok123").unwrap();
+        let partner = crate::domain::partner::test_partner();
+        let message = mailer.confirmation(&partner, &email, "tok123").unwrap();
+        assert_eq!(message.from, None);
         let link = "https://auth.example.com/v2/mobile/email/confirm?token=tok123";
         assert!(message.text.contains(link));
         // The HTML part escapes '/' as &#x2f;, which browsers read back as '/'.
         assert!(message.html.replace("&#x2f;", "/").contains(&format!("href=\"{link}\"")));
         assert!(message.html.contains("<html lang=\"en\">"));
+    }
+
+    #[test]
+    fn a_partner_can_have_its_own_sender_and_link_host() {
+        let mailer = Mailer::new(Arc::new(Nobody), "https://auth.example.com");
+        let mut partner = crate::domain::partner::test_partner();
+        partner.email_sender = Some("hello@shop.example".into());
+        partner.public_base_url = Some("https://id.shop.example/".into());
+        let message = mailer.confirmation(&partner, &EmailAddress::parse("ana@example.com").unwrap(), "t1").unwrap();
+        assert_eq!(message.from.as_deref(), Some("hello@shop.example"));
+        assert!(message.text.contains("https://id.shop.example/v2/mobile/email/confirm?token=t1"));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 
 use crate::domain::email::EmailAddress;
 use crate::domain::kyc::KycLevel;
+use crate::domain::partner::Partner;
 use crate::domain::personal_details::PersonalDetails;
 use crate::domain::phone::PhoneNumber;
 use crate::domain::send_limits::{SendLog, SendReservation};
@@ -326,6 +327,33 @@ pub trait AccountStore: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
+/// The partner registry. Writes are conditional, so two admins never overwrite each other.
+#[async_trait]
+pub trait PartnerRegistry: Send + Sync {
+    async fn partner(&self, id: &str) -> Result<Option<Partner>, StoreError>;
+    async fn partners(&self) -> Result<Vec<Partner>, StoreError>;
+    /// `Conflict` if a partner with this id exists.
+    async fn add_partner(&self, partner: &Partner) -> Result<(), StoreError>;
+    /// Replaces the partner; `Conflict` unless the stored one was last updated at `read_at`.
+    async fn update_partner(&self, partner: &Partner, read_at: i64) -> Result<(), StoreError>;
+}
+
+/// A named counter that lives until `expires_at` (rate-limit windows, daily budgets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterKey {
+    pub name: String,
+    pub expires_at: i64,
+}
+
+/// Atomic counters.
+#[async_trait]
+pub trait Counters: Send + Sync {
+    /// Adds one unless the counter already reached `limit`; whether it did.
+    async fn increment_below(&self, key: &CounterKey, limit: u64) -> Result<bool, StoreError>;
+    /// Takes one back (a counted send that did not happen).
+    async fn decrement(&self, key: &CounterKey) -> Result<(), StoreError>;
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("the message was not sent: {0}")]
 pub struct SendError(pub String);
@@ -333,6 +361,8 @@ pub struct SendError(pub String);
 /// An email with an HTML and a plain-text part.
 #[derive(Debug, Clone)]
 pub struct EmailMessage {
+    /// The partner's own From address; the deployment's when `None`.
+    pub from: Option<String>,
     pub subject: String,
     pub html: String,
     pub text: String,

@@ -8,6 +8,7 @@ mod confirm;
 mod email_profile;
 mod logs;
 mod malformed;
+mod partners;
 mod passwords;
 mod resend;
 mod sessions;

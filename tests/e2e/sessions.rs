@@ -246,6 +246,7 @@ async fn forged_expired_and_misused_tokens_are_refused() {
             user_id: &sub,
             merchant_id: MERCHANT,
             session_id: claims["sid"].as_str().unwrap(),
+            sandbox: false,
         };
         issuer.access_token(&subject, registration::ports::Clock::now(env.clock.as_ref())).unwrap()
     };

@@ -7,6 +7,7 @@ pub mod faults;
 pub mod link_server;
 pub mod logs;
 pub mod moto;
+pub mod partners;
 pub mod stack;
 
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use lambda_http::{Body, Request};
 use registration::App;
 use registration::config::Config;
+use registration::domain::partner::PolicyName;
 use registration::handlers::{
     email_add, email_confirm, email_resend, jwks, password_change, password_forgot, password_reset, phone_confirm,
     phone_resend, profile_get, profile_update, revoke, signup, token,
@@ -30,6 +32,8 @@ pub const MERCHANT: &str = "bece038f-2e46-49f4-b25e-89cd38d6dc16";
 pub const VERSION: &str = "1.2";
 /// A partner that chose the seed 003 password policy.
 pub const SEED_003_MERCHANT: &str = "6f1c2d3e-4b5a-4978-8a9b-0c1d2e3f4a5b";
+/// A sandbox partner: sends nothing, accepts 12345.
+pub const SANDBOX_MERCHANT: &str = "5a0d7c1e-93b2-4e1f-a6c4-2b8e9f0d1c3a";
 pub const ISSUER: &str = "https://registration.test";
 /// The From address of emails; the harness verifies it in moto's SES first.
 pub const EMAIL_SENDER: &str = "no-reply@registration.test";
@@ -77,16 +81,17 @@ impl TestEnv {
         stack::create_table(&dynamodb, &table, &stack::TableSpec::from_template()).await.expect("create table");
 
         let pepper = registration::security::random::bytes::<32>().to_vec();
-        let config = Config {
-            table_name: table.clone(),
-            code_pepper: pepper.into(),
-            sms_sender_id: None,
-            password_policies: registration::domain::password_policy::PartnerPolicies::parse(&format!(
-                "{SEED_003_MERCHANT}=seed003"
-            ))
-            .expect("policies"),
-        };
+        let config = Config { table_name: table.clone(), code_pepper: pepper.into(), sms_sender_id: None };
         let mut app = App::from_sdk(&sdk, &config);
+        // Tests change partners and expect the next request to see it.
+        app.partners.ttl = std::time::Duration::ZERO;
+        for partner in [
+            partners::live(MERCHANT, PolicyName::Seed000),
+            partners::live(SEED_003_MERCHANT, PolicyName::Seed003),
+            partners::sandbox(SANDBOX_MERCHANT),
+        ] {
+            app.partners.registry().add_partner(&partner).await.expect("register partner");
+        }
         let clock = Arc::new(TestClock::starting_now());
         let sms = Arc::new(FlakySms::wrapping(app.sms.clone()));
         app.clock = clock.clone();
@@ -126,7 +131,27 @@ impl TestEnv {
     }
 
     pub async fn call_raw(&self, endpoint: Endpoint, body: Body, headers: &[(&'static str, Option<&str>)]) -> Answer {
+        self.call_from(None, endpoint, body, headers).await
+    }
+
+    /// `call_raw` from the source IP `ip` (as API Gateway reports it) instead of the event's.
+    pub async fn call_from(
+        &self,
+        ip: Option<&str>,
+        endpoint: Endpoint,
+        body: Body,
+        headers: &[(&'static str, Option<&str>)],
+    ) -> Answer {
         let mut req = endpoint.event();
+        if let Some(ip) = ip {
+            use lambda_http::RequestExt;
+            use lambda_http::request::RequestContext;
+            let mut context = req.request_context();
+            if let RequestContext::ApiGatewayV2(ctx) = &mut context {
+                ctx.http.source_ip = Some(ip.to_owned());
+            }
+            req = req.with_request_context(context);
+        }
         *req.body_mut() = body;
         for (name, value) in headers {
             match value {
@@ -161,6 +186,16 @@ impl TestEnv {
         let is_json = headers.get("content-type").is_some_and(|v| v == "application/json");
         let body = if is_json { serde_json::from_str(&text).expect("JSON body") } else { Value::Null };
         Answer { status, headers, body, text }
+    }
+
+    /// Changes a registered partner in this test's table; the next request sees it.
+    pub async fn update_partner(&self, id: &str, change: impl FnOnce(&mut registration::domain::partner::Partner)) {
+        let registry = self.app.partners.registry();
+        let mut partner = registry.partner(id).await.expect("read partner").expect("partner exists");
+        let read_at = partner.updated_at;
+        change(&mut partner);
+        partner.updated_at = read_at + 1;
+        registry.update_partner(&partner, read_at).await.expect("update partner");
     }
 
     /// Signs up and confirms `phone`; the confirm's token response.
@@ -265,8 +300,8 @@ impl TestEnv {
         let mut req = Endpoint::Signup.event();
         req.headers_mut().insert("authorization", authorization.parse().expect("header value"));
         req.headers_mut().insert("x-merchant-id", merchant.parse().expect("header value"));
-        let partner = registration::http::request::PartnerHeaders::from_request(&req)?;
-        registration::auth::authenticate(&self.app, &self.verifier, &req, &partner).await
+        let caller = registration::admission::identify(&self.app, &req).await?;
+        registration::auth::authenticate(&self.app, &self.verifier, &req, &caller).await
     }
 
     /// The SMS moto captured for `phone`, oldest first.

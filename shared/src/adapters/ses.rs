@@ -30,7 +30,7 @@ impl EmailSender for SesEmailSender {
         let email = Message::builder().subject(content(&message.subject)?).body(body).build();
         self.client
             .send_email()
-            .from_email_address(&self.from)
+            .from_email_address(message.from.as_deref().unwrap_or(&self.from))
             .destination(Destination::builder().to_addresses(to.as_str()).build())
             .content(EmailContent::builder().simple(email).build())
             .send()

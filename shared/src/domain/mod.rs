@@ -2,6 +2,7 @@
 
 pub mod email;
 pub mod kyc;
+pub mod partner;
 pub mod password;
 pub mod password_policy;
 pub mod personal_details;

@@ -52,35 +52,6 @@ pub fn next_history(new_hash: String, history: &[String]) -> Vec<String> {
     std::iter::once(new_hash).chain(history.iter().cloned()).take(HISTORY_LEN).collect()
 }
 
-/// The policy each partner chose: seed 000's unless configured otherwise.
-#[derive(Debug, Clone, Default)]
-pub struct PartnerPolicies {
-    default: PasswordPolicy,
-    by_merchant: std::collections::HashMap<String, PasswordPolicy>,
-}
-
-impl PartnerPolicies {
-    /// `uuid=seed003,uuid=seed000` (from `PARTNER_PASSWORD_POLICIES`).
-    pub fn parse(spec: &str) -> Result<Self, String> {
-        let mut policies = PartnerPolicies::default();
-        for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let (merchant, name) = entry.split_once('=').ok_or_else(|| format!("{entry}: expected uuid=policy"))?;
-            let merchant = uuid::Uuid::try_parse(merchant.trim()).map_err(|_| format!("{merchant}: not a UUID"))?;
-            let policy = match name.trim() {
-                "seed000" | "default" => PasswordPolicy::default(),
-                "seed003" => PasswordPolicy::seed_003(),
-                other => return Err(format!("{other}: unknown policy (seed000 or seed003)")),
-            };
-            policies.by_merchant.insert(merchant.hyphenated().to_string(), policy);
-        }
-        Ok(policies)
-    }
-
-    pub fn for_merchant(&self, merchant_id: &str) -> &PasswordPolicy {
-        self.by_merchant.get(merchant_id).unwrap_or(&self.default)
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasswordPolicy {
     pub min_chars: usize,
@@ -374,15 +345,6 @@ mod tests {
             assert!(broken(password).contains(&"personal_info"), "{password}");
         }
         assert!(broken("tram-lamp-58-violet").is_empty());
-    }
-
-    #[test]
-    fn partner_policies_choose_per_merchant() {
-        let policies = PartnerPolicies::parse("6F1C2D3E-4B5A-4978-8A9B-0C1D2E3F4A5B=seed003").unwrap();
-        assert_eq!(policies.for_merchant("6f1c2d3e-4b5a-4978-8a9b-0c1d2e3f4a5b"), &PasswordPolicy::seed_003());
-        assert_eq!(policies.for_merchant("bece038f-2e46-49f4-b25e-89cd38d6dc16"), &PasswordPolicy::default());
-        assert!(PartnerPolicies::parse("x=seed003").is_err());
-        assert!(PartnerPolicies::parse("6f1c2d3e-4b5a-4978-8a9b-0c1d2e3f4a5b=strongest").is_err());
     }
 
     #[test]

@@ -15,6 +15,8 @@ const MAX_INPUT_LEN: usize = 32;
 pub struct PhoneNumber {
     e164: String,
     national: String,
+    /// The ISO 3166-1 alpha-2 region the number belongs to, when libphonenumber knows it.
+    country: Option<phonenumber::country::Id>,
 }
 
 impl PhoneNumber {
@@ -52,6 +54,7 @@ impl PhoneNumber {
         Ok(PhoneNumber {
             e164: parsed.format().mode(Mode::E164).to_string(),
             national: parsed.national().value().to_string(),
+            country: parsed.country().id(),
         })
     }
 
@@ -62,6 +65,10 @@ impl PhoneNumber {
     /// The national significant number, without the country code or trunk prefix.
     pub fn national_digits(&self) -> &str {
         &self.national
+    }
+
+    pub fn country(&self) -> Option<&str> {
+        self.country.as_ref().map(|id| id.as_ref())
     }
 
     /// Keeps logs useful without writing a subscriber's number into them.
@@ -80,6 +87,12 @@ impl fmt::Debug for PhoneNumber {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_know_their_country() {
+        assert_eq!(PhoneNumber::parse("+447871234567").unwrap().country(), Some("GB"));
+        assert_eq!(PhoneNumber::parse("+4915112345678").unwrap().country(), Some("DE"));
+    }
 
     #[test]
     fn spellings_of_one_number_normalise_to_one_e164() {

@@ -1,11 +1,14 @@
 //! Sending a code by SMS without leaving anything half made: the send is reserved in the phone's send
 //! log in the same transaction that stores the code, and released again if the SMS never left, so a
-//! failed send does not hold the user back by a cooldown.
+//! failed send does not hold the user back by a cooldown. A live partner's SMS is charged to its
+//! daily budget first; a sandbox partner sends nothing at all and its codes are always `12345`.
 
 use zeroize::Zeroizing;
 
 use super::{Attempt, CODE_ATTEMPTS, SMS_CODE_TTL_SECS};
 use crate::App;
+use crate::admission::sms_budget;
+use crate::domain::partner::Partner;
 use crate::domain::phone::PhoneNumber;
 use crate::domain::send_limits::SendReservation;
 use crate::error::ApiError;
@@ -16,12 +19,13 @@ use crate::security::random;
 /// A fresh code and the form in which it is stored.
 pub(super) fn new_code(
     app: &App,
+    partner: &Partner,
     key: &PhoneKey,
     purpose: CodePurpose,
     user_id: &str,
     now: i64,
 ) -> (ConfirmationCode, StoredCode) {
-    let code = ConfirmationCode::generate();
+    let code = if partner.sandbox { ConfirmationCode::sandbox() } else { ConfirmationCode::generate() };
     let code_id = random::id();
     let binding = CodeBinding { purpose, merchant: &key.merchant_id, phone: key.phone.e164(), code_id: &code_id };
     let mac = app.code_mac.seal(&binding, &code);
@@ -52,6 +56,7 @@ If it was you, sign in or reset your password. If not, you can ignore this messa
 /// hold back a retry.
 pub(super) async fn deliver<W, WF, S, SF>(
     app: &App,
+    partner: &Partner,
     to: Recipient<'_>,
     write: W,
     send: S,
@@ -62,13 +67,14 @@ where
     S: FnOnce(std::time::Instant) -> SF,
     SF: Future<Output = Result<(), SendError>>,
 {
-    deliver_timed(app, to, write, send, matches!(to, Recipient::Phone(_))).await
+    deliver_timed(app, partner, to, write, send, matches!(to, Recipient::Phone(_))).await
 }
 
 /// `deliver`; with `measure`, the time from the write to the end of the send feeds the SMS latency
 /// estimate. Only real SMS sends may: the estimate is what the no-send path imitates.
 async fn deliver_timed<W, WF, S, SF>(
     app: &App,
+    partner: &Partner,
     to: Recipient<'_>,
     write: W,
     send: S,
@@ -84,11 +90,25 @@ where
     let log = app.store.send_log(to).await?;
     let reservation =
         log.reserve(now, &app.send_limits).map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
+    // Charged before the write, so a spent budget leaves nothing behind; refunded if nothing is sent.
+    let charge = match to {
+        Recipient::Phone(_) if !partner.sandbox => Some(sms_budget::charge(app, partner).await?),
+        _ => None,
+    };
     let started = std::time::Instant::now();
-    match write(reservation.clone()).await {
-        Ok(()) => {}
-        Err(StoreError::Conflict) => return Ok(Attempt::Raced),
-        Err(other) => return Err(other.into()),
+    let written = match write(reservation.clone()).await {
+        Ok(()) => Ok(()),
+        Err(StoreError::Conflict) => Err(Ok(Attempt::Raced)),
+        Err(other) => Err(Err(other.into())),
+    };
+    if let Err(outcome) = written {
+        if let Some(charge) = &charge {
+            sms_budget::refund(app, charge).await;
+        }
+        return outcome;
+    }
+    if partner.sandbox {
+        return Ok(Attempt::Done(()));
     }
     let sent = send(started).await;
     if measure && sent.is_ok() {
@@ -96,6 +116,9 @@ where
     }
     if let Err(err) = sent {
         tracing::warn!(error = %err, "message not sent; releasing the send");
+        if let Some(charge) = &charge {
+            sms_budget::refund(app, charge).await;
+        }
         if let Err(release) = app.store.release_send(to, &reservation).await {
             tracing::warn!(error = %release, "could not release the send");
         }
@@ -109,11 +132,16 @@ where
 
 /// For a phone that must get nothing without anyone being able to tell: records a send under the
 /// same limits and pads its own write up to what a real write-and-send takes here.
-pub(super) async fn send_nothing_alike(app: &App, phone: &PhoneNumber) -> Result<Attempt<()>, ApiError> {
+pub(super) async fn send_nothing_alike(
+    app: &App,
+    partner: &Partner,
+    phone: &PhoneNumber,
+) -> Result<Attempt<()>, ApiError> {
     let to = Recipient::Phone(phone);
     let target = app.sms_latency.estimate();
     deliver_timed(
         app,
+        partner,
         to,
         |send| async move { app.store.record_send(to, &send).await },
         |write_started: std::time::Instant| async move {
@@ -126,10 +154,16 @@ pub(super) async fn send_nothing_alike(app: &App, phone: &PhoneNumber) -> Result
 }
 
 /// `deliver` for an SMS to the key's phone.
-pub(super) async fn send_with<W, Fut>(app: &App, key: &PhoneKey, text: &str, write: W) -> Result<Attempt<()>, ApiError>
+pub(super) async fn send_with<W, Fut>(
+    app: &App,
+    partner: &Partner,
+    key: &PhoneKey,
+    text: &str,
+    write: W,
+) -> Result<Attempt<()>, ApiError>
 where
     W: FnOnce(SendReservation) -> Fut,
     Fut: Future<Output = Result<(), StoreError>>,
 {
-    deliver(app, Recipient::Phone(&key.phone), write, |_| app.sms.send(&key.phone, text)).await
+    deliver(app, partner, Recipient::Phone(&key.phone), write, |_| app.sms.send(&key.phone, text)).await
 }

@@ -11,8 +11,8 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::email_delivery::{send_in_use_notice, send_link};
-use super::signed_in::signed_in_account;
+use super::email_delivery::{link_answer, send_in_use_notice, send_link};
+use super::signed_in::{SignedIn, signed_in_account};
 use crate::App;
 use crate::domain::email::EmailAddress;
 use crate::error::ApiError;
@@ -41,7 +41,8 @@ async fn add(
     mailer: &Mailer,
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let (_, account) = signed_in_account(app, verifier, req, Method::PUT).await?;
+    let SignedIn { caller, account, .. } = signed_in_account(app, verifier, req, Method::PUT).await?;
+    let partner = &caller.partner;
     let body: AddEmailRequest = json_body(req)?;
     let email = EmailAddress::parse(&body.email)?;
 
@@ -49,10 +50,13 @@ async fn add(
         // Already this account's confirmed address: nothing to confirm.
         return Ok(json(200, &json!({ "result": "ok" })));
     }
-    match app.store.email_owner(&account.merchant_id, &email).await? {
-        Some(owner) if owner != account.user_id => send_in_use_notice(app, mailer, &email).await?,
-        _ => send_link(app, mailer, &account, &email).await?,
-    }
+    let link = match app.store.email_owner(&account.merchant_id, &email).await? {
+        Some(owner) if owner != account.user_id => {
+            send_in_use_notice(app, mailer, partner, &email).await?;
+            None
+        }
+        _ => Some(send_link(app, mailer, partner, &account, &email).await?),
+    };
     tracing::info!(user_id = %account.user_id, email = %email.masked(), "email confirmation sent");
-    Ok(json(200, &json!({ "result": "ok" })))
+    Ok(json(200, &link_answer(partner, link)))
 }

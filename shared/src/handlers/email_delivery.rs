@@ -2,9 +2,10 @@
 //! to its owner instead, under the same per-address limits as SMS codes.
 
 use super::delivery::deliver;
-use super::retry_races;
+use super::{Attempt, retry_races};
 use crate::App;
 use crate::domain::email::EmailAddress;
+use crate::domain::partner::Partner;
 use crate::error::ApiError;
 use crate::mail::Mailer;
 use crate::ports::{AccountRecord, Recipient};
@@ -13,19 +14,23 @@ use crate::security::tokens::EmailLinkToken;
 /// Email links live 24 hours (targets.md).
 pub const EMAIL_LINK_TTL_SECS: i64 = 24 * 3600;
 
+/// Sends (or, for a sandbox partner, only records) a new link; the link, which only a sandbox
+/// partner's answer may show.
 pub(super) async fn send_link(
     app: &App,
     mailer: &Mailer,
+    partner: &Partner,
     account: &AccountRecord,
     email: &EmailAddress,
-) -> Result<(), ApiError> {
+) -> Result<String, ApiError> {
     retry_races(|| async {
         let now = app.clock.now();
         let token = EmailLinkToken::generate();
         let hash = token.digest();
-        let message = mailer.confirmation(email, token.expose())?;
-        deliver(
+        let message = mailer.confirmation(partner, email, token.expose())?;
+        let sent = deliver(
             app,
+            partner,
             Recipient::Email(email),
             |send| async move {
                 app.store
@@ -41,16 +46,34 @@ pub(super) async fn send_link(
             },
             |_| mailer.sender.send(email, &message),
         )
-        .await
+        .await?;
+        Ok(match sent {
+            Attempt::Done(()) => Attempt::Done(mailer.confirmation_link(partner, token.expose())),
+            Attempt::Raced => Attempt::Raced,
+        })
     })
     .await
 }
 
-pub(super) async fn send_in_use_notice(app: &App, mailer: &Mailer, email: &EmailAddress) -> Result<(), ApiError> {
-    let message = mailer.already_in_use(email)?;
+/// `{"result":"ok"}`; for a sandbox partner, which is sent no email, with the link it would have got.
+pub(super) fn link_answer(partner: &Partner, link: Option<String>) -> serde_json::Value {
+    match link {
+        Some(link) if partner.sandbox => serde_json::json!({ "result": "ok", "sandbox": { "confirmationLink": link } }),
+        _ => serde_json::json!({ "result": "ok" }),
+    }
+}
+
+pub(super) async fn send_in_use_notice(
+    app: &App,
+    mailer: &Mailer,
+    partner: &Partner,
+    email: &EmailAddress,
+) -> Result<(), ApiError> {
+    let message = mailer.already_in_use(partner, email)?;
     retry_races(|| async {
         deliver(
             app,
+            partner,
             Recipient::Email(email),
             |send| async move { app.store.record_send(Recipient::Email(email), &send).await },
             |_| mailer.sender.send(email, &message),

@@ -5,10 +5,9 @@ use std::convert::Infallible;
 
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
-use serde_json::json;
 
-use super::email_delivery::send_link;
-use super::signed_in::signed_in_account;
+use super::email_delivery::{link_answer, send_link};
+use super::signed_in::{SignedIn, signed_in_account};
 use crate::App;
 use crate::domain::email::EmailAddress;
 use crate::error::ApiError;
@@ -31,7 +30,7 @@ async fn resend(
     mailer: &Mailer,
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let (_, account) = signed_in_account(app, verifier, req, Method::POST).await?;
+    let SignedIn { caller, account, .. } = signed_in_account(app, verifier, req, Method::POST).await?;
     let pending = account.pending_email.as_deref().ok_or_else(|| {
         ApiError::validation(
             "email",
@@ -40,6 +39,6 @@ async fn resend(
         )
     })?;
     let email = EmailAddress::parse(pending)?;
-    send_link(app, mailer, &account, &email).await?;
-    Ok(json(200, &json!({ "result": "ok" })))
+    let link = send_link(app, mailer, &caller.partner, &account, &email).await?;
+    Ok(json(200, &link_answer(&caller.partner, Some(link))))
 }

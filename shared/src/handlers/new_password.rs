@@ -2,6 +2,7 @@
 //! what is known of the user, the history of five, then the hash and the history it leaves.
 
 use crate::App;
+use crate::domain::partner::Partner;
 use crate::domain::password::Password;
 use crate::domain::password_policy::{PasswordContext, next_history};
 use crate::error::ApiError;
@@ -10,11 +11,12 @@ use crate::ports::{AccountRecord, PhoneKey};
 /// The new hash and the history to store with it.
 pub(super) async fn vet_new_password(
     app: &App,
+    partner: &Partner,
     key: &PhoneKey,
     account: &AccountRecord,
     password: &Password,
 ) -> Result<(String, Vec<String>), ApiError> {
-    let policy = app.policies.for_merchant(&key.merchant_id);
+    let policy = partner.password_policy();
     let context =
         PasswordContext { phone: &key.phone, details: Some(&account.details), email: account.email.as_deref() };
     policy.check(password, &context)?;

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::new_password::{sessions_to_revoke, vet_new_password};
-use super::signed_in::signed_in_account;
+use super::signed_in::{SignedIn, signed_in_account};
 use crate::App;
 use crate::domain::password::Password;
 use crate::domain::phone::PhoneNumber;
@@ -32,7 +32,7 @@ pub async fn handle(app: &App, verifier: &AccessTokenVerifier, req: Request) -> 
 }
 
 async fn change(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Result<Response<Body>, ApiError> {
-    let (principal, account) = signed_in_account(app, verifier, req, Method::PUT).await?;
+    let SignedIn { caller, principal, account } = signed_in_account(app, verifier, req, Method::PUT).await?;
     let body: ChangeRequest = json_body(req)?;
     let wrong_old = || ApiError::validation("oldPassword", "incorrect", "The current password is not correct.");
     let old = Password::new(body.old_password).map_err(|_| wrong_old())?;
@@ -52,7 +52,7 @@ async fn change(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Res
         }
         return Err(wrong_old());
     }
-    let (new_hash, history) = vet_new_password(app, &key, &account, &new).await?;
+    let (new_hash, history) = vet_new_password(app, &caller.partner, &key, &account, &new).await?;
     let change = PasswordChange {
         key: &key,
         user_id: &account.user_id,

@@ -13,9 +13,10 @@ use zeroize::Zeroizing;
 use super::delivery::{deliver, new_code, send_nothing_alike};
 use super::retry_races;
 use crate::App;
+use crate::admission::{RateClass, admit};
 use crate::domain::phone::PhoneNumber;
 use crate::error::ApiError;
-use crate::http::request::{PartnerHeaders, json_body, require_method};
+use crate::http::request::{json_body, require_method};
 use crate::http::response::{finish, json};
 use crate::ports::{AccountStatus, PhoneKey, Recipient};
 use crate::security::code::CodePurpose;
@@ -31,16 +32,18 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, Infallibl
 
 async fn forgot(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
     require_method(req, Method::POST)?;
-    let partner = PartnerHeaders::from_request(req)?;
+    let caller = admit(app, req, RateClass::Send).await?;
+    let partner = &*caller.partner;
     let body: ForgotRequest = json_body(req)?;
-    let key = &PhoneKey { merchant_id: partner.merchant_id, phone: PhoneNumber::parse(&body.phone)? };
+    let key = &PhoneKey { merchant_id: partner.id.clone(), phone: PhoneNumber::parse(&body.phone)? };
+    partner.check_sms_country(&key.phone)?;
     let to = Recipient::Phone(&key.phone);
     retry_races(|| async move {
         let now = app.clock.now();
         let claim = app.store.phone_claim(key).await?.filter(|c| c.is_live(now) && c.status == AccountStatus::Active);
         match claim {
             Some(claim) => {
-                let (code, stored) = new_code(app, key, CodePurpose::PasswordReset, &claim.user_id, now);
+                let (code, stored) = new_code(app, partner, key, CodePurpose::PasswordReset, &claim.user_id, now);
                 let text = Zeroizing::new(format!(
                     "{} is your password reset code. It expires in 5 minutes. If you did not ask to reset your password, ignore this message.",
                     code.expose()
@@ -48,13 +51,14 @@ async fn forgot(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
                 let text = &text;
                 deliver(
                     app,
+                    partner,
                     to,
                     |send| async move { app.store.issue_reset_code(key, stored, &send).await },
                     |_| app.sms.send(&key.phone, text),
                 )
                 .await
             }
-            None => send_nothing_alike(app, &key.phone).await,
+            None => send_nothing_alike(app, partner, &key.phone).await,
         }
     })
     .await?;

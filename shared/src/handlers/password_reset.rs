@@ -13,10 +13,11 @@ use serde_json::json;
 use super::codes::{check_code, consume_code};
 use super::new_password::{sessions_to_revoke, vet_new_password};
 use crate::App;
+use crate::admission::{RateClass, admit};
 use crate::domain::password::Password;
 use crate::domain::phone::PhoneNumber;
 use crate::error::ApiError;
-use crate::http::request::{PartnerHeaders, json_body, require_method};
+use crate::http::request::{json_body, require_method};
 use crate::http::response::{finish, json};
 use crate::ports::{AccountStatus, PasswordChange, PhoneKey};
 use crate::security::code::{CodePurpose, ConfirmationCode};
@@ -34,12 +35,12 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, Infallibl
 
 async fn reset(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
     require_method(req, Method::POST)?;
-    let partner = PartnerHeaders::from_request(req)?;
+    let caller = admit(app, req, RateClass::Verify).await?;
     let body: ResetRequest = json_body(req)?;
     let phone = PhoneNumber::parse(&body.phone)?;
     let code = ConfirmationCode::parse(&body.code)?;
     let password = Password::new(body.password)?;
-    let key = PhoneKey { merchant_id: partner.merchant_id, phone };
+    let key = PhoneKey { merchant_id: caller.merchant_id().to_owned(), phone };
     let now = app.clock.now();
 
     let stored = check_code(app, &key, CodePurpose::PasswordReset, &code, now).await?;
@@ -49,7 +50,7 @@ async fn reset(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
         .await?
         .filter(|a| a.status == AccountStatus::Active)
         .ok_or(ApiError::CodeNoLongerValid)?;
-    let (new_hash, history) = vet_new_password(app, &key, &account, &password).await?;
+    let (new_hash, history) = vet_new_password(app, &caller.partner, &key, &account, &password).await?;
     let revoke_sessions = sessions_to_revoke(app, &account.user_id, None).await?;
     // The same values on every try; a changed password (expected_hash) fails each one, as it should.
     consume_code(app, &key, CodePurpose::PasswordReset, &stored.code_id, || {

@@ -11,9 +11,10 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 
 use crate::App;
+use crate::admission::{RateClass, admit};
 use crate::domain::phone::PhoneNumber;
 use crate::error::ApiError;
-use crate::http::request::{PartnerHeaders, json_body, require_method};
+use crate::http::request::{json_body, require_method};
 use crate::http::response::finish;
 use crate::ports::PhoneKey;
 use crate::security::code::{CodePurpose, ConfirmationCode};
@@ -35,18 +36,18 @@ pub async fn handle(app: &App, issuer: &TokenIssuer, req: Request) -> Result<Res
 
 async fn confirm(app: &App, issuer: &TokenIssuer, req: &Request) -> Result<Response<Body>, ApiError> {
     require_method(req, Method::POST)?;
-    let partner = PartnerHeaders::from_request(req)?;
+    let caller = admit(app, req, RateClass::Verify).await?;
     let body: ConfirmRequest = json_body(req)?;
     let phone = PhoneNumber::parse(&body.phone)?;
     let code = ConfirmationCode::parse(&body.code)?;
-    let key = PhoneKey { merchant_id: partner.merchant_id, phone };
+    let key = PhoneKey { merchant_id: caller.merchant_id().to_owned(), phone };
     let purpose = CodePurpose::PhoneSignup;
     let now = app.clock.now();
 
     let stored = check_code(app, &key, purpose, &code, now).await?;
 
     let (refresh, session_id) = consume_code(app, &key, purpose, &stored.code_id, || async {
-        let (refresh, session) = new_session(partner.fingerprint.clone(), now);
+        let (refresh, session) = new_session(caller.headers.fingerprint.clone(), now);
         let session_id = session.session_id.clone();
         app.store
             .activate_account(&key, &stored.code_id, &stored.user_id, session, now)
@@ -55,6 +56,11 @@ async fn confirm(app: &App, issuer: &TokenIssuer, req: &Request) -> Result<Respo
     })
     .await?;
     tracing::info!(user_id = %stored.user_id, "phone confirmed; account active");
-    let subject = Subject { user_id: &stored.user_id, merchant_id: &key.merchant_id, session_id: &session_id };
+    let subject = Subject {
+        user_id: &stored.user_id,
+        merchant_id: &key.merchant_id,
+        session_id: &session_id,
+        sandbox: caller.partner.sandbox,
+    };
     token_response(issuer, &subject, &refresh, now)
 }

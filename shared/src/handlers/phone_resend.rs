@@ -12,9 +12,11 @@ use serde_json::json;
 use super::delivery::{code_text, new_code, send_nothing_alike, send_with};
 use super::{Attempt, retry_races};
 use crate::App;
+use crate::admission::{RateClass, admit};
+use crate::domain::partner::Partner;
 use crate::domain::phone::PhoneNumber;
 use crate::error::ApiError;
-use crate::http::request::{PartnerHeaders, json_body, require_method};
+use crate::http::request::{json_body, require_method};
 use crate::http::response::{finish, json};
 use crate::ports::{AccountStatus, PhoneKey};
 use crate::security::code::CodePurpose;
@@ -30,22 +32,26 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, Infallibl
 
 async fn resend(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
     require_method(req, Method::POST)?;
-    let partner = PartnerHeaders::from_request(req)?;
+    let caller = admit(app, req, RateClass::Send).await?;
+    let partner = &caller.partner;
     let body: ResendRequest = json_body(req)?;
-    let key = PhoneKey { merchant_id: partner.merchant_id, phone: PhoneNumber::parse(&body.phone)? };
-    retry_races(|| attempt(app, &key)).await?;
+    let key = PhoneKey { merchant_id: partner.id.clone(), phone: PhoneNumber::parse(&body.phone)? };
+    partner.check_sms_country(&key.phone)?;
+    retry_races(|| attempt(app, partner, &key)).await?;
     Ok(json(200, &json!({ "result": "ok" })))
 }
 
-async fn attempt(app: &App, key: &PhoneKey) -> Result<Attempt<()>, ApiError> {
+async fn attempt(app: &App, partner: &Partner, key: &PhoneKey) -> Result<Attempt<()>, ApiError> {
     let now = app.clock.now();
     let pending =
         app.store.phone_claim(key).await?.filter(|claim| claim.is_live(now) && claim.status == AccountStatus::Pending);
     let Some(claim) = pending else {
         // No pending signup: the same limits and the same time as a send, and nothing sent.
-        return send_nothing_alike(app, &key.phone).await;
+        return send_nothing_alike(app, partner, &key.phone).await;
     };
-    let (code, stored) = new_code(app, key, CodePurpose::PhoneSignup, &claim.user_id, now);
-    send_with(app, key, &code_text(&code), |sms| async move { app.store.replace_pending_code(key, stored, &sms).await })
-        .await
+    let (code, stored) = new_code(app, partner, key, CodePurpose::PhoneSignup, &claim.user_id, now);
+    send_with(app, partner, key, &code_text(&code), |sms| async move {
+        app.store.replace_pending_code(key, stored, &sms).await
+    })
+    .await
 }

@@ -6,7 +6,7 @@ use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
-use super::signed_in::signed_in_account;
+use super::signed_in::{SignedIn, signed_in_account};
 use crate::App;
 use crate::error::ApiError;
 use crate::http::response::{finish, json};
@@ -19,7 +19,7 @@ pub async fn handle(app: &App, verifier: &AccessTokenVerifier, req: Request) -> 
 }
 
 async fn profile(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Result<Response<Body>, ApiError> {
-    let (_, account) = signed_in_account(app, verifier, req, Method::GET).await?;
+    let SignedIn { account, .. } = signed_in_account(app, verifier, req, Method::GET).await?;
     let mut body = json!({
         "userId": user_ref(&account.user_id),
         "phone": account.phone,

@@ -8,13 +8,13 @@ use std::convert::Infallible;
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 
+use super::signed_in::signed_in;
 use super::{Attempt, retry_races};
 use crate::App;
-use crate::auth::authenticate;
 use crate::domain::kyc::KycLevel;
 use crate::domain::personal_details::{PersonalDetails, civil_date};
 use crate::error::ApiError;
-use crate::http::request::{PartnerHeaders, json_body, require_method};
+use crate::http::request::json_body;
 use crate::http::response::{finish, no_content};
 use crate::ports::{AccountStatus, StoreError};
 use crate::security::access_token::AccessTokenVerifier;
@@ -24,9 +24,7 @@ pub async fn handle(app: &App, verifier: &AccessTokenVerifier, req: Request) -> 
 }
 
 async fn update(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Result<Response<Body>, ApiError> {
-    require_method(req, Method::PATCH)?;
-    let partner = PartnerHeaders::from_request(req)?;
-    let principal = authenticate(app, verifier, req, &partner).await?;
+    let (_, principal) = signed_in(app, verifier, req, Method::PATCH).await?;
     let patch: PersonalDetails = json_body(req)?;
     let changes = patch.validated(civil_date(app.clock.now()))?;
     retry_races(|| async {

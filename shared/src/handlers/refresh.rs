@@ -7,8 +7,8 @@ use lambda_http::{Body, Response};
 
 use super::session_tokens::token_response;
 use crate::App;
+use crate::admission::Caller;
 use crate::error::{ApiError, OAuthError};
-use crate::http::request::PartnerHeaders;
 use crate::ports::{AccountStatus, Rotation, StoreError};
 use crate::security::tokens::{RefreshToken, Subject, TokenIssuer};
 
@@ -26,7 +26,7 @@ fn invalid_token() -> ApiError {
 pub(super) async fn refresh_grant(
     app: &App,
     issuer: &TokenIssuer,
-    partner: &PartnerHeaders,
+    caller: &Caller,
     token: String,
 ) -> Result<Response<Body>, ApiError> {
     if token.len() > MAX_TOKEN_LEN {
@@ -36,7 +36,7 @@ pub(super) async fn refresh_grant(
     let hash = presented.digest();
     let now = app.clock.now();
     let record = app.store.refresh_token(&hash).await?.ok_or_else(invalid_token)?;
-    if record.merchant_id != partner.merchant_id || record.expires_at <= now {
+    if record.merchant_id != caller.merchant_id() || record.expires_at <= now {
         return Err(invalid_token());
     }
     if let Some(rotated_at) = record.rotated_at
@@ -69,7 +69,11 @@ pub(super) async fn refresh_grant(
         Err(StoreError::Conflict) => return Err(invalid_token()),
         Err(other) => return Err(other.into()),
     }
-    let subject =
-        Subject { user_id: &record.user_id, merchant_id: &record.merchant_id, session_id: &record.session_id };
+    let subject = Subject {
+        user_id: &record.user_id,
+        merchant_id: &record.merchant_id,
+        session_id: &record.session_id,
+        sandbox: caller.partner.sandbox,
+    };
     token_response(issuer, &subject, &next, now)
 }

@@ -11,8 +11,9 @@ use serde_json::json;
 
 use super::token::invalid_request;
 use crate::App;
+use crate::admission::{RateClass, admit};
 use crate::error::ApiError;
-use crate::http::request::{PartnerHeaders, json_or_form_body, require_method};
+use crate::http::request::{json_or_form_body, require_method};
 use crate::http::response::{finish, json};
 use crate::security::tokens::RefreshToken;
 
@@ -27,7 +28,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, Infallibl
 
 async fn revoke(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
     require_method(req, Method::POST)?;
-    let partner = PartnerHeaders::from_request(req)?;
+    let caller = admit(app, req, RateClass::Refresh).await?;
     let body: RevokeRequest = json_or_form_body(req).map_err(|err| match err {
         ApiError::MalformedBody { .. } => invalid_request("The body must be JSON or a form with token."),
         other => other,
@@ -35,7 +36,7 @@ async fn revoke(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
     let token = body.token.filter(|t| !t.is_empty()).ok_or_else(|| invalid_request("token is required."))?;
     let hash = RefreshToken::from_client(token).digest();
     if let Some(record) = app.store.refresh_token(&hash).await?
-        && record.merchant_id == partner.merchant_id
+        && record.merchant_id == caller.merchant_id()
     {
         app.store.revoke_session(&record.user_id, &record.session_id, app.clock.now()).await?;
         tracing::info!(user_id = %record.user_id, session_id = %record.session_id, "session revoked");

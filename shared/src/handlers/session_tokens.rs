@@ -41,6 +41,7 @@ pub(super) fn token_response(
             expires_in: ACCESS_TOKEN_TTL_SECS,
             scope: DEFAULT_SCOPE,
             user_id: user_ref(subject.user_id),
+            sandbox: subject.sandbox,
         },
     ))
 }

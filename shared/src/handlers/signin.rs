@@ -7,10 +7,10 @@ use lambda_http::{Body, Response};
 use super::session_tokens::{new_session, token_response};
 use super::token::invalid_request;
 use crate::App;
+use crate::admission::Caller;
 use crate::domain::password::Password;
 use crate::domain::phone::PhoneNumber;
 use crate::error::{ApiError, OAuthError};
-use crate::http::request::PartnerHeaders;
 use crate::ports::{AccountStatus, PhoneKey, StoreError};
 use crate::security::tokens::{Subject, TokenIssuer};
 
@@ -28,7 +28,7 @@ fn wrong_credentials() -> ApiError {
 pub(super) async fn password_grant(
     app: &App,
     issuer: &TokenIssuer,
-    partner: &PartnerHeaders,
+    caller: &Caller,
     username: &str,
     password: String,
 ) -> Result<Response<Body>, ApiError> {
@@ -36,7 +36,7 @@ pub(super) async fn password_grant(
         .map_err(|_| invalid_request("The username must be a phone number in international format."))?;
     // Longer than any password can be: it cannot match.
     let password = Password::new(password).map_err(|_| wrong_credentials())?;
-    let key = PhoneKey { merchant_id: partner.merchant_id.clone(), phone };
+    let key = PhoneKey { merchant_id: caller.merchant_id().to_owned(), phone };
     let now = app.clock.now();
 
     let backoff = app.store.signin_backoff(&key).await?.as_of(now);
@@ -61,11 +61,16 @@ pub(super) async fn password_grant(
     if backoff.failures > 0 {
         app.store.clear_signin_failures(&key).await?;
     }
-    let (refresh, session) = new_session(partner.fingerprint.clone(), now);
+    let (refresh, session) = new_session(caller.headers.fingerprint.clone(), now);
     let session_id = session.session_id.clone();
     app.store.start_session(&account.user_id, &key.merchant_id, session).await?;
     tracing::info!(user_id = %account.user_id, "signed in");
-    let subject = Subject { user_id: &account.user_id, merchant_id: &key.merchant_id, session_id: &session_id };
+    let subject = Subject {
+        user_id: &account.user_id,
+        merchant_id: &key.merchant_id,
+        session_id: &session_id,
+        sandbox: caller.partner.sandbox,
+    };
     token_response(issuer, &subject, &refresh, now)
 }
 

@@ -15,11 +15,13 @@ use serde_json::json;
 use super::delivery::{EXISTING_ACCOUNT_NOTICE, code_text, new_code, send_with};
 use super::{Attempt, PENDING_ACCOUNT_TTL_SECS, retry_races};
 use crate::App;
+use crate::admission::{RateClass, admit};
+use crate::domain::partner::Partner;
 use crate::domain::password::Password;
 use crate::domain::password_policy::PasswordContext;
 use crate::domain::phone::PhoneNumber;
 use crate::error::ApiError;
-use crate::http::request::{PartnerHeaders, json_body, require_method};
+use crate::http::request::{json_body, require_method};
 use crate::http::response::{finish, json};
 use crate::ports::{AccountStatus, NewPendingAccount, PhoneKey, Recipient};
 use crate::security::code::CodePurpose;
@@ -41,33 +43,35 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, Infallibl
 
 async fn signup(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
     require_method(req, Method::POST)?;
-    let partner = PartnerHeaders::from_request(req)?;
+    let caller = admit(app, req, RateClass::Send).await?;
+    let partner = &caller.partner;
     let body: SignupRequest = json_body(req)?;
     let phone = PhoneNumber::parse(&body.phone)?;
+    partner.check_sms_country(&phone)?;
     let password = Password::new(body.password)?;
-    app.policies.for_merchant(&partner.merchant_id).check(&password, &PasswordContext::for_phone(&phone))?;
+    partner.password_policy().check(&password, &PasswordContext::for_phone(&phone))?;
     // Hashed whatever the phone's state, so every case costs the same time.
     let password_hash = app.hasher.hash(&password).await?;
-    let key = PhoneKey { merchant_id: partner.merchant_id, phone };
+    let key = PhoneKey { merchant_id: partner.id.clone(), phone };
 
-    retry_races(|| attempt(app, &key, &password_hash)).await?;
+    retry_races(|| attempt(app, partner, &key, &password_hash)).await?;
     Ok(json(200, &json!({ "result": "ok" })))
 }
 
-async fn attempt(app: &App, key: &PhoneKey, password_hash: &str) -> Result<Attempt<()>, ApiError> {
+async fn attempt(app: &App, partner: &Partner, key: &PhoneKey, password_hash: &str) -> Result<Attempt<()>, ApiError> {
     let now = app.clock.now();
     let claim = app.store.phone_claim(key).await?.filter(|claim| claim.is_live(now));
     match claim {
         None => {
             let user_id = uuid::Uuid::new_v4().to_string();
-            let (code, stored) = new_code(app, key, CodePurpose::PhoneSignup, &user_id, now);
+            let (code, stored) = new_code(app, partner, key, CodePurpose::PhoneSignup, &user_id, now);
             let account = NewPendingAccount {
                 user_id: user_id.clone(),
                 password_hash: password_hash.to_owned(),
                 created_at: now,
                 expires_at: now + PENDING_ACCOUNT_TTL_SECS,
             };
-            let sent = send_with(app, key, &code_text(&code), |sms| async move {
+            let sent = send_with(app, partner, key, &code_text(&code), |sms| async move {
                 app.store.create_pending_account(key, account, stored, &sms).await
             })
             .await?;
@@ -77,15 +81,15 @@ async fn attempt(app: &App, key: &PhoneKey, password_hash: &str) -> Result<Attem
             Ok(sent)
         }
         Some(claim) if claim.status == AccountStatus::Pending => {
-            let (code, stored) = new_code(app, key, CodePurpose::PhoneSignup, &claim.user_id, now);
+            let (code, stored) = new_code(app, partner, key, CodePurpose::PhoneSignup, &claim.user_id, now);
             let hash = password_hash.to_owned();
-            send_with(app, key, &code_text(&code), |sms| async move {
+            send_with(app, partner, key, &code_text(&code), |sms| async move {
                 app.store.replace_pending_password(key, &claim.user_id, hash, stored, &sms).await
             })
             .await
         }
         Some(_) => {
-            send_with(app, key, EXISTING_ACCOUNT_NOTICE, |sms| async move {
+            send_with(app, partner, key, EXISTING_ACCOUNT_NOTICE, |sms| async move {
                 app.store.record_send(Recipient::Phone(&key.phone), &sms).await
             })
             .await

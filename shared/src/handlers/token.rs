@@ -10,8 +10,9 @@ use serde::Deserialize;
 
 use super::{refresh, signin};
 use crate::App;
+use crate::admission::{RateClass, identify, rate_limit};
 use crate::error::{ApiError, OAuthError};
-use crate::http::request::{PartnerHeaders, json_or_form_body, require_method};
+use crate::http::request::{json_or_form_body, require_method};
 use crate::http::response::finish;
 use crate::security::tokens::TokenIssuer;
 
@@ -33,22 +34,23 @@ pub async fn handle(app: &App, issuer: &TokenIssuer, req: Request) -> Result<Res
 
 async fn token(app: &App, issuer: &TokenIssuer, req: &Request) -> Result<Response<Body>, ApiError> {
     require_method(req, Method::POST)?;
-    let partner = PartnerHeaders::from_request(req)?;
+    let caller = identify(app, req).await?;
     let body: TokenRequest = json_or_form_body(req).map_err(|err| match err {
         ApiError::MalformedBody { .. } => {
             invalid_request("The body must be JSON or a form with grant_type and its parameters.")
         }
         other => other,
     })?;
+    let class =
+        if body.grant_type.as_deref() == Some("refresh_token") { RateClass::Refresh } else { RateClass::Verify };
+    rate_limit::check(app, req, class).await?;
     match body.grant_type.as_deref() {
         Some("password") => match (body.username, body.password) {
-            (Some(username), Some(password)) => {
-                signin::password_grant(app, issuer, &partner, &username, password).await
-            }
+            (Some(username), Some(password)) => signin::password_grant(app, issuer, &caller, &username, password).await,
             _ => Err(invalid_request("grant_type=password needs username and password.")),
         },
         Some("refresh_token") => match body.refresh_token {
-            Some(token) => refresh::refresh_grant(app, issuer, &partner, token).await,
+            Some(token) => refresh::refresh_grant(app, issuer, &caller, token).await,
             None => Err(invalid_request("grant_type=refresh_token needs refresh_token.")),
         },
         Some(_) => Err(ApiError::OAuth {

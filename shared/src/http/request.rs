@@ -96,7 +96,7 @@ pub fn require_method(req: &Request, method: Method) -> Result<(), ApiError> {
     }
 }
 
-fn body_bytes(req: &Request) -> Result<&[u8], ApiError> {
+pub(crate) fn body_bytes(req: &Request) -> Result<&[u8], ApiError> {
     let bytes: &[u8] = match req.body() {
         Body::Empty => &[],
         Body::Text(text) => text.as_bytes(),

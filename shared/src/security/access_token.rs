@@ -24,6 +24,8 @@ pub struct VerifiedClaims {
     pub scope: String,
     pub mid: String,
     pub sid: String,
+    #[serde(default)]
+    pub sandbox: bool,
 }
 
 /// Why a token was refused; for logs only, clients get one 401.
@@ -109,7 +111,9 @@ mod tests {
     }
 
     fn token(issuer: &TokenIssuer, at: i64) -> String {
-        issuer.access_token(&Subject { user_id: "u1", merchant_id: "m1", session_id: "s1" }, at).unwrap()
+        issuer
+            .access_token(&Subject { user_id: "u1", merchant_id: "m1", session_id: "s1", sandbox: false }, at)
+            .unwrap()
     }
 
     fn b64(value: serde_json::Value) -> String {

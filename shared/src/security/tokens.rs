@@ -94,6 +94,9 @@ pub struct AccessClaims<'a> {
     pub scope: &'a str,
     pub mid: &'a str,
     pub sid: &'a str,
+    /// Present (and true) only on tokens of a sandbox partner's users.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sandbox: bool,
 }
 
 /// Who the token is for, in the words of the caller.
@@ -101,6 +104,7 @@ pub struct Subject<'a> {
     pub user_id: &'a str,
     pub merchant_id: &'a str,
     pub session_id: &'a str,
+    pub sandbox: bool,
 }
 
 /// Signs with the current key; `previous` keys only verify, so tokens signed before a rotation keep
@@ -159,6 +163,7 @@ impl TokenIssuer {
             scope: DEFAULT_SCOPE,
             mid: subject.merchant_id,
             sid: subject.session_id,
+            sandbox: subject.sandbox,
         };
         jsonwebtoken::encode(&header, &claims, &self.key.encoding)
             .map_err(|e| ApiError::Internal(format!("signing an access token failed: {e}")))
@@ -212,6 +217,9 @@ pub struct TokenResponse {
     pub expires_in: i64,
     pub scope: &'static str,
     pub user_id: String,
+    /// `true` in a sandbox partner's token responses, absent otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sandbox: bool,
 }
 
 #[cfg(test)]
@@ -228,7 +236,10 @@ mod tests {
     fn access_token_verifies_with_the_published_jwk_alone() {
         let issuer = issuer();
         let token = issuer
-            .access_token(&Subject { user_id: "u-1", merchant_id: "m-1", session_id: "s-1" }, 1_700_000_000)
+            .access_token(
+                &Subject { user_id: "u-1", merchant_id: "m-1", session_id: "s-1", sandbox: false },
+                1_700_000_000,
+            )
             .unwrap();
         let header = jsonwebtoken::decode_header(&token).unwrap();
         assert_eq!(header.kid.as_deref(), Some("k1"));
@@ -249,7 +260,9 @@ mod tests {
 
     #[test]
     fn a_token_from_another_key_does_not_verify() {
-        let token = issuer().access_token(&Subject { user_id: "u", merchant_id: "m", session_id: "s" }, 0).unwrap();
+        let token = issuer()
+            .access_token(&Subject { user_id: "u", merchant_id: "m", session_id: "s", sandbox: false }, 0)
+            .unwrap();
         let jwk = issuer().signing_key().public_jwk();
         let key = DecodingKey::from_ec_components(jwk["x"].as_str().unwrap(), jwk["y"].as_str().unwrap()).unwrap();
         let mut validation = Validation::new(Algorithm::ES256);

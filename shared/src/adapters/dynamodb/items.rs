@@ -55,6 +55,9 @@ pub fn send_log_pk(to: Recipient<'_>) -> String {
 
 pub const SEND_LOG_SK: &str = "LOG";
 
+pub const PARTNERS_PK: &str = "PARTNERS";
+pub const COUNTER_SK: &str = "COUNT";
+
 pub fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }

@@ -11,11 +11,14 @@
 //! | email claim (uniqueness marker) | `EMAIL#<merchant>#<address>` | `CLAIM` |
 //! | email confirmation link token | `EMAILTOKEN#<sha256>` | `TOKEN` |
 //! | send log of a phone or mailbox (caps across partners) | `SENDLOG#SMS:<e164>`, `SENDLOG#EMAIL:<address>` | `LOG` |
+//! | partner (one partition: the admin lists it with one query) | `PARTNERS` | `PARTNER#<uuid>` |
+//! | counter (per-IP window, daily SMS budget) | `COUNTER#<name>` | `COUNT` |
 //!
 //! `ttl` lets DynamoDB delete dead items eventually; expiry is always decided in code from `expiresAt`.
 
 mod errors;
 mod items;
+mod partners;
 mod passwords;
 mod profile;
 mod store;

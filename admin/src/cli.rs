@@ -1,0 +1,120 @@
+//! The command line, as `partners --help` shows it.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "partners",
+    version,
+    about = "Manage the partners (merchants) of a registration service deployment.",
+    long_about = "Manage the partners (merchants) of a registration service deployment.\n\n\
+        Every request to the service names its partner in X-Merchant-ID; only partners registered \
+        here, and active, are served. Writes go straight to the service's DynamoDB table, with the \
+        AWS credentials, region and endpoint of the environment (AWS_PROFILE, AWS_REGION, \
+        AWS_ENDPOINT_URL, ...). Running functions see a change within a minute.",
+    after_help = "Examples:\n  \
+        partners --table registration-prod add --name \"Acme Pay\" --sms-countries GB,IE --daily-sms-budget 2000\n  \
+        partners --table registration-prod add --name \"Acme Pay sandbox\" --sandbox --sms-countries GB\n  \
+        partners --table registration-prod list\n  \
+        partners --table registration-prod update 6f1c2d3e-4b5a-4978-8a9b-0c1d2e3f4a5b --disable"
+)]
+pub struct Cli {
+    /// The service's DynamoDB table (the stack's TableName output).
+    #[arg(long, env = "TABLE_NAME", global = true)]
+    pub table: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Register a new partner and print its settings.
+    Add(AddArgs),
+    /// List every partner, one per line.
+    List,
+    /// Show one partner's settings (a signing secret is never shown again after it is made).
+    Show {
+        /// The partner's id (its X-Merchant-ID).
+        id: String,
+    },
+    /// Change a partner's settings; options not given stay as they are.
+    Update(UpdateArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Policy {
+    /// Seed 000: at least 8 characters with a digit and a letter (the default).
+    Seed000,
+    /// Seed 003: 8 to 32 characters with lower and upper case, a digit and a symbol.
+    Seed003,
+}
+
+#[derive(Args)]
+pub struct AddArgs {
+    /// A display name, for people.
+    #[arg(long)]
+    pub name: String,
+    /// The partner's id, a UUID; a new random one if not given.
+    #[arg(long)]
+    pub id: Option<String>,
+    /// A sandbox partner: nothing is sent by SMS or email, every code is 12345, and tokens say
+    /// `sandbox: true`. Fixed for the life of the partner: register a live partner separately.
+    #[arg(long)]
+    pub sandbox: bool,
+    /// Countries whose numbers may get SMS, as ISO 3166 codes, comma-separated (GB,IE,DE).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub sms_countries: Vec<String>,
+    /// SMS the partner may send per UTC day, across all its users.
+    #[arg(long, default_value_t = 1000)]
+    pub daily_sms_budget: u32,
+    #[arg(long, value_enum, default_value = "seed000")]
+    pub password_policy: Policy,
+    /// Make a request-signing secret: every request must then carry X-Signature. The secret is
+    /// printed once.
+    #[arg(long)]
+    pub signing_secret: bool,
+    /// From address of the partner's emails (a verified SES identity); the deployment's if not given.
+    #[arg(long)]
+    pub email_sender: Option<String>,
+    /// Where the partner's email links point (https://...); the deployment's if not given.
+    #[arg(long)]
+    pub public_base_url: Option<String>,
+}
+
+#[derive(Args)]
+pub struct UpdateArgs {
+    /// The partner's id (its X-Merchant-ID).
+    pub id: String,
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Stop serving the partner's requests (403 PARTNER_DISABLED).
+    #[arg(long, conflicts_with = "enable")]
+    pub disable: bool,
+    /// Serve the partner's requests again.
+    #[arg(long)]
+    pub enable: bool,
+    /// Replaces the list of countries whose numbers may get SMS (GB,IE,DE).
+    #[arg(long, value_delimiter = ',')]
+    pub sms_countries: Option<Vec<String>>,
+    #[arg(long)]
+    pub daily_sms_budget: Option<u32>,
+    #[arg(long, value_enum)]
+    pub password_policy: Option<Policy>,
+    /// Make a new signing secret (printed once); the old one stops working at once.
+    #[arg(long, conflicts_with = "remove_signing_secret")]
+    pub rotate_signing_secret: bool,
+    /// Stop requiring X-Signature.
+    #[arg(long)]
+    pub remove_signing_secret: bool,
+    #[arg(long, conflicts_with = "clear_email_sender")]
+    pub email_sender: Option<String>,
+    /// Use the deployment's From address again.
+    #[arg(long)]
+    pub clear_email_sender: bool,
+    #[arg(long, conflicts_with = "clear_public_base_url")]
+    pub public_base_url: Option<String>,
+    /// Use the deployment's link base URL again.
+    #[arg(long)]
+    pub clear_public_base_url: bool,
+}

@@ -1,0 +1,159 @@
+//! The partner registry and the atomic counters, in the same table as the accounts.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::errors::classify;
+use super::items::*;
+use super::store::{DynamoAccountStore, values};
+use crate::domain::partner::{CountryCode, Partner, PartnerStatus, PolicyName, SigningSecret};
+use crate::ports::{CounterKey, Counters, PartnerRegistry, StoreError};
+
+fn partner_key(id: &str) -> Item {
+    item_key(PARTNERS_PK.to_owned(), format!("PARTNER#{id}"))
+}
+
+fn counter_key(name: &str) -> Item {
+    item_key(format!("COUNTER#{name}"), COUNTER_SK)
+}
+
+fn partner_item(p: &Partner) -> Item {
+    let mut item = partner_key(&p.id);
+    item.extend(values([
+        ("id", s(&p.id)),
+        ("name", s(&p.name)),
+        ("status", s(p.status.as_str())),
+        ("sandbox", AttributeValue::Bool(p.sandbox)),
+        ("passwordPolicy", s(p.password_policy.as_str())),
+        ("smsCountries", AttributeValue::L(p.sms_countries.iter().map(|c| s(c.as_str())).collect())),
+        ("dailySmsBudget", n(p.daily_sms_budget)),
+        ("createdAt", n(p.created_at)),
+        ("updatedAt", n(p.updated_at)),
+    ]));
+    let optional = [
+        ("signingSecret", p.signing_secret.as_ref().map(|secret| secret.expose().to_owned())),
+        ("emailSender", p.email_sender.clone()),
+        ("publicBaseUrl", p.public_base_url.clone()),
+    ];
+    for (name, value) in optional {
+        if let Some(value) = value {
+            item.insert(name.to_owned(), s(value));
+        }
+    }
+    item
+}
+
+fn malformed(attr: &str) -> StoreError {
+    StoreError::Backend(format!("partner attribute {attr} is missing or malformed"))
+}
+
+fn partner_from(item: &Item) -> Result<Partner, StoreError> {
+    let countries = item
+        .get("smsCountries")
+        .and_then(|v| v.as_l().ok())
+        .ok_or_else(|| malformed("smsCountries"))?
+        .iter()
+        .map(|v| v.as_s().ok().and_then(|c| CountryCode::parse(c).ok()).ok_or_else(|| malformed("smsCountries")))
+        .collect::<Result<_, _>>()?;
+    Ok(Partner {
+        id: get_s(item, "id")?,
+        name: get_s(item, "name")?,
+        status: PartnerStatus::parse(&get_s(item, "status")?).ok_or_else(|| malformed("status"))?,
+        sandbox: *item.get("sandbox").and_then(|v| v.as_bool().ok()).ok_or_else(|| malformed("sandbox"))?,
+        password_policy: PolicyName::parse(&get_s(item, "passwordPolicy")?)
+            .ok_or_else(|| malformed("passwordPolicy"))?,
+        sms_countries: countries,
+        daily_sms_budget: get_n(item, "dailySmsBudget")?,
+        signing_secret: get_opt_s(item, "signingSecret").map(SigningSecret::from_stored),
+        email_sender: get_opt_s(item, "emailSender"),
+        public_base_url: get_opt_s(item, "publicBaseUrl"),
+        created_at: get_n(item, "createdAt")?,
+        updated_at: get_n(item, "updatedAt")?,
+    })
+}
+
+#[async_trait]
+impl PartnerRegistry for DynamoAccountStore {
+    async fn partner(&self, id: &str) -> Result<Option<Partner>, StoreError> {
+        self.get("GetItem partner", partner_key(id)).await?.as_ref().map(partner_from).transpose()
+    }
+
+    async fn partners(&self) -> Result<Vec<Partner>, StoreError> {
+        let pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(PARTNERS_PK))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Vec<_>>()
+            .await;
+        pages
+            .into_iter()
+            .map(|item| item.map_err(|e| classify("Query partners", e)).and_then(|item| partner_from(&item)))
+            .collect()
+    }
+
+    async fn add_partner(&self, partner: &Partner) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(partner_item(partner)))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify("PutItem partner", e))
+    }
+
+    async fn update_partner(&self, partner: &Partner, read_at: i64) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(partner_item(partner)))
+            .condition_expression("updatedAt = :read")
+            .expression_attribute_values(":read", n(read_at))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify("PutItem partner update", e))
+    }
+}
+
+#[async_trait]
+impl Counters for DynamoAccountStore {
+    async fn increment_below(&self, key: &CounterKey, limit: u64) -> Result<bool, StoreError> {
+        let result = self
+            .update_one(
+                "UpdateItem counter",
+                counter_key(&key.name),
+                "ADD hits :one SET #ttl = :ttl",
+                "attribute_not_exists(hits) OR hits < :limit",
+                values([(":one", n(1)), (":limit", n(limit)), (":ttl", n(key.expires_at))]),
+            )
+            .await;
+        match result {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
+    async fn decrement(&self, key: &CounterKey) -> Result<(), StoreError> {
+        let result = self
+            .update_one(
+                "UpdateItem counter refund",
+                counter_key(&key.name),
+                "ADD hits :minus",
+                "hits > :zero",
+                values([(":minus", n(-1)), (":zero", n(0))]),
+            )
+            .await;
+        match result {
+            Err(StoreError::Conflict) => Ok(()),
+            other => other,
+        }
+    }
+}
