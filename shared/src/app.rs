@@ -11,7 +11,7 @@ use crate::admission::directory::PartnerDirectory;
 use crate::admission::rate_limit::RateLimits;
 use crate::config::{Config, ConfigError, Environment, Source};
 use crate::domain::send_limits::SendLimits;
-use crate::latency::LatencyEstimate;
+use crate::latency::SendLatencies;
 use crate::mail::Mailer;
 use crate::ports::{AccountStore, Clock, Counters, PartnerRegistry, SmsSender, SystemClock};
 use crate::security::code::CodeMac;
@@ -28,8 +28,8 @@ pub struct App {
     /// Per-IP windows and daily SMS budgets.
     pub counters: Arc<dyn Counters>,
     pub rate_limits: RateLimits,
-    /// How long an SMS send takes here, so paths that send nothing can take as long.
-    pub sms_latency: LatencyEstimate,
+    /// How long each endpoint's slowest path takes here, so its other paths can take as long.
+    pub send_latency: SendLatencies,
     pub send_limits: SendLimits,
 }
 
@@ -48,7 +48,7 @@ impl App {
             clock,
             code_mac: CodeMac::new(pepper),
             hasher: PasswordHasher::default(),
-            sms_latency: LatencyEstimate::default(),
+            send_latency: SendLatencies::default(),
             send_limits: SendLimits::default(),
         }
     }

@@ -7,6 +7,17 @@ use std::time::Duration;
 /// Until the first real send is measured.
 const INITIAL_MICROS: u64 = 60_000;
 
+/// One estimate per endpoint that hides which case it served: each imitates its own slowest path.
+#[derive(Debug, Default)]
+pub struct SendLatencies {
+    /// A new (or pending) signup: the account transaction and the code SMS.
+    pub signup: LatencyEstimate,
+    /// A resend to a pending signup.
+    pub resend: LatencyEstimate,
+    /// A reset code to an account.
+    pub forgot: LatencyEstimate,
+}
+
 #[derive(Debug)]
 pub struct LatencyEstimate {
     micros: AtomicU64,

@@ -12,6 +12,7 @@ use crate::domain::partner::Partner;
 use crate::domain::phone::PhoneNumber;
 use crate::domain::send_limits::SendReservation;
 use crate::error::ApiError;
+use crate::latency::LatencyEstimate;
 use crate::ports::{PhoneKey, Recipient, SendError, StoreError, StoredCode};
 use crate::security::code::{CodeBinding, CodePurpose, ConfirmationCode};
 use crate::security::random;
@@ -50,40 +51,31 @@ pub(super) fn code_text(code: &ConfirmationCode) -> Zeroizing<String> {
 pub(super) const EXISTING_ACCOUNT_NOTICE: &str = "Someone tried to sign up with this phone number, which already has an account. \
 If it was you, sign in or reset your password. If not, you can ignore this message.";
 
+/// How a delivery takes part in hiding which case a request was: paths that do the most work
+/// `Set` the estimate of their kind; the lighter paths of the same endpoint, which must not be told
+/// apart from them, `Imitate` it by waiting out the difference after their own work.
+#[derive(Clone, Copy)]
+pub(super) enum Timing<'a> {
+    Untimed,
+    Sets(&'a LatencyEstimate),
+    Imitates(&'a LatencyEstimate),
+}
+
 /// Reserves a send to `to`, lets `write` store it (with whatever else belongs in the same
-/// transaction), then runs `send` (given the instant the write started). `Raced` if the write lost
-/// to a parallel request; if the send fails, the reservation is released so the cooldown does not
-/// hold back a retry.
+/// transaction), then runs `send`. `Raced` if the write lost to a parallel request; if the send
+/// fails, the reservation is released so the cooldown does not hold back a retry.
 pub(super) async fn deliver<W, WF, S, SF>(
     app: &App,
     partner: &Partner,
     to: Recipient<'_>,
+    timing: Timing<'_>,
     write: W,
     send: S,
 ) -> Result<Attempt<()>, ApiError>
 where
     W: FnOnce(SendReservation) -> WF,
     WF: Future<Output = Result<(), StoreError>>,
-    S: FnOnce(std::time::Instant) -> SF,
-    SF: Future<Output = Result<(), SendError>>,
-{
-    deliver_timed(app, partner, to, write, send, matches!(to, Recipient::Phone(_))).await
-}
-
-/// `deliver`; with `measure`, the time from the write to the end of the send feeds the SMS latency
-/// estimate. Only real SMS sends may: the estimate is what the no-send path imitates.
-async fn deliver_timed<W, WF, S, SF>(
-    app: &App,
-    partner: &Partner,
-    to: Recipient<'_>,
-    write: W,
-    send: S,
-    measure: bool,
-) -> Result<Attempt<()>, ApiError>
-where
-    W: FnOnce(SendReservation) -> WF,
-    WF: Future<Output = Result<(), StoreError>>,
-    S: FnOnce(std::time::Instant) -> SF,
+    S: FnOnce() -> SF,
     SF: Future<Output = Result<(), SendError>>,
 {
     let now = app.clock.now();
@@ -110,10 +102,7 @@ where
     if partner.sandbox {
         return Ok(Attempt::Done(()));
     }
-    let sent = send(started).await;
-    if measure && sent.is_ok() {
-        app.sms_latency.record(started.elapsed());
-    }
+    let sent = send().await;
     if let Err(err) = sent {
         tracing::warn!(error = %err, "message not sent; releasing the send");
         if let Some(charge) = &charge {
@@ -127,28 +116,32 @@ where
             Recipient::Email(_) => ApiError::EmailUnavailable,
         });
     }
+    match timing {
+        Timing::Untimed => {}
+        Timing::Sets(estimate) => estimate.record(started.elapsed()),
+        Timing::Imitates(estimate) => {
+            tokio::time::sleep(estimate.estimate().saturating_sub(started.elapsed())).await;
+        }
+    }
     Ok(Attempt::Done(()))
 }
 
 /// For a phone that must get nothing without anyone being able to tell: records a send under the
-/// same limits and pads its own write up to what a real write-and-send takes here.
+/// same limits and takes as long as the path it imitates.
 pub(super) async fn send_nothing_alike(
     app: &App,
     partner: &Partner,
     phone: &PhoneNumber,
+    imitates: &LatencyEstimate,
 ) -> Result<Attempt<()>, ApiError> {
     let to = Recipient::Phone(phone);
-    let target = app.sms_latency.estimate();
-    deliver_timed(
+    deliver(
         app,
         partner,
         to,
+        Timing::Imitates(imitates),
         |send| async move { app.store.record_send(to, &send).await },
-        |write_started: std::time::Instant| async move {
-            tokio::time::sleep(target.saturating_sub(write_started.elapsed())).await;
-            Ok(())
-        },
-        false,
+        || async { Ok(()) },
     )
     .await
 }
@@ -159,11 +152,12 @@ pub(super) async fn send_with<W, Fut>(
     partner: &Partner,
     key: &PhoneKey,
     text: &str,
+    timing: Timing<'_>,
     write: W,
 ) -> Result<Attempt<()>, ApiError>
 where
     W: FnOnce(SendReservation) -> Fut,
     Fut: Future<Output = Result<(), StoreError>>,
 {
-    deliver(app, partner, Recipient::Phone(&key.phone), write, |_| app.sms.send(&key.phone, text)).await
+    deliver(app, partner, Recipient::Phone(&key.phone), timing, write, || app.sms.send(&key.phone, text)).await
 }

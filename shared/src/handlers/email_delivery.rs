@@ -1,7 +1,7 @@
 //! Sending a confirmation link (add and resend) or, for an address another account owns, a notice
 //! to its owner instead, under the same per-address limits as SMS codes.
 
-use super::delivery::deliver;
+use super::delivery::{Timing, deliver};
 use super::{Attempt, retry_races};
 use crate::App;
 use crate::domain::email::EmailAddress;
@@ -32,6 +32,7 @@ pub(super) async fn send_link(
             app,
             partner,
             Recipient::Email(email),
+            Timing::Untimed,
             |send| async move {
                 app.store
                     .start_email_confirmation(
@@ -44,7 +45,7 @@ pub(super) async fn send_link(
                     )
                     .await
             },
-            |_| mailer.sender.send(email, &message),
+            || mailer.sender.send(email, &message),
         )
         .await?;
         Ok(match sent {
@@ -75,8 +76,9 @@ pub(super) async fn send_in_use_notice(
             app,
             partner,
             Recipient::Email(email),
+            Timing::Untimed,
             |send| async move { app.store.record_send(Recipient::Email(email), &send).await },
-            |_| mailer.sender.send(email, &message),
+            || mailer.sender.send(email, &message),
         )
         .await
     })

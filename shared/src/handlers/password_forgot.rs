@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::delivery::{deliver, new_code, send_nothing_alike};
+use super::delivery::{Timing, deliver, new_code, send_nothing_alike};
 use super::retry_races;
 use crate::App;
 use crate::admission::{RateClass, admit};
@@ -53,12 +53,13 @@ async fn forgot(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
                     app,
                     partner,
                     to,
+                    Timing::Sets(&app.send_latency.forgot),
                     |send| async move { app.store.issue_reset_code(key, stored, &send).await },
-                    |_| app.sms.send(&key.phone, text),
+                    || app.sms.send(&key.phone, text),
                 )
                 .await
             }
-            None => send_nothing_alike(app, partner, &key.phone).await,
+            None => send_nothing_alike(app, partner, &key.phone, &app.send_latency.forgot).await,
         }
     })
     .await?;

@@ -9,7 +9,7 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::delivery::{code_text, new_code, send_nothing_alike, send_with};
+use super::delivery::{Timing, code_text, new_code, send_nothing_alike, send_with};
 use super::{Attempt, retry_races};
 use crate::App;
 use crate::admission::{RateClass, admit};
@@ -47,10 +47,10 @@ async fn attempt(app: &App, partner: &Partner, key: &PhoneKey) -> Result<Attempt
         app.store.phone_claim(key).await?.filter(|claim| claim.is_live(now) && claim.status == AccountStatus::Pending);
     let Some(claim) = pending else {
         // No pending signup: the same limits and the same time as a send, and nothing sent.
-        return send_nothing_alike(app, partner, &key.phone).await;
+        return send_nothing_alike(app, partner, &key.phone, &app.send_latency.resend).await;
     };
     let (code, stored) = new_code(app, partner, key, CodePurpose::PhoneSignup, &claim.user_id, now);
-    send_with(app, partner, key, &code_text(&code), |sms| async move {
+    send_with(app, partner, key, &code_text(&code), Timing::Sets(&app.send_latency.resend), |sms| async move {
         app.store.replace_pending_code(key, stored, &sms).await
     })
     .await

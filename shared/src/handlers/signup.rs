@@ -3,7 +3,8 @@
 //! A new phone gets a pending account and an SMS code. A pending phone gets its password replaced and a
 //! new code (whoever holds the phone wins). A phone with an account answers the same and changes
 //! nothing; its owner gets a notice instead of a code. All three send one SMS under the same limits,
-//! so neither the answer nor its timing says which case it was.
+//! and the notice waits out the time a new signup's transaction takes here, so neither the answer
+//! nor its timing says which case it was.
 
 use std::convert::Infallible;
 
@@ -12,7 +13,7 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::delivery::{EXISTING_ACCOUNT_NOTICE, code_text, new_code, send_with};
+use super::delivery::{EXISTING_ACCOUNT_NOTICE, Timing, code_text, new_code, send_with};
 use super::{Attempt, PENDING_ACCOUNT_TTL_SECS, retry_races};
 use crate::App;
 use crate::admission::{RateClass, admit};
@@ -71,9 +72,14 @@ async fn attempt(app: &App, partner: &Partner, key: &PhoneKey, password_hash: &s
                 created_at: now,
                 expires_at: now + PENDING_ACCOUNT_TTL_SECS,
             };
-            let sent = send_with(app, partner, key, &code_text(&code), |sms| async move {
-                app.store.create_pending_account(key, account, stored, &sms).await
-            })
+            let sent = send_with(
+                app,
+                partner,
+                key,
+                &code_text(&code),
+                Timing::Sets(&app.send_latency.signup),
+                |sms| async move { app.store.create_pending_account(key, account, stored, &sms).await },
+            )
             .await?;
             if matches!(sent, Attempt::Done(())) {
                 tracing::info!(user_id = %user_id, phone = %key.phone.masked(), "pending account created");
@@ -83,15 +89,20 @@ async fn attempt(app: &App, partner: &Partner, key: &PhoneKey, password_hash: &s
         Some(claim) if claim.status == AccountStatus::Pending => {
             let (code, stored) = new_code(app, partner, key, CodePurpose::PhoneSignup, &claim.user_id, now);
             let hash = password_hash.to_owned();
-            send_with(app, partner, key, &code_text(&code), |sms| async move {
+            send_with(app, partner, key, &code_text(&code), Timing::Sets(&app.send_latency.signup), |sms| async move {
                 app.store.replace_pending_password(key, &claim.user_id, hash, stored, &sms).await
             })
             .await
         }
         Some(_) => {
-            send_with(app, partner, key, EXISTING_ACCOUNT_NOTICE, |sms| async move {
-                app.store.record_send(Recipient::Phone(&key.phone), &sms).await
-            })
+            send_with(
+                app,
+                partner,
+                key,
+                EXISTING_ACCOUNT_NOTICE,
+                Timing::Imitates(&app.send_latency.signup),
+                |sms| async move { app.store.record_send(Recipient::Phone(&key.phone), &sms).await },
+            )
             .await
         }
     }
