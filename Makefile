@@ -39,7 +39,7 @@ template: venv
 	$(VENV)/bin/cfn-lint template.yaml
 	$(VENV)/bin/sam validate --lint --template template.yaml
 
-## make release: the three Lambda bootstraps with cargo-lambda (zig), and their sizes.
+## make release: every Lambda bootstrap (functions/*; not the admin program) with cargo-lambda (zig), and their sizes.
 release: venv
 	source $(VENV)/bin/activate && cargo lambda build --release
 	scripts/sizes.sh

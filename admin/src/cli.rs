@@ -118,3 +118,36 @@ pub struct UpdateArgs {
     #[arg(long)]
     pub clear_public_base_url: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::{Cli, Command};
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn countries_split_on_commas_and_sandbox_is_a_flag() {
+        let cli = Cli::try_parse_from([
+            "partners",
+            "--table",
+            "t",
+            "add",
+            "--name",
+            "A",
+            "--sandbox",
+            "--sms-countries",
+            "GB,ie",
+        ])
+        .unwrap();
+        let Command::Add(add) = cli.command else { panic!("not add") };
+        assert_eq!(add.sms_countries, ["GB", "ie"]);
+        assert!(add.sandbox);
+        assert!(Cli::try_parse_from(["partners", "update", "x", "--enable", "--disable"]).is_err());
+        assert!(Cli::try_parse_from(["partners", "add", "--name", "A"]).is_err(), "countries are required");
+    }
+}
