@@ -44,13 +44,14 @@ pub fn list(partners: &[Partner]) -> String {
     if partners.is_empty() {
         return "No partners yet. Add one with: partners add --name <name> --sms-countries <GB,...>\n".to_owned();
     }
+    let width = partners.iter().map(|p| countries(p).len()).max().unwrap_or(0).max("COUNTRIES".len());
     let mut out = format!(
-        "{:<36}  {:<7}  {:<8}  {:<6}  {:<8}  {:<12}  {}\n",
+        "{:<36}  {:<7}  {:<8}  {:<6}  {:<8}  {:<width$}  {}\n",
         "ID", "MODE", "STATUS", "SIGNED", "BUDGET", "COUNTRIES", "NAME"
     );
     for p in partners {
         out.push_str(&format!(
-            "{:<36}  {:<7}  {:<8}  {:<6}  {:<8}  {:<12}  {}\n",
+            "{:<36}  {:<7}  {:<8}  {:<6}  {:<8}  {:<width$}  {}\n",
             p.id,
             mode(p),
             p.status.as_str(),
@@ -61,4 +62,41 @@ pub fn list(partners: &[Partner]) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use registration::domain::partner::{CountryCode, PartnerStatus, PolicyName};
+
+    use super::*;
+
+    fn partner(id: &str, countries: &[&str], name: &str) -> Partner {
+        Partner {
+            id: id.into(),
+            name: name.into(),
+            status: PartnerStatus::Active,
+            sandbox: false,
+            password_policy: PolicyName::Seed000,
+            sms_countries: countries.iter().map(|c| CountryCode::parse(c).unwrap()).collect(),
+            daily_sms_budget: 5,
+            signing_secret: Some(SigningSecret::generate()),
+            email_sender: None,
+            public_base_url: None,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn list_keeps_names_aligned_and_show_never_prints_a_stored_secret() {
+        let many = partner("6f1c2d3e-4b5a-4978-8a9b-0c1d2e3f4a5b", &["DE", "ES", "FR", "GB", "IE", "IT"], "Many");
+        let one = partner("bece038f-2e46-49f4-b25e-89cd38d6dc16", &["GB"], "One");
+        let listing = list(&[many.clone(), one]);
+        let starts: Vec<usize> = listing.lines().map(|l| l.rfind("  ").unwrap()).collect();
+        assert!(starts.windows(2).all(|w| w[0] == w[1]), "{listing}");
+        let shown = show(&many, None);
+        assert!(!shown.contains(many.signing_secret.as_ref().unwrap().expose()));
+        let secret = SigningSecret::generate();
+        assert!(show(&many, Some(&secret)).contains(secret.expose()));
+    }
 }
