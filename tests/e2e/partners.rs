@@ -260,4 +260,8 @@ async fn the_daily_budget_stops_sms_until_the_next_day() {
     env.clock.advance(retry_after);
     assert_eq!(env.signup(signup_body(&phones[2])).await.status, 200);
     assert_eq!(env.sms_to(&phones[2]).await.len(), 1);
+    // AND a budget of 0 sends nothing at all, not even a first SMS of the day
+    env.update_partner(MERCHANT, |p| p.daily_sms_budget = 0).await;
+    env.clock.advance(86_400);
+    assert_eq!(env.signup(signup_body(&fresh_phone())).await.body["error"], "SMS_BUDGET_EXHAUSTED");
 }

@@ -125,6 +125,11 @@ impl PartnerRegistry for DynamoAccountStore {
 #[async_trait]
 impl Counters for DynamoAccountStore {
     async fn increment_below(&self, key: &CounterKey, limit: u64) -> Result<bool, StoreError> {
+        // The condition below admits a counter that does not exist yet, so a limit of 0 (a partner
+        // with no SMS budget) must be refused here.
+        if limit == 0 {
+            return Ok(false);
+        }
         let result = self
             .update_one(
                 "UpdateItem counter",
