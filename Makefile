@@ -6,7 +6,7 @@ API_PORT ?= 9000
 export SAM_CLI_TELEMETRY := 0
 export AWS_LC_SYS_NO_JITTER_ENTROPY := 1
 
-.PHONY: dev test browser unit lint template release sizes bench-enumeration venv clean
+.PHONY: dev test browser unit lint template contract sam-build release sizes bench bench-enumeration venv clean
 
 # The virtualenv is rebuilt whenever requirements-dev.txt changes.
 $(VENV)/.installed: requirements-dev.txt
@@ -39,6 +39,14 @@ template: venv
 	$(VENV)/bin/cfn-lint template.yaml
 	$(VENV)/bin/sam validate --lint --template template.yaml
 
+## make contract: schemathesis over every operation of openapi.yaml against the local stack (all checks).
+contract: venv
+	VENV=$(VENV) scripts/contract.sh
+
+## make sam-build: what a deploy builds: `sam build` of template.yaml, cargo-lambda from the virtualenv.
+sam-build: venv
+	source $(VENV)/bin/activate && sam build --template template.yaml
+
 ## make release: every Lambda bootstrap (functions/*; not the admin program) with cargo-lambda (zig), and their sizes.
 release: venv
 	source $(VENV)/bin/activate && cargo lambda build --release
@@ -46,6 +54,14 @@ release: venv
 
 sizes:
 	scripts/sizes.sh
+
+## make bench: every Lambda built for release; per function the zipped size, init time against a local
+## Runtime API beside a hello-world function, peak memory, and warm latency against moto (scripts/bench.py).
+bench: venv
+	source $(VENV)/bin/activate && cargo lambda build --release && cargo lambda build --release -p hello-lambda
+	cargo build --release -p argon2-timing
+	cargo build --quiet -p admin --bin partners -p e2e --bin devstack
+	VENV=$(VENV) $(VENV)/bin/python scripts/bench.py
 
 ## make bench-enumeration: sign-in timing, unknown phone against known phone with a wrong password.
 bench-enumeration: venv

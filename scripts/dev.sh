@@ -42,7 +42,7 @@ for _ in $(seq 100); do
 done
 
 echo "dev: building the functions (the first build takes a few minutes)"
-cargo build --quiet -p admin -p e2e --bin devstack
+cargo build --quiet -p admin --bin partners -p e2e --bin devstack
 [ -s "$STATE/secrets.env" ] || target/debug/devstack env >"$STATE/secrets.env"
 target/debug/devstack setup
 
@@ -69,6 +69,8 @@ register "$LIVE_PARTNER" --name "Live partner (sends to moto)" --sms-countries G
   echo "AWS_REGION=$AWS_REGION"
   echo "AWS_ACCESS_KEY_ID=local"
   echo "AWS_SECRET_ACCESS_KEY=local"
+  # Every request through the local router comes from 127.0.0.1: `make contract` raises the per-IP limits.
+  [ -z "${RATE_LIMITS:-}" ] || echo "RATE_LIMITS=$RATE_LIMITS"
 } | sed "s/^\([A-Z_]*\)=\(.*\)$/\1='\2'/" >"$STATE/functions.env"
 
 cat <<BANNER
@@ -86,6 +88,8 @@ cat <<BANNER
 
 BANNER
 
-cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" --env-file "$STATE/functions.env" &
+# WATCH_ARGS: `make contract` passes --ignore-changes, so an edit during a run restarts no function.
+# shellcheck disable=SC2086
+cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" --env-file "$STATE/functions.env" ${WATCH_ARGS:-} &
 children+=($!)
 wait -n "${children[@]}"

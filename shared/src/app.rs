@@ -79,6 +79,8 @@ impl App {
     pub fn from_sdk(sdk: &SdkConfig, config: &Config) -> Self {
         let store = DynamoAccountStore::new(aws_sdk_dynamodb::Client::new(sdk), config.table_name.clone());
         let sms = SnsSmsSender::new(aws_sdk_sns::Client::new(sdk), config.sms_sender_id.clone());
-        App::new(Arc::new(store), Arc::new(sms), Arc::new(SystemClock), &config.code_pepper)
+        let mut app = App::new(Arc::new(store), Arc::new(sms), Arc::new(SystemClock), &config.code_pepper);
+        app.rate_limits = config.rate_limits;
+        app
     }
 }

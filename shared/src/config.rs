@@ -5,6 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use zeroize::Zeroizing;
 
+use crate::admission::rate_limit::RateLimits;
 use crate::security::tokens::{KeyError, SigningKey, TokenIssuer};
 
 /// A pepper shorter than this would make code MACs guessable offline from a table dump.
@@ -26,6 +27,7 @@ pub struct Config {
     pub table_name: String,
     pub code_pepper: Zeroizing<Vec<u8>>,
     pub sms_sender_id: Option<String>,
+    pub rate_limits: RateLimits,
 }
 
 /// Where values come from: the process environment in production, a map in tests.
@@ -72,8 +74,27 @@ impl Config {
             table_name: required(source, "TABLE_NAME")?,
             code_pepper,
             sms_sender_id: source.get("SMS_SENDER_ID"),
+            rate_limits: source.get("RATE_LIMITS").map(|text| rate_limits(&text)).transpose()?.unwrap_or_default(),
         })
     }
+}
+
+/// `RATE_LIMITS=send=30,verify=30,refresh=150`: the per-IP limits per window, for a local stack
+/// whose every request comes from one address (targets.md's values when unset).
+fn rate_limits(text: &str) -> Result<RateLimits, ConfigError> {
+    let invalid = |why: String| ConfigError::Invalid { name: "RATE_LIMITS", why };
+    let mut limits = RateLimits::default();
+    for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (class, value) = entry.split_once('=').ok_or_else(|| invalid(format!("{entry:?} is not class=number")))?;
+        let value: u64 = value.trim().parse().map_err(|_| invalid(format!("{entry:?} is not class=number")))?;
+        match class.trim() {
+            "send" => limits.send = value,
+            "verify" => limits.verify = value,
+            "refresh" => limits.refresh = value,
+            other => return Err(invalid(format!("unknown class {other:?}; use send, verify, refresh"))),
+        }
+    }
+    Ok(limits)
 }
 
 /// The token keys: `SIGNING_KEY` is a base64 P-256 PKCS#8 DER key and `SIGNING_KEY_ID` its `kid`;
@@ -104,6 +125,15 @@ fn previous_keys(list: &str) -> Result<Vec<SigningKey>, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rate_limits_default_to_the_targets_and_can_be_raised_per_class() {
+        assert_eq!(rate_limits("").unwrap(), RateLimits::default());
+        let raised = rate_limits("send=1000, refresh=5000").unwrap();
+        assert_eq!((raised.send, raised.verify, raised.refresh), (1000, 30, 5000));
+        assert!(rate_limits("send=lots").is_err());
+        assert!(rate_limits("signup=5").is_err());
+    }
 
     const PEPPER: &str = "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=";
 

@@ -41,6 +41,9 @@ pub enum ApiError {
     LinkExpired,
     #[error("the email address belongs to another account")]
     EmailInUse,
+    /// Adding a phone to an account that already has one (changing it is not offered).
+    #[error("the account already has a confirmed phone")]
+    PhoneAlreadySet,
     #[error("a dependency is throttling or unavailable")]
     Unavailable,
     #[error("the X-Merchant-ID names no registered partner")]
@@ -110,6 +113,7 @@ impl ApiError {
             ApiError::LinkInvalid => (400, "LINK_INVALID", 1501),
             ApiError::LinkExpired => (400, "LINK_EXPIRED", 1502),
             ApiError::EmailInUse => (409, "EMAIL_IN_USE", 1503),
+            ApiError::PhoneAlreadySet => (409, "PHONE_ALREADY_SET", 1504),
             ApiError::Unavailable => (503, "UNAVAILABLE", 1302),
             ApiError::PartnerUnknown => (401, "PARTNER_UNKNOWN", 1402),
             ApiError::PartnerDisabled => (403, "PARTNER_DISABLED", 1403),
@@ -147,7 +151,7 @@ impl ApiError {
             ApiError::BadHeader { header, .. } => Some((*header).to_owned()),
             ApiError::Validation { field, .. } => Some((*field).to_owned()),
             ApiError::CodeMismatch { .. } | ApiError::CodeNoLongerValid => Some("code".to_owned()),
-            ApiError::SmsCountryNotAllowed { .. } => Some("phone".to_owned()),
+            ApiError::SmsCountryNotAllowed { .. } | ApiError::PhoneAlreadySet => Some("phone".to_owned()),
             ApiError::PartnerUnknown | ApiError::PartnerDisabled => Some("X-Merchant-ID".to_owned()),
             ApiError::Signature(_) => Some("X-Signature".to_owned()),
             _ => None,
@@ -182,6 +186,7 @@ impl ApiError {
             }
             ApiError::LinkExpired => "This link has expired. Ask the app for a new one.".to_owned(),
             ApiError::EmailInUse => "This email address is already in use by another account.".to_owned(),
+            ApiError::PhoneAlreadySet => "This account already has a confirmed phone number.".to_owned(),
             ApiError::Unavailable => "The service is busy. Try again in a few seconds.".to_owned(),
             ApiError::PartnerUnknown => "The X-Merchant-ID header names no registered partner.".to_owned(),
             ApiError::PartnerDisabled => "This partner is disabled. Contact the service operator.".to_owned(),

@@ -16,6 +16,10 @@ pub struct SendLatencies {
     pub resend: LatencyEstimate,
     /// A reset code to an account.
     pub forgot: LatencyEstimate,
+    /// An email-first signup code to an address no account has.
+    pub signup_email: LatencyEstimate,
+    /// A code to a phone being added to an account.
+    pub phone_add: LatencyEstimate,
 }
 
 #[derive(Debug)]

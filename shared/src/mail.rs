@@ -18,6 +18,10 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("email_in_use.html", include_str!("../templates/email_in_use.html")),
         ("email_in_use.txt", include_str!("../templates/email_in_use.txt")),
         ("page.html", include_str!("../templates/page.html")),
+        ("signup_code.html", include_str!("../templates/signup_code.html")),
+        ("signup_code.txt", include_str!("../templates/signup_code.txt")),
+        ("signup_existing.html", include_str!("../templates/signup_existing.html")),
+        ("signup_existing.txt", include_str!("../templates/signup_existing.txt")),
     ] {
         // The templates are compiled into the binary; a broken one fails every test that renders it.
         #[allow(clippy::expect_used)]
@@ -74,6 +78,31 @@ impl Mailer {
     }
 }
 
+impl Mailer {
+    /// The code that finishes an email-first signup (seed 003). The code leads the subject, so mail
+    /// apps can offer it without the message being opened.
+    pub fn signup_code(&self, partner: &Partner, email: &EmailAddress, code: &str) -> Result<EmailMessage, ApiError> {
+        let ctx = context! { email => email.as_str(), code => code };
+        Ok(EmailMessage {
+            from: partner.email_sender.clone(),
+            subject: format!("{code} is your verification code"),
+            html: render("signup_code.html", ctx.clone())?,
+            text: render("signup_code.txt", ctx)?,
+        })
+    }
+
+    /// For the owner of an address someone tried to sign up with again: no code, nothing to do.
+    pub fn signup_existing(&self, partner: &Partner, email: &EmailAddress) -> Result<EmailMessage, ApiError> {
+        let ctx = context! { email => email.as_str() };
+        Ok(EmailMessage {
+            from: partner.email_sender.clone(),
+            subject: "Someone tried to create an account with your email address".to_owned(),
+            html: render("signup_existing.html", ctx.clone())?,
+            text: render("signup_existing.txt", ctx)?,
+        })
+    }
+}
+
 /// A small page for a person in a browser.
 pub fn page(ok: bool, title: &str, message: &str, next: Option<&str>) -> Result<String, ApiError> {
     render("page.html", context! { ok => ok, title => title, message => message, next => next })
@@ -116,6 +145,19 @@ mod tests {
         let message = mailer.confirmation(&partner, &EmailAddress::parse("ana@example.com").unwrap(), "t1").unwrap();
         assert_eq!(message.from.as_deref(), Some("hello@shop.example"));
         assert!(message.text.contains("https://id.shop.example/v2/mobile/email/confirm?token=t1"));
+    }
+
+    #[test]
+    fn the_signup_code_is_in_subject_and_both_parts_and_the_notice_has_none() {
+        let mailer = Mailer::new(Arc::new(Nobody), "https://auth.example.com");
+        let partner = crate::domain::partner::test_partner();
+        let email = EmailAddress::parse("ana@example.com").unwrap();
+        let message = mailer.signup_code(&partner, &email, "042917").unwrap();
+        assert!(message.subject.starts_with("042917 "));
+        assert!(message.text.contains("042917") && message.html.contains("042917"));
+        let notice = mailer.signup_existing(&partner, &email).unwrap();
+        assert!(!notice.text.chars().any(|c| c.is_ascii_digit()), "{}", notice.text);
+        assert!(notice.text.contains("ana@example.com"));
     }
 
     #[test]

@@ -54,6 +54,38 @@ pub struct PhoneKey {
     pub phone: PhoneNumber,
 }
 
+/// A partner and an email address: the scope in which a confirmed address identifies one account.
+#[derive(Debug, Clone)]
+pub struct EmailKey {
+    pub merchant_id: String,
+    pub email: EmailAddress,
+}
+
+/// What names an account to its partner: a phone number or an email address. Codes and the
+/// sign-in back-off are kept per identifier.
+#[derive(Debug, Clone, Copy)]
+pub enum Identifier<'a> {
+    Phone(&'a PhoneKey),
+    Email(&'a EmailKey),
+}
+
+impl Identifier<'_> {
+    pub fn merchant_id(&self) -> &str {
+        match self {
+            Identifier::Phone(key) => &key.merchant_id,
+            Identifier::Email(key) => &key.merchant_id,
+        }
+    }
+
+    /// The phone in E.164 or the normalised address.
+    pub fn address(&self) -> &str {
+        match self {
+            Identifier::Phone(key) => key.phone.e164(),
+            Identifier::Email(key) => key.email.as_str(),
+        }
+    }
+}
+
 /// Where a code, link or notice goes. Sends are limited per recipient, across partners, because
 /// the cost and the annoyance fall on the number or the mailbox.
 #[derive(Debug, Clone, Copy)]
@@ -103,7 +135,8 @@ pub struct NewSession {
 pub struct AccountRecord {
     pub user_id: String,
     pub merchant_id: String,
-    pub phone: String,
+    /// In E.164. An email-first account has none until it adds and confirms one.
+    pub phone: Option<String>,
     pub status: AccountStatus,
     pub password_hash: String,
     /// Tokens and sessions from before this Unix second are dead (sign-out everywhere, password reset).
@@ -119,6 +152,56 @@ pub struct AccountRecord {
     /// Bumped by every profile or email change: writes are conditional on it, so none is lost.
     pub profile_version: u64,
     pub kyc_level: KycLevel,
+}
+
+impl AccountRecord {
+    /// A phone-first account confirms its phone by activating; an email-first one by adding it.
+    pub fn phone_confirmed(&self) -> bool {
+        self.status == AccountStatus::Active && self.phone.is_some()
+    }
+
+    /// How sign-in attempts against this account are counted: by its phone, else by its email.
+    pub fn sign_in_identifier(&self) -> Option<OwnedIdentifier> {
+        if let Some(phone) = self.phone.as_deref().and_then(|p| PhoneNumber::parse(p).ok()) {
+            return Some(OwnedIdentifier::Phone(PhoneKey { merchant_id: self.merchant_id.clone(), phone }));
+        }
+        let email = self.email.as_deref().and_then(|e| EmailAddress::parse(e).ok())?;
+        Some(OwnedIdentifier::Email(EmailKey { merchant_id: self.merchant_id.clone(), email }))
+    }
+}
+
+/// An `Identifier` that owns its key.
+#[derive(Debug, Clone)]
+pub enum OwnedIdentifier {
+    Phone(PhoneKey),
+    Email(EmailKey),
+}
+
+impl OwnedIdentifier {
+    pub fn as_ref(&self) -> Identifier<'_> {
+        match self {
+            OwnedIdentifier::Phone(key) => Identifier::Phone(key),
+            OwnedIdentifier::Email(key) => Identifier::Email(key),
+        }
+    }
+}
+
+/// A new email-first account, created active with its address confirmed by a code.
+pub struct NewEmailAccount {
+    pub user_id: String,
+    pub password_hash: String,
+    pub user_type: String,
+    pub created_at: i64,
+}
+
+/// Confirming a phone added to a signed-in account: everything that changes together.
+pub struct PhoneAddition<'a> {
+    pub key: &'a PhoneKey,
+    pub code_id: &'a str,
+    pub user_id: &'a str,
+    pub kyc_level: KycLevel,
+    pub expected_version: u64,
+    pub now: i64,
 }
 
 /// A link token for confirming an email address, as stored (by hash).
@@ -167,13 +250,13 @@ pub struct SessionRecord {
 
 /// A new password, and what goes with it.
 pub struct PasswordChange<'a> {
-    pub key: &'a PhoneKey,
     pub user_id: &'a str,
     pub expected_hash: &'a str,
     pub new_hash: String,
     pub history: Vec<String>,
     pub revoke_sessions: Vec<String>,
-    pub reset_code_id: Option<&'a str>,
+    /// The phone and reset code this change consumes, if it is a reset.
+    pub reset_code: Option<(&'a PhoneKey, &'a str)>,
     pub now: i64,
 }
 
@@ -231,13 +314,13 @@ pub trait AccountStore: Send + Sync {
     /// Undoes a recorded send whose SMS never left, so a retry is not held back by the cooldown.
     async fn release_send(&self, to: Recipient<'_>, send: &SendReservation) -> Result<(), StoreError>;
 
-    async fn code(&self, key: &PhoneKey, purpose: CodePurpose) -> Result<Option<StoredCode>, StoreError>;
+    async fn code(&self, who: Identifier<'_>, purpose: CodePurpose) -> Result<Option<StoredCode>, StoreError>;
 
     /// Spends one attempt on a live code before it is compared, so parallel guesses can never
     /// exceed the limit. Returns the attempts left, or `None` if the code is gone, used up or expired.
     async fn spend_code_attempt(
         &self,
-        key: &PhoneKey,
+        who: Identifier<'_>,
         purpose: CodePurpose,
         code_id: &str,
         now: i64,
@@ -245,12 +328,12 @@ pub trait AccountStore: Send + Sync {
 
     async fn account(&self, user_id: &str) -> Result<Option<AccountRecord>, StoreError>;
 
-    async fn signin_backoff(&self, key: &PhoneKey) -> Result<SigninBackoff, StoreError>;
+    async fn signin_backoff(&self, who: Identifier<'_>) -> Result<SigninBackoff, StoreError>;
 
     /// Writes the streak if nobody wrote it since it was read (`Conflict` otherwise).
-    async fn record_signin_failure(&self, key: &PhoneKey, next: &SigninBackoff) -> Result<(), StoreError>;
+    async fn record_signin_failure(&self, who: Identifier<'_>, next: &SigninBackoff) -> Result<(), StoreError>;
 
-    async fn clear_signin_failures(&self, key: &PhoneKey) -> Result<(), StoreError>;
+    async fn clear_signin_failures(&self, who: Identifier<'_>) -> Result<(), StoreError>;
 
     /// Starts a session family with its first refresh token.
     async fn start_session(&self, user_id: &str, merchant_id: &str, session: NewSession) -> Result<(), StoreError>;
@@ -325,6 +408,38 @@ pub trait AccountStore: Send + Sync {
         session: NewSession,
         now: i64,
     ) -> Result<(), StoreError>;
+
+    /// Stores a signup code for an address no account has confirmed, and records the send.
+    /// `Conflict` if the address was claimed meanwhile or the send log moved on.
+    async fn issue_email_signup_code(
+        &self,
+        key: &EmailKey,
+        code: StoredCode,
+        send: &SendReservation,
+    ) -> Result<(), StoreError>;
+
+    /// Consumes the signup code, creates the account with its confirmed address, claims the
+    /// address and starts the first session, all or nothing. `Conflict` if the code was consumed
+    /// or the address claimed.
+    async fn create_email_account(
+        &self,
+        key: &EmailKey,
+        code_id: &str,
+        account: NewEmailAccount,
+        session: NewSession,
+    ) -> Result<(), StoreError>;
+
+    /// Stores a code for adding the key's phone to the code's (active) account, and records the send.
+    async fn issue_phone_add_code(
+        &self,
+        key: &PhoneKey,
+        code: StoredCode,
+        send: &SendReservation,
+    ) -> Result<(), StoreError>;
+
+    /// Consumes the code, claims the phone (free, or held only by a pending signup) and sets it on
+    /// an account that has none. `Conflict` if any of that no longer holds.
+    async fn add_phone(&self, addition: PhoneAddition<'_>) -> Result<(), StoreError>;
 }
 
 /// The partner registry. Writes are conditional, so two admins never overwrite each other.

@@ -5,6 +5,7 @@
 
 mod browser;
 mod confirm;
+mod contract;
 mod email_profile;
 mod logs;
 mod malformed;
@@ -13,3 +14,4 @@ mod passwords;
 mod resend;
 mod sessions;
 mod signup;
+mod signup_email;

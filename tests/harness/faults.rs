@@ -64,11 +64,17 @@ impl SmsSender for FlakySms {
 pub struct FlakyEmail {
     inner: Arc<dyn EmailSender>,
     failing: AtomicBool,
+    attempts: AtomicUsize,
 }
 
 impl FlakyEmail {
     pub fn wrapping(inner: Arc<dyn EmailSender>) -> Self {
-        FlakyEmail { inner, failing: AtomicBool::new(false) }
+        FlakyEmail { inner, failing: AtomicBool::new(false), attempts: AtomicUsize::new(0) }
+    }
+
+    /// How many sends were tried, failed or not.
+    pub fn attempts(&self) -> usize {
+        self.attempts.load(Ordering::SeqCst)
     }
 
     pub fn fail(&self, failing: bool) {
@@ -79,6 +85,7 @@ impl FlakyEmail {
 #[async_trait]
 impl EmailSender for FlakyEmail {
     async fn send(&self, to: &EmailAddress, message: &EmailMessage) -> Result<(), SendError> {
+        self.attempts.fetch_add(1, Ordering::SeqCst);
         if self.failing.load(Ordering::SeqCst) {
             return Err(SendError("injected: SES is down".into()));
         }

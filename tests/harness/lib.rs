@@ -17,8 +17,8 @@ use registration::App;
 use registration::config::Config;
 use registration::domain::partner::PolicyName;
 use registration::handlers::{
-    email_add, email_confirm, email_resend, jwks, password_change, password_forgot, password_reset, phone_confirm,
-    phone_resend, profile_get, profile_update, revoke, signup, token,
+    email_add, email_confirm, email_resend, jwks, password_change, password_forgot, password_reset, phone_add,
+    phone_confirm, phone_resend, profile_get, profile_update, revoke, signup, signup_email, token,
 };
 use registration::security::access_token::AccessTokenVerifier;
 use registration::security::tokens::{SigningKey, TokenIssuer};
@@ -81,7 +81,12 @@ impl TestEnv {
         stack::create_table(&dynamodb, &table, &stack::TableSpec::from_template()).await.expect("create table");
 
         let pepper = registration::security::random::bytes::<32>().to_vec();
-        let config = Config { table_name: table.clone(), code_pepper: pepper.into(), sms_sender_id: None };
+        let config = Config {
+            table_name: table.clone(),
+            code_pepper: pepper.into(),
+            sms_sender_id: None,
+            rate_limits: Default::default(),
+        };
         let mut app = App::from_sdk(&sdk, &config);
         // Tests change partners and expect the next request to see it.
         app.partners.ttl = std::time::Duration::ZERO;
@@ -178,6 +183,8 @@ impl TestEnv {
             Endpoint::PasswordForgot => password_forgot::handle(&self.app, req).await,
             Endpoint::PasswordReset => password_reset::handle(&self.app, req).await,
             Endpoint::PasswordChange => password_change::handle(&self.app, &self.verifier, req).await,
+            Endpoint::SignupEmail => signup_email::handle(&self.app, &self.issuer, &self.mailer, req).await,
+            Endpoint::PhoneAdd => phone_add::handle(&self.app, &self.verifier, req).await,
         }
         .expect("handlers are infallible");
         let status = response.status().as_u16();
@@ -390,6 +397,8 @@ pub enum Endpoint {
     PasswordForgot,
     PasswordReset,
     PasswordChange,
+    SignupEmail,
+    PhoneAdd,
 }
 
 impl Endpoint {
@@ -411,6 +420,8 @@ impl Endpoint {
             Endpoint::PasswordForgot => include_str!("../../events/password-forgot.json"),
             Endpoint::PasswordReset => include_str!("../../events/password-reset.json"),
             Endpoint::PasswordChange => include_str!("../../events/password-change.json"),
+            Endpoint::SignupEmail => include_str!("../../events/signup-email.json"),
+            Endpoint::PhoneAdd => include_str!("../../events/phone-add.json"),
         };
         lambda_http::request::from_str(json).expect("event fixture parses")
     }

@@ -66,7 +66,8 @@ pub struct PasswordPolicy {
 
 /// What the service knows about the user when the password is chosen.
 pub struct PasswordContext<'a> {
-    pub phone: &'a PhoneNumber,
+    /// `None` for an email-first account that has not added a phone.
+    pub phone: Option<&'a PhoneNumber>,
     pub details: Option<&'a PersonalDetails>,
     pub email: Option<&'a str>,
 }
@@ -74,7 +75,12 @@ pub struct PasswordContext<'a> {
 impl<'a> PasswordContext<'a> {
     /// At signup only the phone is known.
     pub fn for_phone(phone: &'a PhoneNumber) -> Self {
-        PasswordContext { phone, details: None, email: None }
+        PasswordContext { phone: Some(phone), details: None, email: None }
+    }
+
+    /// At email-first signup only the address is known.
+    pub fn for_email(email: &'a str) -> Self {
+        PasswordContext { phone: None, details: None, email: Some(email) }
     }
 }
 
@@ -126,7 +132,7 @@ impl PasswordPolicy {
             !self.require_symbol || text.chars().any(|c| !c.is_alphanumeric() && !c.is_whitespace()),
             PasswordRule::Symbol,
         );
-        check(!contains_phone(text, context.phone), PasswordRule::PhoneNumber);
+        check(!context.phone.is_some_and(|phone| contains_phone(text, phone)), PasswordRule::PhoneNumber);
         check(!contains_personal_info(text, context), PasswordRule::PersonalInfo);
         check(!self.reject_too_simple || !is_too_simple(text), PasswordRule::TooSimple);
         broken
@@ -323,7 +329,8 @@ mod tests {
     fn personal_information_is_refused_in_common_disguises() {
         let phone = phone();
         let details = details();
-        let context = PasswordContext { phone: &phone, details: Some(&details), email: Some("ana.rocha@example.com") };
+        let context =
+            PasswordContext { phone: Some(&phone), details: Some(&details), email: Some("ana.rocha@example.com") };
         let policy = PasswordPolicy::default();
         let broken = |p: &str| {
             policy

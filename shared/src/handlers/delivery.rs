@@ -13,11 +13,11 @@ use crate::domain::phone::PhoneNumber;
 use crate::domain::send_limits::SendReservation;
 use crate::error::ApiError;
 use crate::latency::LatencyEstimate;
-use crate::ports::{PhoneKey, Recipient, SendError, StoreError, StoredCode};
+use crate::ports::{Identifier, PhoneKey, Recipient, SendError, StoreError, StoredCode};
 use crate::security::code::{CodeBinding, CodePurpose, ConfirmationCode};
 use crate::security::random;
 
-/// A fresh code and the form in which it is stored.
+/// A fresh code for a phone and the form in which it is stored.
 pub(super) fn new_code(
     app: &App,
     partner: &Partner,
@@ -26,17 +26,23 @@ pub(super) fn new_code(
     user_id: &str,
     now: i64,
 ) -> (ConfirmationCode, StoredCode) {
+    new_code_for(app, partner, Identifier::Phone(key), purpose, user_id, now + SMS_CODE_TTL_SECS)
+}
+
+/// A fresh code for a phone or an address, and the form in which it is stored.
+pub(super) fn new_code_for(
+    app: &App,
+    partner: &Partner,
+    who: Identifier<'_>,
+    purpose: CodePurpose,
+    user_id: &str,
+    expires_at: i64,
+) -> (ConfirmationCode, StoredCode) {
     let code = if partner.sandbox { ConfirmationCode::sandbox() } else { ConfirmationCode::generate() };
     let code_id = random::id();
-    let binding = CodeBinding { purpose, merchant: &key.merchant_id, phone: key.phone.e164(), code_id: &code_id };
+    let binding = CodeBinding { purpose, merchant: who.merchant_id(), recipient: who.address(), code_id: &code_id };
     let mac = app.code_mac.seal(&binding, &code);
-    let stored = StoredCode {
-        code_id,
-        mac,
-        user_id: user_id.to_owned(),
-        expires_at: now + SMS_CODE_TTL_SECS,
-        attempts_left: CODE_ATTEMPTS,
-    };
+    let stored = StoredCode { code_id, mac, user_id: user_id.to_owned(), expires_at, attempts_left: CODE_ATTEMPTS };
     (code, stored)
 }
 
@@ -47,6 +53,9 @@ pub(super) fn code_text(code: &ConfirmationCode) -> Zeroizing<String> {
         code.expose()
     ))
 }
+
+pub(super) const PHONE_IN_USE_NOTICE: &str = "Someone tried to add this phone number to another account. \
+It stays with your account and nothing was changed. If this was not you, you can ignore this message.";
 
 pub(super) const EXISTING_ACCOUNT_NOTICE: &str = "Someone tried to sign up with this phone number, which already has an account. \
 If it was you, sign in or reset your password. If not, you can ignore this message.";

@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::http::request::{query_param, require_method, wants_json};
 use crate::http::response::{finish, html, json};
 use crate::mail::page;
-use crate::ports::{AccountStatus, EmailConfirmation, StoreError};
+use crate::ports::{EmailConfirmation, StoreError};
 use crate::security::tokens::EmailLinkToken;
 
 const MAX_TOKEN_LEN: usize = 256;
@@ -98,7 +98,7 @@ async fn confirm(app: &App, req: &Request) -> Result<Outcome, ApiError> {
             merchant_id: &account.merchant_id,
             email: &record.email,
             previous_email: account.email.as_deref(),
-            kyc_level: KycLevel::of(account.status == AccountStatus::Active, true, &account.details),
+            kyc_level: KycLevel::of(account.phone_confirmed(), true, &account.details),
             expected_version: account.profile_version,
             now,
         };

@@ -12,6 +12,7 @@ mod new_password;
 pub mod password_change;
 pub mod password_forgot;
 pub mod password_reset;
+pub mod phone_add;
 pub mod phone_confirm;
 pub mod phone_resend;
 pub mod profile_get;
@@ -22,6 +23,7 @@ mod session_tokens;
 mod signed_in;
 mod signin;
 pub mod signup;
+pub mod signup_email;
 pub mod token;
 
 pub use email_delivery::EMAIL_LINK_TTL_SECS;

@@ -5,20 +5,21 @@ use crate::App;
 use crate::domain::partner::Partner;
 use crate::domain::password::Password;
 use crate::domain::password_policy::{PasswordContext, next_history};
+use crate::domain::phone::PhoneNumber;
 use crate::error::ApiError;
-use crate::ports::{AccountRecord, PhoneKey};
+use crate::ports::AccountRecord;
 
 /// The new hash and the history to store with it.
 pub(super) async fn vet_new_password(
     app: &App,
     partner: &Partner,
-    key: &PhoneKey,
     account: &AccountRecord,
     password: &Password,
 ) -> Result<(String, Vec<String>), ApiError> {
     let policy = partner.password_policy();
+    let phone = account.phone.as_deref().and_then(|p| PhoneNumber::parse(p).ok());
     let context =
-        PasswordContext { phone: &key.phone, details: Some(&account.details), email: account.email.as_deref() };
+        PasswordContext { phone: phone.as_ref(), details: Some(&account.details), email: account.email.as_deref() };
     policy.check(password, &context)?;
     policy.check_not_reused(&app.hasher, password, &account.password_history).await?;
     let new_hash = app.hasher.hash(password).await?;

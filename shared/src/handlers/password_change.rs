@@ -13,11 +13,10 @@ use super::new_password::{sessions_to_revoke, vet_new_password};
 use super::signed_in::{SignedIn, signed_in_account};
 use crate::App;
 use crate::domain::password::Password;
-use crate::domain::phone::PhoneNumber;
 use crate::error::ApiError;
 use crate::http::request::json_body;
 use crate::http::response::{finish, json};
-use crate::ports::{PasswordChange, PhoneKey, StoreError};
+use crate::ports::{PasswordChange, StoreError};
 use crate::security::access_token::AccessTokenVerifier;
 
 #[derive(Deserialize)]
@@ -37,30 +36,32 @@ async fn change(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Res
     let wrong_old = || ApiError::validation("oldPassword", "incorrect", "The current password is not correct.");
     let old = Password::new(body.old_password).map_err(|_| wrong_old())?;
     let new = Password::new(body.new_password)?;
-    let key = PhoneKey { merchant_id: account.merchant_id.clone(), phone: PhoneNumber::parse(&account.phone)? };
+    let identifier = account
+        .sign_in_identifier()
+        .ok_or_else(|| ApiError::Internal(format!("account {} has neither phone nor email", account.user_id)))?;
+    let key = identifier.as_ref();
     let now = app.clock.now();
 
     // The same back-off as sign-in: a stolen access token does not buy unlimited password guesses.
-    let backoff = app.store.signin_backoff(&key).await?.as_of(now);
+    let backoff = app.store.signin_backoff(key).await?.as_of(now);
     if let Some(retry_after) = backoff.wait(now) {
         return Err(ApiError::TooManyRequests { retry_after });
     }
     if !app.hasher.verify(&old, &account.password_hash).await? {
-        match app.store.record_signin_failure(&key, &backoff.after_failure(now)).await {
+        match app.store.record_signin_failure(key, &backoff.after_failure(now)).await {
             Ok(()) | Err(StoreError::Conflict) => {}
             Err(other) => return Err(other.into()),
         }
         return Err(wrong_old());
     }
-    let (new_hash, history) = vet_new_password(app, &caller.partner, &key, &account, &new).await?;
+    let (new_hash, history) = vet_new_password(app, &caller.partner, &account, &new).await?;
     let change = PasswordChange {
-        key: &key,
         user_id: &account.user_id,
         expected_hash: &account.password_hash,
         new_hash,
         history,
         revoke_sessions: sessions_to_revoke(app, &account.user_id, Some(&principal.session_id)).await?,
-        reset_code_id: None,
+        reset_code: None,
         now,
     };
     match app.store.set_password(change).await {

@@ -19,7 +19,7 @@ use crate::domain::phone::PhoneNumber;
 use crate::error::ApiError;
 use crate::http::request::{json_body, require_method};
 use crate::http::response::{finish, json};
-use crate::ports::{AccountStatus, PasswordChange, PhoneKey};
+use crate::ports::{AccountStatus, Identifier, PasswordChange, PhoneKey};
 use crate::security::code::{CodePurpose, ConfirmationCode};
 
 #[derive(Deserialize)]
@@ -43,25 +43,24 @@ async fn reset(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
     let key = PhoneKey { merchant_id: caller.merchant_id().to_owned(), phone };
     let now = app.clock.now();
 
-    let stored = check_code(app, &key, CodePurpose::PasswordReset, &code, now).await?;
+    let stored = check_code(app, Identifier::Phone(&key), CodePurpose::PasswordReset, &code, None, now).await?;
     let account = app
         .store
         .account(&stored.user_id)
         .await?
         .filter(|a| a.status == AccountStatus::Active)
         .ok_or(ApiError::CodeNoLongerValid)?;
-    let (new_hash, history) = vet_new_password(app, &caller.partner, &key, &account, &password).await?;
+    let (new_hash, history) = vet_new_password(app, &caller.partner, &account, &password).await?;
     let revoke_sessions = sessions_to_revoke(app, &account.user_id, None).await?;
     // The same values on every try; a changed password (expected_hash) fails each one, as it should.
-    consume_code(app, &key, CodePurpose::PasswordReset, &stored.code_id, || {
+    consume_code(app, Identifier::Phone(&key), CodePurpose::PasswordReset, &stored.code_id, || {
         app.store.set_password(PasswordChange {
-            key: &key,
             user_id: &account.user_id,
             expected_hash: &account.password_hash,
             new_hash: new_hash.clone(),
             history: history.clone(),
             revoke_sessions: revoke_sessions.clone(),
-            reset_code_id: Some(&stored.code_id),
+            reset_code: Some((&key, &stored.code_id)),
             now,
         })
     })

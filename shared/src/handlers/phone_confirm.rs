@@ -16,11 +16,11 @@ use crate::domain::phone::PhoneNumber;
 use crate::error::ApiError;
 use crate::http::request::{json_body, require_method};
 use crate::http::response::finish;
-use crate::ports::PhoneKey;
+use crate::ports::{Identifier, PhoneKey};
 use crate::security::code::{CodePurpose, ConfirmationCode};
 
 use super::codes::{check_code, consume_code};
-use crate::security::tokens::{Subject, TokenIssuer};
+use crate::security::tokens::TokenIssuer;
 
 use super::session_tokens::{new_session, token_response};
 
@@ -44,9 +44,9 @@ async fn confirm(app: &App, issuer: &TokenIssuer, req: &Request) -> Result<Respo
     let purpose = CodePurpose::PhoneSignup;
     let now = app.clock.now();
 
-    let stored = check_code(app, &key, purpose, &code, now).await?;
+    let stored = check_code(app, Identifier::Phone(&key), purpose, &code, None, now).await?;
 
-    let (refresh, session_id) = consume_code(app, &key, purpose, &stored.code_id, || async {
+    let (refresh, session_id) = consume_code(app, Identifier::Phone(&key), purpose, &stored.code_id, || async {
         let (refresh, session) = new_session(caller.headers.fingerprint.clone(), now);
         let session_id = session.session_id.clone();
         app.store
@@ -56,11 +56,5 @@ async fn confirm(app: &App, issuer: &TokenIssuer, req: &Request) -> Result<Respo
     })
     .await?;
     tracing::info!(user_id = %stored.user_id, "phone confirmed; account active");
-    let subject = Subject {
-        user_id: &stored.user_id,
-        merchant_id: &key.merchant_id,
-        session_id: &session_id,
-        sandbox: caller.partner.sandbox,
-    };
-    token_response(issuer, &subject, &refresh, now)
+    token_response(issuer, &caller, &stored.user_id, &session_id, &refresh, now)
 }

@@ -10,7 +10,6 @@ use super::signed_in::{SignedIn, signed_in_account};
 use crate::App;
 use crate::error::ApiError;
 use crate::http::response::{finish, json};
-use crate::ports::AccountStatus;
 use crate::security::access_token::AccessTokenVerifier;
 use crate::security::tokens::user_ref;
 
@@ -23,7 +22,7 @@ async fn profile(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Re
     let mut body = json!({
         "userId": user_ref(&account.user_id),
         "phone": account.phone,
-        "phoneVerified": account.status == AccountStatus::Active,
+        "phoneVerified": account.phone_confirmed(),
         "email": account.email,
         "emailVerified": account.email.is_some(),
         "pendingEmail": account.pending_email,

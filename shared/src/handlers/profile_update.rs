@@ -16,7 +16,7 @@ use crate::domain::personal_details::{PersonalDetails, civil_date};
 use crate::error::ApiError;
 use crate::http::request::json_body;
 use crate::http::response::{finish, no_content};
-use crate::ports::{AccountStatus, StoreError};
+use crate::ports::StoreError;
 use crate::security::access_token::AccessTokenVerifier;
 
 pub async fn handle(app: &App, verifier: &AccessTokenVerifier, req: Request) -> Result<Response<Body>, Infallible> {
@@ -34,7 +34,7 @@ async fn update(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Res
             .await?
             .ok_or_else(|| ApiError::Unauthorized("account gone".into()))?;
         let merged = account.details.merged(&changes);
-        let kyc = KycLevel::of(account.status == AccountStatus::Active, account.email.is_some(), &merged);
+        let kyc = KycLevel::of(account.phone_confirmed(), account.email.is_some(), &merged);
         match app.store.update_personal_details(&account.user_id, &changes, kyc, account.profile_version).await {
             Ok(()) => Ok(Attempt::Done(())),
             Err(StoreError::Conflict) => Ok(Attempt::Raced),

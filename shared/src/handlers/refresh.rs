@@ -10,7 +10,7 @@ use crate::App;
 use crate::admission::Caller;
 use crate::error::{ApiError, OAuthError};
 use crate::ports::{AccountStatus, Rotation, StoreError};
-use crate::security::tokens::{RefreshToken, Subject, TokenIssuer};
+use crate::security::tokens::{RefreshToken, TokenIssuer};
 
 pub const REFRESH_GRACE_SECS: i64 = 10;
 /// Real tokens are 43 characters; anything much longer is not one of ours.
@@ -69,11 +69,5 @@ pub(super) async fn refresh_grant(
         Err(StoreError::Conflict) => return Err(invalid_token()),
         Err(other) => return Err(other.into()),
     }
-    let subject = Subject {
-        user_id: &record.user_id,
-        merchant_id: &record.merchant_id,
-        session_id: &record.session_id,
-        sandbox: caller.partner.sandbox,
-    };
-    token_response(issuer, &subject, &next, now)
+    token_response(issuer, caller, &record.user_id, &record.session_id, &next, now)
 }

@@ -3,6 +3,7 @@
 
 use lambda_http::{Body, Response};
 
+use crate::admission::Caller;
 use crate::error::ApiError;
 use crate::http::response::json;
 use crate::ports::NewSession;
@@ -26,12 +27,16 @@ pub(super) fn new_session(fingerprint: Option<String>, now: i64) -> (RefreshToke
     (refresh, session)
 }
 
+/// The token response for a session of `user_id` at the caller's partner (sandbox or live alike).
 pub(super) fn token_response(
     issuer: &TokenIssuer,
-    subject: &Subject<'_>,
+    caller: &Caller,
+    user_id: &str,
+    session_id: &str,
     refresh: &RefreshToken,
     now: i64,
 ) -> Result<Response<Body>, ApiError> {
+    let subject = &Subject { user_id, merchant_id: caller.merchant_id(), session_id, sandbox: caller.partner.sandbox };
     Ok(json(
         200,
         &TokenResponse {

@@ -1,5 +1,5 @@
 //! One-time confirmation codes: six digits from the CSPRNG, stored only as an HMAC-SHA256 under a
-//! server pepper. The MAC binds the code to its purpose, partner, phone and issue, so a stored value
+//! server pepper. The MAC binds the code to its purpose, partner, recipient (phone or email) and issue, so a stored value
 //! moved to another record, or a code sent for one purpose, never matches anywhere else.
 
 use std::fmt;
@@ -18,6 +18,8 @@ pub const CODE_DIGITS: usize = 6;
 pub enum CodePurpose {
     PhoneSignup,
     PasswordReset,
+    EmailSignup,
+    PhoneAdd,
 }
 
 impl CodePurpose {
@@ -25,6 +27,8 @@ impl CodePurpose {
         match self {
             CodePurpose::PhoneSignup => "PHONE_SIGNUP",
             CodePurpose::PasswordReset => "PASSWORD_RESET",
+            CodePurpose::EmailSignup => "EMAIL_SIGNUP",
+            CodePurpose::PhoneAdd => "PHONE_ADD",
         }
     }
 }
@@ -49,7 +53,7 @@ impl ConfirmationCode {
             return Ok(ConfirmationCode::sandbox());
         }
         if trimmed.len() != CODE_DIGITS || !trimmed.chars().all(|c| c.is_ascii_digit()) {
-            return Err(ApiError::validation("code", "format", "The code is the 6 digits from the SMS."));
+            return Err(ApiError::validation("code", "format", "The code is the 6 digits from the message."));
         }
         Ok(ConfirmationCode(Zeroizing::new(trimmed.to_owned())))
     }
@@ -69,7 +73,8 @@ impl fmt::Debug for ConfirmationCode {
 pub struct CodeBinding<'a> {
     pub purpose: CodePurpose,
     pub merchant: &'a str,
-    pub phone: &'a str,
+    /// The phone in E.164 or the normalised email address the code was sent to.
+    pub recipient: &'a str,
     pub code_id: &'a str,
 }
 
@@ -89,7 +94,7 @@ impl CodeMac {
             "v1|{}|{}|{}|{}|{}",
             binding.purpose.as_str(),
             binding.merchant,
-            binding.phone,
+            binding.recipient,
             binding.code_id,
             code.expose()
         ))
@@ -113,8 +118,8 @@ impl CodeMac {
 mod tests {
     use super::*;
 
-    fn binding<'a>(phone: &'a str, code_id: &'a str) -> CodeBinding<'a> {
-        CodeBinding { purpose: CodePurpose::PhoneSignup, merchant: "m1", phone, code_id }
+    fn binding<'a>(recipient: &'a str, code_id: &'a str) -> CodeBinding<'a> {
+        CodeBinding { purpose: CodePurpose::PhoneSignup, merchant: "m1", recipient, code_id }
     }
 
     #[test]
@@ -137,6 +142,23 @@ mod tests {
         assert!(!mac.matches(&binding("+447871234567", "c1"), &ConfirmationCode::parse("123457").unwrap(), &sealed));
         assert!(!CodeMac::new(b"another-pepper-another-pepper-32").matches(
             &binding("+447871234567", "c1"),
+            &code,
+            &sealed
+        ));
+    }
+
+    #[test]
+    fn a_code_for_one_purpose_does_not_serve_another() {
+        let mac = CodeMac::new(b"pepper-pepper-pepper-pepper-32by");
+        let code = ConfirmationCode::parse("123456").unwrap();
+        let signup = CodeBinding { purpose: CodePurpose::EmailSignup, ..binding("ana@example.com", "c1") };
+        let sealed = mac.seal(&signup, &code);
+        assert!(mac.matches(&signup, &code, &sealed));
+        for purpose in [CodePurpose::PhoneSignup, CodePurpose::PasswordReset, CodePurpose::PhoneAdd] {
+            assert!(!mac.matches(&CodeBinding { purpose, ..binding("ana@example.com", "c1") }, &code, &sealed));
+        }
+        assert!(!mac.matches(
+            &CodeBinding { purpose: CodePurpose::EmailSignup, ..binding("bob@example.com", "c1") },
             &code,
             &sealed
         ));

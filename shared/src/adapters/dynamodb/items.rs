@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::ports::{AccountStatus, PhoneKey, Recipient, StoreError};
+use crate::ports::{AccountStatus, Identifier, PhoneKey, Recipient, StoreError};
 use crate::security::code::CodePurpose;
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -14,6 +14,14 @@ pub const SK: &str = "sk";
 
 pub fn phone_pk(key: &PhoneKey) -> String {
     format!("PHONE#{}#{}", key.merchant_id, key.phone.e164())
+}
+
+/// The partition of an identifier: its claim, its codes and its sign-in back-off live there.
+pub fn identifier_pk(who: Identifier<'_>) -> String {
+    match who {
+        Identifier::Phone(key) => phone_pk(key),
+        Identifier::Email(key) => email_claim_pk(&key.merchant_id, key.email.as_str()),
+    }
 }
 
 pub const CLAIM_SK: &str = "CLAIM";

@@ -9,6 +9,7 @@
 //! | session family | `USER#<uuid>` | `SESSION#<id>` |
 //! | refresh token | `REFRESH#<sha256>` | `REFRESH` |
 //! | email claim (uniqueness marker) | `EMAIL#<merchant>#<address>` | `CLAIM` |
+//! | email signup code, sign-in back-off by email | `EMAIL#<merchant>#<address>` | `CODE#EMAIL_SIGNUP`, `SIGNIN` |
 //! | email confirmation link token | `EMAILTOKEN#<sha256>` | `TOKEN` |
 //! | send log of a phone or mailbox (caps across partners) | `SENDLOG#SMS:<e164>`, `SENDLOG#EMAIL:<address>` | `LOG` |
 //! | partner (one partition: the admin lists it with one query) | `PARTNERS` | `PARTNER#<uuid>` |
@@ -16,10 +17,12 @@
 //!
 //! `ttl` lets DynamoDB delete dead items eventually; expiry is always decided in code from `expiresAt`.
 
+mod email_signup;
 mod errors;
 mod items;
 mod partners;
 mod passwords;
+mod phone_add;
 mod profile;
 mod store;
 

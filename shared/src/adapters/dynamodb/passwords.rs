@@ -7,7 +7,9 @@ use super::errors::classify;
 use super::items::*;
 use super::store::{DynamoAccountStore, Values, key_for_account, values};
 use crate::domain::send_limits::SendReservation;
-use crate::ports::{AccountStatus, PasswordChange, PhoneKey, Recipient, SessionRecord, StoreError, StoredCode};
+use crate::ports::{
+    AccountStatus, Identifier, PasswordChange, PhoneKey, Recipient, SessionRecord, StoreError, StoredCode,
+};
 use crate::security::code::CodePurpose;
 
 /// DynamoDB takes 100 items a transaction; the account and the code take two.
@@ -60,7 +62,7 @@ impl DynamoAccountStore {
                 "userId = :uid AND #status = :active",
                 values([(":uid", s(&code.user_id)), (":active", status_value(AccountStatus::Active))]),
             )?,
-            self.code_item(key, CodePurpose::PasswordReset, code)?,
+            self.code_item(Identifier::Phone(key), CodePurpose::PasswordReset, code)?,
             self.send_log_write(Recipient::Phone(&key.phone), send)?,
         ];
         self.transact("TransactWriteItems issue reset code", items).await
@@ -75,7 +77,7 @@ impl DynamoAccountStore {
             (":active", status_value(AccountStatus::Active)),
         ]);
         let mut update = "SET passwordHash = :hash, passwordHistory = :history".to_owned();
-        if change.reset_code_id.is_some() {
+        if change.reset_code.is_some() {
             update.push_str(", validAfter = :now");
             vals.insert(":now".to_owned(), n(change.now));
         }
@@ -85,12 +87,8 @@ impl DynamoAccountStore {
             "#status = :active AND passwordHash = :expected",
             vals,
         )?];
-        if let Some(code_id) = change.reset_code_id {
-            items.push(self.delete(
-                item_key(phone_pk(change.key), code_sk(CodePurpose::PasswordReset)),
-                "codeId = :id",
-                values([(":id", s(code_id))]),
-            )?);
+        if let Some((key, code_id)) = change.reset_code {
+            items.push(self.consume_code_item(Identifier::Phone(key), CodePurpose::PasswordReset, code_id)?);
         }
         for session_id in change.revoke_sessions.iter().take(MAX_REVOKED_PER_CHANGE) {
             items.push(self.update(

@@ -17,7 +17,7 @@ pub(super) fn account_record(item: &Item) -> Result<AccountRecord, StoreError> {
     Ok(AccountRecord {
         user_id: get_s(item, "userId")?,
         merchant_id: get_s(item, "merchantId")?,
-        phone: get_s(item, "phone")?,
+        phone: detail("phone"),
         status: get_status(item)?,
         password_hash: get_s(item, "passwordHash")?,
         valid_after: get_opt_n(item, "validAfter")?.unwrap_or(0),
@@ -51,7 +51,7 @@ pub(super) fn account_record(item: &Item) -> Result<AccountRecord, StoreError> {
 }
 
 /// `profileVersion` as it must be for the write to go ahead, and the value it becomes.
-fn version_condition(expected: u64, vals: &mut Values) -> &'static str {
+pub(super) fn version_condition(expected: u64, vals: &mut Values) -> &'static str {
     vals.insert(":next".to_owned(), n(expected + 1));
     if expected == 0 {
         "attribute_not_exists(profileVersion)"

@@ -15,8 +15,9 @@ use crate::domain::personal_details::PersonalDetails;
 use crate::domain::send_limits::{DAY, SendLog, SendReservation};
 use crate::domain::signin_backoff::SigninBackoff;
 use crate::ports::{
-    AccountRecord, AccountStatus, AccountStore, EmailConfirmation, EmailTokenRecord, NewPendingAccount, NewSession,
-    PasswordChange, PhoneClaim, PhoneKey, Recipient, RefreshRecord, Rotation, SessionRecord, StoreError, StoredCode,
+    AccountRecord, AccountStatus, AccountStore, EmailConfirmation, EmailKey, EmailTokenRecord, Identifier,
+    NewEmailAccount, NewPendingAccount, NewSession, PasswordChange, PhoneAddition, PhoneClaim, PhoneKey, Recipient,
+    RefreshRecord, Rotation, SessionRecord, StoreError, StoredCode,
 };
 use crate::security::code::CodePurpose;
 
@@ -140,7 +141,7 @@ impl DynamoAccountStore {
     }
 
     /// The session family item and its first refresh token.
-    fn session_writes(
+    pub(super) fn session_writes(
         &self,
         user_id: &str,
         merchant_id: &str,
@@ -187,11 +188,11 @@ impl DynamoAccountStore {
 
     pub(super) fn code_item(
         &self,
-        key: &PhoneKey,
+        who: Identifier<'_>,
         purpose: CodePurpose,
         code: StoredCode,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut item = phone_key(key, code_sk(purpose));
+        let mut item = item_key(identifier_pk(who), code_sk(purpose));
         item.extend([
             ("codeId".to_owned(), s(code.code_id)),
             ("mac".to_owned(), s(code.mac)),
@@ -201,6 +202,17 @@ impl DynamoAccountStore {
             ("ttl".to_owned(), n(code.expires_at + DAY)),
         ]);
         self.put(item, None, Values::new())
+    }
+
+    /// Single use: deletes the code only if it is still the one checked, so only one transaction
+    /// that consumes it can commit.
+    pub(super) fn consume_code_item(
+        &self,
+        who: Identifier<'_>,
+        purpose: CodePurpose,
+        code_id: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        self.delete(item_key(identifier_pk(who), code_sk(purpose)), "codeId = :id", values([(":id", s(code_id))]))
     }
 
     /// Writes the new send log only if nobody else wrote it since it was read.
@@ -294,7 +306,7 @@ impl AccountStore for DynamoAccountStore {
                 values([(":pending", pending), (":now", n(account.created_at))]),
             )?,
             self.put(item, Some("attribute_not_exists(pk)"), Values::new())?,
-            self.code_item(key, CodePurpose::PhoneSignup, code)?,
+            self.code_item(Identifier::Phone(key), CodePurpose::PhoneSignup, code)?,
             self.send_log_write(Recipient::Phone(&key.phone), sms)?,
         ];
         self.transact("TransactWriteItems create pending account", items).await
@@ -316,7 +328,7 @@ impl AccountStore for DynamoAccountStore {
                 values([(":hash", s(password_hash)), (":pending", status_value(AccountStatus::Pending))]),
             )?,
             self.pending_claim_check(key, user_id)?,
-            self.code_item(key, CodePurpose::PhoneSignup, code)?,
+            self.code_item(Identifier::Phone(key), CodePurpose::PhoneSignup, code)?,
             self.send_log_write(Recipient::Phone(&key.phone), sms)?,
         ];
         self.transact("TransactWriteItems replace pending password", items).await
@@ -330,7 +342,7 @@ impl AccountStore for DynamoAccountStore {
     ) -> Result<(), StoreError> {
         let items = vec![
             self.pending_claim_check(key, &code.user_id)?,
-            self.code_item(key, CodePurpose::PhoneSignup, code)?,
+            self.code_item(Identifier::Phone(key), CodePurpose::PhoneSignup, code)?,
             self.send_log_write(Recipient::Phone(&key.phone), sms)?,
         ];
         self.transact("TransactWriteItems replace pending code", items).await
@@ -365,8 +377,8 @@ impl AccountStore for DynamoAccountStore {
         .await
     }
 
-    async fn code(&self, key: &PhoneKey, purpose: CodePurpose) -> Result<Option<StoredCode>, StoreError> {
-        let Some(item) = self.get("GetItem code", phone_key(key, code_sk(purpose))).await? else {
+    async fn code(&self, who: Identifier<'_>, purpose: CodePurpose) -> Result<Option<StoredCode>, StoreError> {
+        let Some(item) = self.get("GetItem code", item_key(identifier_pk(who), code_sk(purpose))).await? else {
             return Ok(None);
         };
         Ok(Some(StoredCode {
@@ -380,7 +392,7 @@ impl AccountStore for DynamoAccountStore {
 
     async fn spend_code_attempt(
         &self,
-        key: &PhoneKey,
+        who: Identifier<'_>,
         purpose: CodePurpose,
         code_id: &str,
         now: i64,
@@ -389,7 +401,7 @@ impl AccountStore for DynamoAccountStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(phone_key(key, code_sk(purpose))))
+            .set_key(Some(item_key(identifier_pk(who), code_sk(purpose))))
             .update_expression("SET attemptsLeft = attemptsLeft - :one")
             .condition_expression("codeId = :id AND attemptsLeft > :zero AND expiresAt > :now")
             .set_expression_attribute_values(Some(values([
@@ -420,8 +432,8 @@ impl AccountStore for DynamoAccountStore {
         Ok(Some(super::profile::account_record(&item)?))
     }
 
-    async fn signin_backoff(&self, key: &PhoneKey) -> Result<SigninBackoff, StoreError> {
-        let Some(item) = self.get("GetItem sign-in back-off", phone_key(key, SIGNIN_SK)).await? else {
+    async fn signin_backoff(&self, who: Identifier<'_>) -> Result<SigninBackoff, StoreError> {
+        let Some(item) = self.get("GetItem sign-in back-off", item_key(identifier_pk(who), SIGNIN_SK)).await? else {
             return Ok(SigninBackoff::default());
         };
         Ok(SigninBackoff {
@@ -432,7 +444,7 @@ impl AccountStore for DynamoAccountStore {
         })
     }
 
-    async fn record_signin_failure(&self, key: &PhoneKey, next: &SigninBackoff) -> Result<(), StoreError> {
+    async fn record_signin_failure(&self, who: Identifier<'_>, next: &SigninBackoff) -> Result<(), StoreError> {
         let condition = if next.version <= 1 { "attribute_not_exists(pk)" } else { "version = :expected" };
         let mut vals = values([
             (":failures", n(next.failures)),
@@ -444,14 +456,15 @@ impl AccountStore for DynamoAccountStore {
             vals.insert(":expected".to_owned(), n(next.version - 1));
         }
         let update = "SET failures = :failures, blockedUntil = :blocked, version = :version, #ttl = :ttl";
-        self.update_one("UpdateItem sign-in failure", phone_key(key, SIGNIN_SK), update, condition, vals).await
+        self.update_one("UpdateItem sign-in failure", item_key(identifier_pk(who), SIGNIN_SK), update, condition, vals)
+            .await
     }
 
-    async fn clear_signin_failures(&self, key: &PhoneKey) -> Result<(), StoreError> {
+    async fn clear_signin_failures(&self, who: Identifier<'_>) -> Result<(), StoreError> {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(phone_key(key, SIGNIN_SK)))
+            .set_key(Some(item_key(identifier_pk(who), SIGNIN_SK)))
             .send()
             .await
             .map(|_| ())
@@ -593,12 +606,7 @@ impl AccountStore for DynamoAccountStore {
     ) -> Result<(), StoreError> {
         let active = status_value(AccountStatus::Active);
         let mut items = vec![
-            // Single use: only the transaction that deletes this exact code may go on.
-            self.delete(
-                phone_key(key, code_sk(CodePurpose::PhoneSignup)),
-                "codeId = :id",
-                values([(":id", s(code_id))]),
-            )?,
+            self.consume_code_item(Identifier::Phone(key), CodePurpose::PhoneSignup, code_id)?,
             self.update(
                 key_for_account(user_id),
                 "SET #status = :active, activatedAt = :now, validAfter = :now REMOVE expiresAt, #ttl",
@@ -618,6 +626,38 @@ impl AccountStore for DynamoAccountStore {
         ];
         items.extend(self.session_writes(user_id, &key.merchant_id, session)?);
         self.transact("TransactWriteItems activate account", items).await
+    }
+
+    async fn issue_email_signup_code(
+        &self,
+        key: &EmailKey,
+        code: StoredCode,
+        send: &SendReservation,
+    ) -> Result<(), StoreError> {
+        self.store_email_signup_code(key, code, send).await
+    }
+
+    async fn create_email_account(
+        &self,
+        key: &EmailKey,
+        code_id: &str,
+        account: NewEmailAccount,
+        session: NewSession,
+    ) -> Result<(), StoreError> {
+        self.write_email_account(key, code_id, account, session).await
+    }
+
+    async fn issue_phone_add_code(
+        &self,
+        key: &PhoneKey,
+        code: StoredCode,
+        send: &SendReservation,
+    ) -> Result<(), StoreError> {
+        self.store_phone_add_code(key, code, send).await
+    }
+
+    async fn add_phone(&self, addition: PhoneAddition<'_>) -> Result<(), StoreError> {
+        self.write_added_phone(addition).await
     }
 }
 

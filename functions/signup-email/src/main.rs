@@ -1,0 +1,16 @@
+//! Lambda for `POST /v2/mobile/signup/email`: wiring only. Config, clients, the signing key and the
+//! templates are loaded once per cold start.
+
+use lambda_http::{Error, run, service_fn};
+use registration::config::{Config, Environment, token_issuer};
+use registration::{App, handlers::signup_email, telemetry};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    let sdk = App::sdk_config().await;
+    let app = &App::from_sdk(&sdk, &Config::load(&Environment)?);
+    let mailer = &App::mailer(&sdk, &Environment)?;
+    let issuer = &token_issuer(&Environment)?;
+    run(service_fn(move |req| signup_email::handle(app, issuer, mailer, req))).await
+}

@@ -1,0 +1,414 @@
+#!/usr/bin/env python3
+"""`make bench`: size, cold start, memory and warm latency of every Lambda, as built for release.
+
+Each `target/lambda/<fn>/bootstrap` runs here against a minimal Lambda Runtime API served by this
+script (no Docker). Per function it prints:
+  - the zipped package size;
+  - init: from starting the process to its first `GET /2018-06-01/runtime/invocation/next`, median
+    and p95 over BENCH_STARTS starts (default 20), beside the same figure for a hello-world
+    `lambda_runtime` function built with the same profile (bench/hello-lambda);
+  - peak memory (VmHWM) after init and one invocation;
+  - warm latency p50 and p99 over BENCH_WARM invocations (default 50) against moto, each a real
+    request of a real flow on the sandbox partner; how many Argon2 operations a request runs, with
+    the Argon2 times measured apart (bench/argon2-timing).
+Prerequisites (the Makefile's `bench` target builds them): the release bootstraps, hello-lambda,
+argon2-timing, and the debug `devstack` and `partners` programs that set up moto.
+"""
+
+import copy
+import http.server
+import io
+import json
+import os
+import pathlib
+import queue
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+import zipfile
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+LAMBDA = ROOT / "target" / "lambda"
+STATE = ROOT / ".local"
+VENV = pathlib.Path(os.environ.get("VENV", ROOT / ".venv"))
+STARTS = int(os.environ.get("BENCH_STARTS", "20"))
+WARM = int(os.environ.get("BENCH_WARM", "50"))
+PARTNER = "bece038f-2e46-49f4-b25e-89cd38d6dc16"  # registered as a sandbox partner below
+PASSWORD = "Bench-pass-9"
+SEND_COOLDOWN_SECS = 61
+NEXT = "/2018-06-01/runtime/invocation/next"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Session:
+    """What the runtime API knows of one bootstrap process. Each process gets its own, so a request
+    left waiting by a killed process can never take an event meant for the next one."""
+
+    def __init__(self):
+        self.events = queue.Queue()
+        self.answers = queue.Queue()
+        self.first_next = None
+        self.polled = threading.Event()
+        self.delivered = {}
+
+
+class RuntimeApi:
+    """One bootstrap at a time: hands it events on /next, collects its answers."""
+
+    def __init__(self):
+        self.session = Session()
+        api = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            # Headers and body leave in separate writes; with Nagle on, each event would wait for the
+            # client's delayed ACK (40 ms on Linux) and every latency would carry it.
+            disable_nagle_algorithm = True
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                if self.path != NEXT:
+                    self.send_error(404)
+                    return
+                session = api.session
+                if session.first_next is None:
+                    session.first_next = time.perf_counter_ns()
+                    session.polled.set()
+                item = session.events.get()
+                if item is None:  # the process is being stopped
+                    return
+                request_id, body = item
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Lambda-Runtime-Aws-Request-Id", request_id)
+                self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 30_000))
+                self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:eu-west-1:123456789012:function:bench")
+                self.send_header("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000;Sampled=0")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                session.delivered[request_id] = time.perf_counter_ns()
+                try:
+                    self.wfile.write(body)
+                except OSError:
+                    pass
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                now = time.perf_counter_ns()
+                parts = self.path.split("/")
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                if self.path.endswith("/init/error"):
+                    api.session.answers.put(("init", "error", body, now))
+                elif len(parts) >= 6:
+                    api.session.answers.put((parts[4], parts[5], body, now))
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+
+    def reset(self):
+        self.session = Session()
+        return self.session
+
+
+class Bootstrap:
+    """A bootstrap process started against the runtime API."""
+
+    def __init__(self, api, binary, env, log):
+        self.session = session = api.reset()
+        started = time.perf_counter_ns()
+        self.process = subprocess.Popen([str(binary)], env=env, stdout=log, stderr=log)
+        if not session.polled.wait(30):
+            self.stop()
+            raise RuntimeError(f"{binary} never asked for an event")
+        self.init_ms = (session.first_next - started) / 1e6
+
+    def peak_rss_mb(self):
+        for line in pathlib.Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def invoke(self, event):
+        request_id = str(uuid.uuid4())
+        self.session.events.put((request_id, json.dumps(event).encode()))
+        got_id, kind, body, at = self.session.answers.get(timeout=60)
+        if got_id != request_id or kind != "response":
+            raise RuntimeError(f"invocation failed ({kind}): {body[:300]!r}")
+        response = json.loads(body)
+        latency_ms = (at - self.session.delivered[request_id]) / 1e6
+        text = response.get("body") or ""
+        try:
+            payload = json.loads(text) if text else None
+        except ValueError:
+            payload = text
+        return response.get("statusCode"), payload, latency_ms
+
+    def stop(self):
+        self.process.kill()
+        self.process.wait()
+        self.session.events.put(None)
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round((len(ordered) - 1) * p))]
+
+
+def zipped_mb(path):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        z.write(path, "bootstrap")
+    return len(buffer.getvalue()) / 1048576
+
+
+def fresh_phone():
+    return f"+447871{random.randrange(1_000_000):06d}"
+
+
+def fresh_email(kind):
+    # Not "bench": the password must not contain the address's local part.
+    return f"user.{kind}.{uuid.uuid4().hex[:12]}@example.com"
+
+
+class Stack:
+    """moto with the table, the SES sender and the sandbox partner, and the functions' environment."""
+
+    def __init__(self):
+        STATE.mkdir(exist_ok=True)
+        self.moto_port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.moto_port}"
+        self.moto = subprocess.Popen(
+            [str(VENV / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(self.moto_port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(self.endpoint + "/moto-api/data.json", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        table = "registration-bench"
+        base = {
+            **os.environ,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_REGION": "eu-west-1",
+            "AWS_DEFAULT_REGION": "eu-west-1",
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "TABLE_NAME": table,
+            "SES_SENDER": "no-reply@registration.local",
+        }
+        debug = ROOT / "target" / "debug"
+        subprocess.run([str(debug / "devstack"), "setup"], env=base, check=True, stdout=subprocess.DEVNULL)
+        secrets = subprocess.run([str(debug / "devstack"), "env"], env=base, check=True, capture_output=True, text=True)
+        subprocess.run(
+            [str(debug / "partners"), "add", "--id", PARTNER, "--name", "Bench (sandbox)", "--sandbox", "--sms-countries", "GB"],
+            env=base,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        self.env = {
+            "PATH": os.environ.get("PATH", ""),
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_REGION": "eu-west-1",
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "TABLE_NAME": table,
+            "TOKEN_ISSUER": "https://auth.bench.local",
+            "EMAIL_SENDER": "no-reply@registration.local",
+            "PUBLIC_BASE_URL": "https://auth.bench.local",
+            # One client address here: the per-IP limits would stop the flows.
+            "RATE_LIMITS": "send=1000000,verify=1000000,refresh=1000000",
+            "AWS_LC_SYS_NO_JITTER_ENTROPY": "1",
+            "AWS_LAMBDA_FUNCTION_NAME": "bench",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/bench",
+            "AWS_LAMBDA_LOG_STREAM_NAME": "bench",
+            "AWS_LAMBDA_LOG_FORMAT": "JSON",
+        }
+        for line in secrets.stdout.splitlines():
+            key, _, value = line.partition("=")
+            self.env[key] = value
+
+    def stop(self):
+        self.moto.kill()
+        self.moto.wait()
+
+
+def event(function, body=None, auth=None, query=None, accept="application/json"):
+    """The function's fixture from events/, with this request's body, bearer token and query."""
+    name = {"signup-email": "signup-email", "token": "token-password"}.get(function, function)
+    fixture = json.loads((ROOT / "events" / f"{name}.json").read_text())
+    e = copy.deepcopy(fixture)
+    headers = e["headers"]
+    headers.pop("authorization", None)
+    if "x-merchant-id" in headers:
+        headers["x-merchant-id"] = PARTNER
+    if auth:
+        headers["authorization"] = f"Bearer {auth}"
+    headers["accept"] = accept
+    headers["content-type"] = "application/json"
+    e["body"] = json.dumps(body) if body is not None else None
+    if query:
+        e["rawQueryString"] = "&".join(f"{k}={v}" for k, v in query.items())
+        e["queryStringParameters"] = query
+    e["requestContext"]["requestId"] = str(uuid.uuid4())
+    return e
+
+
+class Flows:
+    """Real requests in an order that lets each function find the state it needs."""
+
+    def __init__(self, n):
+        self.n = n
+        self.phones = [fresh_phone() for _ in range(n)]
+        self.tokens = []  # (access, refresh) per phone account, from phone-confirm
+        self.signed_in = []  # (access, refresh) from the token runs: the sessions revoke ends
+        self.email_tokens = []  # access tokens of email-first accounts
+        self.emails_added_at = None
+        self.links = []
+
+    def plan(self):
+        """(function, label, Argon2 operations per request, event for request i, what to keep)."""
+        n = self.n
+        details = {"firstName": "Ana", "lastName": "Lima", "birthDate": "1990-04-23", "country": "PT",
+                   "city": "Porto", "address": "Rua das Flores 12", "postalCode": "4050-262"}
+        emails = [fresh_email("first") for _ in range(n)]
+        added = [fresh_email("added") for _ in range(n)]
+
+        def keep_tokens(target):
+            return lambda i, status, body: target.append((body["access_token"], body["refresh_token"]))
+
+        def keep_link(i, status, body):
+            self.links.append(body["sandbox"]["confirmationLink"].split("token=", 1)[1])
+
+        def mark_added(i, status, body):
+            self.emails_added_at = self.emails_added_at or time.monotonic()
+
+        def wait_cooldown():
+            waited = SEND_COOLDOWN_SECS - (time.monotonic() - (self.emails_added_at or 0))
+            if waited > 0:
+                print(f"  (waiting {waited:.0f} s for the 60 s send cooldown of the same mailboxes and phones)", flush=True)
+                time.sleep(waited)
+
+        email_first = []
+        return [
+            ("jwks", "jwks", 0, lambda i: event("jwks"), None, None),
+            ("signup", "signup (new phone)", 1, lambda i: event("signup", {"phone": self.phones[i], "password": PASSWORD}), None, None),
+            ("phone-confirm", "phone-confirm", 0, lambda i: event("phone-confirm", {"phone": self.phones[i], "code": "12345"}), keep_tokens(self.tokens), None),
+            ("phone-resend", "phone-resend (no pending signup)", 0, lambda i: event("phone-resend", {"phone": fresh_phone()}), None, None),
+            ("token", "token (password grant)", 1, lambda i: event("token", {"grant_type": "password", "username": self.phones[i], "password": PASSWORD}), keep_tokens(self.signed_in), None),
+            ("revoke", "revoke", 0, lambda i: event("revoke", {"token": self.signed_in[i][1]}), None, None),
+            ("profile-update", "profile-update", 0, lambda i: event("profile-update", details, auth=self.tokens[i][0]), None, None),
+            ("profile-get", "profile-get", 0, lambda i: event("profile-get", auth=self.tokens[i][0]), None, None),
+            ("email-add", "email-add", 0, lambda i: event("email-add", {"email": added[i]}, auth=self.tokens[i][0]), mark_added, None),
+            ("signup-email", "signup-email (code)", 0, lambda i: event("signup-email", {"email": emails[i], "password": PASSWORD}), None, None),
+            ("signup-email", "signup-email (account)", 1, lambda i: event("signup-email", {"email": emails[i], "password": PASSWORD, "emailConfirmCode": "12345"}), keep_tokens(email_first), None),
+            ("phone-add", "phone-add (code)", 0, lambda i: event("phone-add", {"phone": fresh_phone()}, auth=email_first[i][0]), None, None),
+            ("password-change", "password-change", 3, lambda i: event("password-change", {"oldPassword": PASSWORD, "newPassword": PASSWORD + "x"}, auth=self.tokens[i][0]), None, None),
+            ("email-resend", "email-resend", 0, lambda i: event("email-resend", auth=self.tokens[i][0]), keep_link, wait_cooldown),
+            ("email-confirm", "email-confirm", 0, lambda i: event("email-confirm", query={"token": self.links[i]}), None, None),
+            ("password-forgot", "password-forgot (account)", 0, lambda i: event("password-forgot", {"phone": self.phones[i]}), None, None),
+            ("password-reset", "password-reset", 3, lambda i: event("password-reset", {"phone": self.phones[i], "code": "12345", "password": PASSWORD + "y"}), None, None),
+        ]
+
+
+def main():
+    hello = LAMBDA / "hello-lambda" / "bootstrap"
+    functions = sorted(p.parent.name for p in LAMBDA.glob("*/bootstrap") if p.parent.name != "hello-lambda")
+    if not hello.exists() or not functions:
+        sys.exit("bench: build first (make bench builds the bootstraps and hello-lambda)")
+    argon2 = subprocess.run([str(ROOT / "target" / "release" / "argon2-timing")], check=True, capture_output=True, text=True).stdout
+    api = RuntimeApi()
+    stack = Stack()
+    log = open(STATE / "bench-functions.log", "wb")
+    try:
+        print(f"bench: {len(functions)} functions, {STARTS} starts each, {WARM} warm requests per row, moto at {stack.endpoint}", flush=True)
+        env = {**stack.env, "AWS_LAMBDA_RUNTIME_API": api.address}
+
+        def starts(binary):
+            times = []
+            for _ in range(STARTS):
+                b = Bootstrap(api, binary, env, log)
+                times.append(b.init_ms)
+                b.stop()
+            return statistics.median(times), percentile(times, 0.95)
+
+        hello_p50, hello_p95 = starts(hello)
+        cold = {}
+        for name in functions:
+            binary = LAMBDA / name / "bootstrap"
+            p50, p95 = starts(binary)
+            cold[name] = (zipped_mb(binary), p50, p95)
+
+        flows = Flows(WARM)
+        warm = []
+        peak = {}
+        for function, label, hashes, make, keep, before in flows.plan():
+            if before:
+                before()
+            b = Bootstrap(api, LAMBDA / function / "bootstrap", env, log)
+            latencies, statuses, unexpected = [], {}, None
+            try:
+                for i in range(WARM):
+                    status, body, ms = b.invoke(make(i))
+                    statuses[status] = statuses.get(status, 0) + 1
+                    if status >= 300 and unexpected is None:
+                        unexpected = body
+                    if i == 0:
+                        peak[function] = max(peak.get(function, 0), b.peak_rss_mb())
+                    latencies.append(ms)
+                    if keep and status == 200:
+                        keep(i, status, body)
+            finally:
+                b.stop()
+            # The first request opens the connections; warm figures are the rest.
+            rest = latencies[1:]
+            warm.append((label, hashes, statistics.median(rest), percentile(rest, 0.99), statuses))
+            print(f"  {label}: statuses {statuses}" + (f"; first other answer: {unexpected}" if unexpected else ""), flush=True)
+
+        print()
+        print(f"hello-world lambda_runtime init: p50 {hello_p50:.1f} ms, p95 {hello_p95:.1f} ms (target for every function: p50 <= {1.5 * hello_p50:.1f} ms)")
+        print()
+        print(f"| function | zipped | init p50 | init p95 | init / hello | peak RSS after init + 1 request |")
+        print(f"|---|---|---|---|---|---|")
+        for name in functions:
+            size, p50, p95 = cold[name]
+            rss = peak.get(name, float("nan"))
+            print(f"| {name} | {size:.2f} MB | {p50:.1f} ms | {p95:.1f} ms | {p50 / hello_p50:.2f}x | {rss:.1f} MB |")
+        print(f"| (hello-world) | {zipped_mb(hello):.2f} MB | {hello_p50:.1f} ms | {hello_p95:.1f} ms | 1.00x | |")
+        print()
+        print(f"| request (warm, {WARM - 1} after the first, against moto) | Argon2 ops | p50 | p99 |")
+        print(f"|---|---|---|---|")
+        for label, hashes, p50, p99, _ in warm:
+            print(f"| {label} | {hashes} | {p50:.1f} ms | {p99:.1f} ms |")
+        print()
+        for line in argon2.strip().splitlines():
+            print(line)
+    finally:
+        log.close()
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()

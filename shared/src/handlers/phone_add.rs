@@ -1,0 +1,108 @@
+//! `PUT /v2/mobile/phone/add` (bearer) for an account without a phone (an email-first account):
+//! `{phone}` → `{"result":"ok"}` and an SMS code; the same call with `{phone, code}` confirms it →
+//! `{"phone", "phoneVerified": true, "kycLevel"}`. KYC_0 then follows by the same rule as for a
+//! phone-first account.
+//!
+//! A phone that belongs to another account gets the same answer in the same time, and its owner a
+//! notice instead of a code, so a signed-in user cannot learn who has which number. A signup that
+//! never confirmed the phone does not hold it against the person who proves they have it.
+
+use std::convert::Infallible;
+
+use lambda_http::http::Method;
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::codes::{check_code, consume_code};
+use super::delivery::{PHONE_IN_USE_NOTICE, Timing, code_text, new_code, send_with};
+use super::signed_in::{SignedIn, signed_in_account};
+use super::{Attempt, retry_races};
+use crate::App;
+use crate::domain::kyc::KycLevel;
+use crate::domain::partner::Partner;
+use crate::domain::phone::PhoneNumber;
+use crate::error::ApiError;
+use crate::http::request::json_body;
+use crate::http::response::{finish, json};
+use crate::ports::{AccountRecord, AccountStatus, Identifier, PhoneAddition, PhoneKey, Recipient};
+use crate::security::access_token::AccessTokenVerifier;
+use crate::security::code::{CodePurpose, ConfirmationCode};
+
+#[derive(Deserialize)]
+struct AddPhoneRequest {
+    phone: String,
+    #[serde(default)]
+    code: Option<String>,
+}
+
+pub async fn handle(app: &App, verifier: &AccessTokenVerifier, req: Request) -> Result<Response<Body>, Infallible> {
+    finish("phone-add", add(app, verifier, &req).await)
+}
+
+async fn add(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Result<Response<Body>, ApiError> {
+    let SignedIn { caller, account, .. } = signed_in_account(app, verifier, req, Method::PUT).await?;
+    let partner = &caller.partner;
+    let body: AddPhoneRequest = json_body(req)?;
+    let phone = PhoneNumber::parse(&body.phone)?;
+    if account.phone.is_some() {
+        return Err(ApiError::PhoneAlreadySet);
+    }
+    let key = PhoneKey { merchant_id: account.merchant_id.clone(), phone };
+    match body.code {
+        None => {
+            partner.check_sms_country(&key.phone)?;
+            retry_races(|| send_code(app, partner, &account, &key)).await?;
+            tracing::info!(user_id = %account.user_id, phone = %key.phone.masked(), "phone add code sent");
+            Ok(json(200, &json!({ "result": "ok" })))
+        }
+        Some(code) => confirm(app, &account, &key, &ConfirmationCode::parse(&code)?).await,
+    }
+}
+
+async fn send_code(
+    app: &App,
+    partner: &Partner,
+    account: &AccountRecord,
+    key: &PhoneKey,
+) -> Result<Attempt<()>, ApiError> {
+    let now = app.clock.now();
+    let claim = app.store.phone_claim(key).await?.filter(|claim| claim.is_live(now));
+    let estimate = &app.send_latency.phone_add;
+    if claim.is_some_and(|claim| claim.status == AccountStatus::Active) {
+        return send_with(app, partner, key, PHONE_IN_USE_NOTICE, Timing::Imitates(estimate), |sms| async move {
+            app.store.record_send(Recipient::Phone(&key.phone), &sms).await
+        })
+        .await;
+    }
+    let (code, stored) = new_code(app, partner, key, CodePurpose::PhoneAdd, &account.user_id, now);
+    send_with(app, partner, key, &code_text(&code), Timing::Sets(estimate), |sms| async move {
+        app.store.issue_phone_add_code(key, stored, &sms).await
+    })
+    .await
+}
+
+async fn confirm(
+    app: &App,
+    account: &AccountRecord,
+    key: &PhoneKey,
+    code: &ConfirmationCode,
+) -> Result<Response<Body>, ApiError> {
+    let now = app.clock.now();
+    let who = Identifier::Phone(key);
+    let stored = check_code(app, who, CodePurpose::PhoneAdd, code, Some(&account.user_id), now).await?;
+    let kyc_level = KycLevel::of(true, account.email.is_some(), &account.details);
+    consume_code(app, who, CodePurpose::PhoneAdd, &stored.code_id, || {
+        app.store.add_phone(PhoneAddition {
+            key,
+            code_id: &stored.code_id,
+            user_id: &account.user_id,
+            kyc_level,
+            expected_version: account.profile_version,
+            now,
+        })
+    })
+    .await?;
+    tracing::info!(user_id = %account.user_id, phone = %key.phone.masked(), "phone added and confirmed");
+    Ok(json(200, &json!({ "phone": key.phone.e164(), "phoneVerified": true, "kycLevel": kyc_level.as_str() })))
+}
