@@ -33,7 +33,7 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 
 unit:
-	MOTO_SERVER=$(abspath $(VENV))/bin/moto_server cargo test --workspace
+	MOTO_PYTHON=$(abspath $(VENV))/bin/python cargo test --workspace
 
 template: venv
 	$(VENV)/bin/cfn-lint template.yaml
@@ -65,7 +65,7 @@ bench: venv
 
 ## make bench-enumeration: sign-in timing, unknown phone against known phone with a wrong password.
 bench-enumeration: venv
-	MOTO_SERVER=$(abspath $(VENV))/bin/moto_server cargo bench -p e2e --bench enumeration_timing
+	MOTO_PYTHON=$(abspath $(VENV))/bin/python cargo bench -p e2e --bench enumeration_timing
 
 clean:
 	cargo clean

@@ -196,7 +196,7 @@ class Stack:
         self.moto_port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.moto_port}"
         self.moto = subprocess.Popen(
-            [str(VENV / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(self.moto_port)],
+            [str(VENV / "bin" / "python"), str(ROOT / "scripts" / "moto_server.py"), "-H", "127.0.0.1", "-p", str(self.moto_port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -7,6 +7,7 @@ mod browser;
 mod confirm;
 mod contract;
 mod email_profile;
+mod emulator;
 mod logs;
 mod malformed;
 mod partners;

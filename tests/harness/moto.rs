@@ -18,13 +18,19 @@ pub struct Moto {
 
 static SHARED: OnceLock<Moto> = OnceLock::new();
 
-/// `MOTO_SERVER`, else the project virtualenv's (`make test` installs it), else `moto_server` on PATH.
-fn moto_binary() -> PathBuf {
+/// The command that starts moto: `scripts/moto_server.py` (moto with each DynamoDB request isolated;
+/// the script says why) on `MOTO_PYTHON`, else the project virtualenv's Python (`make test` installs
+/// it), else `python3`. `MOTO_SERVER` runs that moto_server executable instead, unpatched.
+fn moto_command() -> String {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     if let Ok(path) = std::env::var("MOTO_SERVER") {
-        return PathBuf::from(path);
+        return format!("'{path}'");
     }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server");
-    if venv.exists() { venv } else { PathBuf::from("moto_server") }
+    let python = std::env::var("MOTO_PYTHON").map(PathBuf::from).unwrap_or_else(|_| {
+        let venv = root.join(".venv/bin/python");
+        if venv.exists() { venv } else { PathBuf::from("python3") }
+    });
+    format!("'{}' '{}'", python.display(), root.join("scripts/moto_server.py").display())
 }
 
 impl Moto {
@@ -34,11 +40,10 @@ impl Moto {
 
     fn start() -> Moto {
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
-        let binary = moto_binary();
+        let command = moto_command();
         // A watchdog shell: moto goes when this test process goes, however it ends.
         let script = format!(
-            "'{}' -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; while kill -0 {parent} 2>/dev/null; do sleep 1; done; kill $m",
-            binary.display(),
+            "{command} -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; while kill -0 {parent} 2>/dev/null; do sleep 1; done; kill $m",
             parent = std::process::id()
         );
         // Never waited on: the watchdog outlives every test and exits after this process does.
@@ -48,10 +53,10 @@ impl Moto {
             .arg(script)
             .stdin(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {} ({e}); run `make test`, which installs it", binary.display()));
+            .unwrap_or_else(|e| panic!("cannot start {command} ({e}); run `make test`, which installs it"));
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto did not start on port {port}; is {} installed?", binary.display());
+            assert!(Instant::now() < deadline, "moto did not start on port {port}; is it installed? ({command})");
             std::thread::sleep(Duration::from_millis(100));
         }
         Moto { port }
