@@ -5,11 +5,12 @@ use std::sync::Arc;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 use crate::adapters::dynamodb::DynamoAccountStore;
+use crate::adapters::https::{self, TrustRoots};
 use crate::adapters::ses::SesEmailSender;
 use crate::adapters::sns::SnsSmsSender;
 use crate::admission::directory::PartnerDirectory;
 use crate::admission::rate_limit::RateLimits;
-use crate::config::{Config, ConfigError, Environment, Source};
+use crate::config::{Config, ConfigError, Environment, Source, trust_roots};
 use crate::domain::send_limits::SendLimits;
 use crate::latency::SendLatencies;
 use crate::mail::Mailer;
@@ -57,12 +58,18 @@ impl App {
     /// `AWS_ENDPOINT_URL`, which the SDK honours, points the same binary at a local emulator.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = Config::load(&Environment)?;
-        Ok(App::from_sdk(&App::sdk_config().await, &config))
+        Ok(App::from_sdk(&App::sdk_config().await?, &config))
     }
 
-    /// The SDK configuration from the default chain (and `AWS_ENDPOINT_URL`), loaded once.
-    pub async fn sdk_config() -> SdkConfig {
-        aws_config::load_defaults(BehaviorVersion::latest()).await
+    /// The SDK configuration from the default chain (and `AWS_ENDPOINT_URL`), loaded once, on the
+    /// HTTPS client that `AWS_TRUST_ROOTS` chooses.
+    pub async fn sdk_config() -> Result<SdkConfig, ConfigError> {
+        let loader = aws_config::defaults(BehaviorVersion::latest());
+        let loader = match trust_roots(&Environment)? {
+            TrustRoots::AmazonTrustServices => loader.http_client(https::amazon_trust_services_client()),
+            TrustRoots::System => loader,
+        };
+        Ok(loader.load().await)
     }
 
     /// The email sender on SES: `EMAIL_SENDER` is the From address, `PUBLIC_BASE_URL` where links point.

@@ -5,6 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use zeroize::Zeroizing;
 
+use crate::adapters::https::TrustRoots;
 use crate::admission::rate_limit::RateLimits;
 use crate::security::tokens::{KeyError, SigningKey, TokenIssuer};
 
@@ -97,6 +98,16 @@ fn rate_limits(text: &str) -> Result<RateLimits, ConfigError> {
     Ok(limits)
 }
 
+/// `AWS_TRUST_ROOTS`: which roots the SDK's HTTPS connections trust; `amazon` (the default) or
+/// `system` (adapters/https.rs says why).
+pub fn trust_roots(source: &impl Source) -> Result<TrustRoots, ConfigError> {
+    match source.get("AWS_TRUST_ROOTS").as_deref() {
+        None | Some("amazon") => Ok(TrustRoots::AmazonTrustServices),
+        Some("system") => Ok(TrustRoots::System),
+        Some(_) => Err(ConfigError::Invalid { name: "AWS_TRUST_ROOTS", why: "must be amazon or system".into() }),
+    }
+}
+
 /// The token keys: `SIGNING_KEY` is a base64 P-256 PKCS#8 DER key and `SIGNING_KEY_ID` its `kid`;
 /// `PREVIOUS_SIGNING_KEYS` (optional) lists retired keys as `kid:base64,kid:base64`, which still
 /// verify (and appear in the JWKS) but never sign, so a key rotation logs nobody out.
@@ -125,6 +136,13 @@ fn previous_keys(list: &str) -> Result<Vec<SigningKey>, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sdk_trusts_amazon_roots_unless_told_to_use_the_system_store() {
+        assert_eq!(trust_roots(&[("TABLE_NAME", "t")]).unwrap(), TrustRoots::AmazonTrustServices);
+        assert_eq!(trust_roots(&[("AWS_TRUST_ROOTS", "system")]).unwrap(), TrustRoots::System);
+        assert!(trust_roots(&[("AWS_TRUST_ROOTS", "none")]).is_err());
+    }
 
     #[test]
     fn rate_limits_default_to_the_targets_and_can_be_raised_per_class() {

@@ -8,7 +8,7 @@ use registration::{App, handlers::signup_email, telemetry};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
-    let sdk = App::sdk_config().await;
+    let sdk = App::sdk_config().await?;
     let app = &App::from_sdk(&sdk, &Config::load(&Environment)?);
     let mailer = &App::mailer(&sdk, &Environment)?;
     let issuer = &token_issuer(&Environment)?;
