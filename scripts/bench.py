@@ -5,8 +5,9 @@ Each `target/lambda/<fn>/bootstrap` runs here against a minimal Lambda Runtime A
 script (no Docker). Per function it prints:
   - the zipped package size;
   - init: from starting the process to its first `GET /2018-06-01/runtime/invocation/next`, median
-    and p95 over BENCH_STARTS starts (default 20), beside the same figure for a hello-world
-    `lambda_runtime` function built with the same profile (bench/hello-lambda);
+    and p95 over BENCH_STARTS starts (default 30, the functions taking turns), beside the same
+    figure for a hello-world `lambda_runtime` function built with the same profile
+    (bench/hello-lambda);
   - peak memory (VmHWM) after init and one invocation;
   - warm latency p50 and p99 over BENCH_WARM invocations (default 50) against moto, each a real
     request of a real flow on the sandbox partner; how many Argon2 operations a request runs, with
@@ -23,12 +24,14 @@ import os
 import pathlib
 import queue
 import random
+import signal
 import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 import zipfile
@@ -37,7 +40,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 LAMBDA = ROOT / "target" / "lambda"
 STATE = ROOT / ".local"
 VENV = pathlib.Path(os.environ.get("VENV", ROOT / ".venv"))
-STARTS = int(os.environ.get("BENCH_STARTS", "20"))
+STARTS = int(os.environ.get("BENCH_STARTS", "30"))
 WARM = int(os.environ.get("BENCH_WARM", "50"))
 PARTNER = "bece038f-2e46-49f4-b25e-89cd38d6dc16"  # registered as a sandbox partner below
 PASSWORD = "Bench-pass-9"
@@ -52,8 +55,7 @@ def free_port():
 
 
 class Session:
-    """What the runtime API knows of one bootstrap process. Each process gets its own, so a request
-    left waiting by a killed process can never take an event meant for the next one."""
+    """What the runtime API knows of one bootstrap process."""
 
     def __init__(self):
         self.events = queue.Queue()
@@ -64,7 +66,11 @@ class Session:
 
 
 class RuntimeApi:
-    """One bootstrap at a time: hands it events on /next, collects its answers."""
+    """The runtime API of one bootstrap process: hands it events on /next, collects its answers.
+    Each process gets its own server, on its own port. With one shared server, a killed process's
+    last `GET /next`, still on its way to a handler thread, could be served from the next process's
+    session: it took that process's first event and wrote it to a closed socket (an invocation that
+    never arrived), and counted as that process's first poll."""
 
     def __init__(self):
         self.session = Session()
@@ -118,21 +124,29 @@ class RuntimeApi:
                 elif len(parts) >= 6:
                     api.session.answers.put((parts[4], parts[5], body, now))
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
         self.address = f"127.0.0.1:{self.server.server_address[1]}"
+        # One request before the process starts, so the server's thread is already waiting in
+        # accept and its start is not counted in the process's init.
+        try:
+            urllib.request.urlopen(f"http://{self.address}/ready", timeout=5)
+        except urllib.error.HTTPError:
+            pass
 
-    def reset(self):
-        self.session = Session()
-        return self.session
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class Bootstrap:
     """A bootstrap process started against the runtime API."""
 
-    def __init__(self, api, binary, env, log):
-        self.session = session = api.reset()
+    def __init__(self, binary, env, log):
+        self.api = RuntimeApi()
+        self.session = session = self.api.session
+        env = {**env, "AWS_LAMBDA_RUNTIME_API": self.api.address}
         started = time.perf_counter_ns()
         self.process = subprocess.Popen([str(binary)], env=env, stdout=log, stderr=log)
         if not session.polled.wait(30):
@@ -165,6 +179,19 @@ class Bootstrap:
         self.process.kill()
         self.process.wait()
         self.session.events.put(None)
+        self.api.close()
+
+
+def stuck(bootstrap, stack, log):
+    """What a function that stopped answering was doing: its sockets, moto's threads, both logs."""
+    log.flush()
+    sockets = subprocess.run(["ss", "-tnp"], capture_output=True, text=True).stdout
+    mine = "\n".join(line for line in sockets.splitlines() if f"pid={bootstrap.process.pid}," in line)
+    stack.moto.send_signal(signal.SIGUSR1)
+    time.sleep(1)
+    functions = (STATE / "bench-functions.log").read_bytes()[-1500:].decode(errors="replace")
+    moto = (STATE / "bench-moto.log").read_bytes()[-6000:].decode(errors="replace")
+    return f"function sockets:\n{mine}\nlast function log lines:\n{functions}\nmoto's threads and log:\n{moto}"
 
 
 def percentile(values, p):
@@ -198,7 +225,7 @@ class Stack:
         self.moto = subprocess.Popen(
             [str(VENV / "bin" / "python"), str(ROOT / "scripts" / "moto_server.py"), "-H", "127.0.0.1", "-p", str(self.moto_port)],
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=open(STATE / "bench-moto.log", "wb"),
         )
         for _ in range(200):
             try:
@@ -339,27 +366,25 @@ def main():
     if not hello.exists() or not functions:
         sys.exit("bench: build first (make bench builds the bootstraps and hello-lambda)")
     argon2 = subprocess.run([str(ROOT / "target" / "release" / "argon2-timing")], check=True, capture_output=True, text=True).stdout
-    api = RuntimeApi()
     stack = Stack()
     log = open(STATE / "bench-functions.log", "wb")
     try:
         print(f"bench: {len(functions)} functions, {STARTS} starts each, {WARM} warm requests per row, moto at {stack.endpoint}", flush=True)
-        env = {**stack.env, "AWS_LAMBDA_RUNTIME_API": api.address}
+        env = stack.env
 
-        def starts(binary):
-            times = []
-            for _ in range(STARTS):
-                b = Bootstrap(api, binary, env, log)
-                times.append(b.init_ms)
+        # Round-robin, hello-world included: whatever the machine does meanwhile (frequency, other
+        # load) touches every function alike, so the ratios hold even when the absolute figures move.
+        binaries = {"hello": hello, **{name: LAMBDA / name / "bootstrap" for name in functions}}
+        times = {name: [] for name in binaries}
+        for _ in range(STARTS):
+            for name, binary in binaries.items():
+                b = Bootstrap(binary, env, log)
+                times[name].append(b.init_ms)
                 b.stop()
-            return statistics.median(times), percentile(times, 0.95)
-
-        hello_p50, hello_p95 = starts(hello)
+        hello_p50, hello_p95 = statistics.median(times["hello"]), percentile(times["hello"], 0.95)
         cold = {}
         for name in functions:
-            binary = LAMBDA / name / "bootstrap"
-            p50, p95 = starts(binary)
-            cold[name] = (zipped_mb(binary), p50, p95)
+            cold[name] = (zipped_mb(binaries[name]), statistics.median(times[name]), percentile(times[name], 0.95))
 
         flows = Flows(WARM)
         warm = []
@@ -367,11 +392,14 @@ def main():
         for function, label, hashes, make, keep, before in flows.plan():
             if before:
                 before()
-            b = Bootstrap(api, LAMBDA / function / "bootstrap", env, log)
+            b = Bootstrap(LAMBDA / function / "bootstrap", env, log)
             latencies, statuses, unexpected = [], {}, None
             try:
                 for i in range(WARM):
-                    status, body, ms = b.invoke(make(i))
+                    try:
+                        status, body, ms = b.invoke(make(i))
+                    except queue.Empty:
+                        raise RuntimeError(f"{label}: request {i} got no answer in 60 s\n{stuck(b, stack, log)}") from None
                     statuses[status] = statuses.get(status, 0) + 1
                     if status >= 300 and unexpected is None:
                         unexpected = body
