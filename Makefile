@@ -4,7 +4,6 @@ VENV ?= .venv
 MOTO_PORT ?= 5005
 API_PORT ?= 9000
 export SAM_CLI_TELEMETRY := 0
-export AWS_LC_SYS_NO_JITTER_ENTROPY := 1
 
 .PHONY: dev test browser unit lint template contract sam-build release sizes bench bench-enumeration venv clean
 

@@ -265,7 +265,6 @@ class Stack:
             "PUBLIC_BASE_URL": "https://auth.bench.local",
             # One client address here: the per-IP limits would stop the flows.
             "RATE_LIMITS": "send=1000000,verify=1000000,refresh=1000000",
-            "AWS_LC_SYS_NO_JITTER_ENTROPY": "1",
             "AWS_LAMBDA_FUNCTION_NAME": "bench",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
