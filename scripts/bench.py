@@ -185,8 +185,11 @@ class Bootstrap:
 def stuck(bootstrap, stack, log):
     """What a function that stopped answering was doing: its sockets, moto's threads, both logs."""
     log.flush()
-    sockets = subprocess.run(["ss", "-tnp"], capture_output=True, text=True).stdout
-    mine = "\n".join(line for line in sockets.splitlines() if f"pid={bootstrap.process.pid}," in line)
+    try:
+        sockets = subprocess.run(["ss", "-tnp"], capture_output=True, text=True).stdout
+        mine = "\n".join(line for line in sockets.splitlines() if f"pid={bootstrap.process.pid}," in line)
+    except OSError as error:  # no `ss` here: the report goes on without the sockets
+        mine = f"(ss: {error})"
     stack.moto.send_signal(signal.SIGUSR1)
     time.sleep(1)
     functions = (STATE / "bench-functions.log").read_bytes()[-1500:].decode(errors="replace")
@@ -222,10 +225,11 @@ class Stack:
         STATE.mkdir(exist_ok=True)
         self.moto_port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.moto_port}"
+        self.moto_log = open(STATE / "bench-moto.log", "wb")
         self.moto = subprocess.Popen(
             [str(VENV / "bin" / "python"), str(ROOT / "scripts" / "moto_server.py"), "-H", "127.0.0.1", "-p", str(self.moto_port)],
             stdout=subprocess.DEVNULL,
-            stderr=open(STATE / "bench-moto.log", "wb"),
+            stderr=self.moto_log,
         )
         for _ in range(200):
             try:
@@ -279,6 +283,7 @@ class Stack:
     def stop(self):
         self.moto.kill()
         self.moto.wait()
+        self.moto_log.close()
 
 
 def event(function, body=None, auth=None, query=None, accept="application/json"):
