@@ -63,8 +63,8 @@ pub async fn authenticate(
         return Err(unauthorized("token issued before the account's valid-after time"));
     }
     let session = session?.ok_or_else(|| unauthorized("no such session"))?;
-    if session.revoked || session.expires_at <= now {
-        return Err(unauthorized("session revoked or expired"));
+    if !session.is_live(now, account.credential_version) {
+        return Err(unauthorized("session revoked, expired or made with a password since changed"));
     }
     Ok(Principal { user_id: user_id.to_owned(), merchant_id: claims.mid, session_id: claims.sid, scope: claims.scope })
 }

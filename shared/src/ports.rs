@@ -86,6 +86,16 @@ impl Identifier<'_> {
     }
 }
 
+/// Whose sign-in failures a streak counts. Every password check is counted in two: the
+/// identifier's (known or not, so unknown ones are throttled alike) and the account's, so guessing
+/// by phone and by email draws on one budget. An identifier without an account counts in a streak
+/// of its own in the account's place, so both cases read and write the same items.
+#[derive(Debug, Clone, Copy)]
+pub enum Streak<'a> {
+    Identifier(Identifier<'a>),
+    Account(&'a str),
+}
+
 /// Where a code, link or notice goes. Sends are limited per recipient, across partners, because
 /// the cost and the annoyance fall on the number or the mailbox.
 #[derive(Debug, Clone, Copy)]
@@ -95,12 +105,14 @@ pub enum Recipient<'a> {
 }
 
 impl Recipient<'_> {
-    /// A stable key for the recipient's send log.
-    pub fn log_key(&self) -> String {
-        match self {
+    /// A stable key for the recipient's send log. A sandbox partner sends nothing, so its requests
+    /// are counted in a log of its own: they never use up a real user's limits.
+    pub fn log_key(&self, partner: &Partner) -> String {
+        let recipient = match self {
             Recipient::Phone(phone) => format!("SMS:{}", phone.e164()),
             Recipient::Email(email) => format!("EMAIL:{}", email.as_str()),
-        }
+        };
+        if partner.sandbox { format!("SANDBOX:{}:{recipient}", partner.id) } else { recipient }
     }
 }
 
@@ -128,6 +140,8 @@ pub struct NewSession {
     pub created_at: i64,
     pub expires_at: i64,
     pub fingerprint: Option<String>,
+    /// The account's credential version when the password was checked (0 for a new account).
+    pub credential_version: u64,
 }
 
 /// An account as the handlers see it.
@@ -151,6 +165,10 @@ pub struct AccountRecord {
     pub password_history: Vec<String>,
     /// Bumped by every profile or email change: writes are conditional on it, so none is lost.
     pub profile_version: u64,
+    /// Bumped by every password change or reset. A session works only while it carries the
+    /// account's current version, so no session made with an old password outlives the change,
+    /// whatever the interleaving.
+    pub credential_version: u64,
     pub kyc_level: KycLevel,
 }
 
@@ -246,6 +264,15 @@ pub struct SessionRecord {
     pub created_at: i64,
     pub expires_at: i64,
     pub revoked: bool,
+    /// The account's credential version the session was made (or last re-authenticated) under.
+    pub credential_version: u64,
+}
+
+impl SessionRecord {
+    /// Live at `now` for an account at `credential_version`.
+    pub fn is_live(&self, now: i64, credential_version: u64) -> bool {
+        !self.revoked && self.expires_at > now && self.credential_version == credential_version
+    }
 }
 
 /// A new password, and what goes with it.
@@ -255,6 +282,10 @@ pub struct PasswordChange<'a> {
     pub new_hash: String,
     pub history: Vec<String>,
     pub revoke_sessions: Vec<String>,
+    /// The session that made the change, which keeps working (a change, not a reset).
+    pub keep_session: Option<&'a str>,
+    /// The account's credential version after the change.
+    pub credential_version: u64,
     /// The phone and reset code this change consumes, if it is a reset.
     pub reset_code: Option<(&'a PhoneKey, &'a str)>,
     pub now: i64,
@@ -306,13 +337,14 @@ pub trait AccountStore: Send + Sync {
         sms: &SendReservation,
     ) -> Result<(), StoreError>;
 
-    async fn send_log(&self, to: Recipient<'_>) -> Result<SendLog, StoreError>;
+    /// The send log named by `key` (`Recipient::log_key`).
+    async fn send_log(&self, key: &str) -> Result<SendLog, StoreError>;
 
     /// Records a send that changes nothing else (a notice to an existing account).
-    async fn record_send(&self, to: Recipient<'_>, send: &SendReservation) -> Result<(), StoreError>;
+    async fn record_send(&self, send: &SendReservation) -> Result<(), StoreError>;
 
     /// Undoes a recorded send whose SMS never left, so a retry is not held back by the cooldown.
-    async fn release_send(&self, to: Recipient<'_>, send: &SendReservation) -> Result<(), StoreError>;
+    async fn release_send(&self, send: &SendReservation) -> Result<(), StoreError>;
 
     async fn code(&self, who: Identifier<'_>, purpose: CodePurpose) -> Result<Option<StoredCode>, StoreError>;
 
@@ -328,15 +360,23 @@ pub trait AccountStore: Send + Sync {
 
     async fn account(&self, user_id: &str) -> Result<Option<AccountRecord>, StoreError>;
 
-    async fn signin_backoff(&self, who: Identifier<'_>) -> Result<SigninBackoff, StoreError>;
+    async fn signin_backoff(&self, streak: Streak<'_>) -> Result<SigninBackoff, StoreError>;
 
-    /// Writes the streak if nobody wrote it since it was read (`Conflict` otherwise).
-    async fn record_signin_failure(&self, who: Identifier<'_>, next: &SigninBackoff) -> Result<(), StoreError>;
+    /// Writes each streak's next state, all or nothing, if none was written since it was read
+    /// (`Conflict` otherwise): how a password check is reserved before it is made.
+    async fn record_signin_attempt(&self, next: &[(Streak<'_>, SigninBackoff)]) -> Result<(), StoreError>;
 
-    async fn clear_signin_failures(&self, who: Identifier<'_>) -> Result<(), StoreError>;
+    async fn clear_signin_failures(&self, streaks: &[Streak<'_>]) -> Result<(), StoreError>;
 
-    /// Starts a session family with its first refresh token.
-    async fn start_session(&self, user_id: &str, merchant_id: &str, session: NewSession) -> Result<(), StoreError>;
+    /// Starts a session family with its first refresh token, if the account's password is still
+    /// `checked_hash`, the one the sign-in verified (`Conflict` otherwise).
+    async fn start_session(
+        &self,
+        user_id: &str,
+        merchant_id: &str,
+        session: NewSession,
+        checked_hash: &str,
+    ) -> Result<(), StoreError>;
 
     async fn refresh_token(&self, token_hash: &str) -> Result<Option<RefreshRecord>, StoreError>;
 

@@ -8,6 +8,7 @@ mod confirm;
 mod contract;
 mod email_profile;
 mod emulator;
+mod hardening;
 mod logs;
 mod malformed;
 mod partners;

@@ -1,11 +1,14 @@
-//! Lambda for `POST /oauth/revoke`: wiring only.
+//! Lambda for `POST /oauth/revoke`: wiring only. Keys and clients are loaded once per cold start.
 
 use lambda_http::{Error, run, service_fn};
+use registration::config::{Environment, token_issuer};
+use registration::security::access_token::AccessTokenVerifier;
 use registration::{App, handlers::revoke, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
     let app = &App::from_env().await?;
-    run(service_fn(move |req| revoke::handle(app, req))).await
+    let verifier = &AccessTokenVerifier::new(&token_issuer(&Environment)?);
+    run(service_fn(move |req| revoke::handle(app, verifier, req))).await
 }

@@ -56,7 +56,8 @@ pub fn verify(
     let header = header.ok_or(ApiError::Signature("this partner signs its requests and X-Signature is missing"))?;
     let parsed =
         parse(header).ok_or(ApiError::Signature("X-Signature must look like t=<unix seconds>,v1=<hex HMAC-SHA256>"))?;
-    if (now - parsed.timestamp).abs() > WINDOW_SECS {
+    // abs_diff cannot overflow, whatever number the client sent.
+    if now.abs_diff(parsed.timestamp) > WINDOW_SECS.unsigned_abs() {
         return Err(ApiError::Signature("the signed time is more than 5 minutes from the server's clock"));
     }
     let key = hmac::Key::new(hmac::HMAC_SHA256, secret.expose().as_bytes());
@@ -109,5 +110,15 @@ mod tests {
         assert!(fails(Some(&sign(&secret(), NOW, "PUT", "/p", body))));
         assert!(fails(Some(&sign(&secret(), NOW, "POST", "/q", body))));
         assert!(fails(Some(&sign(&SigningSecret::generate(), NOW, "POST", "/p", body))));
+    }
+
+    #[test]
+    fn timestamps_at_the_ends_of_i64_are_refused_not_overflowed() {
+        // Finding 9: `t=-9223372036854775808` panicked with "attempt to subtract with overflow".
+        for t in [i64::MIN, i64::MIN + 1, i64::MAX, -1] {
+            let header = format!("t={t},v1=00");
+            assert!(verify(&secret(), Some(&header), "POST", "/p", b"", NOW).is_err(), "{t}");
+            assert!(verify(&secret(), Some(&header), "POST", "/p", b"", i64::MIN).is_err(), "{t}");
+        }
     }
 }

@@ -21,6 +21,8 @@ pub const DAY: i64 = 24 * HOUR;
 /// The sends to one phone in the last day, with the version the store last wrote (0: never written).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SendLog {
+    /// Which log this is: a recipient's, or a sandbox partner's own log of that recipient.
+    pub key: String,
     pub sent_at: Vec<i64>,
     pub version: u64,
 }
@@ -28,6 +30,8 @@ pub struct SendLog {
 /// A send that fits the limits, to be written only if the log is still at `expected_version`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendReservation {
+    /// The log this send is written to.
+    pub log: String,
     pub sent_at: Vec<i64>,
     pub expected_version: u64,
     pub at: i64,
@@ -65,7 +69,7 @@ impl SendLog {
             return Err(wait as u64);
         }
         recent.push(now);
-        Ok(SendReservation { sent_at: recent, expected_version: self.version, at: now })
+        Ok(SendReservation { log: self.key.clone(), sent_at: recent, expected_version: self.version, at: now })
     }
 }
 
@@ -86,7 +90,7 @@ mod tests {
     const T0: i64 = 1_700_000_000;
 
     fn send_all(times: &[i64]) -> SendLog {
-        SendLog { sent_at: times.to_vec(), version: times.len() as u64 }
+        SendLog { key: "SMS:+447871234567".into(), sent_at: times.to_vec(), version: times.len() as u64 }
     }
 
     #[test]

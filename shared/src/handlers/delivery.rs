@@ -88,7 +88,7 @@ where
     SF: Future<Output = Result<(), SendError>>,
 {
     let now = app.clock.now();
-    let log = app.store.send_log(to).await?;
+    let log = app.store.send_log(&to.log_key(partner)).await?;
     let reservation =
         log.reserve(now, &app.send_limits).map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
     // Charged before the write, so a spent budget leaves nothing behind; refunded if nothing is sent.
@@ -117,7 +117,7 @@ where
         if let Some(charge) = &charge {
             sms_budget::refund(app, charge).await;
         }
-        if let Err(release) = app.store.release_send(to, &reservation).await {
+        if let Err(release) = app.store.release_send(&reservation).await {
             tracing::warn!(error = %release, "could not release the send");
         }
         return Err(match to {
@@ -149,7 +149,7 @@ pub(super) async fn send_nothing_alike(
         partner,
         to,
         Timing::Imitates(imitates),
-        |send| async move { app.store.record_send(to, &send).await },
+        |send| async move { app.store.record_send(&send).await },
         || async { Ok(()) },
     )
     .await

@@ -77,7 +77,7 @@ pub(super) async fn send_in_use_notice(
             partner,
             Recipient::Email(email),
             Timing::Untimed,
-            |send| async move { app.store.record_send(Recipient::Email(email), &send).await },
+            |send| async move { app.store.record_send(&send).await },
             || mailer.sender.send(email, &message),
         )
         .await

@@ -10,6 +10,7 @@ pub mod email_resend;
 pub mod jwks;
 mod new_password;
 pub mod password_change;
+mod password_check;
 pub mod password_forgot;
 pub mod password_reset;
 pub mod phone_add;

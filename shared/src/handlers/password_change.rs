@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::new_password::{sessions_to_revoke, vet_new_password};
+use super::password_check::reserve_check;
 use super::signed_in::{SignedIn, signed_in_account};
 use crate::App;
 use crate::domain::password::Password;
@@ -39,21 +40,14 @@ async fn change(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Res
     let identifier = account
         .sign_in_identifier()
         .ok_or_else(|| ApiError::Internal(format!("account {} has neither phone nor email", account.user_id)))?;
-    let key = identifier.as_ref();
     let now = app.clock.now();
 
     // The same back-off as sign-in: a stolen access token does not buy unlimited password guesses.
-    let backoff = app.store.signin_backoff(key).await?.as_of(now);
-    if let Some(retry_after) = backoff.wait(now) {
-        return Err(ApiError::TooManyRequests { retry_after });
-    }
+    let check = reserve_check(app, identifier.as_ref(), &account.user_id).await?;
     if !app.hasher.verify(&old, &account.password_hash).await? {
-        match app.store.record_signin_failure(key, &backoff.after_failure(now)).await {
-            Ok(()) | Err(StoreError::Conflict) => {}
-            Err(other) => return Err(other.into()),
-        }
         return Err(wrong_old());
     }
+    check.succeeded(app).await?;
     let (new_hash, history) = vet_new_password(app, &caller.partner, &account, &new).await?;
     let change = PasswordChange {
         user_id: &account.user_id,
@@ -61,6 +55,8 @@ async fn change(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Res
         new_hash,
         history,
         revoke_sessions: sessions_to_revoke(app, &account.user_id, Some(&principal.session_id)).await?,
+        keep_session: Some(&principal.session_id),
+        credential_version: account.credential_version + 1,
         reset_code: None,
         now,
     };

@@ -60,6 +60,8 @@ async fn reset(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
             new_hash: new_hash.clone(),
             history: history.clone(),
             revoke_sessions: revoke_sessions.clone(),
+            keep_session: None,
+            credential_version: account.credential_version + 1,
             reset_code: Some((&key, &stored.code_id)),
             now,
         })

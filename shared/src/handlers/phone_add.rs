@@ -25,7 +25,7 @@ use crate::domain::phone::PhoneNumber;
 use crate::error::ApiError;
 use crate::http::request::json_body;
 use crate::http::response::{finish, json};
-use crate::ports::{AccountRecord, AccountStatus, Identifier, PhoneAddition, PhoneKey, Recipient};
+use crate::ports::{AccountRecord, AccountStatus, Identifier, PhoneAddition, PhoneKey};
 use crate::security::access_token::AccessTokenVerifier;
 use crate::security::code::{CodePurpose, ConfirmationCode};
 
@@ -71,7 +71,7 @@ async fn send_code(
     let estimate = &app.send_latency.phone_add;
     if claim.is_some_and(|claim| claim.status == AccountStatus::Active) {
         return send_with(app, partner, key, PHONE_IN_USE_NOTICE, Timing::Imitates(estimate), |sms| async move {
-            app.store.record_send(Recipient::Phone(&key.phone), &sms).await
+            app.store.record_send(&sms).await
         })
         .await;
     }

@@ -47,7 +47,7 @@ async fn confirm(app: &App, issuer: &TokenIssuer, req: &Request) -> Result<Respo
     let stored = check_code(app, Identifier::Phone(&key), purpose, &code, None, now).await?;
 
     let (refresh, session_id) = consume_code(app, Identifier::Phone(&key), purpose, &stored.code_id, || async {
-        let (refresh, session) = new_session(caller.headers.fingerprint.clone(), now);
+        let (refresh, session) = new_session(caller.headers.fingerprint.clone(), 0, now);
         let session_id = session.session_id.clone();
         app.store
             .activate_account(&key, &stored.code_id, &stored.user_id, session, now)

@@ -48,9 +48,9 @@ pub(super) async fn refresh_grant(
     }
     let (session, account) =
         tokio::join!(app.store.session(&record.user_id, &record.session_id), app.store.account(&record.user_id));
-    let session = session?.filter(|s| !s.revoked && s.expires_at > now).ok_or_else(invalid_token)?;
-    account?
-        .filter(|a| a.status == AccountStatus::Active && session.created_at >= a.valid_after)
+    let account = account?.filter(|a| a.status == AccountStatus::Active).ok_or_else(invalid_token)?;
+    let session = session?
+        .filter(|s| s.is_live(now, account.credential_version) && s.created_at >= account.valid_after)
         .ok_or_else(invalid_token)?;
 
     let next = RefreshToken::generate();

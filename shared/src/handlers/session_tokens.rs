@@ -15,7 +15,11 @@ use crate::security::tokens::{
 
 /// A new session family and its first refresh token; the family ends 30 days from now, whatever
 /// the rotations.
-pub(super) fn new_session(fingerprint: Option<String>, now: i64) -> (RefreshToken, NewSession) {
+pub(super) fn new_session(
+    fingerprint: Option<String>,
+    credential_version: u64,
+    now: i64,
+) -> (RefreshToken, NewSession) {
     let refresh = RefreshToken::generate();
     let session = NewSession {
         session_id: random::id(),
@@ -23,6 +27,7 @@ pub(super) fn new_session(fingerprint: Option<String>, now: i64) -> (RefreshToke
         created_at: now,
         expires_at: now + REFRESH_FAMILY_TTL_SECS,
         fingerprint,
+        credential_version,
     };
     (refresh, session)
 }

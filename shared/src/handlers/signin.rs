@@ -1,10 +1,12 @@
 //! Sign-in with a phone or a confirmed email address and a password (`grant_type=password`). An
 //! unknown username costs the same reads and the same Argon2 verify as a known one and gets the same
-//! answer as a wrong password; a pending (never confirmed) account cannot sign in. Failures feed a
-//! back-off per phone or address that always ends.
+//! answer as a wrong password; a pending (never confirmed) account cannot sign in. Each check is
+//! reserved under a back-off per phone or address and per account (`password_check`) that always
+//! ends; a session is made only if the password is still the one checked.
 
 use lambda_http::{Body, Response};
 
+use super::password_check::{no_account_streak, reserve_check};
 use super::session_tokens::{new_session, token_response};
 use super::token::invalid_request;
 use crate::App;
@@ -14,14 +16,11 @@ use crate::domain::password::Password;
 use crate::domain::phone::PhoneNumber;
 use crate::error::{ApiError, OAuthError};
 use crate::ports::{AccountStatus, EmailKey, OwnedIdentifier, PhoneKey, StoreError};
+use crate::security::password_hash::UNUSABLE_HASH;
 use crate::security::tokens::TokenIssuer;
 
 /// Looked up when the phone has no account, so both paths read the same items.
 const NO_USER: &str = "00000000-0000-0000-0000-000000000000";
-/// An Argon2id hash (m=19456, t=2, p=1) of a random password nobody knows: verified when there is no
-/// account, so an unknown phone costs what a wrong password costs.
-const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$Z3fvHuVx3cHPfBc7Tx4T0A$9dr5d3+Lk2sPWw2mDMzEObzmLbL9QzsqyGBXOdYt7aI";
 
 fn wrong_credentials() -> ApiError {
     ApiError::OAuth { error: OAuthError::InvalidGrant, message: "The username or password is not correct." }
@@ -49,10 +48,6 @@ pub(super) async fn password_grant(
     let password = Password::new(password).map_err(|_| wrong_credentials())?;
     let now = app.clock.now();
 
-    let backoff = app.store.signin_backoff(key).await?.as_of(now);
-    if let Some(retry_after) = backoff.wait(now) {
-        return Err(ApiError::TooManyRequests { retry_after });
-    }
     // One read to find the account, whichever the username: both kinds cost the same.
     let owner = match &identifier {
         OwnedIdentifier::Phone(phone) => {
@@ -61,24 +56,28 @@ pub(super) async fn password_grant(
         OwnedIdentifier::Email(email) => app.store.email_owner(&email.merchant_id, &email.email).await?,
     };
     let account = app.store.account(owner.as_deref().unwrap_or(NO_USER)).await?;
-    let hash = account.as_ref().map_or(DUMMY_HASH, |account| account.password_hash.as_str());
+    let streak_owner = match &account {
+        Some(account) => account.user_id.clone(),
+        None => no_account_streak(key),
+    };
+    let check = reserve_check(app, key, &streak_owner).await?;
+    let hash = account.as_ref().map_or(UNUSABLE_HASH, |account| account.password_hash.as_str());
     let matches = app.hasher.verify(&password, hash).await?;
-    let account = account.filter(|a| matches && a.status == AccountStatus::Active && a.merchant_id == merchant_id);
-
-    let Some(account) = account else {
-        match app.store.record_signin_failure(key, &backoff.after_failure(now)).await {
-            // A parallel failure got there first; one of the two is counted.
-            Ok(()) | Err(StoreError::Conflict) => {}
-            Err(other) => return Err(other.into()),
-        }
+    let Some(account) =
+        account.filter(|a| matches && a.status == AccountStatus::Active && a.merchant_id == merchant_id)
+    else {
+        // Already counted when the check was reserved.
         return Err(wrong_credentials());
     };
-    if backoff.failures > 0 {
-        app.store.clear_signin_failures(key).await?;
-    }
-    let (refresh, session) = new_session(caller.headers.fingerprint.clone(), now);
+    check.succeeded(app).await?;
+    let (refresh, session) = new_session(caller.headers.fingerprint.clone(), account.credential_version, now);
     let session_id = session.session_id.clone();
-    app.store.start_session(&account.user_id, &merchant_id, session).await?;
+    match app.store.start_session(&account.user_id, &merchant_id, session, &account.password_hash).await {
+        Ok(()) => {}
+        // The password changed after it was checked: it is no longer the right one.
+        Err(StoreError::Conflict) => return Err(wrong_credentials()),
+        Err(other) => return Err(other.into()),
+    }
     tracing::info!(user_id = %account.user_id, "signed in");
     token_response(issuer, caller, &account.user_id, &session_id, &refresh, now)
 }
@@ -87,6 +86,7 @@ pub(super) async fn password_grant(
 mod tests {
     use super::*;
     use crate::security::password_hash::PasswordHasher;
+    const DUMMY_HASH: &str = UNUSABLE_HASH;
     use argon2::password_hash::PasswordHash;
 
     #[test]

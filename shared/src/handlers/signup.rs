@@ -24,7 +24,7 @@ use crate::domain::phone::PhoneNumber;
 use crate::error::ApiError;
 use crate::http::request::{json_body, require_method};
 use crate::http::response::{finish, json};
-use crate::ports::{AccountStatus, NewPendingAccount, PhoneKey, Recipient};
+use crate::ports::{AccountStatus, NewPendingAccount, PhoneKey};
 use crate::security::code::CodePurpose;
 
 #[derive(Deserialize)]
@@ -101,7 +101,7 @@ async fn attempt(app: &App, partner: &Partner, key: &PhoneKey, password_hash: &s
                 key,
                 EXISTING_ACCOUNT_NOTICE,
                 Timing::Imitates(&app.send_latency.signup),
-                |sms| async move { app.store.record_send(Recipient::Phone(&key.phone), &sms).await },
+                |sms| async move { app.store.record_send(&sms).await },
             )
             .await
         }

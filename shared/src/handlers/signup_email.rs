@@ -102,7 +102,7 @@ async fn send_code(app: &App, mailer: &Mailer, caller: &Caller, key: &EmailKey) 
             partner,
             to,
             Timing::Imitates(&app.send_latency.signup_email),
-            |send| async move { app.store.record_send(to, &send).await },
+            |send| async move { app.store.record_send(&send).await },
             || mailer.sender.send(&key.email, &notice),
         )
         .await;
@@ -148,7 +148,7 @@ async fn create_account(
     let password_hash = app.hasher.hash(password).await?;
 
     let (refresh, session_id) = consume_code(app, who, CodePurpose::EmailSignup, &stored.code_id, || async {
-        let (refresh, session) = new_session(caller.headers.fingerprint.clone(), now);
+        let (refresh, session) = new_session(caller.headers.fingerprint.clone(), 0, now);
         let session_id = session.session_id.clone();
         let account = NewEmailAccount {
             user_id: stored.user_id.clone(),

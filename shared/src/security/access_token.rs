@@ -5,9 +5,12 @@
 
 use std::collections::HashMap;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
+use super::low_s::is_low_s;
 use super::tokens::{ACCESS_TOKEN_TYPE, SigningKey, TokenIssuer};
 
 /// Clock skew tolerated on `exp` and `nbf`.
@@ -81,6 +84,11 @@ impl AccessTokenVerifier {
             return Err(Rejected::Type);
         }
         let key = header.kid.as_deref().and_then(|kid| self.keys.get(kid)).ok_or(Rejected::UnknownKey)?;
+        // Only the low-S form: otherwise one token would have a second valid spelling.
+        let signature = token.rsplit_once('.').and_then(|(_, sig)| URL_SAFE_NO_PAD.decode(sig).ok());
+        if !signature.is_some_and(|sig| is_low_s(&sig)) {
+            return Err(Rejected::Invalid);
+        }
         let claims =
             jsonwebtoken::decode::<VerifiedClaims>(token, key, &self.validation).map_err(|_| Rejected::Invalid)?.claims;
         if claims.exp + LEEWAY_SECS <= now {
@@ -97,8 +105,6 @@ impl AccessTokenVerifier {
 mod tests {
     use super::*;
     use crate::security::tokens::Subject;
-    use base64::Engine;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     const NOW: i64 = 1_800_000_000;
 
@@ -179,5 +185,33 @@ mod tests {
         assert!(verifier.verify(&old_token, NOW).is_ok());
         assert!(verifier.verify(&token(&rotated, NOW), NOW).is_ok());
         assert_eq!(rotated.jwks()["keys"].as_array().unwrap().len(), 2);
+    }
+
+    fn signature_of(token: &str) -> Vec<u8> {
+        URL_SAFE_NO_PAD.decode(token.rsplit('.').next().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn of_a_token_and_its_signature_twin_only_one_verifies() {
+        // Finding 10: (r, n - s) verifies under plain ECDSA; one token must not have two spellings.
+        let issuer = issuer("k1");
+        let verifier = AccessTokenVerifier::new(&issuer);
+        for i in 0..8 {
+            let token = token(&issuer, NOW + i);
+            let signature: [u8; 64] = signature_of(&token).try_into().unwrap();
+            let (signed, _) = token.rsplit_once('.').unwrap();
+            let twin = format!("{signed}.{}", URL_SAFE_NO_PAD.encode(crate::security::low_s::twin(&signature)));
+            assert!(verifier.verify(&token, NOW).is_ok());
+            assert_eq!(verifier.verify(&twin, NOW).unwrap_err(), Rejected::Invalid);
+        }
+    }
+
+    #[test]
+    fn every_issued_token_has_a_low_s_signature() {
+        let issuer = issuer("k1");
+        for i in 0..64 {
+            let signature = signature_of(&token(&issuer, NOW + i));
+            assert!(crate::security::low_s::is_low_s(&signature), "token {i} has a high S");
+        }
     }
 }

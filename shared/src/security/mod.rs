@@ -2,6 +2,7 @@
 
 pub mod access_token;
 pub mod code;
+pub mod low_s;
 pub mod password_hash;
 pub mod random;
 pub mod tokens;

@@ -8,6 +8,12 @@ use zeroize::Zeroizing;
 use crate::domain::password::Password;
 use crate::error::ApiError;
 
+/// An Argon2id hash (m=19456, t=2, p=1) of a random password nobody knows. Verified when there is
+/// no account, so an unknown username costs what a wrong password costs; and the password of an
+/// account whose signup was contested, which nobody may know until the number's owner sets one.
+pub const UNUSABLE_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$Z3fvHuVx3cHPfBc7Tx4T0A$9dr5d3+Lk2sPWw2mDMzEObzmLbL9QzsqyGBXOdYt7aI";
+
 #[derive(Clone)]
 pub struct PasswordHasher {
     params: Params,

@@ -165,9 +165,19 @@ impl TokenIssuer {
             sid: subject.session_id,
             sandbox: subject.sandbox,
         };
-        jsonwebtoken::encode(&header, &claims, &self.key.encoding)
-            .map_err(|e| ApiError::Internal(format!("signing an access token failed: {e}")))
+        let token = jsonwebtoken::encode(&header, &claims, &self.key.encoding)
+            .map_err(|e| ApiError::Internal(format!("signing an access token failed: {e}")))?;
+        canonical_signature(token)
     }
+}
+
+/// The token with its signature in low-S form, the only form verifiers accept (see `low_s`).
+fn canonical_signature(token: String) -> Result<String, ApiError> {
+    let malformed = || ApiError::Internal("the signer returned a signature that is not 64 bytes".into());
+    let (signed, signature) = token.rsplit_once('.').ok_or_else(malformed)?;
+    let signature: [u8; 64] =
+        URL_SAFE_NO_PAD.decode(signature).ok().and_then(|s| s.try_into().ok()).ok_or_else(malformed)?;
+    Ok(format!("{signed}.{}", URL_SAFE_NO_PAD.encode(super::low_s::to_low_s(&signature))))
 }
 
 /// The public form of a user id (seed 003): `usr:<uuid>`.

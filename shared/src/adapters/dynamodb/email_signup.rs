@@ -5,9 +5,7 @@ use super::items::*;
 use super::store::{DynamoAccountStore, Values, key_for_account};
 use crate::domain::kyc::KycLevel;
 use crate::domain::send_limits::SendReservation;
-use crate::ports::{
-    AccountStatus, EmailKey, Identifier, NewEmailAccount, NewSession, Recipient, StoreError, StoredCode,
-};
+use crate::ports::{AccountStatus, EmailKey, Identifier, NewEmailAccount, NewSession, StoreError, StoredCode};
 use crate::security::code::CodePurpose;
 
 impl DynamoAccountStore {
@@ -22,7 +20,7 @@ impl DynamoAccountStore {
             // An address confirmed meanwhile gets a notice instead, on the retry.
             self.check(item_key(pk, CLAIM_SK), "attribute_not_exists(pk)", Values::new())?,
             self.code_item(Identifier::Email(key), CodePurpose::EmailSignup, code)?,
-            self.send_log_write(Recipient::Email(&key.email), send)?,
+            self.send_log_write(send)?,
         ];
         self.transact("TransactWriteItems issue email signup code", items).await
     }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::ports::{AccountStatus, Identifier, PhoneKey, Recipient, StoreError};
+use crate::ports::{AccountStatus, Identifier, PhoneKey, StoreError, Streak};
 use crate::security::code::CodePurpose;
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -21,6 +21,14 @@ pub fn identifier_pk(who: Identifier<'_>) -> String {
     match who {
         Identifier::Phone(key) => phone_pk(key),
         Identifier::Email(key) => email_claim_pk(&key.merchant_id, key.email.as_str()),
+    }
+}
+
+/// The item of a sign-in streak: beside its identifier's claim, or on the account.
+pub fn streak_key(streak: Streak<'_>) -> Item {
+    match streak {
+        Streak::Identifier(who) => item_key(identifier_pk(who), SIGNIN_SK),
+        Streak::Account(user_id) => item_key(user_pk(user_id), SIGNIN_SK),
     }
 }
 
@@ -57,8 +65,8 @@ pub fn refresh_pk(token_hash: &str) -> String {
 
 pub const REFRESH_SK: &str = "REFRESH";
 
-pub fn send_log_pk(to: Recipient<'_>) -> String {
-    format!("SENDLOG#{}", to.log_key())
+pub fn send_log_pk(log_key: &str) -> String {
+    format!("SENDLOG#{log_key}")
 }
 
 pub const SEND_LOG_SK: &str = "LOG";

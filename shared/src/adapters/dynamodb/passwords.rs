@@ -7,12 +7,11 @@ use super::errors::classify;
 use super::items::*;
 use super::store::{DynamoAccountStore, Values, key_for_account, values};
 use crate::domain::send_limits::SendReservation;
-use crate::ports::{
-    AccountStatus, Identifier, PasswordChange, PhoneKey, Recipient, SessionRecord, StoreError, StoredCode,
-};
+use crate::ports::{AccountStatus, Identifier, PasswordChange, PhoneKey, SessionRecord, StoreError, StoredCode};
 use crate::security::code::CodePurpose;
 
-/// DynamoDB takes 100 items a transaction; the account and the code take two.
+/// DynamoDB takes 100 items a transaction; the account, the code or the caller's session take two.
+/// Sessions past this many are still dead: their credential version is no longer the account's.
 const MAX_REVOKED_PER_CHANGE: usize = 98;
 
 impl DynamoAccountStore {
@@ -41,6 +40,7 @@ impl DynamoAccountStore {
                     created_at: get_n(&item, "createdAt")?,
                     expires_at: get_n(&item, "expiresAt")?,
                     revoked: get_opt_n::<i64>(&item, "revokedAt")?.is_some(),
+                    credential_version: get_opt_n(&item, "credentialVersion")?.unwrap_or(0),
                 });
             }
             start = out.last_evaluated_key;
@@ -63,7 +63,7 @@ impl DynamoAccountStore {
                 values([(":uid", s(&code.user_id)), (":active", status_value(AccountStatus::Active))]),
             )?,
             self.code_item(Identifier::Phone(key), CodePurpose::PasswordReset, code)?,
-            self.send_log_write(Recipient::Phone(&key.phone), send)?,
+            self.send_log_write(send)?,
         ];
         self.transact("TransactWriteItems issue reset code", items).await
     }
@@ -75,8 +75,10 @@ impl DynamoAccountStore {
             (":history", history),
             (":expected", s(change.expected_hash)),
             (":active", status_value(AccountStatus::Active)),
+            (":credentials", n(change.credential_version)),
         ]);
-        let mut update = "SET passwordHash = :hash, passwordHistory = :history".to_owned();
+        let mut update =
+            "SET passwordHash = :hash, passwordHistory = :history, credentialVersion = :credentials".to_owned();
         if change.reset_code.is_some() {
             update.push_str(", validAfter = :now");
             vals.insert(":now".to_owned(), n(change.now));
@@ -89,6 +91,15 @@ impl DynamoAccountStore {
         )?];
         if let Some((key, code_id)) = change.reset_code {
             items.push(self.consume_code_item(Identifier::Phone(key), CodePurpose::PasswordReset, code_id)?);
+        }
+        if let Some(session_id) = change.keep_session {
+            // The caller proved the old password: its session moves to the new credentials.
+            items.push(self.update(
+                item_key(user_pk(change.user_id), session_sk(session_id)),
+                "SET credentialVersion = :credentials",
+                "attribute_exists(pk) AND attribute_not_exists(revokedAt)",
+                values([(":credentials", n(change.credential_version))]),
+            )?);
         }
         for session_id in change.revoke_sessions.iter().take(MAX_REVOKED_PER_CHANGE) {
             items.push(self.update(

@@ -5,7 +5,7 @@ use super::items::*;
 use super::profile::version_condition;
 use super::store::{DynamoAccountStore, key_for_account, values};
 use crate::domain::send_limits::SendReservation;
-use crate::ports::{AccountStatus, Identifier, PhoneAddition, PhoneKey, Recipient, StoreError, StoredCode};
+use crate::ports::{AccountStatus, Identifier, PhoneAddition, PhoneKey, StoreError, StoredCode};
 use crate::security::code::CodePurpose;
 
 impl DynamoAccountStore {
@@ -22,7 +22,7 @@ impl DynamoAccountStore {
                 values([(":active", status_value(AccountStatus::Active))]),
             )?,
             self.code_item(Identifier::Phone(key), CodePurpose::PhoneAdd, code)?,
-            self.send_log_write(Recipient::Phone(&key.phone), send)?,
+            self.send_log_write(send)?,
         ];
         self.transact("TransactWriteItems issue phone add code", items).await
     }

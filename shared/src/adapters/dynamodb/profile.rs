@@ -9,7 +9,7 @@ use crate::domain::email::EmailAddress;
 use crate::domain::kyc::KycLevel;
 use crate::domain::personal_details::{FIELDS, PersonalDetails};
 use crate::domain::send_limits::SendReservation;
-use crate::ports::{AccountRecord, AccountStatus, EmailConfirmation, EmailTokenRecord, Recipient, StoreError};
+use crate::ports::{AccountRecord, AccountStatus, EmailConfirmation, EmailTokenRecord, StoreError};
 
 /// Reads an account item, with the optional profile attributes.
 pub(super) fn account_record(item: &Item) -> Result<AccountRecord, StoreError> {
@@ -43,6 +43,7 @@ pub(super) fn account_record(item: &Item) -> Result<AccountRecord, StoreError> {
             None => vec![get_s(item, "passwordHash")?],
         },
         profile_version: get_opt_n(item, "profileVersion")?.unwrap_or(0),
+        credential_version: get_opt_n(item, "credentialVersion")?.unwrap_or(0),
         kyc_level: match detail("kycLevel").as_deref() {
             Some("KYC_0") => KycLevel::Kyc0,
             _ => KycLevel::None,
@@ -101,7 +102,7 @@ impl DynamoAccountStore {
                 ]),
             )?,
             self.put(token, Some("attribute_not_exists(pk)"), Values::new())?,
-            self.send_log_write(Recipient::Email(email), send)?,
+            self.send_log_write(send)?,
         ];
         self.transact("TransactWriteItems start email confirmation", items).await
     }

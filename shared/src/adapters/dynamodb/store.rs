@@ -16,8 +16,8 @@ use crate::domain::send_limits::{DAY, SendLog, SendReservation};
 use crate::domain::signin_backoff::SigninBackoff;
 use crate::ports::{
     AccountRecord, AccountStatus, AccountStore, EmailConfirmation, EmailKey, EmailTokenRecord, Identifier,
-    NewEmailAccount, NewPendingAccount, NewSession, PasswordChange, PhoneAddition, PhoneClaim, PhoneKey, Recipient,
-    RefreshRecord, Rotation, SessionRecord, StoreError, StoredCode,
+    NewEmailAccount, NewPendingAccount, NewSession, PasswordChange, PhoneAddition, PhoneClaim, PhoneKey, RefreshRecord,
+    Rotation, SessionRecord, StoreError, StoredCode, Streak,
 };
 use crate::security::code::CodePurpose;
 
@@ -154,6 +154,7 @@ impl DynamoAccountStore {
             ("createdAt".to_owned(), n(session.created_at)),
             ("expiresAt".to_owned(), n(session.expires_at)),
             ("ttl".to_owned(), n(session.expires_at)),
+            ("credentialVersion".to_owned(), n(session.credential_version)),
         ]);
         if let Some(fingerprint) = &session.fingerprint {
             family.insert("fingerprint".to_owned(), s(fingerprint));
@@ -216,13 +217,9 @@ impl DynamoAccountStore {
     }
 
     /// Writes the new send log only if nobody else wrote it since it was read.
-    pub(super) fn send_log_write(
-        &self,
-        to: Recipient<'_>,
-        send: &SendReservation,
-    ) -> Result<TransactWriteItem, StoreError> {
+    pub(super) fn send_log_write(&self, send: &SendReservation) -> Result<TransactWriteItem, StoreError> {
         let (update, condition, vals) = send_log_update(send.sent_at.as_slice(), send);
-        self.update(item_key(send_log_pk(to), SEND_LOG_SK), update, condition, vals)
+        self.update(item_key(send_log_pk(&send.log), SEND_LOG_SK), update, condition, vals)
     }
 
     fn pending_claim_check(&self, key: &PhoneKey, user_id: &str) -> Result<TransactWriteItem, StoreError> {
@@ -307,7 +304,7 @@ impl AccountStore for DynamoAccountStore {
             )?,
             self.put(item, Some("attribute_not_exists(pk)"), Values::new())?,
             self.code_item(Identifier::Phone(key), CodePurpose::PhoneSignup, code)?,
-            self.send_log_write(Recipient::Phone(&key.phone), sms)?,
+            self.send_log_write(sms)?,
         ];
         self.transact("TransactWriteItems create pending account", items).await
     }
@@ -329,7 +326,7 @@ impl AccountStore for DynamoAccountStore {
             )?,
             self.pending_claim_check(key, user_id)?,
             self.code_item(Identifier::Phone(key), CodePurpose::PhoneSignup, code)?,
-            self.send_log_write(Recipient::Phone(&key.phone), sms)?,
+            self.send_log_write(sms)?,
         ];
         self.transact("TransactWriteItems replace pending password", items).await
     }
@@ -343,30 +340,32 @@ impl AccountStore for DynamoAccountStore {
         let items = vec![
             self.pending_claim_check(key, &code.user_id)?,
             self.code_item(Identifier::Phone(key), CodePurpose::PhoneSignup, code)?,
-            self.send_log_write(Recipient::Phone(&key.phone), sms)?,
+            self.send_log_write(sms)?,
         ];
         self.transact("TransactWriteItems replace pending code", items).await
     }
 
-    async fn send_log(&self, to: Recipient<'_>) -> Result<SendLog, StoreError> {
-        let Some(item) = self.get("GetItem send log", item_key(send_log_pk(to), SEND_LOG_SK)).await? else {
-            return Ok(SendLog::default());
+    async fn send_log(&self, key: &str) -> Result<SendLog, StoreError> {
+        let key = key.to_owned();
+        let Some(item) = self.get("GetItem send log", item_key(send_log_pk(&key), SEND_LOG_SK)).await? else {
+            return Ok(SendLog { key, ..SendLog::default() });
         };
-        Ok(SendLog { sent_at: get_n_list(&item, "sentAt")?, version: get_n(&item, "version")? })
+        Ok(SendLog { sent_at: get_n_list(&item, "sentAt")?, version: get_n(&item, "version")?, key })
     }
 
-    async fn record_send(&self, to: Recipient<'_>, sms: &SendReservation) -> Result<(), StoreError> {
+    async fn record_send(&self, sms: &SendReservation) -> Result<(), StoreError> {
         let (update, condition, vals) = send_log_update(&sms.sent_at, sms);
-        self.update_one("UpdateItem record send", item_key(send_log_pk(to), SEND_LOG_SK), update, condition, vals).await
+        let key = item_key(send_log_pk(&sms.log), SEND_LOG_SK);
+        self.update_one("UpdateItem record send", key, update, condition, vals).await
     }
 
-    async fn release_send(&self, to: Recipient<'_>, sms: &SendReservation) -> Result<(), StoreError> {
+    async fn release_send(&self, sms: &SendReservation) -> Result<(), StoreError> {
         let vals = values([
             (":sent", n_list(&sms.released())),
             (":next", n(sms.new_version() + 1)),
             (":written", n(sms.new_version())),
         ]);
-        let key = item_key(send_log_pk(to), SEND_LOG_SK);
+        let key = item_key(send_log_pk(&sms.log), SEND_LOG_SK);
         self.update_one(
             "UpdateItem release send",
             key,
@@ -432,8 +431,8 @@ impl AccountStore for DynamoAccountStore {
         Ok(Some(super::profile::account_record(&item)?))
     }
 
-    async fn signin_backoff(&self, who: Identifier<'_>) -> Result<SigninBackoff, StoreError> {
-        let Some(item) = self.get("GetItem sign-in back-off", item_key(identifier_pk(who), SIGNIN_SK)).await? else {
+    async fn signin_backoff(&self, streak: Streak<'_>) -> Result<SigninBackoff, StoreError> {
+        let Some(item) = self.get("GetItem sign-in back-off", streak_key(streak)).await? else {
             return Ok(SigninBackoff::default());
         };
         Ok(SigninBackoff {
@@ -444,35 +443,48 @@ impl AccountStore for DynamoAccountStore {
         })
     }
 
-    async fn record_signin_failure(&self, who: Identifier<'_>, next: &SigninBackoff) -> Result<(), StoreError> {
-        let condition = if next.version <= 1 { "attribute_not_exists(pk)" } else { "version = :expected" };
-        let mut vals = values([
-            (":failures", n(next.failures)),
-            (":blocked", n(next.blocked_until)),
-            (":version", n(next.version)),
-            (":ttl", n(next.forgotten_at)),
-        ]);
-        if next.version > 1 {
-            vals.insert(":expected".to_owned(), n(next.version - 1));
+    async fn record_signin_attempt(&self, next: &[(Streak<'_>, SigninBackoff)]) -> Result<(), StoreError> {
+        let mut items = Vec::with_capacity(next.len());
+        for (streak, next) in next {
+            let condition = if next.version <= 1 { "attribute_not_exists(pk)" } else { "version = :expected" };
+            let mut vals = values([
+                (":failures", n(next.failures)),
+                (":blocked", n(next.blocked_until)),
+                (":version", n(next.version)),
+                (":ttl", n(next.forgotten_at)),
+            ]);
+            if next.version > 1 {
+                vals.insert(":expected".to_owned(), n(next.version - 1));
+            }
+            let update = "SET failures = :failures, blockedUntil = :blocked, version = :version, #ttl = :ttl";
+            items.push(self.update(streak_key(*streak), update, condition, vals)?);
         }
-        let update = "SET failures = :failures, blockedUntil = :blocked, version = :version, #ttl = :ttl";
-        self.update_one("UpdateItem sign-in failure", item_key(identifier_pk(who), SIGNIN_SK), update, condition, vals)
-            .await
+        self.transact("TransactWriteItems sign-in attempt", items).await
     }
 
-    async fn clear_signin_failures(&self, who: Identifier<'_>) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(item_key(identifier_pk(who), SIGNIN_SK)))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| classify("DeleteItem sign-in back-off", e))
+    async fn clear_signin_failures(&self, streaks: &[Streak<'_>]) -> Result<(), StoreError> {
+        let mut deletes = Vec::with_capacity(streaks.len());
+        for streak in streaks {
+            let delete = Delete::builder().table_name(&self.table).set_key(Some(streak_key(*streak)));
+            deletes.push(TransactWriteItem::builder().delete(built(delete.build())?).build());
+        }
+        self.transact("TransactWriteItems clear sign-in streaks", deletes).await
     }
 
-    async fn start_session(&self, user_id: &str, merchant_id: &str, session: NewSession) -> Result<(), StoreError> {
-        let items = self.session_writes(user_id, merchant_id, session)?;
+    async fn start_session(
+        &self,
+        user_id: &str,
+        merchant_id: &str,
+        session: NewSession,
+        checked_hash: &str,
+    ) -> Result<(), StoreError> {
+        let mut items = self.session_writes(user_id, merchant_id, session)?;
+        // A reset or change that committed after the password was checked wins: no session for it.
+        items.push(self.check(
+            key_for_account(user_id),
+            "#status = :active AND passwordHash = :checked",
+            values([(":active", status_value(AccountStatus::Active)), (":checked", s(checked_hash))]),
+        )?);
         self.transact("TransactWriteItems start session", items).await
     }
 
@@ -499,6 +511,7 @@ impl AccountStore for DynamoAccountStore {
             created_at: get_n(&item, "createdAt")?,
             expires_at: get_n(&item, "expiresAt")?,
             revoked: get_opt_n::<i64>(&item, "revokedAt")?.is_some(),
+            credential_version: get_opt_n(&item, "credentialVersion")?.unwrap_or(0),
         }))
     }
 
