@@ -268,7 +268,7 @@ class Stack:
             "EMAIL_SENDER": "no-reply@registration.local",
             "PUBLIC_BASE_URL": "https://auth.bench.local",
             # One client address here: the per-IP limits would stop the flows.
-            "RATE_LIMITS": "send=1000000,verify=1000000,refresh=1000000",
+            "RATE_LIMITS": "send=1000000,verify=1000000,refresh=1000000,contact=1000000,phones=1000000,emails=1000000",
             "AWS_LAMBDA_FUNCTION_NAME": "bench",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 export MOTO_PORT=${CONTRACT_MOTO_PORT:-5105} API_PORT=${CONTRACT_API_PORT:-9105}
 # Every request comes from 127.0.0.1 here: raise the per-IP limits so the fuzzing reaches the handlers.
-export RATE_LIMITS=${RATE_LIMITS:-send=100000,verify=100000,refresh=100000}
+export RATE_LIMITS=${RATE_LIMITS:-send=100000,verify=100000,refresh=100000,contact=100000,phones=100000,emails=100000}
 API=http://127.0.0.1:$API_PORT
 PARTNER=bece038f-2e46-49f4-b25e-89cd38d6dc16
 EXAMPLES=${CONTRACT_EXAMPLES:-100}

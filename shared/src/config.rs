@@ -80,8 +80,9 @@ impl Config {
     }
 }
 
-/// `RATE_LIMITS=send=30,verify=30,refresh=150`: the per-IP limits per window, for a local stack
-/// whose every request comes from one address (targets.md's values when unset).
+/// `RATE_LIMITS=send=30,verify=30,refresh=150,contact=10,phones=3,emails=3`: the per-IP limits per
+/// window and the per-account daily recipients, for a local stack whose every request comes from
+/// one address (the defaults of `RateLimits` when unset).
 fn rate_limits(text: &str) -> Result<RateLimits, ConfigError> {
     let invalid = |why: String| ConfigError::Invalid { name: "RATE_LIMITS", why };
     let mut limits = RateLimits::default();
@@ -92,7 +93,14 @@ fn rate_limits(text: &str) -> Result<RateLimits, ConfigError> {
             "send" => limits.send = value,
             "verify" => limits.verify = value,
             "refresh" => limits.refresh = value,
-            other => return Err(invalid(format!("unknown class {other:?}; use send, verify, refresh"))),
+            "contact" => limits.contact = value,
+            "phones" => limits.phones_per_account = value,
+            "emails" => limits.emails_per_account = value,
+            other => {
+                return Err(invalid(format!(
+                    "unknown class {other:?}; use send, verify, refresh, contact, phones, emails"
+                )));
+            }
         }
     }
     Ok(limits)

@@ -108,6 +108,18 @@ pub fn page(ok: bool, title: &str, message: &str, next: Option<&str>) -> Result<
     render("page.html", context! { ok => ok, title => title, message => message, next => next })
 }
 
+/// The page the link opens: one button that POSTs the token back to the same address. Opening it
+/// (as mail scanners do) confirms nothing.
+pub fn confirm_button_page(token: &str) -> Result<String, ApiError> {
+    let ctx = context! {
+        ok => true,
+        title => "Confirm your email address",
+        message => "Press the button to confirm this address for your account.",
+        confirm_token => token,
+    };
+    render("page.html", ctx)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +170,15 @@ mod tests {
         let notice = mailer.signup_existing(&partner, &email).unwrap();
         assert!(!notice.text.chars().any(|c| c.is_ascii_digit()), "{}", notice.text);
         assert!(notice.text.contains("ana@example.com"));
+    }
+
+    #[test]
+    fn the_link_page_posts_the_token_with_a_button_and_no_script() {
+        let html = confirm_button_page("tok\"en").unwrap();
+        assert!(html.contains("<form method=\"post\" action=\"\">"), "{html}");
+        assert!(html.contains("name=\"token\" value=\"tok&quot;en\""), "{html}");
+        assert!(html.contains("<button type=\"submit\">"));
+        assert!(!html.contains("<script"));
     }
 
     #[test]

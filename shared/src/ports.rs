@@ -348,6 +348,16 @@ pub trait AccountStore: Send + Sync {
 
     async fn code(&self, who: Identifier<'_>, purpose: CodePurpose) -> Result<Option<StoredCode>, StoreError>;
 
+    /// Stores a code that was never sent where a real one would be, and records the send that
+    /// imitates it: the next guesses at an identifier that gets nothing answer like a real code.
+    async fn issue_decoy_code(
+        &self,
+        who: Identifier<'_>,
+        purpose: CodePurpose,
+        code: StoredCode,
+        send: &SendReservation,
+    ) -> Result<(), StoreError>;
+
     /// Spends one attempt on a live code before it is compared, so parallel guesses can never
     /// exceed the limit. Returns the attempts left, or `None` if the code is gone, used up or expired.
     async fn spend_code_attempt(
@@ -507,6 +517,9 @@ pub trait Counters: Send + Sync {
     async fn increment_below(&self, key: &CounterKey, limit: u64) -> Result<bool, StoreError>;
     /// Takes one back (a counted send that did not happen).
     async fn decrement(&self, key: &CounterKey) -> Result<(), StoreError>;
+    /// Adds `member` to the set unless the set already holds `limit` others; whether `member` is
+    /// in it now (a member already there is always admitted again).
+    async fn admit_member(&self, key: &CounterKey, member: &str, limit: u64) -> Result<bool, StoreError>;
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -20,7 +20,7 @@ fn headless(args: &[&str]) -> std::process::Output {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_link_in_the_email_confirms_the_address_in_a_real_browser() {
+async fn the_link_in_the_email_shows_a_button_in_a_real_browser_and_only_the_button_confirms() {
     // GIVEN a service whose links point at a local server, and a user who added an email address
     let (listener, base_url) = link_server::bind().await;
     let env = Arc::new(TestEnv::with_public_base_url(&base_url).await);
@@ -31,27 +31,62 @@ async fn the_link_in_the_email_confirms_the_address_in_a_real_browser() {
     assert_eq!(env.as_user(Endpoint::EmailAdd, &auth, json!({ "email": address })).await.status, 200);
     let link = env.latest_link(&address).await;
     assert!(link.starts_with(&base_url), "{link}");
-
-    // WHEN Chromium opens the link from the email and takes a screenshot
     let out_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/browser");
     std::fs::create_dir_all(&out_dir).unwrap();
-    let screenshot = out_dir.join("email-confirmed.png");
-    let _ = std::fs::remove_file(&screenshot);
-    let shot = format!("--screenshot={}", screenshot.display());
-    let link_for_browser = link.clone();
-    let ran = tokio::task::spawn_blocking(move || headless(&[&shot, "--window-size=800,600", &link_for_browser]))
+
+    // WHEN Chromium opens the link from the email (as a person, or a mail scanner, would)
+    let button = screenshot(&out_dir.join("email-confirm-button.png"), &link).await;
+    let dom = dump_dom(&link).await;
+
+    // THEN it shows one button, no script, and nothing is confirmed yet
+    assert!(dom.contains("Confirm my email address"), "{dom}");
+    assert!(!dom.contains("<script"), "{dom}");
+    let profile = env.as_user(Endpoint::ProfileGet, &auth, serde_json::Value::Null).await;
+    assert_eq!(profile.body["emailVerified"], false);
+
+    // WHEN the button is pressed: the form Chromium rendered is sent as a browser sends it (its
+    // action is the page's own address; headless Chromium cannot click without a script)
+    let token = hidden_token(&dom);
+    let pressed = reqwest::Client::new()
+        .post(&link)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={}", e2e::form_encode(&token)))
+        .send()
         .await
         .unwrap();
-    assert!(ran.status.success(), "chromium failed: {}", String::from_utf8_lossy(&ran.stderr));
+    assert_eq!(pressed.status(), 200);
+    assert!(pressed.text().await.unwrap().contains("Your email is confirmed"));
 
-    // THEN the screenshot exists, the page the browser rendered says so, and the account has the email
-    assert!(is_png(&screenshot), "no screenshot at {}", screenshot.display());
-    let dom = tokio::task::spawn_blocking(move || headless(&["--dump-dom", &link])).await.unwrap();
-    let dom = String::from_utf8_lossy(&dom.stdout).into_owned();
-    assert!(dom.contains("Your email is confirmed"), "{dom}");
+    // THEN the account has the email, and opening the link again says so in the browser
     let profile = env.as_user(Endpoint::ProfileGet, &auth, serde_json::Value::Null).await;
     assert_eq!((profile.body["email"].clone(), profile.body["emailVerified"].clone()), (json!(address), json!(true)));
-    println!("screenshot: {}", screenshot.display());
+    let confirmed = screenshot(&out_dir.join("email-confirmed.png"), &link).await;
+    assert!(dump_dom(&link).await.contains("Your email is confirmed"));
+    println!("screenshots: {} {}", button.display(), confirmed.display());
+}
+
+async fn screenshot(path: &Path, link: &str) -> PathBuf {
+    let _ = std::fs::remove_file(path);
+    let shot = format!("--screenshot={}", path.display());
+    let link = link.to_owned();
+    let ran = tokio::task::spawn_blocking(move || headless(&[&shot, "--window-size=800,600", &link])).await.unwrap();
+    assert!(ran.status.success(), "chromium failed: {}", String::from_utf8_lossy(&ran.stderr));
+    assert!(is_png(path), "no screenshot at {}", path.display());
+    path.to_owned()
+}
+
+async fn dump_dom(link: &str) -> String {
+    let link = link.to_owned();
+    let dom = tokio::task::spawn_blocking(move || headless(&["--dump-dom", &link])).await.unwrap();
+    String::from_utf8_lossy(&dom.stdout).into_owned()
+}
+
+/// The value of the form's hidden `token` field, as the browser parsed it.
+fn hidden_token(dom: &str) -> String {
+    let at = dom.find("name=\"token\"").expect("a token field");
+    let value = &dom[at..];
+    let start = value.find("value=\"").expect("a value") + "value=\"".len();
+    value[start..start + value[start..].find('"').unwrap()].to_owned()
 }
 
 fn is_png(path: &Path) -> bool {

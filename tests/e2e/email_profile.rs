@@ -52,8 +52,10 @@ async fn sign_up_confirm_phone_add_and_confirm_email_fill_profile_reach_kyc_0() 
     let pending = profile(&env, &auth).await;
     assert_eq!((pending["emailVerified"].clone(), pending["pendingEmail"].clone()), (json!(false), json!(normalised)));
 
-    // WHEN they follow the link
+    // WHEN they follow the link and press its button
     let page = env.open_link(&link, false).await;
+    assert!(page.text.contains("Confirm my email address"), "{}", page.text);
+    let page = env.press_link_button(&link).await;
     assert_eq!(page.status, 200);
     let token = link.rsplit_once("token=").unwrap().1;
     assert!(!e2e::logs::text().contains(token), "the link token reached the logs");
@@ -200,8 +202,9 @@ async fn bad_expired_and_reused_links_are_clear_4xx_pages_never_5xx() {
     let resent = env.as_user(Endpoint::EmailResend, &auth, Value::Null).await;
     assert_eq!(resent.status, 200, "{:?}", resent.body);
     let fresh = env.latest_link(&address).await;
-    let opened = env.open_link(&fresh, false).await;
+    let opened = env.press_link_button(&fresh).await;
     assert_eq!(opened.status, 200, "{}", opened.text);
+    assert!(opened.text.contains("Your email is confirmed"), "{}", opened.text);
     let again = env.open_link(&fresh, false).await;
     assert_eq!(again.status, 200);
     assert!(again.text.contains("already confirmed"));

@@ -266,6 +266,12 @@ impl TestEnv {
         Answer { status, headers, body, text }
     }
 
+    /// Presses the button on the link's page: POSTs the token as the page's form does.
+    pub async fn press_link_button(&self, link: &str) -> Answer {
+        let token = link.rsplit_once("token=").map_or(link, |(_, t)| t);
+        self.call(Endpoint::EmailConfirmPost, Value::String(format!("token={}", form_encode(token))), &[]).await
+    }
+
     /// The emails moto captured for `address`: (subject, HTML body), oldest first.
     pub async fn emails_to(&self, address: &str) -> Vec<(String, String)> {
         let data = self.moto.data().await;

@@ -1,5 +1,6 @@
 //! A minimal HTTP/1.1 server on 127.0.0.1 that serves the email-confirmation handler, so a real
-//! browser can follow the link from a captured email. GET only, one request per connection.
+//! browser can follow the link from a captured email and its button can be pressed. GET and POST
+//! (a form body of at most 64 KiB), one request per connection.
 
 use std::sync::Arc;
 
@@ -30,17 +31,34 @@ pub fn serve(listener: TcpListener, env: Arc<TestEnv>) {
                         Ok(n) => head.extend_from_slice(&buf[..n]),
                     }
                 }
-                let text = String::from_utf8_lossy(&head);
+                let split = head.windows(4).position(|w| w == b"\r\n\r\n").map_or(head.len(), |at| at + 4);
+                let text = String::from_utf8_lossy(&head[..split]).into_owned();
+                let header = |name: &str| {
+                    text.lines().find_map(|line| {
+                        let (key, value) = line.split_once(':')?;
+                        key.trim().eq_ignore_ascii_case(name).then(|| value.trim().to_owned())
+                    })
+                };
+                let length: usize = header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0).min(64 * 1024);
+                let mut body = head[split..].to_vec();
+                while body.len() < length {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => body.extend_from_slice(&buf[..n]),
+                    }
+                }
                 let mut request_line = text.lines().next().unwrap_or_default().split_whitespace();
                 let (method, target) = (request_line.next().unwrap_or("GET"), request_line.next().unwrap_or("/"));
                 let (status, content_type, body) = if target.starts_with("/v2/mobile/email/confirm") {
                     let query: Vec<(String, String)> =
                         serde_urlencoded::from_str(target.split_once('?').map_or("", |(_, q)| q)).unwrap_or_default();
+                    let content_type = header("content-type").unwrap_or_default();
                     let req = lambda_http::http::Request::builder()
                         .method(method)
                         .uri(target)
                         .header("accept", "text/html")
-                        .body(Body::Empty)
+                        .header("content-type", content_type)
+                        .body(Body::Text(String::from_utf8_lossy(&body).into_owned()))
                         .expect("request")
                         .with_query_string_parameters(query.into_iter().collect::<std::collections::HashMap<_, _>>());
                     let response =

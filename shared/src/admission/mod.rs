@@ -3,6 +3,7 @@
 
 pub mod directory;
 pub mod rate_limit;
+pub mod recipients;
 pub mod signature;
 pub mod sms_budget;
 

@@ -20,6 +20,8 @@ pub enum RateClass {
     Verify,
     /// Refresh and revoke.
     Refresh,
+    /// Phone add, email add and email resend: a signed-in user sending to a phone or a mailbox.
+    Contact,
 }
 
 impl RateClass {
@@ -28,6 +30,7 @@ impl RateClass {
             RateClass::Send => "send",
             RateClass::Verify => "verify",
             RateClass::Refresh => "refresh",
+            RateClass::Contact => "contact",
         }
     }
 }
@@ -38,12 +41,27 @@ pub struct RateLimits {
     pub send: u64,
     pub verify: u64,
     pub refresh: u64,
+    pub contact: u64,
+    /// Different phones one account may be sent codes to in a UTC day (phone add).
+    pub phones_per_account: u64,
+    /// Different mailboxes one account may be sent links to in a UTC day (email add).
+    pub emails_per_account: u64,
 }
 
 impl Default for RateLimits {
-    /// targets.md: per IP per 5 minutes, 30 sends, 30 verifications, 150 refreshes.
+    /// Per IP per 5 minutes: 30 sends, 30 verifications, 150 refreshes (after Supabase), and 10
+    /// sends by signed-in users to new contacts. Per account per day: 3 new phones, 3 new mailboxes,
+    /// so one account can neither spend a partner's SMS budget nor burn the sender's reputation.
     fn default() -> Self {
-        RateLimits { window_secs: 300, send: 30, verify: 30, refresh: 150 }
+        RateLimits {
+            window_secs: 300,
+            send: 30,
+            verify: 30,
+            refresh: 150,
+            contact: 10,
+            phones_per_account: 3,
+            emails_per_account: 3,
+        }
     }
 }
 
@@ -53,6 +71,7 @@ impl RateLimits {
             RateClass::Send => self.send,
             RateClass::Verify => self.verify,
             RateClass::Refresh => self.refresh,
+            RateClass::Contact => self.contact,
         }
     }
 

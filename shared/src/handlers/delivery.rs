@@ -5,11 +5,10 @@
 
 use zeroize::Zeroizing;
 
-use super::{Attempt, CODE_ATTEMPTS, SMS_CODE_TTL_SECS};
+use super::{Attempt, CODE_ATTEMPTS, NO_USER, SMS_CODE_TTL_SECS};
 use crate::App;
 use crate::admission::sms_budget;
 use crate::domain::partner::Partner;
-use crate::domain::phone::PhoneNumber;
 use crate::domain::send_limits::SendReservation;
 use crate::error::ApiError;
 use crate::latency::LatencyEstimate;
@@ -46,10 +45,33 @@ pub(super) fn new_code_for(
     (code, stored)
 }
 
+/// A code that was never sent and that no code matches (its MAC is random bytes, not the MAC of
+/// any code), stored where a real one would be: the next guesses get the answers a real code
+/// gives, attempts included, so they tell nothing about the identifier.
+pub(super) fn decoy_code(user_id: &str, expires_at: i64) -> StoredCode {
+    StoredCode {
+        code_id: random::id(),
+        mac: random::hex(&random::bytes::<32>()),
+        user_id: user_id.to_owned(),
+        expires_at,
+        attempts_left: CODE_ATTEMPTS,
+    }
+}
+
 pub(super) fn code_text(code: &ConfirmationCode) -> Zeroizing<String> {
     // The code first, so phones can offer it for autofill.
     Zeroizing::new(format!(
         "{} is your verification code. It expires in 5 minutes. Never share it with anyone.",
+        code.expose()
+    ))
+}
+
+/// The code of a signup that was made again with another password: the account it confirms has no
+/// password until the number's owner sets one, so nobody who never saw this SMS can know it.
+pub(super) fn contested_code_text(code: &ConfirmationCode) -> Zeroizing<String> {
+    Zeroizing::new(format!(
+        "{} is your verification code. This number was signed up twice with different passwords: \
+after confirming, choose your password with Forgot password.",
         code.expose()
     ))
 }
@@ -136,20 +158,21 @@ where
 }
 
 /// For a phone that must get nothing without anyone being able to tell: records a send under the
-/// same limits and takes as long as the path it imitates.
+/// same limits, stores a decoy where the code would be, and takes as long as the path it imitates.
 pub(super) async fn send_nothing_alike(
     app: &App,
     partner: &Partner,
-    phone: &PhoneNumber,
+    key: &PhoneKey,
+    purpose: CodePurpose,
     imitates: &LatencyEstimate,
 ) -> Result<Attempt<()>, ApiError> {
-    let to = Recipient::Phone(phone);
+    let decoy = decoy_code(NO_USER, app.clock.now() + SMS_CODE_TTL_SECS);
     deliver(
         app,
         partner,
-        to,
+        Recipient::Phone(&key.phone),
         Timing::Imitates(imitates),
-        |send| async move { app.store.record_send(&send).await },
+        |send| async move { app.store.issue_decoy_code(Identifier::Phone(key), purpose, decoy, &send).await },
         || async { Ok(()) },
     )
     .await

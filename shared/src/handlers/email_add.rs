@@ -1,8 +1,8 @@
 //! `PUT /v2/mobile/email/add` (bearer) `{email}` → `{"result":"ok"}` and a confirmation email.
 //!
 //! A confirmed address stays the account's email until the new one is confirmed. An address that
-//! belongs to another account gets the same answer, and its owner a notice instead of a link, so the
-//! answer says nothing about who owns what.
+//! belongs to another account gets the same answer and becomes pending alike, and its owner gets a
+//! notice instead of a link, so neither the answer, the profile nor a resend says who owns what.
 
 use std::convert::Infallible;
 
@@ -11,14 +11,16 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::email_delivery::{link_answer, send_in_use_notice, send_link};
+use super::email_delivery::{link_answer, send_link};
 use super::signed_in::{SignedIn, signed_in_account};
 use crate::App;
+use crate::admission::{RateClass, rate_limit, recipients};
 use crate::domain::email::EmailAddress;
 use crate::error::ApiError;
 use crate::http::request::json_body;
 use crate::http::response::{finish, json};
 use crate::mail::Mailer;
+use crate::ports::Recipient;
 use crate::security::access_token::AccessTokenVerifier;
 
 #[derive(Deserialize)]
@@ -42,6 +44,7 @@ async fn add(
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let SignedIn { caller, account, .. } = signed_in_account(app, verifier, req, Method::PUT).await?;
+    rate_limit::check(app, req, RateClass::Contact).await?;
     let partner = &caller.partner;
     let body: AddEmailRequest = json_body(req)?;
     let email = EmailAddress::parse(&body.email)?;
@@ -50,13 +53,8 @@ async fn add(
         // Already this account's confirmed address: nothing to confirm.
         return Ok(json(200, &json!({ "result": "ok" })));
     }
-    let link = match app.store.email_owner(&account.merchant_id, &email).await? {
-        Some(owner) if owner != account.user_id => {
-            send_in_use_notice(app, mailer, partner, &email).await?;
-            None
-        }
-        _ => Some(send_link(app, mailer, partner, &account, &email).await?),
-    };
+    recipients::admit(app, &account.user_id, Recipient::Email(&email)).await?;
+    let link = send_link(app, mailer, partner, &account, &email).await?;
     tracing::info!(user_id = %account.user_id, email = %email.masked(), "email confirmation sent");
     Ok(json(200, &link_answer(partner, link)))
 }

@@ -1,39 +1,53 @@
-//! `GET /v2/mobile/email/confirm?token=…`: the link in the email. A person gets a small page saying
-//! what happened and what to do next; a client that asks for `application/json` gets JSON. A bad,
-//! missing, used or expired token is a 4xx page, never a 5xx. Opening the link again after it worked
-//! says the address is confirmed rather than scolding the user.
+//! `GET /v2/mobile/email/confirm?token=…`, the link in the email, and `POST` of the same (the
+//! page's button). Opening the link changes nothing: mail providers' link scanners open every link,
+//! so a person gets a page with one button that POSTs the token (no script needed), and only the
+//! POST confirms. Apps that ask for `application/json` get JSON and confirm with either method. A
+//! bad, missing, used or expired token is a 4xx page, never a 5xx. Opening the link again after it
+//! worked says the address is confirmed rather than scolding the user.
 
 use std::convert::Infallible;
 
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::App;
 use crate::domain::kyc::KycLevel;
 use crate::error::ApiError;
-use crate::http::request::{query_param, require_method, wants_json};
+use crate::http::request::{json_or_form_body, query_param, wants_json};
 use crate::http::response::{finish, html, json};
-use crate::mail::page;
-use crate::ports::{EmailConfirmation, StoreError};
+use crate::mail::{confirm_button_page, page};
+use crate::ports::{AccountRecord, EmailConfirmation, EmailTokenRecord, StoreError};
 use crate::security::tokens::EmailLinkToken;
 
 const MAX_TOKEN_LEN: usize = 256;
 const ATTEMPTS: usize = 3;
 
-/// What following the link came to.
+/// What opening or following the link came to.
 #[derive(Debug, PartialEq, Eq)]
 enum Outcome {
+    /// The link is good and waits for the button, which sends this token.
+    Ready(String),
     Confirmed,
     AlreadyConfirmed,
 }
 
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, Infallible> {
-    let result = confirm(app, &req).await;
-    if wants_json(&req) {
+    let api_client = wants_json(&req);
+    let result = match *req.method() {
+        Method::GET | Method::POST => match link_token(&req) {
+            Ok(token) if req.method() == Method::GET && !api_client => inspect(app, token).await,
+            Ok(token) => confirm(app, &token).await,
+            Err(err) => Err(err),
+        },
+        _ => Err(ApiError::MethodNotAllowed { allow: "GET, POST" }),
+    };
+    if api_client {
         return finish("email-confirm", result.map(|_| json(200, &json!({ "result": "ok" }))));
     }
     let response = match &result {
+        Ok(Outcome::Ready(token)) => confirm_button_page(token),
         Ok(Outcome::Confirmed) => {
             page(true, "Your email is confirmed", "Thank you. You can close this page and go back to the app.", None)
         }
@@ -69,29 +83,66 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, Infallibl
     )
 }
 
-async fn confirm(app: &App, req: &Request) -> Result<Outcome, ApiError> {
-    require_method(req, Method::GET)?;
-    let token =
-        query_param(req, "token").filter(|t| !t.is_empty() && t.len() <= MAX_TOKEN_LEN).ok_or(ApiError::LinkInvalid)?;
-    let hash = EmailLinkToken::from_client(token).digest();
+#[derive(Deserialize)]
+struct ButtonForm {
+    token: Option<String>,
+}
+
+/// The token from the query string, or from the button's form (or an app's JSON) on a POST.
+fn link_token(req: &Request) -> Result<String, ApiError> {
+    let from_body = match *req.method() {
+        Method::POST => json_or_form_body::<ButtonForm>(req).ok().and_then(|form| form.token),
+        _ => None,
+    };
+    from_body
+        .or_else(|| query_param(req, "token"))
+        .filter(|t| !t.is_empty() && t.len() <= MAX_TOKEN_LEN)
+        .ok_or(ApiError::LinkInvalid)
+}
+
+/// Where a link stands, read only.
+enum Standing {
+    Done(Outcome),
+    Usable(Box<(EmailTokenRecord, AccountRecord)>),
+}
+
+async fn standing(app: &App, hash: &str, now: i64) -> Result<Standing, ApiError> {
+    let record = app.store.email_token(hash).await?.ok_or(ApiError::LinkInvalid)?;
+    let account = app.store.account(&record.user_id).await?.ok_or(ApiError::LinkInvalid)?;
+    if record.used_at.is_some() {
+        return if account.email.as_deref() == Some(record.email.as_str()) {
+            Ok(Standing::Done(Outcome::AlreadyConfirmed))
+        } else {
+            Err(ApiError::LinkInvalid)
+        };
+    }
+    if record.expires_at <= now {
+        return Err(ApiError::LinkExpired);
+    }
+    if account.pending_email_token.as_deref() != Some(hash) {
+        // A newer link was sent; only the newest works.
+        return Err(ApiError::LinkInvalid);
+    }
+    Ok(Standing::Usable(Box::new((record, account))))
+}
+
+/// What the page shows before the button: nothing is written.
+async fn inspect(app: &App, token: String) -> Result<Outcome, ApiError> {
+    let hash = EmailLinkToken::from_client(token.clone()).digest();
+    match standing(app, &hash, app.clock.now()).await? {
+        Standing::Done(outcome) => Ok(outcome),
+        Standing::Usable(..) => Ok(Outcome::Ready(token)),
+    }
+}
+
+async fn confirm(app: &App, token: &str) -> Result<Outcome, ApiError> {
+    let hash = EmailLinkToken::from_client(token.to_owned()).digest();
     for _ in 0..ATTEMPTS {
-        let record = app.store.email_token(&hash).await?.ok_or(ApiError::LinkInvalid)?;
-        let account = app.store.account(&record.user_id).await?.ok_or(ApiError::LinkInvalid)?;
-        if record.used_at.is_some() {
-            return if account.email.as_deref() == Some(record.email.as_str()) {
-                Ok(Outcome::AlreadyConfirmed)
-            } else {
-                Err(ApiError::LinkInvalid)
-            };
-        }
         let now = app.clock.now();
-        if record.expires_at <= now {
-            return Err(ApiError::LinkExpired);
-        }
-        if account.pending_email_token.as_deref() != Some(hash.as_str()) {
-            // A newer link was sent; only the newest works.
-            return Err(ApiError::LinkInvalid);
-        }
+        let (record, account) = match standing(app, &hash, now).await? {
+            Standing::Done(outcome) => return Ok(outcome),
+            Standing::Usable(usable) => *usable,
+        };
         let confirmation = EmailConfirmation {
             token_hash: &hash,
             user_id: &account.user_id,

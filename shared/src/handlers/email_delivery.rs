@@ -1,5 +1,6 @@
 //! Sending a confirmation link (add and resend) or, for an address another account owns, a notice
-//! to its owner instead, under the same per-address limits as SMS codes.
+//! to its owner instead, under the same per-address limits as SMS codes. Either way the address
+//! becomes the caller's pending one, so the profile and the next resend tell nothing either.
 
 use super::delivery::{Timing, deliver};
 use super::{Attempt, retry_races};
@@ -14,20 +15,28 @@ use crate::security::tokens::EmailLinkToken;
 /// Email links live 24 hours (targets.md).
 pub const EMAIL_LINK_TTL_SECS: i64 = 24 * 3600;
 
-/// Sends (or, for a sandbox partner, only records) a new link; the link, which only a sandbox
-/// partner's answer may show.
+/// Records `email` as the account's pending address with a new link token, and mails the link (a
+/// sandbox partner's is only recorded, and returned so its answer can show it). When another
+/// account owns the address, its owner gets a notice instead and the token is never sent: the
+/// caller sees the same pending address, the same answer and the same limits as for a free one.
 pub(super) async fn send_link(
     app: &App,
     mailer: &Mailer,
     partner: &Partner,
     account: &AccountRecord,
     email: &EmailAddress,
-) -> Result<String, ApiError> {
+) -> Result<Option<String>, ApiError> {
     retry_races(|| async {
         let now = app.clock.now();
+        let owner = app.store.email_owner(&account.merchant_id, email).await?;
+        let owned_elsewhere = owner.is_some_and(|owner| owner != account.user_id);
         let token = EmailLinkToken::generate();
         let hash = token.digest();
-        let message = mailer.confirmation(partner, email, token.expose())?;
+        let message = if owned_elsewhere {
+            mailer.already_in_use(partner, email)?
+        } else {
+            mailer.confirmation(partner, email, token.expose())?
+        };
         let sent = deliver(
             app,
             partner,
@@ -49,7 +58,9 @@ pub(super) async fn send_link(
         )
         .await?;
         Ok(match sent {
-            Attempt::Done(()) => Attempt::Done(mailer.confirmation_link(partner, token.expose())),
+            Attempt::Done(()) => {
+                Attempt::Done((!owned_elsewhere).then(|| mailer.confirmation_link(partner, token.expose())))
+            }
             Attempt::Raced => Attempt::Raced,
         })
     })
@@ -62,25 +73,4 @@ pub(super) fn link_answer(partner: &Partner, link: Option<String>) -> serde_json
         Some(link) if partner.sandbox => serde_json::json!({ "result": "ok", "sandbox": { "confirmationLink": link } }),
         _ => serde_json::json!({ "result": "ok" }),
     }
-}
-
-pub(super) async fn send_in_use_notice(
-    app: &App,
-    mailer: &Mailer,
-    partner: &Partner,
-    email: &EmailAddress,
-) -> Result<(), ApiError> {
-    let message = mailer.already_in_use(partner, email)?;
-    retry_races(|| async {
-        deliver(
-            app,
-            partner,
-            Recipient::Email(email),
-            Timing::Untimed,
-            |send| async move { app.store.record_send(&send).await },
-            || mailer.sender.send(email, &message),
-        )
-        .await
-    })
-    .await
 }

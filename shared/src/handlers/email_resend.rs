@@ -9,6 +9,7 @@ use lambda_http::{Body, Request, Response};
 use super::email_delivery::{link_answer, send_link};
 use super::signed_in::{SignedIn, signed_in_account};
 use crate::App;
+use crate::admission::{RateClass, rate_limit};
 use crate::domain::email::EmailAddress;
 use crate::error::ApiError;
 use crate::http::response::{finish, json};
@@ -31,6 +32,7 @@ async fn resend(
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let SignedIn { caller, account, .. } = signed_in_account(app, verifier, req, Method::POST).await?;
+    rate_limit::check(app, req, RateClass::Contact).await?;
     let pending = account.pending_email.as_deref().ok_or_else(|| {
         ApiError::validation(
             "email",
@@ -40,5 +42,5 @@ async fn resend(
     })?;
     let email = EmailAddress::parse(pending)?;
     let link = send_link(app, mailer, &caller.partner, &account, &email).await?;
-    Ok(json(200, &link_answer(&caller.partner, Some(link))))
+    Ok(json(200, &link_answer(&caller.partner, link)))
 }

@@ -38,6 +38,8 @@ pub const SMS_CODE_TTL_SECS: i64 = 5 * 60;
 pub const CODE_ATTEMPTS: u32 = 5;
 /// A signup never confirmed stops holding its phone number after 7 days.
 pub const PENDING_ACCOUNT_TTL_SECS: i64 = 7 * 24 * 3600;
+/// The account looked up when there is none, so every path reads the same items.
+const NO_USER: &str = "00000000-0000-0000-0000-000000000000";
 /// How often a handler re-reads and retries after losing a race to a parallel request.
 const RACE_RETRIES: u32 = 5;
 

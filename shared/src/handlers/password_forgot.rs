@@ -1,6 +1,7 @@
 //! `POST /v2/mobile/password/forgot` `{phone}` → always `{"result":"ok"}`. A confirmed account gets
 //! an SMS reset code; any other phone gets nothing, but the request records a send under the same
-//! limits and waits as long as a send takes here, so status, body, limits and time are the same.
+//! limits, stores a decoy code and waits as long as a send takes here, so status, body, limits,
+//! time and the answers to the codes guessed next are the same.
 
 use std::convert::Infallible;
 
@@ -59,7 +60,9 @@ async fn forgot(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
                 )
                 .await
             }
-            None => send_nothing_alike(app, partner, &key.phone, &app.send_latency.forgot).await,
+            None => {
+                send_nothing_alike(app, partner, key, CodePurpose::PasswordReset, &app.send_latency.forgot).await
+            }
         }
     })
     .await?;

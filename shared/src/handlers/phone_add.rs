@@ -15,17 +15,18 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::codes::{check_code, consume_code};
-use super::delivery::{PHONE_IN_USE_NOTICE, Timing, code_text, new_code, send_with};
+use super::delivery::{PHONE_IN_USE_NOTICE, Timing, code_text, decoy_code, new_code, send_with};
 use super::signed_in::{SignedIn, signed_in_account};
-use super::{Attempt, retry_races};
+use super::{Attempt, SMS_CODE_TTL_SECS, retry_races};
 use crate::App;
+use crate::admission::{RateClass, rate_limit, recipients};
 use crate::domain::kyc::KycLevel;
 use crate::domain::partner::Partner;
 use crate::domain::phone::PhoneNumber;
 use crate::error::ApiError;
 use crate::http::request::json_body;
 use crate::http::response::{finish, json};
-use crate::ports::{AccountRecord, AccountStatus, Identifier, PhoneAddition, PhoneKey};
+use crate::ports::{AccountRecord, AccountStatus, Identifier, PhoneAddition, PhoneKey, Recipient};
 use crate::security::access_token::AccessTokenVerifier;
 use crate::security::code::{CodePurpose, ConfirmationCode};
 
@@ -42,6 +43,7 @@ pub async fn handle(app: &App, verifier: &AccessTokenVerifier, req: Request) -> 
 
 async fn add(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Result<Response<Body>, ApiError> {
     let SignedIn { caller, account, .. } = signed_in_account(app, verifier, req, Method::PUT).await?;
+    rate_limit::check(app, req, RateClass::Contact).await?;
     let partner = &caller.partner;
     let body: AddPhoneRequest = json_body(req)?;
     let phone = PhoneNumber::parse(&body.phone)?;
@@ -52,6 +54,7 @@ async fn add(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Result
     match body.code {
         None => {
             partner.check_sms_country(&key.phone)?;
+            recipients::admit(app, &account.user_id, Recipient::Phone(&key.phone)).await?;
             retry_races(|| send_code(app, partner, &account, &key)).await?;
             tracing::info!(user_id = %account.user_id, phone = %key.phone.masked(), "phone add code sent");
             Ok(json(200, &json!({ "result": "ok" })))
@@ -70,8 +73,10 @@ async fn send_code(
     let claim = app.store.phone_claim(key).await?.filter(|claim| claim.is_live(now));
     let estimate = &app.send_latency.phone_add;
     if claim.is_some_and(|claim| claim.status == AccountStatus::Active) {
+        // The caller's next guesses must answer as for a free phone: a decoy in the code's place.
+        let decoy = decoy_code(&account.user_id, now + SMS_CODE_TTL_SECS);
         return send_with(app, partner, key, PHONE_IN_USE_NOTICE, Timing::Imitates(estimate), |sms| async move {
-            app.store.record_send(&sms).await
+            app.store.issue_decoy_code(Identifier::Phone(key), CodePurpose::PhoneAdd, decoy, &sms).await
         })
         .await;
     }

@@ -6,6 +6,7 @@
 
 use lambda_http::{Body, Response};
 
+use super::NO_USER;
 use super::password_check::{no_account_streak, reserve_check};
 use super::session_tokens::{new_session, token_response};
 use super::token::invalid_request;
@@ -18,9 +19,6 @@ use crate::error::{ApiError, OAuthError};
 use crate::ports::{AccountStatus, EmailKey, OwnedIdentifier, PhoneKey, StoreError};
 use crate::security::password_hash::UNUSABLE_HASH;
 use crate::security::tokens::TokenIssuer;
-
-/// Looked up when the phone has no account, so both paths read the same items.
-const NO_USER: &str = "00000000-0000-0000-0000-000000000000";
 
 fn wrong_credentials() -> ApiError {
     ApiError::OAuth { error: OAuthError::InvalidGrant, message: "The username or password is not correct." }

@@ -13,9 +13,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::codes::{check_code, consume_code};
-use super::delivery::{Timing, deliver, new_code_for};
+use super::delivery::{Timing, decoy_code, deliver, new_code_for};
 use super::session_tokens::{new_session, token_response};
-use super::{Attempt, retry_races};
+use super::{Attempt, NO_USER, retry_races};
 use crate::App;
 use crate::admission::{Caller, RateClass, admit};
 use crate::domain::email::EmailAddress;
@@ -97,12 +97,15 @@ async fn send_code(app: &App, mailer: &Mailer, caller: &Caller, key: &EmailKey) 
     let now = app.clock.now();
     if app.store.email_owner(&key.merchant_id, &key.email).await?.is_some() {
         let notice = mailer.signup_existing(partner, &key.email)?;
+        let decoy = decoy_code(NO_USER, now + EMAIL_CODE_TTL_SECS);
         return deliver(
             app,
             partner,
             to,
             Timing::Imitates(&app.send_latency.signup_email),
-            |send| async move { app.store.record_send(&send).await },
+            |send| async move {
+                app.store.issue_decoy_code(Identifier::Email(key), CodePurpose::EmailSignup, decoy, &send).await
+            },
             || mailer.sender.send(&key.email, &notice),
         )
         .await;

@@ -40,7 +40,10 @@ pub fn html(status: u16, page: String) -> Response<Body> {
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
     headers.insert(
         "content-security-policy",
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"),
+        // form-action does not fall back to default-src: the link page's button may post only here.
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        ),
     );
     headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     response

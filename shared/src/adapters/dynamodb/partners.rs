@@ -146,6 +146,31 @@ impl Counters for DynamoAccountStore {
         }
     }
 
+    async fn admit_member(&self, key: &CounterKey, member: &str, limit: u64) -> Result<bool, StoreError> {
+        if limit == 0 {
+            return Ok(false);
+        }
+        let result = self
+            .update_one(
+                "UpdateItem member set",
+                counter_key(&key.name),
+                "ADD members :member SET #ttl = :ttl",
+                "attribute_not_exists(members) OR contains(members, :one) OR size(members) < :limit",
+                values([
+                    (":member", AttributeValue::Ss(vec![member.to_owned()])),
+                    (":one", s(member)),
+                    (":limit", n(limit)),
+                    (":ttl", n(key.expires_at)),
+                ]),
+            )
+            .await;
+        match result {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
     async fn decrement(&self, key: &CounterKey) -> Result<(), StoreError> {
         let result = self
             .update_one(

@@ -389,6 +389,17 @@ impl AccountStore for DynamoAccountStore {
         }))
     }
 
+    async fn issue_decoy_code(
+        &self,
+        who: Identifier<'_>,
+        purpose: CodePurpose,
+        code: StoredCode,
+        send: &SendReservation,
+    ) -> Result<(), StoreError> {
+        let items = vec![self.code_item(who, purpose, code)?, self.send_log_write(send)?];
+        self.transact("TransactWriteItems issue decoy code", items).await
+    }
+
     async fn spend_code_attempt(
         &self,
         who: Identifier<'_>,

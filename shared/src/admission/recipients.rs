@@ -1,0 +1,33 @@
+//! How many different phones and mailboxes one signed-in account may send codes and links to in a
+//! UTC day (`RateLimits::phones_per_account`, `emails_per_account`). Sending again to a recipient it
+//! already reached that day costs nothing here (only that recipient's own cooldown and caps apply),
+//! so a user retrying one number or address is never held back by this; an account that walks
+//! through numbers to spend the partner's SMS budget, or mails strangers, is.
+
+use aws_lc_rs::digest;
+
+use crate::App;
+use crate::domain::send_limits::DAY;
+use crate::error::ApiError;
+use crate::ports::{CounterKey, Recipient};
+use crate::security::random;
+
+/// Admits `to` as one of the account's recipients today, or answers 429 until the next UTC day.
+pub async fn admit(app: &App, user_id: &str, to: Recipient<'_>) -> Result<(), ApiError> {
+    let now = app.clock.now();
+    let day = now.div_euclid(DAY);
+    let ends = (day + 1) * DAY;
+    let (kind, limit, recipient) = match to {
+        Recipient::Phone(phone) => ("phones", app.rate_limits.phones_per_account, phone.e164()),
+        Recipient::Email(email) => ("emails", app.rate_limits.emails_per_account, email.as_str()),
+    };
+    let key = CounterKey { name: format!("account:{kind}:{user_id}:{day}"), expires_at: ends + 3600 };
+    // The set holds digests, not the numbers and addresses themselves.
+    let member = random::hex(&digest::digest(&digest::SHA256, recipient.as_bytes()).as_ref()[..16]);
+    if app.counters.admit_member(&key, &member, limit).await? {
+        Ok(())
+    } else {
+        tracing::info!(user_id = %user_id, kind, "daily new-recipient limit of the account reached");
+        Err(ApiError::TooManyRequests { retry_after: (ends - now).max(1) as u64 })
+    }
+}
