@@ -352,6 +352,12 @@ impl TestEnv {
     }
 }
 
+/// `Bearer <access token>` from a token response (which must be a 200).
+pub fn bearer(tokens: &Answer) -> String {
+    assert_eq!(tokens.status, 200, "{:?}", tokens.body);
+    format!("Bearer {}", tokens.body["access_token"].as_str().expect("an access token"))
+}
+
 /// Percent-encodes a form value (RFC 3986 unreserved characters stay).
 pub fn form_encode(value: &str) -> String {
     value

@@ -1,7 +1,8 @@
-//! Sign-in back-off per phone (targets.md): after 5 failures in a row, each further failure doubles
-//! the wait, from 30 s up to 15 minutes. The wait always ends, so nobody can lock an account for
-//! good by guessing at it; a success clears it. Kept per phone whether or not an account exists, so
-//! unknown numbers are throttled exactly like known ones.
+//! Sign-in back-off (targets.md): after 5 failures in a row, each further failure doubles the wait,
+//! from 30 s up to 15 minutes. The wait always ends, so nobody can lock an account for good by
+//! guessing at it; a success clears it. One streak is kept per phone or address whether or not an
+//! account exists, so unknown identifiers are throttled exactly like known ones, and one per
+//! account (`handlers::password_check` counts every check in both).
 
 pub const FREE_FAILURES: u32 = 5;
 const FIRST_WAIT_SECS: i64 = 30;

@@ -4,16 +4,18 @@
 //! |---|---|---|
 //! | phone claim (uniqueness marker) | `PHONE#<merchant>#<e164>` | `CLAIM` |
 //! | confirmation code | `PHONE#<merchant>#<e164>` | `CODE#<purpose>` |
-//! | sign-in failure streak | `PHONE#<merchant>#<e164>` | `SIGNIN` |
+//! | sign-in failure streak of a phone | `PHONE#<merchant>#<e164>` | `SIGNIN` |
 //! | account | `USER#<uuid>` | `ACCOUNT` |
+//! | sign-in failure streak of an account (of an identifier without one: `USER#none:<merchant>:<id>`) | `USER#<uuid>` | `SIGNIN` |
 //! | session family | `USER#<uuid>` | `SESSION#<id>` |
 //! | refresh token | `REFRESH#<sha256>` | `REFRESH` |
 //! | email claim (uniqueness marker) | `EMAIL#<merchant>#<address>` | `CLAIM` |
 //! | email signup code, sign-in back-off by email | `EMAIL#<merchant>#<address>` | `CODE#EMAIL_SIGNUP`, `SIGNIN` |
 //! | email confirmation link token | `EMAILTOKEN#<sha256>` | `TOKEN` |
-//! | send log of a phone or mailbox (caps across partners) | `SENDLOG#SMS:<e164>`, `SENDLOG#EMAIL:<address>` | `LOG` |
+//! | send log of a phone or mailbox (caps across live partners) | `SENDLOG#SMS:<e164>`, `SENDLOG#EMAIL:<address>` | `LOG` |
+//! | a sandbox partner's own send log of one | `SENDLOG#SANDBOX:<merchant>:SMS:<e164>` (or `EMAIL:`) | `LOG` |
 //! | partner (one partition: the admin lists it with one query) | `PARTNERS` | `PARTNER#<uuid>` |
-//! | counter (per-IP window, daily SMS budget) | `COUNTER#<name>` | `COUNT` |
+//! | counter (per-IP window, daily SMS budget), member set (an account's recipients of the day) | `COUNTER#<name>` | `COUNT` |
 //!
 //! `ttl` lets DynamoDB delete dead items eventually; expiry is always decided in code from `expiresAt`.
 
