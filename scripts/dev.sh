@@ -46,7 +46,7 @@ cargo build --quiet -p admin --bin partners -p e2e --bin devstack
 [ -s "$STATE/secrets.env" ] || target/debug/devstack env >"$STATE/secrets.env"
 target/debug/devstack setup
 
-# The two partners the README names: the seed's id as a sandbox (nothing sent, code 12345), and a live
+# The two partners the README and docs/local-testing.md name: the seed's id as a sandbox (nothing sent, code 12345), and a live
 # one whose SMS and email really go through SNS and SES (to moto).
 SANDBOX_PARTNER=bece038f-2e46-49f4-b25e-89cd38d6dc16
 LIVE_PARTNER=6f1c2d3e-4b5a-4978-8a9b-0c1d2e3f4a5b

@@ -171,7 +171,7 @@ mod tests {
         assert!(config.sms_sender_id.is_none());
     }
 
-    /// A throwaway key made as the README tells operators to:
+    /// A throwaway key made as docs/deploy.md tells operators to:
     /// `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 | openssl pkcs8 -topk8 -nocrypt -outform DER | base64 -w0`
     const OPENSSL_KEY: &str = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgrOJwxnbuJo6/osdL/APUXvkoGPUiVO+s+a3M2ja3P9yhRANCAAQ5fgwKv5vGN62UZ2YfvT/lk//rrXsvvFrUI03kUeB3nTwwIyU4eXrYMoQ5kQzEwjGuQCvP8BTAqCWiqQyQX4YX";
 

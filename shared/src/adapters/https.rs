@@ -1,7 +1,7 @@
 //! The HTTPS client every SDK client shares. It trusts the Amazon Trust Services roots, to which every
 //! AWS service endpoint chains, instead of the system store: fewer roots to trust, and no reading and
 //! parsing of the system's whole CA bundle at each cold start, which was most of our init time over
-//! a hello-world function (README, `make bench`). `AWS_TRUST_ROOTS=system` keeps the SDK's default
+//! a hello-world function (docs/bench.md, `make bench`). `AWS_TRUST_ROOTS=system` keeps the SDK's default
 //! client and the system store, for an endpoint behind another CA (an HTTPS emulator, a proxy).
 
 use aws_sdk_dynamodb::config::SharedHttpClient;

@@ -1,4 +1,4 @@
-//! Per-source-IP limits (targets.md, after Supabase): fixed five-minute windows counted atomically in
+//! Per-source-IP limits (docs/targets.md, after Supabase): fixed five-minute windows counted atomically in
 //! the table. The count is taken before the request is looked at, so it is the same for known and
 //! unknown phone numbers.
 

@@ -88,7 +88,7 @@ mod tests {
         assert_eq!(header, format!("t={NOW},v1={}", README_EXAMPLE_MAC));
     }
 
-    /// Computed with openssl as the README shows; a change here breaks every partner's client.
+    /// Computed with openssl as docs/partners.md shows; a change here breaks every partner's client.
     const README_EXAMPLE_MAC: &str = "7e9d68d5c8e7c6d285b9dffe6da4778bf1fd0097b5a225bc3154effa1e9fb2b0";
 
     #[test]

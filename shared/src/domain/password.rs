@@ -6,7 +6,7 @@ use zeroize::Zeroizing;
 
 use crate::error::ApiError;
 
-/// Longer input is refused before hashing (targets.md: more than 1024 bytes).
+/// Longer input is refused before hashing (docs/targets.md: more than 1024 bytes).
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
 pub struct Password(Zeroizing<String>);

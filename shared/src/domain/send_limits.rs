@@ -1,7 +1,7 @@
 //! How often one phone may be sent an SMS: a cooldown between sends and caps per hour and per day
-//! (targets.md). Pure arithmetic over the send log; the store makes reservations atomic.
+//! (docs/targets.md). Pure arithmetic over the send log; the store makes reservations atomic.
 
-/// The defaults are targets.md's: 60 s cooldown, 5 an hour, 10 a day.
+/// The defaults are docs/targets.md's: 60 s cooldown, 5 an hour, 10 a day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SendLimits {
     pub cooldown_secs: i64,

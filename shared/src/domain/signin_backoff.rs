@@ -1,4 +1,4 @@
-//! Sign-in back-off (targets.md): after 5 failures in a row, each further failure doubles the wait,
+//! Sign-in back-off (docs/targets.md): after 5 failures in a row, each further failure doubles the wait,
 //! from 30 s up to 15 minutes. The wait always ends, so nobody can lock an account for good by
 //! guessing at it; a success clears it. One streak is kept per phone or address whether or not an
 //! account exists, so unknown identifiers are throttled exactly like known ones, and one per

@@ -12,7 +12,7 @@ use crate::mail::Mailer;
 use crate::ports::{AccountRecord, Recipient};
 use crate::security::tokens::EmailLinkToken;
 
-/// Email links live 24 hours (targets.md).
+/// Email links live 24 hours (docs/targets.md).
 pub const EMAIL_LINK_TTL_SECS: i64 = 24 * 3600;
 
 /// Records `email` as the account's pending address with a new link token, and mails the link (a

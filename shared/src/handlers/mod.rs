@@ -33,7 +33,7 @@ pub use refresh::REFRESH_GRACE_SECS;
 use crate::error::ApiError;
 use crate::ports::StoreError;
 
-/// Codes for a phone live 5 minutes and allow 5 attempts (targets.md).
+/// Codes for a phone live 5 minutes and allow 5 attempts (docs/targets.md).
 pub const SMS_CODE_TTL_SECS: i64 = 5 * 60;
 pub const CODE_ATTEMPTS: u32 = 5;
 /// A signup never confirmed stops holding its phone number after 7 days.

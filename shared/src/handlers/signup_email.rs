@@ -29,7 +29,7 @@ use crate::ports::{EmailKey, Identifier, NewEmailAccount, Recipient};
 use crate::security::code::{CodePurpose, ConfirmationCode};
 use crate::security::tokens::TokenIssuer;
 
-/// Email codes live 10 minutes (targets.md; ASVS 6.5.5 allows at most 10).
+/// Email codes live 10 minutes (docs/targets.md; ASVS 6.5.5 allows at most 10).
 pub const EMAIL_CODE_TTL_SECS: i64 = 10 * 60;
 /// The only user type this service creates; the field exists for seed 003 clients.
 const CUSTOMER: &str = "CUSTOMER";

@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 use super::random;
 use crate::error::ApiError;
 
-/// Access tokens live 15 minutes (targets.md).
+/// Access tokens live 15 minutes (docs/targets.md).
 pub const ACCESS_TOKEN_TTL_SECS: i64 = 15 * 60;
 /// Refresh tokens and their session family end 30 days after sign-in, whatever the rotation.
 pub const REFRESH_FAMILY_TTL_SECS: i64 = 30 * 24 * 3600;
