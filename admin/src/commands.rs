@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use registration::adapters::dynamodb::DynamoAccountStore;
+use registration::adapters::dynamodb::DynamoStore;
 use registration::domain::partner::{CountryCode, Partner, PartnerStatus, PolicyName, SigningSecret};
 use registration::ports::{PartnerRegistry, StoreError};
 
@@ -13,7 +13,7 @@ pub async fn run(cli: Cli) -> Result<String, String> {
     let table = cli.table.ok_or("no table: pass --table <name> or set TABLE_NAME")?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let registry: Arc<dyn PartnerRegistry> =
-        Arc::new(DynamoAccountStore::new(aws_sdk_dynamodb::Client::new(&sdk), table.clone()));
+        Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table.clone()));
     let explain = |err: StoreError| explain(&table, err);
     match cli.command {
         Command::Add(args) => add(registry.as_ref(), args).await.map_err(|e| e.unwrap_or_else(explain)),

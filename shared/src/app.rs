@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
-use crate::adapters::dynamodb::DynamoAccountStore;
+use crate::adapters::dynamodb::DynamoStore;
 use crate::adapters::https::{self, TrustRoots};
 use crate::adapters::ses::SesEmailSender;
 use crate::adapters::sns::SnsSmsSender;
@@ -84,7 +84,7 @@ impl App {
 
     /// The real adapters on one SDK configuration, with the system clock.
     pub fn from_sdk(sdk: &SdkConfig, config: &Config) -> Self {
-        let store = DynamoAccountStore::new(aws_sdk_dynamodb::Client::new(sdk), config.table_name.clone());
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), config.table_name.clone());
         let sms = SnsSmsSender::new(aws_sdk_sns::Client::new(sdk), config.sms_sender_id.clone());
         let mut app = App::new(Arc::new(store), Arc::new(sms), Arc::new(SystemClock), &config.code_pepper);
         app.rate_limits = config.rate_limits;

@@ -304,11 +304,33 @@ pub struct Rotation<'a> {
     pub expires_at: i64,
 }
 
-/// Accounts, phone claims, codes and sessions. Every multi-item change is one transaction.
+/// What `issue_code` stores: a code that was sent, or a decoy that was not (see
+/// `handlers::delivery::decoy_code`).
+#[derive(Debug, Clone)]
+pub enum IssuedCode {
+    /// Stored only while what the purpose needs still holds: a pending signup of the code's user
+    /// (phone signup), an active account of the code's user (password reset), an address nobody
+    /// has confirmed (email signup), an active account of the code's user without a phone (phone
+    /// add). `Conflict` otherwise.
+    Sent(StoredCode),
+    /// Stored unconditionally: there is nothing it could be issued against.
+    Decoy(StoredCode),
+}
+
+/// Finding an account: by id, by phone, by confirmed email address.
 #[async_trait]
-pub trait AccountStore: Send + Sync {
+pub trait Directory: Send + Sync {
+    async fn account(&self, user_id: &str) -> Result<Option<AccountRecord>, StoreError>;
+
     async fn phone_claim(&self, key: &PhoneKey) -> Result<Option<PhoneClaim>, StoreError>;
 
+    /// The account (of this partner) whose confirmed address `email` is, if any.
+    async fn email_owner(&self, merchant_id: &str, email: &EmailAddress) -> Result<Option<String>, StoreError>;
+}
+
+/// Signing up: pending phone accounts and their activation, email-first accounts.
+#[async_trait]
+pub trait Signups: Send + Sync {
     /// Claims the phone for a new pending account, stores its code and records the SMS send.
     /// `Conflict` if the phone is claimed (by a live claim) or the SMS log moved on.
     async fn create_pending_account(
@@ -329,79 +351,35 @@ pub trait AccountStore: Send + Sync {
         sms: &SendReservation,
     ) -> Result<(), StoreError>;
 
-    /// Stores a new code (killing the previous one) for a still-pending account, and records the send.
-    async fn replace_pending_code(
+    /// Consumes the code, activates the account and starts its first session, all or nothing.
+    /// `Conflict` if the code was already consumed or the account is no longer pending.
+    async fn activate_account(
         &self,
         key: &PhoneKey,
-        code: StoredCode,
-        sms: &SendReservation,
-    ) -> Result<(), StoreError>;
-
-    /// The send log named by `key` (`Recipient::log_key`).
-    async fn send_log(&self, key: &str) -> Result<SendLog, StoreError>;
-
-    /// Records a send that changes nothing else (a notice to an existing account).
-    async fn record_send(&self, send: &SendReservation) -> Result<(), StoreError>;
-
-    /// Undoes a recorded send whose SMS never left, so a retry is not held back by the cooldown.
-    async fn release_send(&self, send: &SendReservation) -> Result<(), StoreError>;
-
-    async fn code(&self, who: Identifier<'_>, purpose: CodePurpose) -> Result<Option<StoredCode>, StoreError>;
-
-    /// Stores a code that was never sent where a real one would be, and records the send that
-    /// imitates it: the next guesses at an identifier that gets nothing answer like a real code.
-    async fn issue_decoy_code(
-        &self,
-        who: Identifier<'_>,
-        purpose: CodePurpose,
-        code: StoredCode,
-        send: &SendReservation,
-    ) -> Result<(), StoreError>;
-
-    /// Spends one attempt on a live code before it is compared, so parallel guesses can never
-    /// exceed the limit. Returns the attempts left, or `None` if the code is gone, used up or expired.
-    async fn spend_code_attempt(
-        &self,
-        who: Identifier<'_>,
-        purpose: CodePurpose,
         code_id: &str,
-        now: i64,
-    ) -> Result<Option<u32>, StoreError>;
-
-    async fn account(&self, user_id: &str) -> Result<Option<AccountRecord>, StoreError>;
-
-    async fn signin_backoff(&self, streak: Streak<'_>) -> Result<SigninBackoff, StoreError>;
-
-    /// Writes each streak's next state, all or nothing, if none was written since it was read
-    /// (`Conflict` otherwise): how a password check is reserved before it is made.
-    async fn record_signin_attempt(&self, next: &[(Streak<'_>, SigninBackoff)]) -> Result<(), StoreError>;
-
-    async fn clear_signin_failures(&self, streaks: &[Streak<'_>]) -> Result<(), StoreError>;
-
-    /// Starts a session family with its first refresh token, if the account's password is still
-    /// `checked_hash`, the one the sign-in verified (`Conflict` otherwise).
-    async fn start_session(
-        &self,
         user_id: &str,
-        merchant_id: &str,
         session: NewSession,
-        checked_hash: &str,
+        now: i64,
     ) -> Result<(), StoreError>;
 
-    async fn refresh_token(&self, token_hash: &str) -> Result<Option<RefreshRecord>, StoreError>;
+    /// Consumes the signup code, creates the account with its confirmed address, claims the
+    /// address and starts the first session, all or nothing. `Conflict` if the code was consumed
+    /// or the address claimed.
+    async fn create_email_account(
+        &self,
+        key: &EmailKey,
+        code_id: &str,
+        account: NewEmailAccount,
+        session: NewSession,
+    ) -> Result<(), StoreError>;
+}
 
-    async fn session(&self, user_id: &str, session_id: &str) -> Result<Option<SessionRecord>, StoreError>;
-
-    /// Marks the presented token rotated (keeping the first rotation time) and stores its successor,
-    /// if the presented token is unrotated or inside its grace and the session is live.
-    /// `Conflict` otherwise.
-    async fn rotate_refresh_token(&self, rotation: Rotation<'_>) -> Result<(), StoreError>;
-
-    /// Revokes a session family: none of its refresh or access tokens works after this.
-    async fn revoke_session(&self, user_id: &str, session_id: &str, now: i64) -> Result<(), StoreError>;
-
-    /// The account (of this partner) whose confirmed address `email` is, if any.
-    async fn email_owner(&self, merchant_id: &str, email: &EmailAddress) -> Result<Option<String>, StoreError>;
+/// What a signed-in user changes about their account: a phone, an email address, their details.
+#[async_trait]
+pub trait Profiles: Send + Sync {
+    /// Consumes the code, claims the phone (free, or held only by a pending signup) and sets it on
+    /// an account that has none. `Conflict` if any of that no longer holds.
+    async fn add_phone(&self, addition: PhoneAddition<'_>) -> Result<(), StoreError>;
 
     /// Records `email` as waiting for confirmation with a new link token (the previous link dies),
     /// and the send, in one transaction. `Conflict` if the send log moved on.
@@ -431,65 +409,107 @@ pub trait AccountStore: Send + Sync {
         kyc_level: KycLevel,
         expected_version: u64,
     ) -> Result<(), StoreError>;
+}
+
+/// One-time codes, for every purpose alike.
+#[async_trait]
+pub trait Codes: Send + Sync {
+    async fn code(&self, who: Identifier<'_>, purpose: CodePurpose) -> Result<Option<StoredCode>, StoreError>;
+
+    /// Stores a code (killing the previous one of the same purpose) and records its send, in one
+    /// transaction. `Conflict` if the send log moved on, or what the purpose needs no longer holds.
+    async fn issue_code(
+        &self,
+        who: Identifier<'_>,
+        purpose: CodePurpose,
+        code: IssuedCode,
+        send: &SendReservation,
+    ) -> Result<(), StoreError>;
+
+    /// Spends one attempt on a live code before it is compared, so parallel guesses can never
+    /// exceed the limit. Returns the attempts left, or `None` if the code is gone, used up or expired.
+    async fn spend_code_attempt(
+        &self,
+        who: Identifier<'_>,
+        purpose: CodePurpose,
+        code_id: &str,
+        now: i64,
+    ) -> Result<Option<u32>, StoreError>;
+}
+
+/// The log of sends to each phone and mailbox, which the per-recipient limits read.
+#[async_trait]
+pub trait SendLogs: Send + Sync {
+    /// The send log named by `key` (`Recipient::log_key`).
+    async fn send_log(&self, key: &str) -> Result<SendLog, StoreError>;
+
+    /// Records a send that changes nothing else (a notice to an existing account).
+    async fn record_send(&self, send: &SendReservation) -> Result<(), StoreError>;
+
+    /// Undoes a recorded send whose SMS never left, so a retry is not held back by the cooldown.
+    async fn release_send(&self, send: &SendReservation) -> Result<(), StoreError>;
+}
+
+/// The sign-in failure streaks behind the back-off.
+#[async_trait]
+pub trait SigninStreaks: Send + Sync {
+    async fn signin_backoff(&self, streak: Streak<'_>) -> Result<SigninBackoff, StoreError>;
+
+    /// Writes each streak's next state, all or nothing, if none was written since it was read
+    /// (`Conflict` otherwise): how a password check is reserved before it is made.
+    async fn record_signin_attempt(&self, next: &[(Streak<'_>, SigninBackoff)]) -> Result<(), StoreError>;
+
+    async fn clear_signin_failures(&self, streaks: &[Streak<'_>]) -> Result<(), StoreError>;
+}
+
+/// Session families and their refresh tokens.
+#[async_trait]
+pub trait Sessions: Send + Sync {
+    /// Starts a session family with its first refresh token, if the account's password is still
+    /// `checked_hash`, the one the sign-in verified (`Conflict` otherwise).
+    async fn start_session(
+        &self,
+        user_id: &str,
+        merchant_id: &str,
+        session: NewSession,
+        checked_hash: &str,
+    ) -> Result<(), StoreError>;
+
+    async fn refresh_token(&self, token_hash: &str) -> Result<Option<RefreshRecord>, StoreError>;
+
+    async fn session(&self, user_id: &str, session_id: &str) -> Result<Option<SessionRecord>, StoreError>;
 
     /// Every session family of the user.
     async fn sessions(&self, user_id: &str) -> Result<Vec<SessionRecord>, StoreError>;
 
-    /// Stores a password-reset code for an active account and records the send.
-    async fn issue_reset_code(
-        &self,
-        key: &PhoneKey,
-        code: StoredCode,
-        send: &SendReservation,
-    ) -> Result<(), StoreError>;
+    /// Marks the presented token rotated (keeping the first rotation time) and stores its successor,
+    /// if the presented token is unrotated or inside its grace and the session is live.
+    /// `Conflict` otherwise.
+    async fn rotate_refresh_token(&self, rotation: Rotation<'_>) -> Result<(), StoreError>;
 
-    /// Sets a new password and its history, if the current hash is still `expected_hash`, and
-    /// revokes the given sessions, in one transaction. With `reset_code_id`, also consumes that
-    /// reset code and moves the account's "valid after" time to `now`.
+    /// Revokes a session family: none of its refresh or access tokens works after this.
+    async fn revoke_session(&self, user_id: &str, session_id: &str, now: i64) -> Result<(), StoreError>;
+}
+
+/// Setting a password (change and reset).
+#[async_trait]
+pub trait Passwords: Send + Sync {
+    /// Sets a new password, its history and the next credential version, if the current hash is
+    /// still `expected_hash`, and revokes the given sessions, in one transaction. With
+    /// `reset_code`, also consumes that code and moves the account's "valid after" time to `now`.
     async fn set_password(&self, change: PasswordChange<'_>) -> Result<(), StoreError>;
+}
 
-    /// Consumes the code, activates the account and starts its first session, all or nothing.
-    /// `Conflict` if the code was already consumed or the account is no longer pending.
-    async fn activate_account(
-        &self,
-        key: &PhoneKey,
-        code_id: &str,
-        user_id: &str,
-        session: NewSession,
-        now: i64,
-    ) -> Result<(), StoreError>;
+/// Everything the handlers keep: each capability above, which one table serves. A helper asks
+/// only for the capability it uses (`&dyn Codes`); `App` holds the whole.
+pub trait AccountStore:
+    Directory + Signups + Profiles + Codes + SendLogs + SigninStreaks + Sessions + Passwords
+{
+}
 
-    /// Stores a signup code for an address no account has confirmed, and records the send.
-    /// `Conflict` if the address was claimed meanwhile or the send log moved on.
-    async fn issue_email_signup_code(
-        &self,
-        key: &EmailKey,
-        code: StoredCode,
-        send: &SendReservation,
-    ) -> Result<(), StoreError>;
-
-    /// Consumes the signup code, creates the account with its confirmed address, claims the
-    /// address and starts the first session, all or nothing. `Conflict` if the code was consumed
-    /// or the address claimed.
-    async fn create_email_account(
-        &self,
-        key: &EmailKey,
-        code_id: &str,
-        account: NewEmailAccount,
-        session: NewSession,
-    ) -> Result<(), StoreError>;
-
-    /// Stores a code for adding the key's phone to the code's (active) account, and records the send.
-    async fn issue_phone_add_code(
-        &self,
-        key: &PhoneKey,
-        code: StoredCode,
-        send: &SendReservation,
-    ) -> Result<(), StoreError>;
-
-    /// Consumes the code, claims the phone (free, or held only by a pending signup) and sets it on
-    /// an account that has none. `Conflict` if any of that no longer holds.
-    async fn add_phone(&self, addition: PhoneAddition<'_>) -> Result<(), StoreError>;
+impl<T> AccountStore for T where
+    T: Directory + Signups + Profiles + Codes + SendLogs + SigninStreaks + Sessions + Passwords
+{
 }
 
 /// The partner registry. Writes are conditional, so two admins never overwrite each other.

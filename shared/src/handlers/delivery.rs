@@ -12,7 +12,7 @@ use crate::domain::partner::Partner;
 use crate::domain::send_limits::SendReservation;
 use crate::error::ApiError;
 use crate::latency::LatencyEstimate;
-use crate::ports::{Identifier, PhoneKey, Recipient, SendError, StoreError, StoredCode};
+use crate::ports::{Identifier, IssuedCode, PhoneKey, Recipient, SendError, StoreError, StoredCode};
 use crate::security::code::{CodeBinding, CodePurpose, ConfirmationCode};
 use crate::security::random;
 
@@ -172,7 +172,7 @@ pub(super) async fn send_nothing_alike(
         partner,
         Recipient::Phone(&key.phone),
         Timing::Imitates(imitates),
-        |send| async move { app.store.issue_decoy_code(Identifier::Phone(key), purpose, decoy, &send).await },
+        |send| async move { app.store.issue_code(Identifier::Phone(key), purpose, IssuedCode::Decoy(decoy), &send).await },
         || async { Ok(()) },
     )
     .await

@@ -19,7 +19,7 @@ use crate::domain::phone::PhoneNumber;
 use crate::error::ApiError;
 use crate::http::request::{json_body, require_method};
 use crate::http::response::{finish, json};
-use crate::ports::{AccountStatus, PhoneKey, Recipient};
+use crate::ports::{AccountStatus, Identifier, IssuedCode, PhoneKey, Recipient};
 use crate::security::code::CodePurpose;
 
 #[derive(Deserialize)]
@@ -55,7 +55,7 @@ async fn forgot(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
                     partner,
                     to,
                     Timing::Sets(&app.send_latency.forgot),
-                    |send| async move { app.store.issue_reset_code(key, stored, &send).await },
+                    |send| async move { app.store.issue_code(Identifier::Phone(key), CodePurpose::PasswordReset, IssuedCode::Sent(stored), &send).await },
                     || app.sms.send(&key.phone, text),
                 )
                 .await

@@ -26,7 +26,7 @@ use crate::domain::phone::PhoneNumber;
 use crate::error::ApiError;
 use crate::http::request::json_body;
 use crate::http::response::{finish, json};
-use crate::ports::{AccountRecord, AccountStatus, Identifier, PhoneAddition, PhoneKey, Recipient};
+use crate::ports::{AccountRecord, AccountStatus, Identifier, IssuedCode, PhoneAddition, PhoneKey, Recipient};
 use crate::security::access_token::AccessTokenVerifier;
 use crate::security::code::{CodePurpose, ConfirmationCode};
 
@@ -76,13 +76,13 @@ async fn send_code(
         // The caller's next guesses must answer as for a free phone: a decoy in the code's place.
         let decoy = decoy_code(&account.user_id, now + SMS_CODE_TTL_SECS);
         return send_with(app, partner, key, PHONE_IN_USE_NOTICE, Timing::Imitates(estimate), |sms| async move {
-            app.store.issue_decoy_code(Identifier::Phone(key), CodePurpose::PhoneAdd, decoy, &sms).await
+            app.store.issue_code(Identifier::Phone(key), CodePurpose::PhoneAdd, IssuedCode::Decoy(decoy), &sms).await
         })
         .await;
     }
     let (code, stored) = new_code(app, partner, key, CodePurpose::PhoneAdd, &account.user_id, now);
     send_with(app, partner, key, &code_text(&code), Timing::Sets(estimate), |sms| async move {
-        app.store.issue_phone_add_code(key, stored, &sms).await
+        app.store.issue_code(Identifier::Phone(key), CodePurpose::PhoneAdd, IssuedCode::Sent(stored), &sms).await
     })
     .await
 }

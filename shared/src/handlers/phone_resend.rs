@@ -18,7 +18,7 @@ use crate::domain::phone::PhoneNumber;
 use crate::error::ApiError;
 use crate::http::request::{json_body, require_method};
 use crate::http::response::{finish, json};
-use crate::ports::{AccountStatus, PhoneKey};
+use crate::ports::{AccountStatus, Identifier, IssuedCode, PhoneKey};
 use crate::security::code::CodePurpose;
 
 #[derive(Deserialize)]
@@ -51,7 +51,7 @@ async fn attempt(app: &App, partner: &Partner, key: &PhoneKey) -> Result<Attempt
     };
     let (code, stored) = new_code(app, partner, key, CodePurpose::PhoneSignup, &claim.user_id, now);
     send_with(app, partner, key, &code_text(&code), Timing::Sets(&app.send_latency.resend), |sms| async move {
-        app.store.replace_pending_code(key, stored, &sms).await
+        app.store.issue_code(Identifier::Phone(key), CodePurpose::PhoneSignup, IssuedCode::Sent(stored), &sms).await
     })
     .await
 }

@@ -31,7 +31,7 @@ use crate::domain::phone::PhoneNumber;
 use crate::error::ApiError;
 use crate::http::request::{json_body, require_method};
 use crate::http::response::{finish, json};
-use crate::ports::{AccountStatus, Identifier, NewPendingAccount, PhoneKey};
+use crate::ports::{AccountStatus, Identifier, IssuedCode, NewPendingAccount, PhoneKey};
 use crate::security::code::CodePurpose;
 use crate::security::password_hash::UNUSABLE_HASH;
 
@@ -105,7 +105,9 @@ async fn attempt(
             // The same person again: a new code, the password stays.
             let (code, stored) = new_code(app, partner, key, CodePurpose::PhoneSignup, &claim.user_id, now);
             send_with(app, partner, key, &code_text(&code), Timing::Sets(estimate), |sms| async move {
-                app.store.replace_pending_code(key, stored, &sms).await
+                app.store
+                    .issue_code(Identifier::Phone(key), CodePurpose::PhoneSignup, IssuedCode::Sent(stored), &sms)
+                    .await
             })
             .await
         }
@@ -130,7 +132,9 @@ async fn attempt(
             // would, so the next guesses answer as for a new number.
             let decoy = decoy_code(NO_USER, now + SMS_CODE_TTL_SECS);
             send_with(app, partner, key, EXISTING_ACCOUNT_NOTICE, Timing::Imitates(estimate), |sms| async move {
-                app.store.issue_decoy_code(Identifier::Phone(key), CodePurpose::PhoneSignup, decoy, &sms).await
+                app.store
+                    .issue_code(Identifier::Phone(key), CodePurpose::PhoneSignup, IssuedCode::Decoy(decoy), &sms)
+                    .await
             })
             .await
         }

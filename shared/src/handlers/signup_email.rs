@@ -25,7 +25,7 @@ use crate::error::ApiError;
 use crate::http::request::{json_body, require_method};
 use crate::http::response::{finish, json};
 use crate::mail::Mailer;
-use crate::ports::{EmailKey, Identifier, NewEmailAccount, Recipient};
+use crate::ports::{EmailKey, Identifier, IssuedCode, NewEmailAccount, Recipient};
 use crate::security::code::{CodePurpose, ConfirmationCode};
 use crate::security::tokens::TokenIssuer;
 
@@ -104,7 +104,9 @@ async fn send_code(app: &App, mailer: &Mailer, caller: &Caller, key: &EmailKey) 
             to,
             Timing::Imitates(&app.send_latency.signup_email),
             |send| async move {
-                app.store.issue_decoy_code(Identifier::Email(key), CodePurpose::EmailSignup, decoy, &send).await
+                app.store
+                    .issue_code(Identifier::Email(key), CodePurpose::EmailSignup, IssuedCode::Decoy(decoy), &send)
+                    .await
             },
             || mailer.sender.send(&key.email, &notice),
         )
@@ -126,7 +128,11 @@ async fn send_code(app: &App, mailer: &Mailer, caller: &Caller, key: &EmailKey) 
         partner,
         to,
         Timing::Sets(&app.send_latency.signup_email),
-        |send| async move { app.store.issue_email_signup_code(key, stored, &send).await },
+        |send| async move {
+            app.store
+                .issue_code(Identifier::Email(key), CodePurpose::EmailSignup, IssuedCode::Sent(stored), &send)
+                .await
+        },
         || mailer.sender.send(&key.email, &message),
     )
     .await?;

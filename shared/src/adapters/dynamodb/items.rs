@@ -1,13 +1,20 @@
-//! Keys and attribute conversions for the table.
+//! Keys, attribute values, and the conversions between items and the records the ports speak in.
+//! A leaf beside `table`: pure functions of items.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::ports::{AccountStatus, Identifier, PhoneKey, StoreError, Streak};
+pub use super::table::Item;
+use crate::domain::kyc::KycLevel;
+use crate::domain::personal_details::PersonalDetails;
+use crate::domain::send_limits::SendLog;
+use crate::domain::signin_backoff::SigninBackoff;
+use crate::ports::{
+    AccountRecord, AccountStatus, EmailTokenRecord, Identifier, PhoneClaim, PhoneKey, RefreshRecord, SessionRecord,
+    StoreError, StoredCode, Streak,
+};
 use crate::security::code::CodePurpose;
-
-pub type Item = HashMap<String, AttributeValue>;
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
@@ -138,4 +145,142 @@ pub fn get_n_list(item: &Item, attr: &str) -> Result<Vec<i64>, StoreError> {
 
 pub fn n_list(values: &[i64]) -> AttributeValue {
     AttributeValue::L(values.iter().map(n).collect())
+}
+
+pub fn key_for_account(user_id: &str) -> Item {
+    item_key(user_pk(user_id), ACCOUNT_SK)
+}
+
+pub fn phone_key(key: &PhoneKey, sk: impl Into<String>) -> Item {
+    item_key(phone_pk(key), sk)
+}
+
+impl TryFrom<&Item> for AccountRecord {
+    type Error = StoreError;
+
+    fn try_from(item: &Item) -> Result<Self, StoreError> {
+        let detail = |name: &str| get_opt_s(item, name);
+        Ok(AccountRecord {
+            user_id: get_s(item, "userId")?,
+            merchant_id: get_s(item, "merchantId")?,
+            phone: detail("phone"),
+            status: get_status(item)?,
+            password_hash: get_s(item, "passwordHash")?,
+            valid_after: get_opt_n(item, "validAfter")?.unwrap_or(0),
+            email: detail("email"),
+            pending_email: detail("pendingEmail"),
+            pending_email_token: detail("pendingEmailToken"),
+            details: PersonalDetails {
+                first_name: detail("firstName"),
+                last_name: detail("lastName"),
+                birth_date: detail("birthDate"),
+                country: detail("country"),
+                city: detail("city"),
+                address: detail("address"),
+                postal_code: detail("postalCode"),
+            },
+            password_history: match item.get("passwordHistory") {
+                Some(list) => list
+                    .as_l()
+                    .map_err(|_| malformed("passwordHistory"))?
+                    .iter()
+                    .filter_map(|v| v.as_s().ok().cloned())
+                    .collect(),
+                None => vec![get_s(item, "passwordHash")?],
+            },
+            profile_version: get_opt_n(item, "profileVersion")?.unwrap_or(0),
+            credential_version: get_opt_n(item, "credentialVersion")?.unwrap_or(0),
+            kyc_level: match detail("kycLevel").as_deref() {
+                Some("KYC_0") => KycLevel::Kyc0,
+                _ => KycLevel::None,
+            },
+        })
+    }
+}
+
+impl TryFrom<&Item> for PhoneClaim {
+    type Error = StoreError;
+
+    fn try_from(item: &Item) -> Result<Self, StoreError> {
+        Ok(PhoneClaim {
+            user_id: get_s(item, "userId")?,
+            status: get_status(item)?,
+            expires_at: get_opt_n(item, "expiresAt")?,
+        })
+    }
+}
+
+impl TryFrom<&Item> for StoredCode {
+    type Error = StoreError;
+
+    fn try_from(item: &Item) -> Result<Self, StoreError> {
+        Ok(StoredCode {
+            code_id: get_s(item, "codeId")?,
+            mac: get_s(item, "mac")?,
+            user_id: get_s(item, "userId")?,
+            expires_at: get_n(item, "expiresAt")?,
+            attempts_left: get_n(item, "attemptsLeft")?,
+        })
+    }
+}
+
+impl TryFrom<&Item> for SessionRecord {
+    type Error = StoreError;
+
+    fn try_from(item: &Item) -> Result<Self, StoreError> {
+        Ok(SessionRecord {
+            session_id: get_s(item, "sessionId")?,
+            merchant_id: get_s(item, "merchantId")?,
+            created_at: get_n(item, "createdAt")?,
+            expires_at: get_n(item, "expiresAt")?,
+            revoked: get_opt_n::<i64>(item, "revokedAt")?.is_some(),
+            credential_version: get_opt_n(item, "credentialVersion")?.unwrap_or(0),
+        })
+    }
+}
+
+impl TryFrom<&Item> for RefreshRecord {
+    type Error = StoreError;
+
+    fn try_from(item: &Item) -> Result<Self, StoreError> {
+        Ok(RefreshRecord {
+            user_id: get_s(item, "userId")?,
+            merchant_id: get_s(item, "merchantId")?,
+            session_id: get_s(item, "sessionId")?,
+            expires_at: get_n(item, "expiresAt")?,
+            rotated_at: get_opt_n(item, "rotatedAt")?,
+        })
+    }
+}
+
+impl TryFrom<&Item> for EmailTokenRecord {
+    type Error = StoreError;
+
+    fn try_from(item: &Item) -> Result<Self, StoreError> {
+        Ok(EmailTokenRecord {
+            user_id: get_s(item, "userId")?,
+            merchant_id: get_s(item, "merchantId")?,
+            email: get_s(item, "email")?,
+            expires_at: get_n(item, "expiresAt")?,
+            used_at: get_opt_n(item, "usedAt")?,
+        })
+    }
+}
+
+impl TryFrom<&Item> for SigninBackoff {
+    type Error = StoreError;
+
+    fn try_from(item: &Item) -> Result<Self, StoreError> {
+        Ok(SigninBackoff {
+            failures: get_n(item, "failures")?,
+            blocked_until: get_n(item, "blockedUntil")?,
+            version: get_n(item, "version")?,
+            forgotten_at: get_n(item, "ttl")?,
+        })
+    }
+}
+
+/// A send log item, named by its key.
+pub fn send_log_from(key: String, item: &Item) -> Result<SendLog, StoreError> {
+    Ok(SendLog { sent_at: get_n_list(item, "sentAt")?, version: get_n(item, "version")?, key })
 }

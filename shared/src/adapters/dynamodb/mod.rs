@@ -19,13 +19,21 @@
 //!
 //! `ttl` lets DynamoDB delete dead items eventually; expiry is always decided in code from `expiresAt`.
 
-mod email_signup;
+//!
+//! `table` holds the primitives and `items` the keys and record conversions; each other file is one
+//! capability of `crate::ports` (`impl Codes for DynamoStore` in `codes.rs`, and so on).
+
+mod codes;
+mod directory;
 mod errors;
 mod items;
 mod partners;
 mod passwords;
-mod phone_add;
-mod profile;
-mod store;
+mod profiles;
+mod send_logs;
+mod sessions;
+mod signups;
+mod streaks;
+mod table;
 
-pub use store::DynamoAccountStore;
+pub use table::DynamoStore;

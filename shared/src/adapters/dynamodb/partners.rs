@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::errors::classify;
 use super::items::*;
-use super::store::{DynamoAccountStore, values};
+use super::table::{DynamoStore, values};
 use crate::domain::partner::{CountryCode, Partner, PartnerStatus, PolicyName, SigningSecret};
 use crate::ports::{CounterKey, Counters, PartnerRegistry, StoreError};
 
@@ -73,16 +73,16 @@ fn partner_from(item: &Item) -> Result<Partner, StoreError> {
 }
 
 #[async_trait]
-impl PartnerRegistry for DynamoAccountStore {
+impl PartnerRegistry for DynamoStore {
     async fn partner(&self, id: &str) -> Result<Option<Partner>, StoreError> {
         self.get("GetItem partner", partner_key(id)).await?.as_ref().map(partner_from).transpose()
     }
 
     async fn partners(&self) -> Result<Vec<Partner>, StoreError> {
         let pages = self
-            .client
+            .client()
             .query()
-            .table_name(&self.table)
+            .table_name(self.table())
             .key_condition_expression("pk = :pk")
             .expression_attribute_values(":pk", s(PARTNERS_PK))
             .into_paginator()
@@ -97,9 +97,9 @@ impl PartnerRegistry for DynamoAccountStore {
     }
 
     async fn add_partner(&self, partner: &Partner) -> Result<(), StoreError> {
-        self.client
+        self.client()
             .put_item()
-            .table_name(&self.table)
+            .table_name(self.table())
             .set_item(Some(partner_item(partner)))
             .condition_expression("attribute_not_exists(pk)")
             .send()
@@ -109,9 +109,9 @@ impl PartnerRegistry for DynamoAccountStore {
     }
 
     async fn update_partner(&self, partner: &Partner, read_at: i64) -> Result<(), StoreError> {
-        self.client
+        self.client()
             .put_item()
-            .table_name(&self.table)
+            .table_name(self.table())
             .set_item(Some(partner_item(partner)))
             .condition_expression("updatedAt = :read")
             .expression_attribute_values(":read", n(read_at))
@@ -123,7 +123,7 @@ impl PartnerRegistry for DynamoAccountStore {
 }
 
 #[async_trait]
-impl Counters for DynamoAccountStore {
+impl Counters for DynamoStore {
     async fn increment_below(&self, key: &CounterKey, limit: u64) -> Result<bool, StoreError> {
         // The condition below admits a counter that does not exist yet, so a limit of 0 (a partner
         // with no SMS budget) must be refused here.

@@ -1,58 +1,23 @@
-//! Email addresses and personal details on the account item: the writes for adding and confirming
-//! an address, and for profile changes, each conditional on the profile version.
+//! What a signed-in user changes: a phone added to an account that has none, an email address
+//! confirmed by link, personal details. Each write is conditional on the profile version, so none
+//! is lost to a concurrent one.
 
+use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::items::*;
-use super::store::{DynamoAccountStore, Values, key_for_account, values};
+use super::table::{DynamoStore, Values, values};
 use crate::domain::email::EmailAddress;
 use crate::domain::kyc::KycLevel;
 use crate::domain::personal_details::{FIELDS, PersonalDetails};
 use crate::domain::send_limits::SendReservation;
-use crate::ports::{AccountRecord, AccountStatus, EmailConfirmation, EmailTokenRecord, StoreError};
-
-/// Reads an account item, with the optional profile attributes.
-pub(super) fn account_record(item: &Item) -> Result<AccountRecord, StoreError> {
-    let detail = |name: &str| get_opt_s(item, name);
-    Ok(AccountRecord {
-        user_id: get_s(item, "userId")?,
-        merchant_id: get_s(item, "merchantId")?,
-        phone: detail("phone"),
-        status: get_status(item)?,
-        password_hash: get_s(item, "passwordHash")?,
-        valid_after: get_opt_n(item, "validAfter")?.unwrap_or(0),
-        email: detail("email"),
-        pending_email: detail("pendingEmail"),
-        pending_email_token: detail("pendingEmailToken"),
-        details: PersonalDetails {
-            first_name: detail("firstName"),
-            last_name: detail("lastName"),
-            birth_date: detail("birthDate"),
-            country: detail("country"),
-            city: detail("city"),
-            address: detail("address"),
-            postal_code: detail("postalCode"),
-        },
-        password_history: match item.get("passwordHistory") {
-            Some(list) => list
-                .as_l()
-                .map_err(|_| StoreError::Backend("passwordHistory is not a list".into()))?
-                .iter()
-                .filter_map(|v| v.as_s().ok().cloned())
-                .collect(),
-            None => vec![get_s(item, "passwordHash")?],
-        },
-        profile_version: get_opt_n(item, "profileVersion")?.unwrap_or(0),
-        credential_version: get_opt_n(item, "credentialVersion")?.unwrap_or(0),
-        kyc_level: match detail("kycLevel").as_deref() {
-            Some("KYC_0") => KycLevel::Kyc0,
-            _ => KycLevel::None,
-        },
-    })
-}
+use crate::ports::{
+    AccountStatus, EmailConfirmation, EmailTokenRecord, Identifier, PhoneAddition, Profiles, StoreError,
+};
+use crate::security::code::CodePurpose;
 
 /// `profileVersion` as it must be for the write to go ahead, and the value it becomes.
-pub(super) fn version_condition(expected: u64, vals: &mut Values) -> &'static str {
+fn version_condition(expected: u64, vals: &mut Values) -> &'static str {
     vals.insert(":next".to_owned(), n(expected + 1));
     if expected == 0 {
         "attribute_not_exists(profileVersion)"
@@ -62,18 +27,42 @@ pub(super) fn version_condition(expected: u64, vals: &mut Values) -> &'static st
     }
 }
 
-impl DynamoAccountStore {
-    pub(super) async fn email_owner_of(
-        &self,
-        merchant_id: &str,
-        email: &EmailAddress,
-    ) -> Result<Option<String>, StoreError> {
-        let claim =
-            self.get("GetItem email claim", item_key(email_claim_pk(merchant_id, email.as_str()), CLAIM_SK)).await?;
-        claim.map(|item| get_s(&item, "userId")).transpose()
+#[async_trait]
+impl Profiles for DynamoStore {
+    async fn add_phone(&self, a: PhoneAddition<'_>) -> Result<(), StoreError> {
+        let active = status_value(AccountStatus::Active);
+        let mut claim = phone_key(a.key, CLAIM_SK);
+        claim.extend([
+            ("userId".to_owned(), s(a.user_id)),
+            ("status".to_owned(), active.clone()),
+            ("createdAt".to_owned(), n(a.now)),
+        ]);
+        let mut account_values = values([
+            (":phone", s(a.key.phone.e164())),
+            (":now", n(a.now)),
+            (":kyc", s(a.kyc_level.as_str())),
+            (":active", active),
+        ]);
+        let version = version_condition(a.expected_version, &mut account_values);
+        let items = vec![
+            self.consume_code_item(Identifier::Phone(a.key), CodePurpose::PhoneAdd, a.code_id)?,
+            // Whoever proves the phone wins over a signup that never confirmed it, as in signup.
+            self.put(
+                claim,
+                Some("attribute_not_exists(pk) OR #status = :pending"),
+                values([(":pending", status_value(AccountStatus::Pending))]),
+            )?,
+            self.update(
+                key_for_account(a.user_id),
+                "SET phone = :phone, phoneConfirmedAt = :now, kycLevel = :kyc, profileVersion = :next",
+                &format!("#status = :active AND attribute_not_exists(phone) AND {version}"),
+                account_values,
+            )?,
+        ];
+        self.transact("TransactWriteItems add phone", items).await
     }
 
-    pub(super) async fn start_email(
+    async fn start_email_confirmation(
         &self,
         user_id: &str,
         merchant_id: &str,
@@ -107,20 +96,12 @@ impl DynamoAccountStore {
         self.transact("TransactWriteItems start email confirmation", items).await
     }
 
-    pub(super) async fn email_token_of(&self, token_hash: &str) -> Result<Option<EmailTokenRecord>, StoreError> {
-        let Some(item) = self.get("GetItem email token", item_key(email_token_pk(token_hash), TOKEN_SK)).await? else {
-            return Ok(None);
-        };
-        Ok(Some(EmailTokenRecord {
-            user_id: get_s(&item, "userId")?,
-            merchant_id: get_s(&item, "merchantId")?,
-            email: get_s(&item, "email")?,
-            expires_at: get_n(&item, "expiresAt")?,
-            used_at: get_opt_n(&item, "usedAt")?,
-        }))
+    async fn email_token(&self, token_hash: &str) -> Result<Option<EmailTokenRecord>, StoreError> {
+        let item = self.get("GetItem email token", item_key(email_token_pk(token_hash), TOKEN_SK)).await?;
+        item.as_ref().map(EmailTokenRecord::try_from).transpose()
     }
 
-    pub(super) async fn confirm_email_address(&self, c: EmailConfirmation<'_>) -> Result<(), StoreError> {
+    async fn confirm_email(&self, c: EmailConfirmation<'_>) -> Result<(), StoreError> {
         let mut account_values =
             values([(":email", s(c.email)), (":kyc", s(c.kyc_level.as_str())), (":hash", s(c.token_hash))]);
         let version = version_condition(c.expected_version, &mut account_values);
@@ -144,14 +125,14 @@ impl DynamoAccountStore {
         if let Some(previous) = c.previous_email.filter(|p| *p != c.email) {
             items.push(self.delete(
                 item_key(email_claim_pk(c.merchant_id, previous), CLAIM_SK),
-                "userId = :uid",
+                Some("userId = :uid"),
                 values([(":uid", s(c.user_id))]),
             )?);
         }
         self.transact("TransactWriteItems confirm email", items).await
     }
 
-    pub(super) async fn write_personal_details(
+    async fn update_personal_details(
         &self,
         user_id: &str,
         changes: &PersonalDetails,

@@ -1,0 +1,156 @@
+//! Session families and their refresh tokens (stored by hash): start, rotate with a grace, revoke.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::TransactWriteItem;
+
+use super::items::*;
+use super::table::{DynamoStore, Values, values};
+use crate::ports::{AccountStatus, NewSession, RefreshRecord, Rotation, SessionRecord, Sessions, StoreError};
+
+fn refresh_item(
+    hash: &str,
+    user_id: &str,
+    merchant_id: &str,
+    session_id: &str,
+    created_at: i64,
+    expires_at: i64,
+) -> Item {
+    let mut item = item_key(refresh_pk(hash), REFRESH_SK);
+    item.extend([
+        ("userId".to_owned(), s(user_id)),
+        ("merchantId".to_owned(), s(merchant_id)),
+        ("sessionId".to_owned(), s(session_id)),
+        ("createdAt".to_owned(), n(created_at)),
+        ("expiresAt".to_owned(), n(expires_at)),
+        ("ttl".to_owned(), n(expires_at)),
+    ]);
+    item
+}
+
+impl DynamoStore {
+    /// The session family item and its first refresh token, for a transaction that does more.
+    pub(super) fn session_writes(
+        &self,
+        user_id: &str,
+        merchant_id: &str,
+        session: NewSession,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let mut family = item_key(user_pk(user_id), session_sk(&session.session_id));
+        family.extend([
+            ("sessionId".to_owned(), s(&session.session_id)),
+            ("merchantId".to_owned(), s(merchant_id)),
+            ("createdAt".to_owned(), n(session.created_at)),
+            ("expiresAt".to_owned(), n(session.expires_at)),
+            ("ttl".to_owned(), n(session.expires_at)),
+            ("credentialVersion".to_owned(), n(session.credential_version)),
+        ]);
+        if let Some(fingerprint) = &session.fingerprint {
+            family.insert("fingerprint".to_owned(), s(fingerprint));
+        }
+        let refresh = refresh_item(
+            &session.refresh_token_hash,
+            user_id,
+            merchant_id,
+            &session.session_id,
+            session.created_at,
+            session.expires_at,
+        );
+        Ok(vec![
+            self.put(family, Some("attribute_not_exists(pk)"), Values::new())?,
+            self.put(refresh, Some("attribute_not_exists(pk)"), Values::new())?,
+        ])
+    }
+
+    /// Revokes one session family, in a transaction that does more.
+    pub(super) fn revoke_write(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        now: i64,
+    ) -> Result<TransactWriteItem, StoreError> {
+        self.update(
+            item_key(user_pk(user_id), session_sk(session_id)),
+            "SET revokedAt = if_not_exists(revokedAt, :now)",
+            "attribute_exists(pk)",
+            values([(":now", n(now))]),
+        )
+    }
+}
+
+#[async_trait]
+impl Sessions for DynamoStore {
+    async fn start_session(
+        &self,
+        user_id: &str,
+        merchant_id: &str,
+        session: NewSession,
+        checked_hash: &str,
+    ) -> Result<(), StoreError> {
+        let mut items = self.session_writes(user_id, merchant_id, session)?;
+        // A reset or change that committed after the password was checked wins: no session for it.
+        items.push(self.check(
+            key_for_account(user_id),
+            "#status = :active AND passwordHash = :checked",
+            values([(":active", status_value(AccountStatus::Active)), (":checked", s(checked_hash))]),
+        )?);
+        self.transact("TransactWriteItems start session", items).await
+    }
+
+    async fn refresh_token(&self, token_hash: &str) -> Result<Option<RefreshRecord>, StoreError> {
+        let item = self.get("GetItem refresh token", item_key(refresh_pk(token_hash), REFRESH_SK)).await?;
+        item.as_ref().map(RefreshRecord::try_from).transpose()
+    }
+
+    async fn session(&self, user_id: &str, session_id: &str) -> Result<Option<SessionRecord>, StoreError> {
+        let item = self.get("GetItem session", item_key(user_pk(user_id), session_sk(session_id))).await?;
+        item.as_ref().map(SessionRecord::try_from).transpose()
+    }
+
+    async fn sessions(&self, user_id: &str) -> Result<Vec<SessionRecord>, StoreError> {
+        let items = self.query_prefix("Query sessions", user_pk(user_id), "SESSION#").await?;
+        items.iter().map(SessionRecord::try_from).collect()
+    }
+
+    async fn rotate_refresh_token(&self, rotation: Rotation<'_>) -> Result<(), StoreError> {
+        let successor = refresh_item(
+            &rotation.new_hash,
+            rotation.user_id,
+            rotation.merchant_id,
+            rotation.session_id,
+            rotation.now,
+            rotation.expires_at,
+        );
+        let items = vec![
+            // The first rotation time is kept, so the grace never restarts.
+            self.update(
+                item_key(refresh_pk(rotation.presented_hash), REFRESH_SK),
+                "SET rotatedAt = if_not_exists(rotatedAt, :now)",
+                "attribute_exists(pk) AND (attribute_not_exists(rotatedAt) OR rotatedAt >= :since)",
+                values([(":now", n(rotation.now)), (":since", n(rotation.rotated_not_before))]),
+            )?,
+            self.check(
+                item_key(user_pk(rotation.user_id), session_sk(rotation.session_id)),
+                "attribute_exists(pk) AND attribute_not_exists(revokedAt) AND expiresAt > :now",
+                values([(":now", n(rotation.now))]),
+            )?,
+            self.put(successor, Some("attribute_not_exists(pk)"), Values::new())?,
+        ];
+        self.transact("TransactWriteItems rotate refresh token", items).await
+    }
+
+    async fn revoke_session(&self, user_id: &str, session_id: &str, now: i64) -> Result<(), StoreError> {
+        let result = self
+            .update_one(
+                "UpdateItem revoke session",
+                item_key(user_pk(user_id), session_sk(session_id)),
+                "SET revokedAt = if_not_exists(revokedAt, :now)",
+                "attribute_exists(pk)",
+                values([(":now", n(now))]),
+            )
+            .await;
+        match result {
+            Ok(()) | Err(StoreError::Conflict) => Ok(()),
+            Err(other) => Err(other),
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! The table primitives every capability builds on: the store itself, conditional writes as
+//! transaction items, one conditional `UpdateItem`, a consistent `GetItem`, `TransactWriteItems`,
+//! and the expression values. A leaf: it knows the SDK and the error mapping, nothing of accounts.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
+
+use super::errors::{classify, classify_transaction};
+use crate::ports::StoreError;
+
+/// One item, or one item's key.
+pub type Item = HashMap<String, AttributeValue>;
+
+/// Expression attribute values.
+pub type Values = HashMap<String, AttributeValue>;
+
+pub fn values<const N: usize>(pairs: [(&str, AttributeValue); N]) -> Values {
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+/// Expression placeholders for attribute names that are DynamoDB reserved words.
+fn names() -> HashMap<String, String> {
+    HashMap::from([("#status".to_owned(), "status".to_owned()), ("#ttl".to_owned(), "ttl".to_owned())])
+}
+
+/// Only the placeholders an expression uses may be sent, or DynamoDB refuses the request.
+fn used_names(expression: &str) -> Option<HashMap<String, String>> {
+    let used: HashMap<String, String> = names().into_iter().filter(|(k, _)| expression.contains(k.as_str())).collect();
+    (!used.is_empty()).then_some(used)
+}
+
+fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, StoreError> {
+    result.map_err(|e| StoreError::Backend(format!("building a request failed: {e}")))
+}
+
+/// The service's one table: accounts, codes, sessions, send logs, partners and counters.
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoStore { client, table: table.into() }
+    }
+
+    pub(super) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub(super) fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// A put, if `condition` (when given) holds.
+    pub(super) fn put(
+        &self,
+        item: Item,
+        condition: Option<&str>,
+        vals: Values,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
+        if let Some(condition) = condition {
+            put = put.condition_expression(condition).set_expression_attribute_names(used_names(condition));
+            if !vals.is_empty() {
+                put = put.set_expression_attribute_values(Some(vals));
+            }
+        }
+        Ok(TransactWriteItem::builder().put(built(put.build())?).build())
+    }
+
+    pub(super) fn update(
+        &self,
+        key: Item,
+        update: &str,
+        condition: &str,
+        vals: Values,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names(used_names(&format!("{update} {condition}")))
+            .set_expression_attribute_values(Some(vals));
+        Ok(TransactWriteItem::builder().update(built(update.build())?).build())
+    }
+
+    pub(super) fn check(&self, key: Item, condition: &str, vals: Values) -> Result<TransactWriteItem, StoreError> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .condition_expression(condition)
+            .set_expression_attribute_names(used_names(condition))
+            .set_expression_attribute_values((!vals.is_empty()).then_some(vals));
+        Ok(TransactWriteItem::builder().condition_check(built(check.build())?).build())
+    }
+
+    /// A delete, if `condition` (when given) holds.
+    pub(super) fn delete(
+        &self,
+        key: Item,
+        condition: Option<&str>,
+        vals: Values,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut delete = Delete::builder().table_name(&self.table).set_key(Some(key));
+        if let Some(condition) = condition {
+            delete = delete
+                .condition_expression(condition)
+                .set_expression_attribute_names(used_names(condition))
+                .set_expression_attribute_values((!vals.is_empty()).then_some(vals));
+        }
+        Ok(TransactWriteItem::builder().delete(built(delete.build())?).build())
+    }
+
+    /// All of `items` or none; `Conflict` when a condition did not hold.
+    pub(super) async fn transact(
+        &self,
+        operation: &'static str,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<(), StoreError> {
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify_transaction(operation, e))
+    }
+
+    /// One conditional `UpdateItem`; `Conflict` when the condition does not hold.
+    pub(super) async fn update_one(
+        &self,
+        operation: &'static str,
+        key: Item,
+        update: &str,
+        condition: &str,
+        vals: Values,
+    ) -> Result<(), StoreError> {
+        self.update_returning(operation, key, update, condition, vals, false).await.map(|_| ())
+    }
+
+    /// One conditional `UpdateItem`, and the attributes it wrote when `returning` is set.
+    pub(super) async fn update_returning(
+        &self,
+        operation: &'static str,
+        key: Item,
+        update: &str,
+        condition: &str,
+        vals: Values,
+        returning: bool,
+    ) -> Result<Item, StoreError> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names(used_names(&format!("{update} {condition}")))
+            .set_expression_attribute_values(Some(vals));
+        if returning {
+            request = request.return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew);
+        }
+        request.send().await.map(|out| out.attributes.unwrap_or_default()).map_err(|e| classify(operation, e))
+    }
+
+    /// A strongly consistent read of one item.
+    pub(super) async fn get(&self, operation: &'static str, key: Item) -> Result<Option<Item>, StoreError> {
+        self.client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map(|out| out.item)
+            .map_err(|e| classify(operation, e))
+    }
+
+    /// Every item of partition `pk` whose sort key starts with `prefix`, strongly consistent.
+    pub(super) async fn query_prefix(
+        &self,
+        operation: &'static str,
+        pk: String,
+        prefix: &str,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .set_expression_attribute_values(Some(values([
+                    (":pk", AttributeValue::S(pk.clone())),
+                    (":prefix", AttributeValue::S(prefix.to_owned())),
+                ])))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| classify(operation, e))?;
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+}
