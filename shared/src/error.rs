@@ -70,6 +70,18 @@ pub enum OAuthError {
     UnsupportedGrantType,
 }
 
+impl ApiError {
+    /// RFC 6749 section 5.2 `invalid_request`: a parameter is missing, repeated or malformed.
+    pub fn invalid_request(message: &'static str) -> ApiError {
+        ApiError::OAuth { error: OAuthError::InvalidRequest, message }
+    }
+
+    /// RFC 6749 section 5.2 `invalid_grant`: the credentials or the refresh token are not good.
+    pub fn invalid_grant(message: &'static str) -> ApiError {
+        ApiError::OAuth { error: OAuthError::InvalidGrant, message }
+    }
+}
+
 impl OAuthError {
     fn code(self) -> &'static str {
         match self {

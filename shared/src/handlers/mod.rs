@@ -18,17 +18,14 @@ pub mod phone_confirm;
 pub mod phone_resend;
 pub mod profile_get;
 pub mod profile_update;
-mod refresh;
 pub mod revoke;
-mod session_tokens;
 mod signed_in;
-mod signin;
 pub mod signup;
 pub mod signup_email;
 pub mod token;
 
 pub use email_delivery::EMAIL_LINK_TTL_SECS;
-pub use refresh::REFRESH_GRACE_SECS;
+pub use token::REFRESH_GRACE_SECS;
 
 use crate::error::ApiError;
 use crate::ports::StoreError;

@@ -22,7 +22,7 @@ use crate::security::code::{CodePurpose, ConfirmationCode};
 use super::codes::{check_code, consume_code};
 use crate::security::tokens::TokenIssuer;
 
-use super::session_tokens::{new_session, token_response};
+use super::token::session_tokens::{new_session, token_response};
 
 #[derive(Deserialize)]
 struct ConfirmRequest {

@@ -11,7 +11,6 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::token::invalid_request;
 use crate::App;
 use crate::admission::{RateClass, admit};
 use crate::error::ApiError;
@@ -33,10 +32,10 @@ async fn revoke(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Res
     require_method(req, Method::POST)?;
     let caller = admit(app, req, RateClass::Refresh).await?;
     let body: RevokeRequest = json_or_form_body(req).map_err(|err| match err {
-        ApiError::MalformedBody { .. } => invalid_request("The body must be JSON or a form with token."),
+        ApiError::MalformedBody { .. } => ApiError::invalid_request("The body must be JSON or a form with token."),
         other => other,
     })?;
-    let token = body.token.filter(|t| !t.is_empty()).ok_or_else(|| invalid_request("token is required."))?;
+    let token = body.token.filter(|t| !t.is_empty()).ok_or_else(|| ApiError::invalid_request("token is required."))?;
     let now = app.clock.now();
     // A JWT has two dots; a refresh token is base64url, which has none.
     let session = if token.contains('.') {

@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::codes::{check_code, consume_code};
 use super::delivery::{Timing, decoy_code, deliver, new_code_for};
-use super::session_tokens::{new_session, token_response};
+use super::token::session_tokens::{new_session, token_response};
 use super::{Attempt, NO_USER, retry_races};
 use crate::App;
 use crate::admission::{Caller, RateClass, admit};

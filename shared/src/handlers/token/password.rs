@@ -6,22 +6,21 @@
 
 use lambda_http::{Body, Response};
 
-use super::NO_USER;
-use super::password_check::{no_account_streak, reserve_check};
 use super::session_tokens::{new_session, token_response};
-use super::token::invalid_request;
 use crate::App;
 use crate::admission::Caller;
 use crate::domain::email::EmailAddress;
 use crate::domain::password::Password;
 use crate::domain::phone::PhoneNumber;
-use crate::error::{ApiError, OAuthError};
+use crate::error::ApiError;
+use crate::handlers::NO_USER;
+use crate::handlers::password_check::{no_account_streak, reserve_check};
 use crate::ports::{AccountStatus, EmailKey, OwnedIdentifier, PhoneKey, StoreError};
 use crate::security::password_hash::UNUSABLE_HASH;
 use crate::security::tokens::TokenIssuer;
 
 fn wrong_credentials() -> ApiError {
-    ApiError::OAuth { error: OAuthError::InvalidGrant, message: "The username or password is not correct." }
+    ApiError::invalid_grant("The username or password is not correct.")
 }
 
 pub(super) async fn password_grant(
@@ -34,11 +33,11 @@ pub(super) async fn password_grant(
     let merchant_id = caller.merchant_id().to_owned();
     let identifier = if username.contains('@') {
         let email = EmailAddress::parse(username)
-            .map_err(|_| invalid_request("The username must be a phone number or an email address."))?;
+            .map_err(|_| ApiError::invalid_request("The username must be a phone number or an email address."))?;
         OwnedIdentifier::Email(EmailKey { merchant_id: merchant_id.clone(), email })
     } else {
         let phone = PhoneNumber::parse(username)
-            .map_err(|_| invalid_request("The username must be a phone number in international format."))?;
+            .map_err(|_| ApiError::invalid_request("The username must be a phone number in international format."))?;
         OwnedIdentifier::Phone(PhoneKey { merchant_id: merchant_id.clone(), phone })
     };
     let key = identifier.as_ref();

@@ -15,7 +15,7 @@ use crate::security::tokens::{
 
 /// A new session family and its first refresh token; the family ends 30 days from now, whatever
 /// the rotations.
-pub(super) fn new_session(
+pub(in crate::handlers) fn new_session(
     fingerprint: Option<String>,
     credential_version: u64,
     now: i64,
@@ -33,7 +33,7 @@ pub(super) fn new_session(
 }
 
 /// The token response for a session of `user_id` at the caller's partner (sandbox or live alike).
-pub(super) fn token_response(
+pub(in crate::handlers) fn token_response(
     issuer: &TokenIssuer,
     caller: &Caller,
     user_id: &str,

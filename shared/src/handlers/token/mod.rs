@@ -1,6 +1,14 @@
 //! `POST /oauth/token`, the OAuth 2.0 token endpoint (RFC 6749): `grant_type=password` (the username
-//! is the phone, in any spelling signup accepts) and `grant_type=refresh_token`, as JSON or as a form.
-//! Errors carry the RFC 6749 section 5.2 code in `error`, inside the usual envelope.
+//! is the phone, in any spelling signup accepts, or a confirmed email address) and
+//! `grant_type=refresh_token`, as JSON or as a form. Errors carry the RFC 6749 section 5.2 code in
+//! `error`, inside the usual envelope. One module per grant (`password`, `refresh`), and the
+//! session start and token response they and the signup confirmations share (`session_tokens`).
+
+mod password;
+mod refresh;
+pub(in crate::handlers) mod session_tokens;
+
+pub use refresh::REFRESH_GRACE_SECS;
 
 use std::convert::Infallible;
 
@@ -8,7 +16,6 @@ use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 
-use super::{refresh, signin};
 use crate::App;
 use crate::admission::{RateClass, identify, rate_limit};
 use crate::error::{ApiError, OAuthError};
@@ -24,10 +31,6 @@ struct TokenRequest {
     refresh_token: Option<String>,
 }
 
-pub(super) fn invalid_request(message: &'static str) -> ApiError {
-    ApiError::OAuth { error: OAuthError::InvalidRequest, message }
-}
-
 pub async fn handle(app: &App, issuer: &TokenIssuer, req: Request) -> Result<Response<Body>, Infallible> {
     finish("token", token(app, issuer, &req).await)
 }
@@ -37,7 +40,7 @@ async fn token(app: &App, issuer: &TokenIssuer, req: &Request) -> Result<Respons
     let caller = identify(app, req).await?;
     let body: TokenRequest = json_or_form_body(req).map_err(|err| match err {
         ApiError::MalformedBody { .. } => {
-            invalid_request("The body must be JSON or a form with grant_type and its parameters.")
+            ApiError::invalid_request("The body must be JSON or a form with grant_type and its parameters.")
         }
         other => other,
     })?;
@@ -46,17 +49,19 @@ async fn token(app: &App, issuer: &TokenIssuer, req: &Request) -> Result<Respons
     rate_limit::check(app, req, class).await?;
     match body.grant_type.as_deref() {
         Some("password") => match (body.username, body.password) {
-            (Some(username), Some(password)) => signin::password_grant(app, issuer, &caller, &username, password).await,
-            _ => Err(invalid_request("grant_type=password needs username and password.")),
+            (Some(username), Some(password)) => {
+                password::password_grant(app, issuer, &caller, &username, password).await
+            }
+            _ => Err(ApiError::invalid_request("grant_type=password needs username and password.")),
         },
         Some("refresh_token") => match body.refresh_token {
             Some(token) => refresh::refresh_grant(app, issuer, &caller, token).await,
-            None => Err(invalid_request("grant_type=refresh_token needs refresh_token.")),
+            None => Err(ApiError::invalid_request("grant_type=refresh_token needs refresh_token.")),
         },
         Some(_) => Err(ApiError::OAuth {
             error: OAuthError::UnsupportedGrantType,
             message: "Supported grant types are password and refresh_token.",
         }),
-        None => Err(invalid_request("grant_type is required.")),
+        None => Err(ApiError::invalid_request("grant_type is required.")),
     }
 }

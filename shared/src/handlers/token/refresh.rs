@@ -8,7 +8,7 @@ use lambda_http::{Body, Response};
 use super::session_tokens::token_response;
 use crate::App;
 use crate::admission::Caller;
-use crate::error::{ApiError, OAuthError};
+use crate::error::ApiError;
 use crate::ports::{AccountStatus, Rotation, StoreError};
 use crate::security::tokens::{RefreshToken, TokenIssuer};
 
@@ -17,10 +17,7 @@ pub const REFRESH_GRACE_SECS: i64 = 10;
 const MAX_TOKEN_LEN: usize = 256;
 
 fn invalid_token() -> ApiError {
-    ApiError::OAuth {
-        error: OAuthError::InvalidGrant,
-        message: "The refresh token is invalid, expired or revoked. Sign in again.",
-    }
+    ApiError::invalid_grant("The refresh token is invalid, expired or revoked. Sign in again.")
 }
 
 pub(super) async fn refresh_grant(
