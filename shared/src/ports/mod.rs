@@ -1,0 +1,48 @@
+//! The capabilities the handlers need, as small traits. AWS code implements them in `adapters`;
+//! tests wrap those real adapters to inject faults, and `memory` (with the `memory-store` feature)
+//! implements the store in memory for unit tests of handler logic.
+//!
+//! - `keys`: what names an account, a recipient, a streak.
+//! - `records`: what the store keeps and returns.
+//! - `store`: the store's capabilities (`Directory`, `Signups`, `Profiles`, `Codes`, `SendLogs`,
+//!   `SigninStreaks`, `Sessions`, `Passwords`), joined as `AccountStore`; the partner registry and
+//!   counters.
+//! - `delivery`: sending SMS and email.
+
+mod delivery;
+mod keys;
+mod records;
+mod store;
+
+pub use delivery::*;
+pub use keys::*;
+pub use records::*;
+pub use store::*;
+
+/// Whether a store call failed because a condition did not hold (a race or a stale read, safe to
+/// answer) or because the store itself failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("a conditional write found the data changed")]
+    Conflict,
+    #[error("the store is throttling or unavailable: {0}")]
+    Unavailable(String),
+    #[error("the store failed: {0}")]
+    Backend(String),
+}
+
+/// The time, as Unix seconds. A port so tests can move past a code's lifetime.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> i64;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,232 @@
+//! What the store keeps and returns: accounts, claims, codes, sessions, and the changes that go
+//! together in one transaction.
+
+use super::keys::{EmailKey, Identifier, PhoneKey};
+use crate::domain::email::EmailAddress;
+use crate::domain::kyc::KycLevel;
+use crate::domain::personal_details::PersonalDetails;
+use crate::domain::phone::PhoneNumber;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountStatus {
+    /// Signed up, phone not yet confirmed; expires if never confirmed.
+    Pending,
+    Active,
+}
+
+/// Which account, if any, holds a phone number under one partner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhoneClaim {
+    pub user_id: String,
+    pub status: AccountStatus,
+    /// Unix seconds after which a pending claim counts as free. `None` once active.
+    pub expires_at: Option<i64>,
+}
+
+impl PhoneClaim {
+    /// A pending claim past its expiry no longer holds the number, even if the table still has it.
+    pub fn is_live(&self, now: i64) -> bool {
+        self.expires_at.is_none_or(|at| at > now)
+    }
+}
+
+/// A confirmation code as stored: its MAC, never its digits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCode {
+    pub code_id: String,
+    pub mac: String,
+    pub user_id: String,
+    pub expires_at: i64,
+    pub attempts_left: u32,
+}
+
+pub struct NewPendingAccount {
+    pub user_id: String,
+    pub password_hash: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// A session family as it starts: its first refresh token, by hash.
+pub struct NewSession {
+    pub session_id: String,
+    pub refresh_token_hash: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub fingerprint: Option<String>,
+    /// The account's credential version when the password was checked (0 for a new account).
+    pub credential_version: u64,
+}
+
+/// An account as the handlers see it.
+#[derive(Debug, Clone)]
+pub struct AccountRecord {
+    pub user_id: String,
+    pub merchant_id: String,
+    /// In E.164. An email-first account has none until it adds and confirms one.
+    pub phone: Option<String>,
+    pub status: AccountStatus,
+    pub password_hash: String,
+    /// Tokens and sessions from before this Unix second are dead (sign-out everywhere, password reset).
+    pub valid_after: i64,
+    /// The confirmed email address; it stays until a new one is confirmed.
+    pub email: Option<String>,
+    /// An address waiting for its link to be followed, and that link's token hash.
+    pub pending_email: Option<String>,
+    pub pending_email_token: Option<String>,
+    pub details: PersonalDetails,
+    /// Hashes of the current and previous passwords, newest first, at most five.
+    pub password_history: Vec<String>,
+    /// Bumped by every profile or email change: writes are conditional on it, so none is lost.
+    pub profile_version: u64,
+    /// Bumped by every password change or reset. A session works only while it carries the
+    /// account's current version, so no session made with an old password outlives the change,
+    /// whatever the interleaving.
+    pub credential_version: u64,
+    pub kyc_level: KycLevel,
+}
+
+impl AccountRecord {
+    /// A phone-first account confirms its phone by activating; an email-first one by adding it.
+    pub fn phone_confirmed(&self) -> bool {
+        self.status == AccountStatus::Active && self.phone.is_some()
+    }
+
+    /// How sign-in attempts against this account are counted: by its phone, else by its email.
+    pub fn sign_in_identifier(&self) -> Option<OwnedIdentifier> {
+        if let Some(phone) = self.phone.as_deref().and_then(|p| PhoneNumber::parse(p).ok()) {
+            return Some(OwnedIdentifier::Phone(PhoneKey { merchant_id: self.merchant_id.clone(), phone }));
+        }
+        let email = self.email.as_deref().and_then(|e| EmailAddress::parse(e).ok())?;
+        Some(OwnedIdentifier::Email(EmailKey { merchant_id: self.merchant_id.clone(), email }))
+    }
+}
+
+/// An `Identifier` that owns its key.
+#[derive(Debug, Clone)]
+pub enum OwnedIdentifier {
+    Phone(PhoneKey),
+    Email(EmailKey),
+}
+
+impl OwnedIdentifier {
+    pub fn as_ref(&self) -> Identifier<'_> {
+        match self {
+            OwnedIdentifier::Phone(key) => Identifier::Phone(key),
+            OwnedIdentifier::Email(key) => Identifier::Email(key),
+        }
+    }
+}
+
+/// A new email-first account, created active with its address confirmed by a code.
+pub struct NewEmailAccount {
+    pub user_id: String,
+    pub password_hash: String,
+    pub user_type: String,
+    pub created_at: i64,
+}
+
+/// Confirming a phone added to a signed-in account: everything that changes together.
+pub struct PhoneAddition<'a> {
+    pub key: &'a PhoneKey,
+    pub code_id: &'a str,
+    pub user_id: &'a str,
+    pub kyc_level: KycLevel,
+    pub expected_version: u64,
+    pub now: i64,
+}
+
+/// A link token for confirming an email address, as stored (by hash).
+#[derive(Debug, Clone)]
+pub struct EmailTokenRecord {
+    pub user_id: String,
+    pub merchant_id: String,
+    pub email: String,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+/// Following a confirmation link: everything that changes together.
+pub struct EmailConfirmation<'a> {
+    pub token_hash: &'a str,
+    pub user_id: &'a str,
+    pub merchant_id: &'a str,
+    pub email: &'a str,
+    /// The address this one replaces, whose uniqueness marker is released.
+    pub previous_email: Option<&'a str>,
+    pub kyc_level: KycLevel,
+    pub expected_version: u64,
+    pub now: i64,
+}
+
+/// A refresh token, found by its hash.
+#[derive(Debug, Clone)]
+pub struct RefreshRecord {
+    pub user_id: String,
+    pub merchant_id: String,
+    pub session_id: String,
+    pub expires_at: i64,
+    /// When it was first exchanged for a new token; reuse is allowed only for a short grace after.
+    pub rotated_at: Option<i64>,
+}
+
+/// A session family: every refresh token descended from one sign-in.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub session_id: String,
+    pub merchant_id: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub revoked: bool,
+    /// The account's credential version the session was made (or last re-authenticated) under.
+    pub credential_version: u64,
+}
+
+impl SessionRecord {
+    /// Live at `now` for an account at `credential_version`.
+    pub fn is_live(&self, now: i64, credential_version: u64) -> bool {
+        !self.revoked && self.expires_at > now && self.credential_version == credential_version
+    }
+}
+
+/// A new password, and what goes with it.
+pub struct PasswordChange<'a> {
+    pub user_id: &'a str,
+    pub expected_hash: &'a str,
+    pub new_hash: String,
+    pub history: Vec<String>,
+    pub revoke_sessions: Vec<String>,
+    /// The session that made the change, which keeps working (a change, not a reset).
+    pub keep_session: Option<&'a str>,
+    /// The account's credential version after the change.
+    pub credential_version: u64,
+    /// The phone and reset code this change consumes, if it is a reset.
+    pub reset_code: Option<(&'a PhoneKey, &'a str)>,
+    pub now: i64,
+}
+
+/// One refresh-token rotation: the presented token, the new one, and the grace window.
+pub struct Rotation<'a> {
+    pub presented_hash: &'a str,
+    pub user_id: &'a str,
+    pub merchant_id: &'a str,
+    pub session_id: &'a str,
+    pub new_hash: String,
+    pub now: i64,
+    /// The presented token may already be rotated, but not before this time.
+    pub rotated_not_before: i64,
+    pub expires_at: i64,
+}
+
+/// What `issue_code` stores: a code that was sent, or a decoy that was not (see
+/// `handlers::delivery::decoy_code`).
+#[derive(Debug, Clone)]
+pub enum IssuedCode {
+    /// Stored only while what the purpose needs still holds: a pending signup of the code's user
+    /// (phone signup), an active account of the code's user (password reset), an address nobody
+    /// has confirmed (email signup), an active account of the code's user without a phone (phone
+    /// add). `Conflict` otherwise.
+    Sent(StoredCode),
+    /// Stored unconditionally: there is nothing it could be issued against.
+    Decoy(StoredCode),
+}

@@ -1,0 +1,239 @@
+//! The store's capabilities, one trait each, and `AccountStore`, which joins them.
+
+use async_trait::async_trait;
+
+use super::StoreError;
+use super::keys::{EmailKey, Identifier, PhoneKey, Streak};
+use super::records::*;
+use crate::domain::email::EmailAddress;
+use crate::domain::kyc::KycLevel;
+use crate::domain::partner::Partner;
+use crate::domain::personal_details::PersonalDetails;
+use crate::domain::send_limits::{SendLog, SendReservation};
+use crate::domain::signin_backoff::SigninBackoff;
+use crate::security::code::CodePurpose;
+
+/// Finding an account: by id, by phone, by confirmed email address.
+#[async_trait]
+pub trait Directory: Send + Sync {
+    async fn account(&self, user_id: &str) -> Result<Option<AccountRecord>, StoreError>;
+
+    async fn phone_claim(&self, key: &PhoneKey) -> Result<Option<PhoneClaim>, StoreError>;
+
+    /// The account (of this partner) whose confirmed address `email` is, if any.
+    async fn email_owner(&self, merchant_id: &str, email: &EmailAddress) -> Result<Option<String>, StoreError>;
+}
+
+/// Signing up: pending phone accounts and their activation, email-first accounts.
+#[async_trait]
+pub trait Signups: Send + Sync {
+    /// Claims the phone for a new pending account, stores its code and records the SMS send.
+    /// `Conflict` if the phone is claimed (by a live claim) or the SMS log moved on.
+    async fn create_pending_account(
+        &self,
+        key: &PhoneKey,
+        account: NewPendingAccount,
+        code: StoredCode,
+        sms: &SendReservation,
+    ) -> Result<(), StoreError>;
+
+    /// Replaces the password of a still-pending account and its code, and records the SMS send.
+    async fn replace_pending_password(
+        &self,
+        key: &PhoneKey,
+        user_id: &str,
+        password_hash: String,
+        code: StoredCode,
+        sms: &SendReservation,
+    ) -> Result<(), StoreError>;
+
+    /// Consumes the code, activates the account and starts its first session, all or nothing.
+    /// `Conflict` if the code was already consumed or the account is no longer pending.
+    async fn activate_account(
+        &self,
+        key: &PhoneKey,
+        code_id: &str,
+        user_id: &str,
+        session: NewSession,
+        now: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Consumes the signup code, creates the account with its confirmed address, claims the
+    /// address and starts the first session, all or nothing. `Conflict` if the code was consumed
+    /// or the address claimed.
+    async fn create_email_account(
+        &self,
+        key: &EmailKey,
+        code_id: &str,
+        account: NewEmailAccount,
+        session: NewSession,
+    ) -> Result<(), StoreError>;
+}
+
+/// What a signed-in user changes about their account: a phone, an email address, their details.
+#[async_trait]
+pub trait Profiles: Send + Sync {
+    /// Consumes the code, claims the phone (free, or held only by a pending signup) and sets it on
+    /// an account that has none. `Conflict` if any of that no longer holds.
+    async fn add_phone(&self, addition: PhoneAddition<'_>) -> Result<(), StoreError>;
+
+    /// Records `email` as waiting for confirmation with a new link token (the previous link dies),
+    /// and the send, in one transaction. `Conflict` if the send log moved on.
+    async fn start_email_confirmation(
+        &self,
+        user_id: &str,
+        merchant_id: &str,
+        email: &EmailAddress,
+        token_hash: &str,
+        expires_at: i64,
+        send: &SendReservation,
+    ) -> Result<(), StoreError>;
+
+    async fn email_token(&self, token_hash: &str) -> Result<Option<EmailTokenRecord>, StoreError>;
+
+    /// Marks the token used, makes the address the account's confirmed email, claims it and
+    /// releases the previous one. `Conflict` if the token was used or replaced, the address was
+    /// claimed by another account, or the profile moved on.
+    async fn confirm_email(&self, confirmation: EmailConfirmation<'_>) -> Result<(), StoreError>;
+
+    /// Writes the given (already merged and validated) details and the KYC level they give, if the
+    /// profile is still at `expected_version`.
+    async fn update_personal_details(
+        &self,
+        user_id: &str,
+        changes: &PersonalDetails,
+        kyc_level: KycLevel,
+        expected_version: u64,
+    ) -> Result<(), StoreError>;
+}
+
+/// One-time codes, for every purpose alike.
+#[async_trait]
+pub trait Codes: Send + Sync {
+    async fn code(&self, who: Identifier<'_>, purpose: CodePurpose) -> Result<Option<StoredCode>, StoreError>;
+
+    /// Stores a code (killing the previous one of the same purpose) and records its send, in one
+    /// transaction. `Conflict` if the send log moved on, or what the purpose needs no longer holds.
+    async fn issue_code(
+        &self,
+        who: Identifier<'_>,
+        purpose: CodePurpose,
+        code: IssuedCode,
+        send: &SendReservation,
+    ) -> Result<(), StoreError>;
+
+    /// Spends one attempt on a live code before it is compared, so parallel guesses can never
+    /// exceed the limit. Returns the attempts left, or `None` if the code is gone, used up or expired.
+    async fn spend_code_attempt(
+        &self,
+        who: Identifier<'_>,
+        purpose: CodePurpose,
+        code_id: &str,
+        now: i64,
+    ) -> Result<Option<u32>, StoreError>;
+}
+
+/// The log of sends to each phone and mailbox, which the per-recipient limits read.
+#[async_trait]
+pub trait SendLogs: Send + Sync {
+    /// The send log named by `key` (`Recipient::log_key`).
+    async fn send_log(&self, key: &str) -> Result<SendLog, StoreError>;
+
+    /// Records a send that changes nothing else (a notice to an existing account).
+    async fn record_send(&self, send: &SendReservation) -> Result<(), StoreError>;
+
+    /// Undoes a recorded send whose SMS never left, so a retry is not held back by the cooldown.
+    async fn release_send(&self, send: &SendReservation) -> Result<(), StoreError>;
+}
+
+/// The sign-in failure streaks behind the back-off.
+#[async_trait]
+pub trait SigninStreaks: Send + Sync {
+    async fn signin_backoff(&self, streak: Streak<'_>) -> Result<SigninBackoff, StoreError>;
+
+    /// Writes each streak's next state, all or nothing, if none was written since it was read
+    /// (`Conflict` otherwise): how a password check is reserved before it is made.
+    async fn record_signin_attempt(&self, next: &[(Streak<'_>, SigninBackoff)]) -> Result<(), StoreError>;
+
+    async fn clear_signin_failures(&self, streaks: &[Streak<'_>]) -> Result<(), StoreError>;
+}
+
+/// Session families and their refresh tokens.
+#[async_trait]
+pub trait Sessions: Send + Sync {
+    /// Starts a session family with its first refresh token, if the account's password is still
+    /// `checked_hash`, the one the sign-in verified (`Conflict` otherwise).
+    async fn start_session(
+        &self,
+        user_id: &str,
+        merchant_id: &str,
+        session: NewSession,
+        checked_hash: &str,
+    ) -> Result<(), StoreError>;
+
+    async fn refresh_token(&self, token_hash: &str) -> Result<Option<RefreshRecord>, StoreError>;
+
+    async fn session(&self, user_id: &str, session_id: &str) -> Result<Option<SessionRecord>, StoreError>;
+
+    /// Every session family of the user.
+    async fn sessions(&self, user_id: &str) -> Result<Vec<SessionRecord>, StoreError>;
+
+    /// Marks the presented token rotated (keeping the first rotation time) and stores its successor,
+    /// if the presented token is unrotated or inside its grace and the session is live.
+    /// `Conflict` otherwise.
+    async fn rotate_refresh_token(&self, rotation: Rotation<'_>) -> Result<(), StoreError>;
+
+    /// Revokes a session family: none of its refresh or access tokens works after this.
+    async fn revoke_session(&self, user_id: &str, session_id: &str, now: i64) -> Result<(), StoreError>;
+}
+
+/// Setting a password (change and reset).
+#[async_trait]
+pub trait Passwords: Send + Sync {
+    /// Sets a new password, its history and the next credential version, if the current hash is
+    /// still `expected_hash`, and revokes the given sessions, in one transaction. With
+    /// `reset_code`, also consumes that code and moves the account's "valid after" time to `now`.
+    async fn set_password(&self, change: PasswordChange<'_>) -> Result<(), StoreError>;
+}
+
+/// Everything the handlers keep: each capability above, which one table serves. A helper asks
+/// only for the capability it uses (`&dyn Codes`); `App` holds the whole.
+pub trait AccountStore:
+    Directory + Signups + Profiles + Codes + SendLogs + SigninStreaks + Sessions + Passwords
+{
+}
+
+impl<T> AccountStore for T where
+    T: Directory + Signups + Profiles + Codes + SendLogs + SigninStreaks + Sessions + Passwords
+{
+}
+
+/// The partner registry. Writes are conditional, so two admins never overwrite each other.
+#[async_trait]
+pub trait PartnerRegistry: Send + Sync {
+    async fn partner(&self, id: &str) -> Result<Option<Partner>, StoreError>;
+    async fn partners(&self) -> Result<Vec<Partner>, StoreError>;
+    /// `Conflict` if a partner with this id exists.
+    async fn add_partner(&self, partner: &Partner) -> Result<(), StoreError>;
+    /// Replaces the partner; `Conflict` unless the stored one was last updated at `read_at`.
+    async fn update_partner(&self, partner: &Partner, read_at: i64) -> Result<(), StoreError>;
+}
+
+/// A named counter that lives until `expires_at` (rate-limit windows, daily budgets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterKey {
+    pub name: String,
+    pub expires_at: i64,
+}
+
+/// Atomic counters.
+#[async_trait]
+pub trait Counters: Send + Sync {
+    /// Adds one unless the counter already reached `limit`; whether it did.
+    async fn increment_below(&self, key: &CounterKey, limit: u64) -> Result<bool, StoreError>;
+    /// Takes one back (a counted send that did not happen).
+    async fn decrement(&self, key: &CounterKey) -> Result<(), StoreError>;
+    /// Adds `member` to the set unless the set already holds `limit` others; whether `member` is
+    /// in it now (a member already there is always admitted again).
+    async fn admit_member(&self, key: &CounterKey, member: &str, limit: u64) -> Result<bool, StoreError>;
+}
