@@ -15,6 +15,8 @@ pub mod mail;
 pub mod ports;
 pub mod security;
 pub mod telemetry;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use app::App;
 pub use error::ApiError;

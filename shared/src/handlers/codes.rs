@@ -64,3 +64,61 @@ where
     }
     Err(ApiError::CodeNoLongerValid)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use crate::handlers::SMS_CODE_TTL_SECS;
+    use crate::testing::TestApp;
+
+    const PHONE: &str = "+447871000020";
+
+    fn wrong(code: &str) -> String {
+        format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000)
+    }
+
+    #[tokio::test]
+    async fn five_wrong_codes_count_down_and_then_even_the_right_one_is_dead() {
+        let t = TestApp::new().await;
+        assert_eq!(t.signup(PHONE, "Codes-pass-20").await.status, 200);
+        let code = t.latest_code(PHONE);
+        for left in (0..5).rev() {
+            let answer = t.confirm(PHONE, &wrong(&code)).await;
+            assert_eq!(
+                (answer.body["error"].clone(), answer.body["data"]["attemptsRemaining"].clone()),
+                ("CODE_INVALID".into(), left.into())
+            );
+        }
+        assert_eq!(t.confirm(PHONE, &code).await.body["error"], "CODE_EXPIRED");
+    }
+
+    #[tokio::test]
+    async fn a_code_lives_five_minutes_and_works_once() {
+        let t = TestApp::new().await;
+        t.signup(PHONE, "Codes-pass-20").await;
+        let code = t.latest_code(PHONE);
+        t.clock.advance(SMS_CODE_TTL_SECS);
+        assert_eq!(t.confirm(PHONE, &code).await.body["error"], "CODE_EXPIRED");
+        // The cooldown (60 s) is long over: a new code, which works once.
+        t.signup(PHONE, "Codes-pass-20").await;
+        let code = t.latest_code(PHONE);
+        assert_eq!(t.confirm(PHONE, &code).await.status, 200);
+        assert_eq!(t.confirm(PHONE, &code).await.body["error"], "CODE_EXPIRED");
+    }
+
+    #[tokio::test]
+    async fn a_taken_number_gets_a_decoy_that_answers_like_a_code() {
+        // GIVEN an account, and a second signup for its number
+        let t = TestApp::new().await;
+        t.registered(PHONE, "Codes-pass-20").await;
+        t.clock.advance(61);
+        assert_eq!(t.signup(PHONE, "Someone-else-21").await.status, 200);
+        // THEN its owner got a notice, not a code, and guesses count down as for a real code
+        assert!(t.sms.to(PHONE).last().unwrap().starts_with("Someone tried to sign up"));
+        for left in (0..5).rev() {
+            let answer = t.confirm(PHONE, "000000").await;
+            assert_eq!(answer.body["data"]["attemptsRemaining"], left);
+        }
+        assert_eq!(t.confirm(PHONE, "000000").await.body["error"], "CODE_EXPIRED");
+    }
+}

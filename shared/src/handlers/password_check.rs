@@ -57,3 +57,63 @@ pub(super) async fn reserve_check<'a>(
     tracing::warn!(rounds = RESERVE_TRIES, "sign-in streak contended; holding the request back");
     Err(ApiError::TooManyRequests { retry_after: 1 })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::Arc;
+
+    use crate::testing::TestApp;
+
+    const PHONE: &str = "+447871000010";
+    const PASSWORD: &str = "Backoff-pass-10";
+
+    #[tokio::test]
+    async fn five_failures_are_free_then_the_waits_double_and_always_end() {
+        let t = TestApp::new().await;
+        t.registered(PHONE, PASSWORD).await;
+        for _ in 0..5 {
+            assert_eq!(t.sign_in(PHONE, "Wrong-guess-1").await.body["error"], "invalid_grant");
+        }
+        let held = t.sign_in(PHONE, PASSWORD).await;
+        assert_eq!((held.status, held.body["data"]["retryAfter"].clone()), (429, 30.into()));
+        t.clock.advance(30);
+        assert_eq!(t.sign_in(PHONE, "Wrong-guess-1").await.status, 400);
+        assert_eq!(t.sign_in(PHONE, PASSWORD).await.body["data"]["retryAfter"], 60);
+        t.clock.advance(60);
+        // The owner gets in, and the success clears the streak.
+        assert_eq!(t.sign_in(PHONE, PASSWORD).await.status, 200);
+        assert_eq!(t.sign_in(PHONE, "Wrong-guess-1").await.status, 400);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_number_is_held_back_like_a_known_one() {
+        let t = TestApp::new().await;
+        for _ in 0..5 {
+            assert_eq!(t.sign_in("+447871000011", "Wrong-guess-1").await.status, 400);
+        }
+        assert_eq!(t.sign_in("+447871000011", "Wrong-guess-1").await.body["data"]["retryAfter"], 30);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn of_twelve_parallel_checks_after_the_wait_one_is_made() {
+        let t = Arc::new(TestApp::new().await);
+        t.registered(PHONE, PASSWORD).await;
+        for _ in 0..5 {
+            t.sign_in(PHONE, "Wrong-guess-1").await;
+        }
+        t.clock.advance(30);
+        let tasks: Vec<_> = (0..12)
+            .map(|_| {
+                let t = t.clone();
+                tokio::spawn(async move { t.sign_in(PHONE, "Wrong-guess-2").await.status })
+            })
+            .collect();
+        let mut statuses = Vec::new();
+        for task in tasks {
+            statuses.push(task.await.unwrap());
+        }
+        statuses.sort_unstable();
+        assert_eq!(statuses, [400, 429, 429, 429, 429, 429, 429, 429, 429, 429, 429, 429]);
+    }
+}

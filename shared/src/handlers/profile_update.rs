@@ -44,3 +44,30 @@ async fn update(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Res
     .await?;
     Ok(no_content())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use serde_json::json;
+
+    use crate::testing::TestApp;
+
+    #[tokio::test]
+    async fn kyc_0_needs_the_phone_the_email_and_every_detail() {
+        // GIVEN a confirmed phone and complete details
+        let t = TestApp::new().await;
+        let tokens = t.registered("+447871000030", "Kyc-level-pass-30").await;
+        let details = json!({
+            "firstName": "Ana", "lastName": "Lima", "birthDate": "1990-04-23", "country": "PT",
+            "city": "Porto", "address": "Rua das Flores 12", "postalCode": "4050-262"
+        });
+        assert_eq!(t.update_profile(&tokens, details).await.status, 204);
+        // THEN without a confirmed email the level is still NONE
+        assert_eq!(t.profile(&tokens).await.body["kycLevel"], "NONE");
+        // WHEN the email is confirmed THEN it is KYC_0
+        assert_eq!(t.confirmed_email(&tokens, "ana@example.com").await.status, 200);
+        assert_eq!(t.profile(&tokens).await.body["kycLevel"], "KYC_0");
+        // AND a client cannot set the level itself
+        assert_eq!(t.update_profile(&tokens, json!({ "kycLevel": "KYC_1" })).await.status, 400);
+    }
+}

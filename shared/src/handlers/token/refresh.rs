@@ -68,3 +68,44 @@ pub(super) async fn refresh_grant(
     }
     token_response(issuer, caller, &record.user_id, &record.session_id, &next, now)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::REFRESH_GRACE_SECS;
+    use crate::testing::{Reply, TestApp};
+
+    fn refresh_token(reply: &Reply) -> String {
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+        reply.body["refresh_token"].as_str().unwrap().to_owned()
+    }
+
+    #[tokio::test]
+    async fn a_retry_inside_the_grace_gets_a_successor_and_a_reuse_after_it_ends_the_family() {
+        // GIVEN a signed-in user whose first refresh token was rotated
+        let t = TestApp::new().await;
+        let first = refresh_token(&t.registered("+447871000001", "Grace-pass-41").await);
+        let second = refresh_token(&t.refresh(&first).await);
+        // WHEN the client retries the first token at the end of the grace
+        t.clock.advance(REFRESH_GRACE_SECS);
+        let third = refresh_token(&t.refresh(&first).await);
+        // THEN it gets a working successor; once the grace is over the first token is a leak
+        t.clock.advance(1);
+        assert_eq!(t.refresh(&first).await.body["error"], "invalid_grant");
+        // AND the whole family is gone, its newest tokens included
+        assert_eq!(t.refresh(&third).await.body["error"], "invalid_grant");
+        assert_eq!(t.refresh(&second).await.body["error"], "invalid_grant");
+    }
+
+    #[tokio::test]
+    async fn an_unrotated_token_keeps_working_and_a_revoked_session_refreshes_no_more() {
+        let t = TestApp::new().await;
+        let tokens = t.registered("+447871000002", "Grace-pass-42").await;
+        t.clock.advance(3600);
+        let next = refresh_token(&t.refresh(&refresh_token(&tokens)).await);
+        // A password reset elsewhere bumps the credential version: the session is dead.
+        let user = tokens.body["user_id"].as_str().unwrap().trim_start_matches("usr:").to_owned();
+        t.store.bump_credentials(&user);
+        assert_eq!(t.refresh(&next).await.body["error"], "invalid_grant");
+    }
+}

@@ -1,0 +1,104 @@
+//! Sessions, refresh tokens and password changes, in memory.
+
+use async_trait::async_trait;
+
+use super::{MemoryStore, code_id, require};
+use crate::ports::*;
+use crate::security::code::CodePurpose;
+
+#[async_trait]
+impl Sessions for MemoryStore {
+    async fn start_session(
+        &self,
+        user_id: &str,
+        merchant_id: &str,
+        session: NewSession,
+        checked_hash: &str,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state().await;
+        let account = state.account(user_id)?;
+        require(account.status == AccountStatus::Active && account.password_hash == checked_hash)?;
+        state.session_free(user_id, &session)?;
+        state.start_session(user_id, merchant_id, session);
+        Ok(())
+    }
+
+    async fn refresh_token(&self, token_hash: &str) -> Result<Option<RefreshRecord>, StoreError> {
+        Ok(self.state().await.refresh.get(token_hash).cloned())
+    }
+
+    async fn session(&self, user_id: &str, session_id: &str) -> Result<Option<SessionRecord>, StoreError> {
+        Ok(self.state().await.sessions.get(&(user_id.to_owned(), session_id.to_owned())).cloned())
+    }
+
+    async fn sessions(&self, user_id: &str) -> Result<Vec<SessionRecord>, StoreError> {
+        let state = self.state().await;
+        Ok(state.sessions.iter().filter(|((user, _), _)| user == user_id).map(|(_, s)| s.clone()).collect())
+    }
+
+    async fn rotate_refresh_token(&self, r: Rotation<'_>) -> Result<(), StoreError> {
+        let mut state = self.state().await;
+        let presented = state.refresh.get(r.presented_hash).ok_or(StoreError::Conflict)?;
+        require(presented.rotated_at.is_none_or(|at| at >= r.rotated_not_before))?;
+        let session = state.sessions.get(&(r.user_id.to_owned(), r.session_id.to_owned()));
+        require(session.is_some_and(|s| !s.revoked && s.expires_at > r.now))?;
+        require(!state.refresh.contains_key(&r.new_hash))?;
+        if let Some(presented) = state.refresh.get_mut(r.presented_hash) {
+            presented.rotated_at.get_or_insert(r.now);
+        }
+        let successor = RefreshRecord {
+            user_id: r.user_id.to_owned(),
+            merchant_id: r.merchant_id.to_owned(),
+            session_id: r.session_id.to_owned(),
+            expires_at: r.expires_at,
+            rotated_at: None,
+        };
+        state.refresh.insert(r.new_hash, successor);
+        Ok(())
+    }
+
+    async fn revoke_session(&self, user_id: &str, session_id: &str, _now: i64) -> Result<(), StoreError> {
+        if let Some(session) = self.state().await.sessions.get_mut(&(user_id.to_owned(), session_id.to_owned())) {
+            session.revoked = true;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Passwords for MemoryStore {
+    async fn set_password(&self, change: PasswordChange<'_>) -> Result<(), StoreError> {
+        let mut state = self.state().await;
+        let account = state.account(change.user_id)?;
+        require(account.status == AccountStatus::Active && account.password_hash == change.expected_hash)?;
+        if let Some((key, code)) = change.reset_code {
+            state.code_is(Identifier::Phone(key), CodePurpose::PasswordReset, code)?;
+        }
+        let session = |id: &str| (change.user_id.to_owned(), id.to_owned());
+        if let Some(kept) = change.keep_session {
+            require(state.sessions.get(&session(kept)).is_some_and(|s| !s.revoked))?;
+        }
+        for id in &change.revoke_sessions {
+            require(state.sessions.contains_key(&session(id)))?;
+        }
+        if let Some((key, _)) = change.reset_code {
+            state.codes.remove(&code_id(Identifier::Phone(key), CodePurpose::PasswordReset));
+        }
+        if let Some(kept) = change.keep_session.and_then(|id| state.sessions.get_mut(&session(id))) {
+            kept.credential_version = change.credential_version;
+        }
+        for id in &change.revoke_sessions {
+            if let Some(revoked) = state.sessions.get_mut(&session(id)) {
+                revoked.revoked = true;
+            }
+        }
+        let account = state.account_mut(change.user_id);
+        account.password_hash = change.new_hash;
+        account.password_history = change.history;
+        account.credential_version = change.credential_version;
+        if change.reset_code.is_some() {
+            account.valid_after = change.now;
+        }
+        Ok(())
+    }
+}
