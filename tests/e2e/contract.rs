@@ -1,6 +1,8 @@
 //! The routes in `openapi.yaml`, in `template.yaml` (what API Gateway serves) and in the local router
 //! (`Cargo.toml`, what `make dev` serves) are one set, each served by the same function everywhere,
-//! and every event fixture names one of them. A route added to one place and not the others fails here.
+//! and every event fixture names one of them. An endpoint is one name everywhere: the operation id,
+//! the function crate, the template's `Binary`, the handler module and the event files. A route or a
+//! name added to one place and not the others fails here.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -79,6 +81,57 @@ fn openapi_template_and_local_router_serve_the_same_routes_with_the_same_functio
     assert_eq!(keys(&openapi), keys(&template), "openapi.yaml against template.yaml");
     assert_eq!(keys(&template), keys(&router), "template.yaml against the router in Cargo.toml");
     assert_eq!(template, router, "a route is served by different functions in the template and locally");
+}
+
+/// "METHOD /path" → operationId.
+fn operation_ids() -> BTreeMap<String, String> {
+    let document = yaml("openapi.yaml");
+    let mut ids = BTreeMap::new();
+    for (path, item) in document["paths"].as_mapping().unwrap() {
+        for (method, operation) in item.as_mapping().unwrap() {
+            if let Some(id) = operation["operationId"].as_str() {
+                let route = format!("{} {}", method.as_str().unwrap().to_uppercase(), path.as_str().unwrap());
+                ids.insert(route, id.to_owned());
+            }
+        }
+    }
+    ids
+}
+
+#[test]
+fn an_endpoint_has_one_name_in_the_contract_the_template_the_handlers_and_the_events() {
+    let template = template_routes();
+    let ids = operation_ids();
+    assert_eq!(ids.len(), template.len(), "every operation has an operationId");
+    let mut named = BTreeSet::new();
+    for (route, id) in &ids {
+        let function = template[route].as_deref().unwrap();
+        // A function's first route carries its name; a second one (a POST beside a GET) a suffix.
+        assert!(id == function || id.starts_with(&format!("{function}-")), "{route}: {id} is not {function}");
+        if id == function {
+            named.insert(function.to_owned());
+        }
+        let module = function.replace('-', "_");
+        let handlers = root().join("shared/src/handlers");
+        assert!(
+            handlers.join(format!("{module}.rs")).exists() || handlers.join(&module).join("mod.rs").exists(),
+            "{function}: no shared/src/handlers/{module}.rs"
+        );
+    }
+    let functions: BTreeSet<String> = template.values().flatten().cloned().collect();
+    assert_eq!(named, functions, "every function has one operationId that is its name");
+
+    // Every event file starts with the name of the function that serves its route.
+    for entry in std::fs::read_dir(root().join("events")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let event: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let function = template[event["routeKey"].as_str().unwrap()].as_deref().unwrap();
+            let file = path.file_stem().unwrap().to_str().unwrap();
+            let longest = functions.iter().filter(|f| file.starts_with(f.as_str())).max_by_key(|f| f.len());
+            assert_eq!(longest.map(String::as_str), Some(function), "{}: not named after {function}", path.display());
+        }
+    }
 }
 
 #[test]
