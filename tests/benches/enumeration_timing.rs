@@ -100,7 +100,7 @@ async fn main() {
     for _ in 0..3 {
         env.sign_in(&fresh_phone(), "Wrong-password-1").await;
     }
-    env.clock.advance(61);
+    env.wait_out_cooldown();
 
     // Each phase sends each phone at most one SMS, and the clock moves past the cooldown between
     // phases, so neither the back-off nor the per-number limits start.
@@ -113,7 +113,7 @@ async fn main() {
         env.reset(&phone, &code, "Another-pass-9").await
     })
     .await;
-    env.clock.advance(61);
+    env.wait_out_cooldown();
     let body = |phone: String| serde_json::json!({ "phone": phone, "password": "Another-pass-9" });
     let signup = measure(&pairs, 200, |phone| async move { env.signup(body(phone)).await }).await;
     // The request after signup: a wrong code, for a decoy (known) and a real code (unknown).
@@ -123,7 +123,7 @@ async fn main() {
         env.confirm(&phone, &code).await
     })
     .await;
-    env.clock.advance(61);
+    env.wait_out_cooldown();
     // For resend, "known" is a phone with a pending signup: the unknown phones of the signup phase.
     let pending: Vec<(String, String)> = pairs.iter().map(|(_, pending)| (pending.clone(), fresh_phone())).collect();
     let resend = measure(&pending, 200, |phone| async move { env.resend(&phone).await }).await;
@@ -139,7 +139,7 @@ async fn main() {
         assert_eq!(email_signup(env, &taken, Some(&code)).await.status, 200);
         addresses.push((taken, email("new")));
     }
-    env.clock.advance(61);
+    env.wait_out_cooldown();
     let email_code = measure(&addresses, 200, |address| async move { email_signup(env, &address, None).await }).await;
     let mut guesses = Vec::with_capacity(samples);
     for (taken, new) in &addresses {

@@ -1,15 +1,11 @@
 //! Email address and personal details: add, confirm by link, resend; KYC_0.
 
-use e2e::{Answer, Endpoint, TestEnv, fresh_phone};
+use e2e::{Endpoint, TestEnv, bearer, fresh_phone};
 use futures::future::join;
 use registration::handlers::EMAIL_LINK_TTL_SECS;
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "Profile-pass-9";
-
-fn bearer(tokens: &Answer) -> String {
-    format!("Bearer {}", tokens.body["access_token"].as_str().unwrap())
-}
 
 /// A unique address per test, in a case the service must normalise.
 fn fresh_email(name: &str) -> String {
@@ -101,7 +97,7 @@ async fn a_confirmed_email_stays_until_the_new_one_is_confirmed() {
     assert_eq!(env.open_link(&env.latest_link(&first).await, true).await.status, 200);
 
     let second = fresh_email("second").to_lowercase();
-    env.clock.advance(61);
+    env.wait_out_cooldown();
     assert_eq!(env.as_user(Endpoint::EmailAdd, &auth, json!({ "email": second })).await.status, 200);
     let body = profile(&env, &auth).await;
     assert_eq!((body["email"].clone(), body["pendingEmail"].clone()), (json!(first), json!(second)));
@@ -113,7 +109,7 @@ async fn a_confirmed_email_stays_until_the_new_one_is_confirmed() {
 
     // The first address is free again for another account.
     let other = bearer(&env.registered(&fresh_phone(), PASSWORD).await);
-    env.clock.advance(61);
+    env.wait_out_cooldown();
     env.as_user(Endpoint::EmailAdd, &other, json!({ "email": first })).await;
     assert_eq!(env.open_link(&env.latest_link(&first).await, true).await.status, 200);
 }
@@ -127,11 +123,11 @@ async fn an_address_owned_by_another_account_answers_alike_and_reveals_nothing()
     env.as_user(Endpoint::EmailAdd, &owner, json!({ "email": address })).await;
     env.open_link(&env.latest_link(&address).await, true).await;
     let other = bearer(&env.registered(&fresh_phone(), PASSWORD).await);
-    env.clock.advance(61);
+    env.wait_out_cooldown();
 
     // WHEN another account adds it, in another case, and adds a fresh address
     let taken = env.as_user(Endpoint::EmailAdd, &other, json!({ "email": address.to_uppercase() })).await;
-    env.clock.advance(61);
+    env.wait_out_cooldown();
     let free = env.as_user(Endpoint::EmailAdd, &other, json!({ "email": fresh_email("free") })).await;
 
     // THEN both answers are the same

@@ -125,7 +125,7 @@ async fn a_second_signup_for_a_pending_phone_never_gives_the_account_its_passwor
     let env = TestEnv::new().await;
     let phone = fresh_phone();
     assert_eq!(env.signup(json!({ "phone": phone, "password": "Victim-pass-1" })).await.status, 200);
-    env.clock.advance(61);
+    env.wait_out_cooldown();
 
     // WHEN an attacker signs the same number up with their own password, and the victim enters the
     // newest code
@@ -137,7 +137,7 @@ async fn a_second_signup_for_a_pending_phone_never_gives_the_account_its_passwor
     assert_eq!(tokens.status, 200, "{:?}", tokens.body);
     assert_eq!(env.sign_in(&phone, "Attacker-pass-2").await.body["error"], "invalid_grant");
     // AND the number's owner sets a password of their own with an SMS code
-    env.clock.advance(61);
+    env.wait_out_cooldown();
     assert_eq!(env.forgot(&phone).await.status, 200);
     let reset = env.reset(&phone, &env.latest_code(&phone).await, "Victim-new-pass-3").await;
     assert_eq!(reset.status, 200, "{:?}", reset.body);
@@ -150,7 +150,7 @@ async fn signing_up_twice_with_the_same_password_keeps_it() {
     let env = TestEnv::new().await;
     let phone = fresh_phone();
     assert_eq!(env.signup(json!({ "phone": phone, "password": PASSWORD })).await.status, 200);
-    env.clock.advance(61);
+    env.wait_out_cooldown();
     assert_eq!(env.signup(json!({ "phone": phone, "password": PASSWORD })).await.status, 200);
     // WHEN they confirm with the newest code
     assert_eq!(env.confirm(&phone, &env.latest_code(&phone).await).await.status, 200);
@@ -185,7 +185,7 @@ async fn after_signup_a_wrong_code_answers_alike_for_a_taken_and_a_new_phone() {
     let env = TestEnv::new().await;
     let (taken, new) = (fresh_phone(), fresh_phone());
     env.registered(&taken, PASSWORD).await;
-    env.clock.advance(61);
+    env.wait_out_cooldown();
     for phone in [&taken, &new] {
         assert_eq!(env.signup(json!({ "phone": phone, "password": "Someone-pass-5" })).await.status, 200);
     }
@@ -197,7 +197,7 @@ async fn after_signup_a_wrong_code_answers_alike_for_a_taken_and_a_new_phone() {
     })
     .await;
     // AND a resend answers alike too, and so does the code after it
-    env.clock.advance(61);
+    env.wait_out_cooldown();
     let (a, b) = (env.resend(&taken).await, env.resend(&new).await);
     assert_eq!((a.status, &a.body), (b.status, &b.body));
     let wrong = other_code(&env.latest_code(&new).await);
@@ -210,7 +210,7 @@ async fn after_forgot_a_wrong_reset_code_answers_alike_for_a_known_and_an_unknow
     let env = TestEnv::new().await;
     let (known, unknown) = (fresh_phone(), fresh_phone());
     env.registered(&known, PASSWORD).await;
-    env.clock.advance(61);
+    env.wait_out_cooldown();
     assert_eq!(env.forgot(&known).await.status, 200);
     assert_eq!(env.forgot(&unknown).await.status, 200);
     let wrong = other_code(&env.latest_code(&known).await);
@@ -229,7 +229,7 @@ async fn after_email_signup_a_wrong_code_answers_alike_for_a_taken_and_a_new_add
     assert_eq!(email_signup(&env, &taken, None).await.status, 200);
     let (subject, _) = env.emails_to(&taken).await.pop().unwrap();
     bearer(&email_signup(&env, &taken, Some(&extract_code(&subject).unwrap())).await);
-    env.clock.advance(61);
+    env.wait_out_cooldown();
     for address in [&taken, &new] {
         assert_eq!(email_signup(&env, address, None).await.status, 200);
     }
@@ -250,7 +250,7 @@ async fn after_phone_add_a_wrong_code_answers_alike_for_a_taken_and_a_free_phone
     env.registered(&taken, PASSWORD).await;
     let (first, second) = (email_first_account(&env).await, email_first_account(&env).await);
     let free = fresh_phone();
-    env.clock.advance(61);
+    env.wait_out_cooldown();
     // WHEN one adds the taken phone and the other a free one
     let add = |auth: &String, body: Value| {
         let (env, auth) = (&env, auth.clone());
@@ -279,7 +279,7 @@ async fn after_adding_an_address_another_account_owns_the_profile_and_resend_ans
         bearer(&env.registered(&fresh_phone(), PASSWORD).await),
     );
     let free = fresh_email("free");
-    env.clock.advance(61);
+    env.wait_out_cooldown();
 
     // WHEN one account adds the owned address and another a free one
     assert_eq!(env.as_user(Endpoint::EmailAdd, &first, json!({ "email": owned })).await.status, 200);
@@ -289,7 +289,7 @@ async fn after_adding_an_address_another_account_owns_the_profile_and_resend_ans
     let (a, b) = (profile(&env, &first).await, profile(&env, &second).await);
     assert_eq!((a["pendingEmail"].clone(), a["emailVerified"].clone()), (json!(owned), json!(false)));
     assert_eq!((b["pendingEmail"].clone(), b["emailVerified"].clone()), (json!(free), json!(false)));
-    env.clock.advance(61);
+    env.wait_out_cooldown();
     let (a, b) = (
         env.as_user(Endpoint::EmailResend, &first, Value::Null).await,
         env.as_user(Endpoint::EmailResend, &second, Value::Null).await,
@@ -308,7 +308,7 @@ async fn no_sign_in_racing_a_reset_leaves_a_working_session_or_token() {
     let env = Arc::new(TestEnv::new().await);
     let phone = fresh_phone();
     env.registered(&phone, PASSWORD).await;
-    env.clock.advance(61);
+    env.wait_out_cooldown();
     assert_eq!(env.forgot(&phone).await.status, 200);
     let code = env.latest_code(&phone).await;
 
@@ -371,7 +371,7 @@ async fn one_account_reaches_at_most_three_new_phones_and_three_new_addresses_a_
     let sent = join_all(phones.iter().map(|p| env.sms_to(p))).await;
     assert_eq!(sent.iter().filter(|s| !s.is_empty()).count(), 3);
     // AND the same recipient again is not a new one (only its own cooldown applies)
-    env.clock.advance(61);
+    env.wait_out_cooldown();
     let again = env.as_user(Endpoint::EmailAdd, &texter, json!({ "email": addresses[0] })).await;
     assert_eq!(again.status, 200, "{:?}", again.body);
     // AND a day later (signed in again) the account may reach new recipients again
@@ -444,14 +444,14 @@ async fn sandbox_requests_for_a_live_users_number_leave_its_limits_alone() {
     let phone = fresh_phone();
     env.registered(&phone, PASSWORD).await;
     for _ in 0..5 {
-        env.clock.advance(61);
+        env.wait_out_cooldown();
         let answer = env
             .call(Endpoint::PasswordForgot, json!({ "phone": phone }), &[("x-merchant-id", Some(SANDBOX_MERCHANT))])
             .await;
         assert_eq!(answer.status, 200, "{:?}", answer.body);
     }
     // WHEN the live user asks for a reset code
-    env.clock.advance(61);
+    env.wait_out_cooldown();
     let live =
         env.call(Endpoint::PasswordForgot, json!({ "phone": phone }), &[("x-merchant-id", Some(MERCHANT))]).await;
     // THEN it is sent

@@ -1,19 +1,10 @@
 //! Malformed requests get 400 envelopes, never a 5xx.
 
-use e2e::{Endpoint, TestEnv, fresh_phone};
+use e2e::{Endpoint, TestEnv, assert_error, fresh_phone};
 use lambda_http::Body;
 use serde_json::{Value, json};
 
 const ENDPOINTS: [Endpoint; 3] = [Endpoint::Signup, Endpoint::PhoneConfirm, Endpoint::PhoneResend];
-
-fn assert_envelope(answer: &e2e::Answer, status: u16, error: &str) {
-    assert_eq!(answer.status, status, "{:?}", answer.body);
-    assert_eq!(answer.body["error"], error, "{:?}", answer.body);
-    assert!(answer.body["errorId"].is_u64());
-    assert!(answer.body["message"].is_string());
-    assert_eq!(answer.body["systemId"], "registration");
-    assert_eq!(answer.headers["content-type"], "application/json");
-}
 
 #[tokio::test]
 async fn bodies_that_are_not_json_objects_are_400() {
@@ -21,10 +12,10 @@ async fn bodies_that_are_not_json_objects_are_400() {
     for endpoint in ENDPOINTS {
         for body in ["", "{", "not json", "[]", "null", "42", "{\"phone\": \"+447871234567\"} trailing"] {
             let answer = env.call(endpoint, Value::String(body.to_owned()), &[]).await;
-            assert_envelope(&answer, 400, "BAD_REQUEST");
+            assert_error(&answer, 400, "BAD_REQUEST");
         }
         let binary = env.call_raw(endpoint, Body::Binary(vec![0xff, 0xfe, 0x00]), &[]).await;
-        assert_envelope(&binary, 400, "BAD_REQUEST");
+        assert_error(&binary, 400, "BAD_REQUEST");
     }
 }
 
@@ -41,7 +32,7 @@ async fn wrong_types_and_missing_fields_name_the_field() {
         (Endpoint::PhoneResend, json!({ "phone": { "number": "1" } }), "phone"),
     ] {
         let answer = env.call(endpoint, body.clone(), &[]).await;
-        assert_envelope(&answer, 400, "BAD_REQUEST");
+        assert_error(&answer, 400, "BAD_REQUEST");
         assert_eq!(answer.body["field"], field, "{body}");
     }
 }
@@ -51,12 +42,12 @@ async fn invalid_phones_and_codes_are_validation_errors() {
     let env = TestEnv::new().await;
     for phone in ["", "07871234567", "+44 20 7946 0000", "+1", "+447871234567890123", "DROP TABLE"] {
         let answer = env.signup(json!({ "phone": phone, "password": "1234Qwerty" })).await;
-        assert_envelope(&answer, 400, "VALIDATION");
+        assert_error(&answer, 400, "VALIDATION");
         assert_eq!(answer.body["field"], "phone", "{phone}");
     }
     for code in ["", "1234", "abcdef", "1234567"] {
         let answer = env.confirm(&fresh_phone(), code).await;
-        assert_envelope(&answer, 400, "VALIDATION");
+        assert_error(&answer, 400, "VALIDATION");
         assert_eq!(answer.body["field"], "code");
     }
 }
@@ -73,7 +64,7 @@ async fn missing_or_invalid_partner_headers_are_400() {
             (vec![("x-version", Some("1.2 <script>"))], "X-Version"),
         ] {
             let answer = env.call(endpoint, body.clone(), &headers).await;
-            assert_envelope(&answer, 400, "HEADER");
+            assert_error(&answer, 400, "HEADER");
             assert_eq!(answer.body["field"], field);
         }
     }
@@ -85,6 +76,6 @@ async fn an_oversized_body_is_400() {
     let big = json!({ "phone": fresh_phone(), "password": "1234Qwerty", "analyticsCallback": "x".repeat(17 * 1024) });
     for endpoint in ENDPOINTS {
         let answer = env.call(endpoint, big.clone(), &[]).await;
-        assert_envelope(&answer, 400, "PAYLOAD_TOO_LARGE");
+        assert_error(&answer, 400, "PAYLOAD_TOO_LARGE");
     }
 }

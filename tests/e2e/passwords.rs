@@ -1,15 +1,10 @@
 //! Forgot, reset, change; history of five; personal information; partner policies.
 
-use e2e::{Answer, Endpoint, SEED_003_MERCHANT, TestEnv, fresh_phone};
+use e2e::{Answer, Endpoint, SEED_003_MERCHANT, TestEnv, bearer, fresh_phone};
 use registration::ApiError;
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "Original-pass-1";
-
-fn access(answer: &Answer) -> String {
-    assert_eq!(answer.status, 200, "{:?}", answer.body);
-    format!("Bearer {}", answer.body["access_token"].as_str().unwrap())
-}
 
 fn refresh_token(answer: &Answer) -> String {
     answer.body["refresh_token"].as_str().unwrap().to_owned()
@@ -27,7 +22,7 @@ async fn forgot_answers_alike_for_known_and_unknown_phones_and_texts_only_the_kn
     let unknown = fresh_phone();
     let pending = fresh_phone();
     assert_eq!(env.signup(json!({ "phone": pending, "password": PASSWORD })).await.status, 200);
-    env.clock.advance(61);
+    env.wait_out_cooldown();
 
     let answers = [env.forgot(&known).await, env.forgot(&unknown).await, env.forgot(&pending).await];
     for answer in &answers {
@@ -53,7 +48,7 @@ async fn reset_works_once_and_kills_every_earlier_session_token_and_password() {
     let phone = fresh_phone();
     let first = env.registered(&phone, PASSWORD).await;
     let second = env.sign_in(&phone, PASSWORD).await;
-    env.clock.advance(61);
+    env.wait_out_cooldown();
 
     // WHEN they reset the password with the SMS code
     assert_eq!(env.forgot(&phone).await.status, 200);
@@ -67,12 +62,12 @@ async fn reset_works_once_and_kills_every_earlier_session_token_and_password() {
     // AND every earlier refresh token, access token and the old password are refused
     for session in [&first, &second] {
         assert_eq!(env.refresh(&refresh_token(session)).await.body["error"], "invalid_grant");
-        assert!(matches!(env.authenticate(&access(session)).await, Err(ApiError::Unauthorized(_))));
+        assert!(matches!(env.authenticate(&bearer(session)).await, Err(ApiError::Unauthorized(_))));
     }
     assert_eq!(env.sign_in(&phone, PASSWORD).await.body["error"], "invalid_grant");
     // AND the new password signs in, and its session works
     let fresh = env.sign_in(&phone, "Brand-new-pass-7").await;
-    env.authenticate(&access(&fresh)).await.unwrap();
+    env.authenticate(&bearer(&fresh)).await.unwrap();
 }
 
 #[tokio::test]
@@ -90,7 +85,7 @@ async fn codes_are_bound_to_their_purpose() {
     // A reset code cannot confirm a signup.
     let phone = fresh_phone();
     env.registered(&phone, PASSWORD).await;
-    env.clock.advance(61);
+    env.wait_out_cooldown();
     env.forgot(&phone).await;
     let reset_code = env.latest_code(&phone).await;
     assert_eq!(env.confirm(&phone, &reset_code).await.status, 400);
@@ -102,7 +97,7 @@ async fn five_wrong_reset_codes_kill_the_code() {
     let env = TestEnv::new().await;
     let phone = fresh_phone();
     env.registered(&phone, PASSWORD).await;
-    env.clock.advance(61);
+    env.wait_out_cooldown();
     env.forgot(&phone).await;
     let code = env.latest_code(&phone).await;
     let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
@@ -119,7 +114,7 @@ async fn five_wrong_reset_codes_kill_the_code() {
 async fn the_current_and_four_before_it_cannot_be_chosen_again() {
     let env = TestEnv::new().await;
     let phone = fresh_phone();
-    let auth = access(&env.registered(&phone, PASSWORD).await);
+    let auth = bearer(&env.registered(&phone, PASSWORD).await);
     let passwords = [PASSWORD, "Second-pass-2", "Third-pass-3", "Fourth-pass-4", "Fifth-pass-5", "Sixth-pass-6"];
     for pair in passwords.windows(2) {
         assert_eq!(change(&env, &auth, pair[0], pair[1]).await.status, 200);
@@ -137,7 +132,7 @@ async fn the_current_and_four_before_it_cannot_be_chosen_again() {
 async fn a_password_with_the_users_name_birth_date_or_email_is_refused() {
     let env = TestEnv::new().await;
     let phone = fresh_phone();
-    let auth = access(&env.registered(&phone, PASSWORD).await);
+    let auth = bearer(&env.registered(&phone, PASSWORD).await);
     let details = json!({ "firstName": "Marisol", "lastName": "Quintero", "birthDate": "1991-07-14" });
     assert_eq!(env.as_user(Endpoint::ProfileUpdate, &auth, details).await.status, 204);
     for password in ["Marisol-2026!", "m4r1s0l-quick", "QUINTERO-home-5", "pass-14071991", "pass-19910714"] {
@@ -145,7 +140,7 @@ async fn a_password_with_the_users_name_birth_date_or_email_is_refused() {
         assert_eq!((refused.status, &refused.body["data"]["rule"]), (400, &json!("personal_info")), "{password}");
     }
     // The same rule holds on reset.
-    env.clock.advance(61);
+    env.wait_out_cooldown();
     env.forgot(&phone).await;
     let code = env.latest_code(&phone).await;
     let refused = env.reset(&phone, &code, "marisol-is-back-1").await;
@@ -160,11 +155,11 @@ async fn a_change_revokes_other_sessions_and_keeps_the_current_one() {
     let current = env.registered(&phone, PASSWORD).await;
     let other = env.sign_in(&phone, PASSWORD).await;
 
-    assert_eq!(change(&env, &access(&current), PASSWORD, "Changed-pass-9").await.status, 200);
+    assert_eq!(change(&env, &bearer(&current), PASSWORD, "Changed-pass-9").await.status, 200);
 
-    env.authenticate(&access(&current)).await.unwrap();
+    env.authenticate(&bearer(&current)).await.unwrap();
     assert_eq!(env.refresh(&refresh_token(&current)).await.status, 200);
-    assert!(matches!(env.authenticate(&access(&other)).await, Err(ApiError::Unauthorized(_))));
+    assert!(matches!(env.authenticate(&bearer(&other)).await, Err(ApiError::Unauthorized(_))));
     assert_eq!(env.refresh(&refresh_token(&other)).await.body["error"], "invalid_grant");
     assert_eq!(env.sign_in(&phone, "Changed-pass-9").await.status, 200);
 }
@@ -172,7 +167,7 @@ async fn a_change_revokes_other_sessions_and_keeps_the_current_one() {
 #[tokio::test]
 async fn a_wrong_old_password_is_refused_and_backs_off_like_sign_in() {
     let env = TestEnv::new().await;
-    let auth = access(&env.registered(&fresh_phone(), PASSWORD).await);
+    let auth = bearer(&env.registered(&fresh_phone(), PASSWORD).await);
     for _ in 0..5 {
         let refused = change(&env, &auth, "Not-the-password-1", "Changed-pass-9").await;
         assert_eq!((refused.status, &refused.body["field"]), (400, &json!("oldPassword")));

@@ -1,7 +1,7 @@
 //! Email-first registration (seed 003): a code by email, then the same call with the code creates
 //! the account; adding a phone to it; signing in with the address.
 
-use e2e::{Answer, Endpoint, SANDBOX_MERCHANT, SEED_003_MERCHANT, TestEnv, extract_code, fresh_phone};
+use e2e::{Answer, Endpoint, SANDBOX_MERCHANT, SEED_003_MERCHANT, TestEnv, bearer, extract_code, fresh_phone};
 use registration::handlers::signup_email::EMAIL_CODE_TTL_SECS;
 use serde_json::{Value, json};
 
@@ -10,10 +10,6 @@ const PASSWORD: &str = "A9#bL8@z";
 
 fn fresh_email() -> String {
     format!("first.{}@Example.com", &uuid::Uuid::new_v4().simple().to_string()[..10])
-}
-
-fn bearer(tokens: &Answer) -> String {
-    format!("Bearer {}", tokens.body["access_token"].as_str().unwrap())
 }
 
 async fn step(env: &TestEnv, merchant: &str, body: Value) -> Answer {
@@ -143,7 +139,7 @@ async fn an_address_with_an_account_gets_the_same_first_answer_and_its_owner_a_n
     let taken = fresh_email();
     email_account(&env, &taken).await;
     let fresh = fresh_email();
-    env.clock.advance(61);
+    env.wait_out_cooldown();
 
     // WHEN someone asks for a code for it, and for a new address
     let again = ask_code(&env, &taken).await;
@@ -294,7 +290,7 @@ async fn a_phone_of_another_account_gets_a_notice_and_cannot_be_taken() {
     with_code["emailConfirmCode"] = json!(emailed_code(&env, email).await);
     let tokens = env.call(Endpoint::SignupEmail, with_code, &[]).await;
     assert_eq!(tokens.status, 200, "{:?}", tokens.body);
-    env.clock.advance(61);
+    env.wait_out_cooldown();
 
     // WHEN the email-first account tries to add the other account's phone
     let auth = bearer(&tokens);

@@ -113,6 +113,11 @@ impl TestEnv {
         TestEnv { moto, app, issuer, verifier, jwks_document, clock, sms, mailer, email, table, dynamodb }
     }
 
+    /// Moves the clock past the per-recipient cooldown, so the next send to a phone or mailbox fits.
+    pub fn wait_out_cooldown(&self) {
+        self.clock.advance(registration::domain::send_limits::SendLimits::default().cooldown_secs + 1);
+    }
+
     pub async fn signup(&self, body: Value) -> Answer {
         self.call(Endpoint::Signup, body, &[]).await
     }
@@ -350,6 +355,16 @@ impl TestEnv {
     pub async fn accounts_for(&self, e164: &str) -> usize {
         self.accounts(e164).await.len()
     }
+}
+
+/// Asserts `answer` is the error envelope with `status` and `error`, as every error is.
+pub fn assert_error(answer: &Answer, status: u16, error: &str) {
+    assert_eq!(answer.status, status, "{:?}", answer.body);
+    assert_eq!(answer.body["error"], error, "{:?}", answer.body);
+    assert!(answer.body["errorId"].is_u64(), "{:?}", answer.body);
+    assert!(answer.body["message"].is_string(), "{:?}", answer.body);
+    assert_eq!(answer.body["systemId"], "registration");
+    assert_eq!(answer.headers["content-type"], "application/json");
 }
 
 /// `Bearer <access token>` from a token response (which must be a 200).
