@@ -3,30 +3,30 @@
 //! comparison of MACs. Consuming the code is left to the caller's transaction.
 
 use super::race_backoff;
-use crate::App;
 use crate::error::ApiError;
-use crate::ports::{Identifier, StoreError, StoredCode};
-use crate::security::code::{CodeBinding, CodePurpose, ConfirmationCode};
+use crate::ports::{Codes, Identifier, StoreError, StoredCode};
+use crate::security::code::{CodeBinding, CodeMac, CodePurpose, ConfirmationCode};
 
 /// `for_user`: only that user's code may be tried (a phone being added by a signed-in user), so
 /// nobody else can spend its attempts.
 pub(super) async fn check_code(
-    app: &App,
+    codes: &dyn Codes,
+    mac: &CodeMac,
     who: Identifier<'_>,
     purpose: CodePurpose,
     code: &ConfirmationCode,
     for_user: Option<&str>,
     now: i64,
 ) -> Result<StoredCode, ApiError> {
-    let stored = app.store.code(who, purpose).await?.ok_or(ApiError::CodeNoLongerValid)?;
+    let stored = codes.code(who, purpose).await?.ok_or(ApiError::CodeNoLongerValid)?;
     if stored.expires_at <= now || for_user.is_some_and(|user| user != stored.user_id) {
         return Err(ApiError::CodeNoLongerValid);
     }
     let attempts_remaining =
-        app.store.spend_code_attempt(who, purpose, &stored.code_id, now).await?.ok_or(ApiError::CodeNoLongerValid)?;
+        codes.spend_code_attempt(who, purpose, &stored.code_id, now).await?.ok_or(ApiError::CodeNoLongerValid)?;
     let binding =
         CodeBinding { purpose, merchant: who.merchant_id(), recipient: who.address(), code_id: &stored.code_id };
-    if !app.code_mac.matches(&binding, code, &stored.mac) {
+    if !mac.matches(&binding, code, &stored.mac) {
         return Err(ApiError::CodeMismatch { attempts_remaining });
     }
     Ok(stored)
@@ -39,7 +39,7 @@ const CONSUME_TRIES: u64 = 4;
 /// transaction means the code was used only if the code is gone: concurrent transactions can cancel
 /// each other (DynamoDB's TransactionConflict), and then it is tried again after a short wait.
 pub(super) async fn consume_code<T, F, Fut>(
-    app: &App,
+    codes: &dyn Codes,
     who: Identifier<'_>,
     purpose: CodePurpose,
     code_id: &str,
@@ -53,7 +53,7 @@ where
         match consume().await {
             Ok(value) => return Ok(value),
             Err(StoreError::Conflict) => {
-                let unused = app.store.code(who, purpose).await?.is_some_and(|c| c.code_id == code_id);
+                let unused = codes.code(who, purpose).await?.is_some_and(|c| c.code_id == code_id);
                 if !unused {
                     return Err(ApiError::CodeNoLongerValid);
                 }

@@ -7,7 +7,7 @@ use crate::domain::password::Password;
 use crate::domain::password_policy::{PasswordContext, next_history};
 use crate::domain::phone::PhoneNumber;
 use crate::error::ApiError;
-use crate::ports::AccountRecord;
+use crate::ports::{AccountRecord, Sessions};
 
 /// The new hash and the history to store with it.
 pub(super) async fn vet_new_password(
@@ -28,9 +28,12 @@ pub(super) async fn vet_new_password(
 }
 
 /// The user's live sessions, but `keep`.
-pub(super) async fn sessions_to_revoke(app: &App, user_id: &str, keep: Option<&str>) -> Result<Vec<String>, ApiError> {
-    Ok(app
-        .store
+pub(super) async fn sessions_to_revoke(
+    sessions: &dyn Sessions,
+    user_id: &str,
+    keep: Option<&str>,
+) -> Result<Vec<String>, ApiError> {
+    Ok(sessions
         .sessions(user_id)
         .await?
         .into_iter()

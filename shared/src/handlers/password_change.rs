@@ -43,18 +43,18 @@ async fn change(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Res
     let now = app.clock.now();
 
     // The same back-off as sign-in: a stolen access token does not buy unlimited password guesses.
-    let check = reserve_check(app, identifier.as_ref(), &account.user_id).await?;
+    let check = reserve_check(&*app.store, &*app.clock, identifier.as_ref(), &account.user_id).await?;
     if !app.hasher.verify(&old, &account.password_hash).await? {
         return Err(wrong_old());
     }
-    check.succeeded(app).await?;
+    check.succeeded(&*app.store).await?;
     let (new_hash, history) = vet_new_password(app, &caller.partner, &account, &new).await?;
     let change = PasswordChange {
         user_id: &account.user_id,
         expected_hash: &account.password_hash,
         new_hash,
         history,
-        revoke_sessions: sessions_to_revoke(app, &account.user_id, Some(&principal.session_id)).await?,
+        revoke_sessions: sessions_to_revoke(&*app.store, &account.user_id, Some(&principal.session_id)).await?,
         keep_session: Some(&principal.session_id),
         credential_version: account.credential_version + 1,
         reset_code: None,

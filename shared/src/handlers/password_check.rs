@@ -4,10 +4,9 @@
 //! blocks, the rest are answered 429 without a check. A success clears the streaks.
 
 use super::race_backoff;
-use crate::App;
 use crate::domain::signin_backoff::SigninBackoff;
 use crate::error::ApiError;
-use crate::ports::{Identifier, StoreError, Streak};
+use crate::ports::{Clock, Identifier, SigninStreaks, StoreError, Streak};
 
 /// Reads and reservations a request makes before it gives up on a contended streak.
 const RESERVE_TRIES: u64 = 6;
@@ -25,29 +24,30 @@ pub(super) struct ReservedCheck<'a> {
 
 impl ReservedCheck<'_> {
     /// The password was right: the streaks start again from nothing.
-    pub(super) async fn succeeded(self, app: &App) -> Result<(), ApiError> {
-        Ok(app.store.clear_signin_failures(&self.streaks).await?)
+    pub(super) async fn succeeded(self, streaks: &dyn SigninStreaks) -> Result<(), ApiError> {
+        Ok(streaks.clear_signin_failures(&self.streaks).await?)
     }
 }
 
 /// Reserves one password check against the identifier's and the account's streaks, or answers
 /// 429 with the longer of their waits.
 pub(super) async fn reserve_check<'a>(
-    app: &App,
+    store: &dyn SigninStreaks,
+    clock: &dyn Clock,
     who: Identifier<'a>,
     account: &'a str,
 ) -> Result<ReservedCheck<'a>, ApiError> {
     let streaks = [Streak::Identifier(who), Streak::Account(account)];
     for round in 1..=RESERVE_TRIES {
-        let now = app.clock.now();
+        let now = clock.now();
         let (by_identifier, by_account) =
-            tokio::join!(app.store.signin_backoff(streaks[0]), app.store.signin_backoff(streaks[1]));
+            tokio::join!(store.signin_backoff(streaks[0]), store.signin_backoff(streaks[1]));
         let current: [SigninBackoff; 2] = [by_identifier?.as_of(now), by_account?.as_of(now)];
         if let Some(retry_after) = current.iter().filter_map(|streak| streak.wait(now)).max() {
             return Err(ApiError::TooManyRequests { retry_after });
         }
         let next = [(streaks[0], current[0].after_failure(now)), (streaks[1], current[1].after_failure(now))];
-        match app.store.record_signin_attempt(&next).await {
+        match store.record_signin_attempt(&next).await {
             Ok(()) => return Ok(ReservedCheck { streaks }),
             // A parallel check took this slot: look at the streaks again.
             Err(StoreError::Conflict) => race_backoff(round).await,

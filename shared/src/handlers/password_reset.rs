@@ -43,7 +43,9 @@ async fn reset(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
     let key = PhoneKey { merchant_id: caller.merchant_id().to_owned(), phone };
     let now = app.clock.now();
 
-    let stored = check_code(app, Identifier::Phone(&key), CodePurpose::PasswordReset, &code, None, now).await?;
+    let stored =
+        check_code(&*app.store, &app.code_mac, Identifier::Phone(&key), CodePurpose::PasswordReset, &code, None, now)
+            .await?;
     let account = app
         .store
         .account(&stored.user_id)
@@ -51,9 +53,9 @@ async fn reset(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
         .filter(|a| a.status == AccountStatus::Active)
         .ok_or(ApiError::CodeNoLongerValid)?;
     let (new_hash, history) = vet_new_password(app, &caller.partner, &account, &password).await?;
-    let revoke_sessions = sessions_to_revoke(app, &account.user_id, None).await?;
+    let revoke_sessions = sessions_to_revoke(&*app.store, &account.user_id, None).await?;
     // The same values on every try; a changed password (expected_hash) fails each one, as it should.
-    consume_code(app, Identifier::Phone(&key), CodePurpose::PasswordReset, &stored.code_id, || {
+    consume_code(&*app.store, Identifier::Phone(&key), CodePurpose::PasswordReset, &stored.code_id, || {
         app.store.set_password(PasswordChange {
             user_id: &account.user_id,
             expected_hash: &account.password_hash,

@@ -95,9 +95,10 @@ async fn confirm(
 ) -> Result<Response<Body>, ApiError> {
     let now = app.clock.now();
     let who = Identifier::Phone(key);
-    let stored = check_code(app, who, CodePurpose::PhoneAdd, code, Some(&account.user_id), now).await?;
+    let stored =
+        check_code(&*app.store, &app.code_mac, who, CodePurpose::PhoneAdd, code, Some(&account.user_id), now).await?;
     let kyc_level = KycLevel::of(true, account.email.is_some(), &account.details);
-    consume_code(app, who, CodePurpose::PhoneAdd, &stored.code_id, || {
+    consume_code(&*app.store, who, CodePurpose::PhoneAdd, &stored.code_id, || {
         app.store.add_phone(PhoneAddition {
             key,
             code_id: &stored.code_id,

@@ -44,17 +44,18 @@ async fn confirm(app: &App, issuer: &TokenIssuer, req: &Request) -> Result<Respo
     let purpose = CodePurpose::PhoneSignup;
     let now = app.clock.now();
 
-    let stored = check_code(app, Identifier::Phone(&key), purpose, &code, None, now).await?;
+    let stored = check_code(&*app.store, &app.code_mac, Identifier::Phone(&key), purpose, &code, None, now).await?;
 
-    let (refresh, session_id) = consume_code(app, Identifier::Phone(&key), purpose, &stored.code_id, || async {
-        let (refresh, session) = new_session(caller.headers.fingerprint.clone(), 0, now);
-        let session_id = session.session_id.clone();
-        app.store
-            .activate_account(&key, &stored.code_id, &stored.user_id, session, now)
-            .await
-            .map(|()| (refresh, session_id))
-    })
-    .await?;
+    let (refresh, session_id) =
+        consume_code(&*app.store, Identifier::Phone(&key), purpose, &stored.code_id, || async {
+            let (refresh, session) = new_session(caller.headers.fingerprint.clone(), 0, now);
+            let session_id = session.session_id.clone();
+            app.store
+                .activate_account(&key, &stored.code_id, &stored.user_id, session, now)
+                .await
+                .map(|()| (refresh, session_id))
+        })
+        .await?;
     tracing::info!(user_id = %stored.user_id, "phone confirmed; account active");
     token_response(issuer, &caller, &stored.user_id, &session_id, &refresh, now)
 }

@@ -153,10 +153,10 @@ async fn create_account(
 ) -> Result<Response<Body>, ApiError> {
     let now = app.clock.now();
     let who = Identifier::Email(key);
-    let stored = check_code(app, who, CodePurpose::EmailSignup, code, None, now).await?;
+    let stored = check_code(&*app.store, &app.code_mac, who, CodePurpose::EmailSignup, code, None, now).await?;
     let password_hash = app.hasher.hash(password).await?;
 
-    let (refresh, session_id) = consume_code(app, who, CodePurpose::EmailSignup, &stored.code_id, || async {
+    let (refresh, session_id) = consume_code(&*app.store, who, CodePurpose::EmailSignup, &stored.code_id, || async {
         let (refresh, session) = new_session(caller.headers.fingerprint.clone(), 0, now);
         let session_id = session.session_id.clone();
         let account = NewEmailAccount {

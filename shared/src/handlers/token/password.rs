@@ -57,7 +57,7 @@ pub(super) async fn password_grant(
         Some(account) => account.user_id.clone(),
         None => no_account_streak(key),
     };
-    let check = reserve_check(app, key, &streak_owner).await?;
+    let check = reserve_check(&*app.store, &*app.clock, key, &streak_owner).await?;
     let hash = account.as_ref().map_or(UNUSABLE_HASH, |account| account.password_hash.as_str());
     let matches = app.hasher.verify(&password, hash).await?;
     let Some(account) =
@@ -66,7 +66,7 @@ pub(super) async fn password_grant(
         // Already counted when the check was reserved.
         return Err(wrong_credentials());
     };
-    check.succeeded(app).await?;
+    check.succeeded(&*app.store).await?;
     let (refresh, session) = new_session(caller.headers.fingerprint.clone(), account.credential_version, now);
     let session_id = session.session_id.clone();
     match app.store.start_session(&account.user_id, &merchant_id, session, &account.password_hash).await {
