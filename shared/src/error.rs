@@ -44,6 +44,10 @@ pub enum ApiError {
     /// Adding a phone to an account that already has one (changing it is not offered).
     #[error("the account already has a confirmed phone")]
     PhoneAlreadySet,
+    /// A session id that is not one of the caller's live sessions (unknown, ended, or another
+    /// account's or partner's: one answer for all, so ids of others tell nothing).
+    #[error("no such session")]
+    SessionNotFound,
     #[error("a dependency is throttling or unavailable")]
     Unavailable,
     #[error("the X-Merchant-ID names no registered partner")]
@@ -126,6 +130,7 @@ impl ApiError {
             ApiError::LinkExpired => (400, "LINK_EXPIRED", 1502),
             ApiError::EmailInUse => (409, "EMAIL_IN_USE", 1503),
             ApiError::PhoneAlreadySet => (409, "PHONE_ALREADY_SET", 1504),
+            ApiError::SessionNotFound => (404, "SESSION_NOT_FOUND", 1601),
             ApiError::Unavailable => (503, "UNAVAILABLE", 1302),
             ApiError::PartnerUnknown => (401, "PARTNER_UNKNOWN", 1402),
             ApiError::PartnerDisabled => (403, "PARTNER_DISABLED", 1403),
@@ -199,6 +204,7 @@ impl ApiError {
             ApiError::LinkExpired => "This link has expired. Ask the app for a new one.".to_owned(),
             ApiError::EmailInUse => "This email address is already in use by another account.".to_owned(),
             ApiError::PhoneAlreadySet => "This account already has a confirmed phone number.".to_owned(),
+            ApiError::SessionNotFound => "This account has no such live session.".to_owned(),
             ApiError::Unavailable => "The service is busy. Try again in a few seconds.".to_owned(),
             ApiError::PartnerUnknown => "The X-Merchant-ID header names no registered partner.".to_owned(),
             ApiError::PartnerDisabled => "This partner is disabled. Contact the service operator.".to_owned(),

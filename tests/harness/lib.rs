@@ -18,7 +18,8 @@ use registration::config::Config;
 use registration::domain::partner::PolicyName;
 use registration::handlers::{
     email_add, email_confirm, email_resend, jwks, password_change, password_forgot, password_reset, phone_add,
-    phone_confirm, phone_resend, profile_get, profile_update, revoke, signup, signup_email, token,
+    phone_confirm, phone_resend, profile_get, profile_update, revoke, session_end, sessions_end_others, sessions_list,
+    signup, signup_email, token,
 };
 use registration::security::access_token::AccessTokenVerifier;
 use registration::security::tokens::{SigningKey, TokenIssuer};
@@ -190,6 +191,9 @@ impl TestEnv {
             Endpoint::PasswordChange => password_change::handle(&self.app, &self.verifier, req).await,
             Endpoint::SignupEmail => signup_email::handle(&self.app, &self.issuer, &self.mailer, req).await,
             Endpoint::PhoneAdd => phone_add::handle(&self.app, &self.verifier, req).await,
+            Endpoint::SessionsList => sessions_list::handle(&self.app, &self.verifier, req).await,
+            Endpoint::SessionEnd => session_end::handle(&self.app, &self.verifier, req).await,
+            Endpoint::SessionsEndOthers => sessions_end_others::handle(&self.app, &self.verifier, req).await,
         }
         .expect("handlers are infallible");
         let status = response.status().as_u16();
@@ -268,6 +272,20 @@ impl TestEnv {
         let headers = response.headers().clone();
         let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
         let body = if json { serde_json::from_str(&text).expect("JSON body") } else { Value::Null };
+        Answer { status, headers, body, text }
+    }
+
+    /// `DELETE /v2/customer/sessions/{id}` as `authorization`, with `id` in the path as API Gateway
+    /// sends it.
+    pub async fn end_session(&self, authorization: &str, id: &str) -> Answer {
+        let event = include_str!("../../events/session-end.json").replace("REPLACE_WITH_A_SESSION_ID", id);
+        let mut req = lambda_http::request::from_str(&event).expect("event fixture parses");
+        req.headers_mut().insert("authorization", authorization.parse().expect("header value"));
+        let response = session_end::handle(&self.app, &self.verifier, req).await.expect("handlers are infallible");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
         Answer { status, headers, body, text }
     }
 
@@ -428,6 +446,10 @@ pub enum Endpoint {
     PasswordChange,
     SignupEmail,
     PhoneAdd,
+    SessionsList,
+    /// `DELETE /v2/customer/sessions/{id}`; `session_end` puts the id in.
+    SessionEnd,
+    SessionsEndOthers,
 }
 
 impl Endpoint {
@@ -452,6 +474,9 @@ impl Endpoint {
             Endpoint::PasswordChange => include_str!("../../events/password-change.json"),
             Endpoint::SignupEmail => include_str!("../../events/signup-email.json"),
             Endpoint::PhoneAdd => include_str!("../../events/phone-add.json"),
+            Endpoint::SessionsList => include_str!("../../events/sessions-list.json"),
+            Endpoint::SessionEnd => include_str!("../../events/session-end.json"),
+            Endpoint::SessionsEndOthers => include_str!("../../events/sessions-end-others.json"),
         };
         lambda_http::request::from_str(json).expect("event fixture parses")
     }

@@ -90,6 +90,7 @@ pub fn require_method(req: &Request, method: Method) -> Result<(), ApiError> {
             Method::GET => "GET",
             Method::PUT => "PUT",
             Method::PATCH => "PATCH",
+            Method::DELETE => "DELETE",
             _ => "POST",
         };
         Err(ApiError::MethodNotAllowed { allow })

@@ -180,6 +180,10 @@ pub struct SessionRecord {
     pub revoked: bool,
     /// The account's credential version the session was made (or last re-authenticated) under.
     pub credential_version: u64,
+    /// When its refresh token was last used (its start, until then).
+    pub last_used_at: i64,
+    /// The `X-Fingerprint` the app sent when the session started.
+    pub fingerprint: Option<String>,
 }
 
 impl SessionRecord {

@@ -235,6 +235,8 @@ impl TryFrom<&Item> for SessionRecord {
             expires_at: get_n(item, "expiresAt")?,
             revoked: get_opt_n::<i64>(item, "revokedAt")?.is_some(),
             credential_version: get_opt_n(item, "credentialVersion")?.unwrap_or(0),
+            last_used_at: get_opt_n(item, "lastUsedAt")?.map_or_else(|| get_n(item, "createdAt"), Ok)?,
+            fingerprint: get_opt_s(item, "fingerprint"),
         })
     }
 }

@@ -128,8 +128,9 @@ impl Sessions for DynamoStore {
                 "attribute_exists(pk) AND (attribute_not_exists(rotatedAt) OR rotatedAt >= :since)",
                 values([(":now", n(rotation.now)), (":since", n(rotation.rotated_not_before))]),
             )?,
-            self.check(
+            self.update(
                 item_key(user_pk(rotation.user_id), session_sk(rotation.session_id)),
+                "SET lastUsedAt = :now",
                 "attribute_exists(pk) AND attribute_not_exists(revokedAt) AND expiresAt > :now",
                 values([(":now", n(rotation.now))]),
             )?,

@@ -110,6 +110,8 @@ impl State {
             expires_at: session.expires_at,
             revoked: false,
             credential_version: session.credential_version,
+            last_used_at: session.created_at,
+            fingerprint: session.fingerprint.clone(),
         };
         self.sessions.insert((user_id.to_owned(), session.session_id.clone()), record);
         let refresh = RefreshRecord {

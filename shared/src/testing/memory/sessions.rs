@@ -46,6 +46,9 @@ impl Sessions for MemoryStore {
         if let Some(presented) = state.refresh.get_mut(r.presented_hash) {
             presented.rotated_at.get_or_insert(r.now);
         }
+        if let Some(session) = state.sessions.get_mut(&(r.user_id.to_owned(), r.session_id.to_owned())) {
+            session.last_used_at = r.now;
+        }
         let successor = RefreshRecord {
             user_id: r.user_id.to_owned(),
             merchant_id: r.merchant_id.to_owned(),

@@ -1,0 +1,33 @@
+//! `DELETE /v2/customer/sessions` (bearer) → 204: ends every session of the account but the
+//! caller's ("sign out everywhere else"). Each one's refresh tokens give `invalid_grant` and its
+//! access tokens 401 at once; the caller stays signed in.
+
+use std::convert::Infallible;
+
+use lambda_http::http::Method;
+use lambda_http::{Body, Request, Response};
+
+use super::sessions_list::live_sessions;
+use super::signed_in::{SignedIn, signed_in_account};
+use crate::App;
+use crate::error::ApiError;
+use crate::http::response::{finish, no_content};
+use crate::security::access_token::AccessTokenVerifier;
+
+pub async fn handle(app: &App, verifier: &AccessTokenVerifier, req: Request) -> Result<Response<Body>, Infallible> {
+    finish("sessions-end-others", end_others(app, verifier, &req).await)
+}
+
+async fn end_others(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Result<Response<Body>, ApiError> {
+    let SignedIn { principal, account, .. } = signed_in_account(app, verifier, req, Method::DELETE).await?;
+    let now = app.clock.now();
+    let others = live_sessions(&*app.store, &account, now).await?;
+    let mut ended = 0;
+    // Each revocation is idempotent, so a retry after a failure part way finishes the job.
+    for session in others.iter().filter(|s| s.session_id != principal.session_id) {
+        app.store.revoke_session(&account.user_id, &session.session_id, now).await?;
+        ended += 1;
+    }
+    tracing::info!(user_id = %account.user_id, ended, "other sessions ended by their user");
+    Ok(no_content())
+}
