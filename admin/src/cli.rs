@@ -80,6 +80,9 @@ pub struct AddArgs {
     /// Where the partner's email links point (https://...); the deployment's if not given.
     #[arg(long)]
     pub public_base_url: Option<String>,
+    /// Tell users by SMS or email when their account is signed in to from a new device.
+    #[arg(long)]
+    pub new_device_notices: bool,
 }
 
 #[derive(Args)]
@@ -117,6 +120,9 @@ pub struct UpdateArgs {
     /// Use the deployment's link base URL again.
     #[arg(long)]
     pub clear_public_base_url: bool,
+    /// Tell users when their account is signed in to from a new device: on or off.
+    #[arg(long, value_parser = clap::builder::BoolishValueParser::new())]
+    pub new_device_notices: Option<bool>,
 }
 
 #[cfg(test)]

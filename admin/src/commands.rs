@@ -88,6 +88,7 @@ async fn add(registry: &dyn PartnerRegistry, args: AddArgs) -> Result<String, Fa
         signing_secret: secret.clone(),
         email_sender: args.email_sender,
         public_base_url: args.public_base_url,
+        new_device_notices: args.new_device_notices,
         created_at: at,
         updated_at: at,
     };
@@ -134,6 +135,9 @@ async fn update(registry: &dyn PartnerRegistry, args: UpdateArgs) -> Result<Stri
     }
     if args.public_base_url.is_some() || args.clear_public_base_url {
         partner.public_base_url = args.public_base_url;
+    }
+    if let Some(on) = args.new_device_notices {
+        partner.new_device_notices = on;
     }
     // Strictly later than the read, so the conditional write below always sees a change.
     partner.updated_at = now().max(read_at + 1);

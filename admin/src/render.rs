@@ -29,10 +29,11 @@ pub fn show(partner: &Partner, new_secret: Option<&SigningSecret>) -> String {
         ("signing secret", secret.to_owned()),
         ("email sender", default(&partner.email_sender)),
         ("public base url", default(&partner.public_base_url)),
+        ("new device notices", if partner.new_device_notices { "on" } else { "off" }.to_owned()),
         ("created at", partner.created_at.to_string()),
         ("updated at", partner.updated_at.to_string()),
     ] {
-        out.push_str(&format!("{name:<17} {value}\n"));
+        out.push_str(&format!("{name:<19} {value}\n"));
     }
     if let Some(secret) = new_secret {
         out.push_str(&format!("\nSigning secret (store it now; it is not shown again):\n{}\n", secret.expose()));
@@ -82,6 +83,7 @@ mod tests {
             signing_secret: Some(SigningSecret::generate()),
             email_sender: None,
             public_base_url: None,
+            new_device_notices: false,
             created_at: 0,
             updated_at: 0,
         }

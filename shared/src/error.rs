@@ -41,9 +41,12 @@ pub enum ApiError {
     LinkExpired,
     #[error("the email address belongs to another account")]
     EmailInUse,
-    /// Adding a phone to an account that already has one (changing it is not offered).
+    /// Adding a phone to an account that already has one (`PUT /v2/mobile/phone/change` moves it).
     #[error("the account already has a confirmed phone")]
     PhoneAlreadySet,
+    /// Changing the phone of an account that has none (`PUT /v2/mobile/phone/add` adds one).
+    #[error("the account has no confirmed phone")]
+    PhoneNotSet,
     /// A session id that is not one of the caller's live sessions (unknown, ended, or another
     /// account's or partner's: one answer for all, so ids of others tell nothing).
     #[error("no such session")]
@@ -130,6 +133,7 @@ impl ApiError {
             ApiError::LinkExpired => (400, "LINK_EXPIRED", 1502),
             ApiError::EmailInUse => (409, "EMAIL_IN_USE", 1503),
             ApiError::PhoneAlreadySet => (409, "PHONE_ALREADY_SET", 1504),
+            ApiError::PhoneNotSet => (409, "PHONE_NOT_SET", 1505),
             ApiError::SessionNotFound => (404, "SESSION_NOT_FOUND", 1601),
             ApiError::Unavailable => (503, "UNAVAILABLE", 1302),
             ApiError::PartnerUnknown => (401, "PARTNER_UNKNOWN", 1402),
@@ -168,7 +172,9 @@ impl ApiError {
             ApiError::BadHeader { header, .. } => Some((*header).to_owned()),
             ApiError::Validation { field, .. } => Some((*field).to_owned()),
             ApiError::CodeMismatch { .. } | ApiError::CodeNoLongerValid => Some("code".to_owned()),
-            ApiError::SmsCountryNotAllowed { .. } | ApiError::PhoneAlreadySet => Some("phone".to_owned()),
+            ApiError::SmsCountryNotAllowed { .. } | ApiError::PhoneAlreadySet | ApiError::PhoneNotSet => {
+                Some("phone".to_owned())
+            }
             ApiError::PartnerUnknown | ApiError::PartnerDisabled => Some("X-Merchant-ID".to_owned()),
             ApiError::Signature(_) => Some("X-Signature".to_owned()),
             _ => None,
@@ -203,7 +209,14 @@ impl ApiError {
             }
             ApiError::LinkExpired => "This link has expired. Ask the app for a new one.".to_owned(),
             ApiError::EmailInUse => "This email address is already in use by another account.".to_owned(),
-            ApiError::PhoneAlreadySet => "This account already has a confirmed phone number.".to_owned(),
+            ApiError::PhoneAlreadySet => {
+                "This account already has a confirmed phone number; change it with PUT /v2/mobile/phone/change."
+                    .to_owned()
+            }
+            ApiError::PhoneNotSet => {
+                "This account has no confirmed phone number to change; add one with PUT /v2/mobile/phone/add."
+                    .to_owned()
+            }
             ApiError::SessionNotFound => "This account has no such live session.".to_owned(),
             ApiError::Unavailable => "The service is busy. Try again in a few seconds.".to_owned(),
             ApiError::PartnerUnknown => "The X-Merchant-ID header names no registered partner.".to_owned(),

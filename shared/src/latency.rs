@@ -14,12 +14,16 @@ pub struct SendLatencies {
     pub signup: LatencyEstimate,
     /// A resend to a pending signup.
     pub resend: LatencyEstimate,
-    /// A reset code to an account.
+    /// A reset code to an account's phone.
     pub forgot: LatencyEstimate,
+    /// A reset code to an account's confirmed address.
+    pub forgot_email: LatencyEstimate,
     /// An email-first signup code to an address no account has.
     pub signup_email: LatencyEstimate,
     /// A code to a phone being added to an account.
     pub phone_add: LatencyEstimate,
+    /// A code to the new number of an account changing its phone.
+    pub phone_change: LatencyEstimate,
 }
 
 #[derive(Debug)]

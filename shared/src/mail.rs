@@ -18,6 +18,10 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("email_in_use.html", include_str!("../templates/email_in_use.html")),
         ("email_in_use.txt", include_str!("../templates/email_in_use.txt")),
         ("page.html", include_str!("../templates/page.html")),
+        ("reset_code.html", include_str!("../templates/reset_code.html")),
+        ("reset_code.txt", include_str!("../templates/reset_code.txt")),
+        ("security_notice.html", include_str!("../templates/security_notice.html")),
+        ("security_notice.txt", include_str!("../templates/security_notice.txt")),
         ("signup_code.html", include_str!("../templates/signup_code.html")),
         ("signup_code.txt", include_str!("../templates/signup_code.txt")),
         ("signup_existing.html", include_str!("../templates/signup_existing.html")),
@@ -91,6 +95,17 @@ impl Mailer {
         })
     }
 
+    /// A password reset code for an account's confirmed address; the code leads the subject too.
+    pub fn reset_code(&self, partner: &Partner, email: &EmailAddress, code: &str) -> Result<EmailMessage, ApiError> {
+        let ctx = context! { email => email.as_str(), code => code };
+        Ok(EmailMessage {
+            from: partner.email_sender.clone(),
+            subject: format!("{code} is your password reset code"),
+            html: render("reset_code.html", ctx.clone())?,
+            text: render("reset_code.txt", ctx)?,
+        })
+    }
+
     /// For the owner of an address someone tried to sign up with again: no code, nothing to do.
     pub fn signup_existing(&self, partner: &Partner, email: &EmailAddress) -> Result<EmailMessage, ApiError> {
         let ctx = context! { email => email.as_str() };
@@ -99,6 +114,38 @@ impl Mailer {
             subject: "Someone tried to create an account with your email address".to_owned(),
             html: render("signup_existing.html", ctx.clone())?,
             text: render("signup_existing.txt", ctx)?,
+        })
+    }
+}
+
+/// What a security notice says: what happened, and what to do if it was not the owner.
+pub struct NoticeText<'a> {
+    pub subject: &'a str,
+    pub what: &'a str,
+    pub when: &'a str,
+    pub advice: &'a str,
+}
+
+impl Mailer {
+    /// A security notice (password, phone or address changed, a new sign-in): no code, no link.
+    pub fn security_notice(
+        &self,
+        partner: &Partner,
+        email: &EmailAddress,
+        notice: &NoticeText<'_>,
+    ) -> Result<EmailMessage, ApiError> {
+        let ctx = context! {
+            email => email.as_str(),
+            subject => notice.subject,
+            what => notice.what,
+            when => notice.when,
+            advice => notice.advice,
+        };
+        Ok(EmailMessage {
+            from: partner.email_sender.clone(),
+            subject: notice.subject.to_owned(),
+            html: render("security_notice.html", ctx.clone())?,
+            text: render("security_notice.txt", ctx)?,
         })
     }
 }

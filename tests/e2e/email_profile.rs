@@ -182,7 +182,7 @@ async fn bad_expired_and_reused_links_are_clear_4xx_pages_never_5xx() {
     }
     let mut no_token = Endpoint::EmailConfirm.event();
     *no_token.uri_mut() = "/v2/mobile/email/confirm".parse().unwrap();
-    let missing = registration::handlers::email_confirm::handle(&env.app, no_token).await.unwrap();
+    let missing = registration::handlers::email_confirm::handle(&env.app, &env.mailer, no_token).await.unwrap();
     assert_eq!(missing.status(), 400);
 
     env.clock.advance(EMAIL_LINK_TTL_SECS);

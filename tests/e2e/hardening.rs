@@ -1,11 +1,12 @@
 //! The findings of the adversarial review (issue 14), one test each or more. The races run the
 //! handlers truly in parallel: tasks on a multi-threaded runtime, as Lambda runs many copies.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use e2e::{Answer, Endpoint, MERCHANT, SANDBOX_MERCHANT, TestEnv, bearer, extract_code, fresh_phone};
+use e2e::{
+    Answer, Endpoint, MERCHANT, SANDBOX_MERCHANT, TestEnv, bearer, extract_code, fresh_phone, in_parallel, other_code,
+};
 use futures::future::join_all;
 use lambda_http::Body;
 use serde_json::{Value, json};
@@ -16,22 +17,8 @@ fn fresh_email(name: &str) -> String {
     format!("{name}.{}@example.com", &uuid::Uuid::new_v4().simple().to_string()[..10])
 }
 
-/// Runs every future on its own task of the multi-threaded runtime, all at once.
-async fn in_parallel<T, F>(futures: Vec<F>) -> Vec<T>
-where
-    T: Send + 'static,
-    F: Future<Output = T> + Send + 'static,
-{
-    join_all(futures.into_iter().map(tokio::spawn)).await.into_iter().map(|r| r.unwrap()).collect()
-}
-
 fn statuses(answers: &[Answer]) -> Vec<u16> {
     answers.iter().map(|a| a.status).collect()
-}
-
-/// A code that is certainly not `code`.
-fn other_code(code: &str) -> String {
-    format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000)
 }
 
 async fn profile(env: &TestEnv, auth: &str) -> Value {

@@ -1,16 +1,14 @@
 //! Email-first registration (seed 003): a code by email, then the same call with the code creates
 //! the account; adding a phone to it; signing in with the address.
 
-use e2e::{Answer, Endpoint, SANDBOX_MERCHANT, SEED_003_MERCHANT, TestEnv, bearer, extract_code, fresh_phone};
-use registration::handlers::signup_email::EMAIL_CODE_TTL_SECS;
+use e2e::{
+    Answer, Endpoint, SANDBOX_MERCHANT, SEED_003_MERCHANT, TestEnv, bearer, extract_code, fresh_email, fresh_phone,
+};
+use registration::handlers::EMAIL_CODE_TTL_SECS;
 use serde_json::{Value, json};
 
 /// The seed 003 example password: meets the seed 003 policy.
 const PASSWORD: &str = "A9#bL8@z";
-
-fn fresh_email() -> String {
-    format!("first.{}@Example.com", &uuid::Uuid::new_v4().simple().to_string()[..10])
-}
 
 async fn step(env: &TestEnv, merchant: &str, body: Value) -> Answer {
     env.call(Endpoint::SignupEmail, body, &[("x-merchant-id", Some(merchant))]).await
@@ -25,17 +23,10 @@ async fn confirm(env: &TestEnv, email: &str, code: &str) -> Answer {
     step(env, SEED_003_MERCHANT, body).await
 }
 
-/// The code in the latest email to `address` (its subject starts with it).
-async fn emailed_code(env: &TestEnv, address: &str) -> String {
-    let emails = env.emails_to(&address.to_lowercase()).await;
-    let (subject, _) = emails.last().unwrap_or_else(|| panic!("no email to {address}"));
-    extract_code(subject).unwrap_or_else(|| panic!("no code in {subject:?}"))
-}
-
 /// Signs up `email` in both steps; the token response.
 async fn email_account(env: &TestEnv, email: &str) -> Answer {
     assert_eq!(ask_code(env, email).await.status, 200);
-    let tokens = confirm(env, email, &emailed_code(env, email).await).await;
+    let tokens = confirm(env, email, &env.emailed_code(email).await).await;
     assert_eq!(tokens.status, 200, "{:?}", tokens.body);
     tokens
 }
@@ -58,7 +49,7 @@ async fn both_steps_create_an_account_with_its_email_confirmed() {
 
     // THEN the answer is `{}` and the normalised address got a 6-digit code
     assert_eq!((first.status, &first.body), (200, &json!({})));
-    let code = emailed_code(&env, &email).await;
+    let code = env.emailed_code(&email).await;
     assert_eq!(code.len(), 6);
     let (_, html) = env.emails_to(&email.to_lowercase()).await.pop().unwrap();
     assert!(html.contains(&code));
@@ -91,7 +82,7 @@ async fn five_wrong_codes_kill_the_code() {
     let env = TestEnv::new().await;
     let email = fresh_email();
     ask_code(&env, &email).await;
-    let right = emailed_code(&env, &email).await;
+    let right = env.emailed_code(&email).await;
     let wrong = if right == "000000" { "111111" } else { "000000" };
 
     // WHEN five wrong codes are tried
@@ -114,7 +105,7 @@ async fn a_code_for_one_email_does_not_confirm_another_and_codes_expire_after_10
     let (ana, bob) = (fresh_email(), fresh_email());
     ask_code(&env, &ana).await;
     ask_code(&env, &bob).await;
-    let (ana_code, bob_code) = (emailed_code(&env, &ana).await, emailed_code(&env, &bob).await);
+    let (ana_code, bob_code) = (env.emailed_code(&ana).await, env.emailed_code(&bob).await);
 
     // WHEN Ana's code is presented for Bob's address
     let crossed = confirm(&env, &bob, &ana_code).await;
@@ -287,7 +278,7 @@ async fn a_phone_of_another_account_gets_a_notice_and_cannot_be_taken() {
     env.call(Endpoint::SignupEmail, body.clone(), &[]).await;
     let email = body["email"].as_str().unwrap();
     let mut with_code = body.clone();
-    with_code["emailConfirmCode"] = json!(emailed_code(&env, email).await);
+    with_code["emailConfirmCode"] = json!(env.emailed_code(email).await);
     let tokens = env.call(Endpoint::SignupEmail, with_code, &[]).await;
     assert_eq!(tokens.status, 200, "{:?}", tokens.body);
     env.wait_out_cooldown();

@@ -18,8 +18,8 @@ use registration::config::Config;
 use registration::domain::partner::PolicyName;
 use registration::handlers::{
     email_add, email_confirm, email_resend, jwks, password_change, password_forgot, password_reset, phone_add,
-    phone_confirm, phone_resend, profile_get, profile_update, revoke, session_end, sessions_end_others, sessions_list,
-    signup, signup_email, token,
+    phone_change, phone_confirm, phone_resend, profile_get, profile_update, revoke, session_end, sessions_end_others,
+    sessions_list, signup, signup_email, token,
 };
 use registration::security::access_token::AccessTokenVerifier;
 use registration::security::tokens::{SigningKey, TokenIssuer};
@@ -178,19 +178,22 @@ impl TestEnv {
             Endpoint::Signup => signup::handle(&self.app, req).await,
             Endpoint::PhoneConfirm => phone_confirm::handle(&self.app, &self.issuer, req).await,
             Endpoint::PhoneResend => phone_resend::handle(&self.app, req).await,
-            Endpoint::Token | Endpoint::TokenForm => token::handle(&self.app, &self.issuer, req).await,
+            Endpoint::Token | Endpoint::TokenForm => token::handle(&self.app, &self.issuer, &self.mailer, req).await,
             Endpoint::Revoke => revoke::handle(&self.app, &self.verifier, req).await,
             Endpoint::Jwks => jwks::handle(&self.jwks_document, req).await,
             Endpoint::EmailAdd => email_add::handle(&self.app, &self.verifier, &self.mailer, req).await,
             Endpoint::EmailResend => email_resend::handle(&self.app, &self.verifier, &self.mailer, req).await,
-            Endpoint::EmailConfirm | Endpoint::EmailConfirmPost => email_confirm::handle(&self.app, req).await,
+            Endpoint::EmailConfirm | Endpoint::EmailConfirmPost => {
+                email_confirm::handle(&self.app, &self.mailer, req).await
+            }
             Endpoint::ProfileUpdate => profile_update::handle(&self.app, &self.verifier, req).await,
             Endpoint::ProfileGet => profile_get::handle(&self.app, &self.verifier, req).await,
-            Endpoint::PasswordForgot => password_forgot::handle(&self.app, req).await,
-            Endpoint::PasswordReset => password_reset::handle(&self.app, req).await,
-            Endpoint::PasswordChange => password_change::handle(&self.app, &self.verifier, req).await,
+            Endpoint::PasswordForgot => password_forgot::handle(&self.app, &self.mailer, req).await,
+            Endpoint::PasswordReset => password_reset::handle(&self.app, &self.mailer, req).await,
+            Endpoint::PasswordChange => password_change::handle(&self.app, &self.verifier, &self.mailer, req).await,
             Endpoint::SignupEmail => signup_email::handle(&self.app, &self.issuer, &self.mailer, req).await,
             Endpoint::PhoneAdd => phone_add::handle(&self.app, &self.verifier, req).await,
+            Endpoint::PhoneChange => phone_change::handle(&self.app, &self.verifier, &self.mailer, req).await,
             Endpoint::SessionsList => sessions_list::handle(&self.app, &self.verifier, req).await,
             Endpoint::SessionEnd => session_end::handle(&self.app, &self.verifier, req).await,
             Endpoint::SessionsEndOthers => sessions_end_others::handle(&self.app, &self.verifier, req).await,
@@ -267,7 +270,7 @@ impl TestEnv {
             .with_query_string_parameters(std::collections::HashMap::from([("token".to_owned(), token)]));
         let accept = if json { "application/json" } else { "text/html" };
         req.headers_mut().insert("accept", accept.parse().expect("header"));
-        let response = email_confirm::handle(&self.app, req).await.expect("infallible");
+        let response = email_confirm::handle(&self.app, &self.mailer, req).await.expect("infallible");
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
@@ -311,6 +314,25 @@ impl TestEnv {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The code in the latest email to `address` (its subject starts with it).
+    pub async fn emailed_code(&self, address: &str) -> String {
+        let emails = self.emails_to(&address.to_lowercase()).await;
+        let (subject, _) = emails.last().unwrap_or_else(|| panic!("no email to {address}"));
+        extract_code(subject).unwrap_or_else(|| panic!("no code in {subject:?}"))
+    }
+
+    /// An email-first account for `email` (both steps, on the default partner); its token response.
+    pub async fn email_account(&self, email: &str, password: &str) -> Answer {
+        let ask = serde_json::json!({ "email": email, "password": password });
+        let asked = self.call(Endpoint::SignupEmail, ask, &[]).await;
+        assert_eq!(asked.status, 200, "{:?}", asked.body);
+        let code = self.emailed_code(email).await;
+        let confirm = serde_json::json!({ "email": email, "password": password, "emailConfirmCode": code });
+        let tokens = self.call(Endpoint::SignupEmail, confirm, &[]).await;
+        assert_eq!(tokens.status, 200, "{:?}", tokens.body);
+        tokens
     }
 
     /// The confirmation link in the latest email to `address`.
@@ -417,6 +439,29 @@ pub fn extract_code(message: &str) -> Option<String> {
     (digits.len() == 6).then_some(digits)
 }
 
+/// A random address (mixed case, as users type), so tests never share a mailbox.
+pub fn fresh_email() -> String {
+    format!("first.{}@Example.com", &uuid::Uuid::new_v4().simple().to_string()[..10])
+}
+
+/// A code that is certainly not `code`.
+pub fn other_code(code: &str) -> String {
+    format!("{:06}", (code.parse::<u32>().expect("six digits") + 1) % 1_000_000)
+}
+
+/// Runs each future on its own task of the (multi-thread) runtime, as parallel Lambda copies would.
+pub async fn in_parallel<T, F>(futures: Vec<F>) -> Vec<T>
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = T> + Send + 'static,
+{
+    futures::future::join_all(futures.into_iter().map(tokio::spawn))
+        .await
+        .into_iter()
+        .map(|r| r.expect("the task finished"))
+        .collect()
+}
+
 /// A random valid UK mobile number, so tests never share a phone.
 pub fn fresh_phone() -> String {
     let n = u32::from_le_bytes(registration::security::random::bytes::<4>()) % 1_000_000;
@@ -446,6 +491,7 @@ pub enum Endpoint {
     PasswordChange,
     SignupEmail,
     PhoneAdd,
+    PhoneChange,
     SessionsList,
     /// `DELETE /v2/customer/sessions/{id}`; `session_end` puts the id in.
     SessionEnd,
@@ -474,6 +520,7 @@ impl Endpoint {
             Endpoint::PasswordChange => include_str!("../../events/password-change.json"),
             Endpoint::SignupEmail => include_str!("../../events/signup-email.json"),
             Endpoint::PhoneAdd => include_str!("../../events/phone-add.json"),
+            Endpoint::PhoneChange => include_str!("../../events/phone-change.json"),
             Endpoint::SessionsList => include_str!("../../events/sessions-list.json"),
             Endpoint::SessionEnd => include_str!("../../events/session-end.json"),
             Endpoint::SessionsEndOthers => include_str!("../../events/sessions-end-others.json"),

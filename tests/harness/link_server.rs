@@ -61,8 +61,9 @@ pub fn serve(listener: TcpListener, env: Arc<TestEnv>) {
                         .body(Body::Text(String::from_utf8_lossy(&body).into_owned()))
                         .expect("request")
                         .with_query_string_parameters(query.into_iter().collect::<std::collections::HashMap<_, _>>());
-                    let response =
-                        registration::handlers::email_confirm::handle(&env.app, req).await.expect("infallible");
+                    let response = registration::handlers::email_confirm::handle(&env.app, &env.mailer, req)
+                        .await
+                        .expect("infallible");
                     let content_type = response
                         .headers()
                         .get("content-type")

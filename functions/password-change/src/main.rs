@@ -1,14 +1,16 @@
-//! Lambda for `PUT /v2/mobile/password`: wiring only. Keys and clients are loaded once per cold start.
+//! Lambda for `PUT /v2/mobile/password`: wiring only. Keys, clients and templates are loaded once per cold start.
 
 use lambda_http::{Error, run, service_fn};
-use registration::config::{Environment, token_issuer};
+use registration::config::{Config, Environment, token_issuer};
 use registration::security::access_token::AccessTokenVerifier;
 use registration::{App, handlers::password_change, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
-    let app = &App::from_env().await?;
+    let sdk = App::sdk_config().await?;
+    let app = &App::from_sdk(&sdk, &Config::load(&Environment)?);
+    let mailer = &App::mailer(&sdk, &Environment)?;
     let verifier = &AccessTokenVerifier::new(&token_issuer(&Environment)?);
-    run(service_fn(move |req| password_change::handle(app, verifier, req))).await
+    run(service_fn(move |req| password_change::handle(app, verifier, mailer, req))).await
 }

@@ -10,3 +10,4 @@ pub mod phone;
 pub mod send_limits;
 pub mod signin_backoff;
 pub mod simple_password;
+pub mod utc_time;

@@ -127,6 +127,10 @@ pub struct Partner {
     pub email_sender: Option<String>,
     /// Overrides the deployment's `PUBLIC_BASE_URL` for this partner's links.
     pub public_base_url: Option<String>,
+    /// Tell users when their account is signed in to from a device (`X-Fingerprint`) it had not
+    /// used before. Off unless the partner turns it on: apps that send no fingerprint, or a new one
+    /// per install, would tell users too often.
+    pub new_device_notices: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -202,6 +206,7 @@ pub(crate) fn test_partner() -> Partner {
         signing_secret: None,
         email_sender: None,
         public_base_url: None,
+        new_device_notices: false,
         created_at: 0,
         updated_at: 0,
     }

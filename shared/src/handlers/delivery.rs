@@ -5,7 +5,7 @@
 
 use zeroize::Zeroizing;
 
-use super::{Attempt, CODE_ATTEMPTS, NO_USER, SMS_CODE_TTL_SECS};
+use super::{Attempt, CODE_ATTEMPTS, EMAIL_CODE_TTL_SECS, NO_USER, SMS_CODE_TTL_SECS};
 use crate::App;
 use crate::admission::sms_budget;
 use crate::domain::partner::Partner;
@@ -157,22 +157,27 @@ where
     Ok(Attempt::Done(()))
 }
 
-/// For a phone that must get nothing without anyone being able to tell: records a send under the
-/// same limits, stores a decoy where the code would be, and takes as long as the path it imitates.
+/// For a phone or an address that must get nothing without anyone being able to tell: records a
+/// send under the same limits, stores a decoy where the code would be (living `ttl` seconds, as the
+/// real one would), and takes as long as the path it imitates.
 pub(super) async fn send_nothing_alike(
     app: &App,
     partner: &Partner,
-    key: &PhoneKey,
+    who: Identifier<'_>,
     purpose: CodePurpose,
     imitates: &LatencyEstimate,
 ) -> Result<Attempt<()>, ApiError> {
-    let decoy = decoy_code(NO_USER, app.clock.now() + SMS_CODE_TTL_SECS);
+    let (to, ttl) = match who {
+        Identifier::Phone(key) => (Recipient::Phone(&key.phone), SMS_CODE_TTL_SECS),
+        Identifier::Email(key) => (Recipient::Email(&key.email), EMAIL_CODE_TTL_SECS),
+    };
+    let decoy = decoy_code(NO_USER, app.clock.now() + ttl);
     deliver(
         app,
         partner,
-        Recipient::Phone(&key.phone),
+        to,
         Timing::Imitates(imitates),
-        |send| async move { app.store.issue_code(Identifier::Phone(key), purpose, IssuedCode::Decoy(decoy), &send).await },
+        |send| async move { app.store.issue_code(who, purpose, IssuedCode::Decoy(decoy), &send).await },
         || async { Ok(()) },
     )
     .await

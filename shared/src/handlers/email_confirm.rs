@@ -3,7 +3,8 @@
 //! so a person gets a page with one button that POSTs the token (no script needed), and only the
 //! POST confirms. Apps that ask for `application/json` get JSON and confirm with either method. A
 //! bad, missing, used or expired token is a 4xx page, never a 5xx. Opening the link again after it
-//! worked says the address is confirmed rather than scolding the user.
+//! worked says the address is confirmed rather than scolding the user. An address that replaces
+//! another gets the old one told.
 
 use std::convert::Infallible;
 
@@ -12,12 +13,14 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::notices::{NoticeTo, SecurityEvent, notify};
 use crate::App;
+use crate::domain::email::EmailAddress;
 use crate::domain::kyc::KycLevel;
 use crate::error::ApiError;
 use crate::http::request::{json_or_form_body, query_param, wants_json};
 use crate::http::response::{finish, html, json};
-use crate::mail::{confirm_button_page, page};
+use crate::mail::{Mailer, confirm_button_page, page};
 use crate::ports::{AccountRecord, EmailConfirmation, EmailTokenRecord, StoreError};
 use crate::security::tokens::EmailLinkToken;
 
@@ -33,12 +36,12 @@ enum Outcome {
     AlreadyConfirmed,
 }
 
-pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, Infallible> {
+pub async fn handle(app: &App, mailer: &Mailer, req: Request) -> Result<Response<Body>, Infallible> {
     let api_client = wants_json(&req);
     let result = match *req.method() {
         Method::GET | Method::POST => match link_token(&req) {
             Ok(token) if req.method() == Method::GET && !api_client => inspect(app, token).await,
-            Ok(token) => confirm(app, &token).await,
+            Ok(token) => confirm(app, mailer, &token).await,
             Err(err) => Err(err),
         },
         _ => Err(ApiError::MethodNotAllowed { allow: "GET, POST" }),
@@ -135,7 +138,7 @@ async fn inspect(app: &App, token: String) -> Result<Outcome, ApiError> {
     }
 }
 
-async fn confirm(app: &App, token: &str) -> Result<Outcome, ApiError> {
+async fn confirm(app: &App, mailer: &Mailer, token: &str) -> Result<Outcome, ApiError> {
     let hash = EmailLinkToken::from_client(token.to_owned()).digest();
     for _ in 0..ATTEMPTS {
         let now = app.clock.now();
@@ -156,10 +159,11 @@ async fn confirm(app: &App, token: &str) -> Result<Outcome, ApiError> {
         match app.store.confirm_email(confirmation).await {
             Ok(()) => {
                 tracing::info!(user_id = %account.user_id, "email confirmed");
+                tell_previous_address(app, mailer, &account, &record.email, now).await;
                 return Ok(Outcome::Confirmed);
             }
             Err(StoreError::Conflict) => {
-                let email = crate::domain::email::EmailAddress::parse(&record.email)?;
+                let email = EmailAddress::parse(&record.email)?;
                 let owner = app.store.email_owner(&account.merchant_id, &email).await?;
                 if owner.is_some_and(|owner| owner != account.user_id) {
                     return Err(ApiError::EmailInUse);
@@ -170,4 +174,22 @@ async fn confirm(app: &App, token: &str) -> Result<Outcome, ApiError> {
         }
     }
     Err(ApiError::Unavailable)
+}
+
+/// The address the new one replaced is told (to it, not to the new one, which just proved itself).
+async fn tell_previous_address(app: &App, mailer: &Mailer, account: &AccountRecord, new_email: &str, now: i64) {
+    let Some(previous) = account.email.as_deref().filter(|p| *p != new_email) else {
+        return;
+    };
+    let (Ok(previous), Ok(new_email)) = (EmailAddress::parse(previous), EmailAddress::parse(new_email)) else {
+        return;
+    };
+    match app.partners.get(&account.merchant_id).await {
+        Ok(Some(partner)) => {
+            let event = SecurityEvent::EmailChanged { new_email: new_email.masked() };
+            notify(app, mailer, &partner, &[NoticeTo::Email(previous)], &event, now).await;
+        }
+        Ok(None) => tracing::warn!(user_id = %account.user_id, "no partner for an email change notice"),
+        Err(err) => tracing::warn!(user_id = %account.user_id, error = %err, "email change notice not sent"),
+    }
 }

@@ -1,6 +1,7 @@
 //! `PUT /v2/mobile/password` (bearer) `{oldPassword, newPassword}` → `{"result":"ok"}`. The old
 //! password is verified under the sign-in back-off; the new one meets the policy and the history;
-//! every other session is revoked and the caller's keeps working.
+//! every other session is revoked and the caller's keeps working; the owner is told on every
+//! confirmed channel.
 
 use std::convert::Infallible;
 
@@ -10,13 +11,15 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::new_password::{sessions_to_revoke, vet_new_password};
-use super::password_check::reserve_check;
+use super::notices::{SecurityEvent, confirmed_channels, notify};
+use super::password_check::reauthenticate;
 use super::signed_in::{SignedIn, signed_in_account};
 use crate::App;
 use crate::domain::password::Password;
 use crate::error::ApiError;
 use crate::http::request::json_body;
 use crate::http::response::{finish, json};
+use crate::mail::Mailer;
 use crate::ports::{PasswordChange, StoreError};
 use crate::security::access_token::AccessTokenVerifier;
 
@@ -27,27 +30,26 @@ struct ChangeRequest {
     new_password: String,
 }
 
-pub async fn handle(app: &App, verifier: &AccessTokenVerifier, req: Request) -> Result<Response<Body>, Infallible> {
-    finish("password-change", change(app, verifier, &req).await)
+pub async fn handle(
+    app: &App,
+    verifier: &AccessTokenVerifier,
+    mailer: &Mailer,
+    req: Request,
+) -> Result<Response<Body>, Infallible> {
+    finish("password-change", change(app, verifier, mailer, &req).await)
 }
 
-async fn change(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Result<Response<Body>, ApiError> {
+async fn change(
+    app: &App,
+    verifier: &AccessTokenVerifier,
+    mailer: &Mailer,
+    req: &Request,
+) -> Result<Response<Body>, ApiError> {
     let SignedIn { caller, principal, account } = signed_in_account(app, verifier, req, Method::PUT).await?;
     let body: ChangeRequest = json_body(req)?;
-    let wrong_old = || ApiError::validation("oldPassword", "incorrect", "The current password is not correct.");
-    let old = Password::new(body.old_password).map_err(|_| wrong_old())?;
     let new = Password::new(body.new_password)?;
-    let identifier = account
-        .sign_in_identifier()
-        .ok_or_else(|| ApiError::Internal(format!("account {} has neither phone nor email", account.user_id)))?;
     let now = app.clock.now();
-
-    // The same back-off as sign-in: a stolen access token does not buy unlimited password guesses.
-    let check = reserve_check(&*app.store, &*app.clock, identifier.as_ref(), &account.user_id).await?;
-    if !app.hasher.verify(&old, &account.password_hash).await? {
-        return Err(wrong_old());
-    }
-    check.succeeded(&*app.store).await?;
+    reauthenticate(app, &account, body.old_password, "oldPassword").await?;
     let (new_hash, history) = vet_new_password(app, &caller.partner, &account, &new).await?;
     let change = PasswordChange {
         user_id: &account.user_id,
@@ -66,5 +68,6 @@ async fn change(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Res
         Err(other) => return Err(other.into()),
     }
     tracing::info!(user_id = %account.user_id, "password changed; other sessions revoked");
+    notify(app, mailer, &caller.partner, &confirmed_channels(&account), &SecurityEvent::PasswordChanged, now).await;
     Ok(json(200, &json!({ "result": "ok" })))
 }

@@ -1,12 +1,35 @@
-//! Checking a password under the sign-in back-off (sign-in, password change). The failure is
+//! Checking a password under the sign-in back-off (sign-in, password and phone change). The failure is
 //! written before the password is compared, conditional on the streaks being as read: of any
 //! number of parallel requests, each check takes one slot of the streak, and once the streak
 //! blocks, the rest are answered 429 without a check. A success clears the streaks.
 
 use super::race_backoff;
+use crate::App;
+use crate::domain::password::Password;
 use crate::domain::signin_backoff::SigninBackoff;
 use crate::error::ApiError;
-use crate::ports::{Clock, Identifier, SigninStreaks, StoreError, Streak};
+use crate::ports::{AccountRecord, Clock, Identifier, SigninStreaks, StoreError, Streak};
+
+/// A signed-in user proving their password again (password change, phone change), under the
+/// sign-in back-off: a stolen access token buys no more guesses than sign-in gives. A wrong
+/// password is a 400 on `field`.
+pub(super) async fn reauthenticate(
+    app: &App,
+    account: &AccountRecord,
+    password: String,
+    field: &'static str,
+) -> Result<(), ApiError> {
+    let wrong = || ApiError::validation(field, "incorrect", "The password is not correct.");
+    let password = Password::new(password).map_err(|_| wrong())?;
+    let identifier = account
+        .sign_in_identifier()
+        .ok_or_else(|| ApiError::Internal(format!("account {} has neither phone nor email", account.user_id)))?;
+    let check = reserve_check(&*app.store, &*app.clock, identifier.as_ref(), &account.user_id).await?;
+    if !app.hasher.verify(&password, &account.password_hash).await? {
+        return Err(wrong());
+    }
+    check.succeeded(&*app.store).await
+}
 
 /// Reads and reservations a request makes before it gives up on a contended streak.
 const RESERVE_TRIES: u64 = 6;

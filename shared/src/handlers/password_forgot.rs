@@ -1,7 +1,9 @@
-//! `POST /v2/mobile/password/forgot` `{phone}` → always `{"result":"ok"}`. A confirmed account gets
-//! an SMS reset code; any other phone gets nothing, but the request records a send under the same
-//! limits, stores a decoy code and waits as long as a send takes here, so status, body, limits,
-//! time and the answers to the codes guessed next are the same.
+//! `POST /v2/mobile/password/forgot` `{phone}` or `{email}` → always `{"result":"ok"}`. A confirmed
+//! account gets a reset code: by SMS to its phone (5 minutes), or by email to its confirmed address
+//! (10 minutes), so an email-first account without a phone is never locked out. Any other phone or
+//! address gets nothing, but the request records a send under the same limits, stores a decoy code
+//! and waits as long as a send takes here, so status, body, limits, time and the answers to the
+//! codes guessed next are the same.
 
 use std::convert::Infallible;
 
@@ -11,60 +13,98 @@ use serde::Deserialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::delivery::{Timing, deliver, new_code, send_nothing_alike};
-use super::retry_races;
+use super::delivery::{Timing, deliver, new_code, new_code_for, send_nothing_alike};
+use super::recovery_identifier::phone_or_email;
+use super::{Attempt, EMAIL_CODE_TTL_SECS, NO_USER, retry_races};
 use crate::App;
 use crate::admission::{RateClass, admit};
-use crate::domain::phone::PhoneNumber;
+use crate::domain::partner::Partner;
 use crate::error::ApiError;
 use crate::http::request::{json_body, require_method};
 use crate::http::response::{finish, json};
-use crate::ports::{AccountStatus, Identifier, IssuedCode, PhoneKey, Recipient};
+use crate::mail::Mailer;
+use crate::ports::{AccountStatus, EmailKey, Identifier, IssuedCode, OwnedIdentifier, PhoneKey, Recipient};
 use crate::security::code::CodePurpose;
 
 #[derive(Deserialize)]
 struct ForgotRequest {
-    phone: String,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
 }
 
-pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, Infallible> {
-    finish("password-forgot", forgot(app, &req).await)
+pub async fn handle(app: &App, mailer: &Mailer, req: Request) -> Result<Response<Body>, Infallible> {
+    finish("password-forgot", forgot(app, mailer, &req).await)
 }
 
-async fn forgot(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
+async fn forgot(app: &App, mailer: &Mailer, req: &Request) -> Result<Response<Body>, ApiError> {
     require_method(req, Method::POST)?;
     let caller = admit(app, req, RateClass::Send).await?;
     let partner = &*caller.partner;
     let body: ForgotRequest = json_body(req)?;
-    let key = &PhoneKey { merchant_id: partner.id.clone(), phone: PhoneNumber::parse(&body.phone)? };
-    partner.check_sms_country(&key.phone)?;
-    let to = Recipient::Phone(&key.phone);
-    retry_races(|| async move {
-        let now = app.clock.now();
-        let claim = app.store.phone_claim(key).await?.filter(|c| c.is_live(now) && c.status == AccountStatus::Active);
-        match claim {
-            Some(claim) => {
-                let (code, stored) = new_code(app, partner, key, CodePurpose::PasswordReset, &claim.user_id, now);
-                let text = Zeroizing::new(format!(
-                    "{} is your password reset code. It expires in 5 minutes. If you did not ask to reset your password, ignore this message.",
-                    code.expose()
-                ));
-                let text = &text;
-                deliver(
-                    app,
-                    partner,
-                    to,
-                    Timing::Sets(&app.send_latency.forgot),
-                    |send| async move { app.store.issue_code(Identifier::Phone(key), CodePurpose::PasswordReset, IssuedCode::Sent(stored), &send).await },
-                    || app.sms.send(&key.phone, text),
-                )
-                .await
-            }
-            None => {
-                send_nothing_alike(app, partner, key, CodePurpose::PasswordReset, &app.send_latency.forgot).await
-            }
+    match phone_or_email(&partner.id, body.phone.as_deref(), body.email.as_deref())? {
+        OwnedIdentifier::Phone(key) => {
+            partner.check_sms_country(&key.phone)?;
+            retry_races(|| by_sms(app, partner, &key)).await?;
         }
-    })
-    .await?;
+        OwnedIdentifier::Email(key) => retry_races(|| by_email(app, mailer, partner, &key)).await?,
+    }
     Ok(json(200, &json!({ "result": "ok" })))
+}
+
+async fn by_sms(app: &App, partner: &Partner, key: &PhoneKey) -> Result<Attempt<()>, ApiError> {
+    let now = app.clock.now();
+    let claim = app.store.phone_claim(key).await?.filter(|c| c.is_live(now) && c.status == AccountStatus::Active);
+    let estimate = &app.send_latency.forgot;
+    let Some(claim) = claim else {
+        return send_nothing_alike(app, partner, Identifier::Phone(key), CodePurpose::PasswordReset, estimate).await;
+    };
+    let (code, stored) = new_code(app, partner, key, CodePurpose::PasswordReset, &claim.user_id, now);
+    let text = &Zeroizing::new(format!(
+        "{} is your password reset code. It expires in 5 minutes. If you did not ask to reset your password, ignore this message.",
+        code.expose()
+    ));
+    deliver(
+        app,
+        partner,
+        Recipient::Phone(&key.phone),
+        Timing::Sets(estimate),
+        |send| async move {
+            app.store
+                .issue_code(Identifier::Phone(key), CodePurpose::PasswordReset, IssuedCode::Sent(stored), &send)
+                .await
+        },
+        || app.sms.send(&key.phone, text),
+    )
+    .await
+}
+
+/// The address must be an account's confirmed one (its claim); a pending address gets nothing.
+async fn by_email(app: &App, mailer: &Mailer, partner: &Partner, key: &EmailKey) -> Result<Attempt<()>, ApiError> {
+    let now = app.clock.now();
+    let who = Identifier::Email(key);
+    let estimate = &app.send_latency.forgot_email;
+    // An unknown address reads an account too (none), so both cases make the same reads.
+    let owner_id = app.store.email_owner(&key.merchant_id, &key.email).await?;
+    let owner = app
+        .store
+        .account(owner_id.as_deref().unwrap_or(NO_USER))
+        .await?
+        .filter(|a| owner_id.is_some() && a.status == AccountStatus::Active);
+    let Some(account) = owner else {
+        return send_nothing_alike(app, partner, who, CodePurpose::PasswordReset, estimate).await;
+    };
+    let expires_at = now + EMAIL_CODE_TTL_SECS;
+    let (code, stored) = new_code_for(app, partner, who, CodePurpose::PasswordReset, &account.user_id, expires_at);
+    let message = mailer.reset_code(partner, &key.email, code.expose())?;
+    deliver(
+        app,
+        partner,
+        Recipient::Email(&key.email),
+        Timing::Sets(estimate),
+        |send| async move { app.store.issue_code(who, CodePurpose::PasswordReset, IssuedCode::Sent(stored), &send).await },
+        || mailer.sender.send(&key.email, &message),
+    )
+    .await
 }

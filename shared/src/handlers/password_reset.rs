@@ -1,7 +1,8 @@
-//! `POST /v2/mobile/password/reset` `{phone, code, password}` → `{"result":"ok"}`. The code is checked
-//! first (single use, five attempts, five minutes; only a reset code), so nobody without it learns
-//! anything about the account's passwords. Then the full policy and the history apply, and every
-//! session and access token issued before the reset stops working.
+//! `POST /v2/mobile/password/reset` `{phone or email, code, password}` → `{"result":"ok"}`. The code
+//! is checked first (single use, five attempts; only a reset code, only for that phone or address),
+//! so nobody without it learns anything about the account's passwords. Then the full policy and the
+//! history apply, every session and access token issued before the reset stops working, and the
+//! owner is told on every confirmed channel.
 
 use std::convert::Infallible;
 
@@ -12,40 +13,43 @@ use serde_json::json;
 
 use super::codes::{check_code, consume_code};
 use super::new_password::{sessions_to_revoke, vet_new_password};
+use super::notices::{SecurityEvent, confirmed_channels, notify};
+use super::recovery_identifier::phone_or_email;
 use crate::App;
 use crate::admission::{RateClass, admit};
 use crate::domain::password::Password;
-use crate::domain::phone::PhoneNumber;
 use crate::error::ApiError;
 use crate::http::request::{json_body, require_method};
 use crate::http::response::{finish, json};
-use crate::ports::{AccountStatus, Identifier, PasswordChange, PhoneKey};
+use crate::mail::Mailer;
+use crate::ports::{AccountStatus, PasswordChange};
 use crate::security::code::{CodePurpose, ConfirmationCode};
 
 #[derive(Deserialize)]
 struct ResetRequest {
-    phone: String,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
     code: String,
     password: String,
 }
 
-pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, Infallible> {
-    finish("password-reset", reset(app, &req).await)
+pub async fn handle(app: &App, mailer: &Mailer, req: Request) -> Result<Response<Body>, Infallible> {
+    finish("password-reset", reset(app, mailer, &req).await)
 }
 
-async fn reset(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
+async fn reset(app: &App, mailer: &Mailer, req: &Request) -> Result<Response<Body>, ApiError> {
     require_method(req, Method::POST)?;
     let caller = admit(app, req, RateClass::Verify).await?;
     let body: ResetRequest = json_body(req)?;
-    let phone = PhoneNumber::parse(&body.phone)?;
+    let identifier = phone_or_email(caller.merchant_id(), body.phone.as_deref(), body.email.as_deref())?;
+    let who = identifier.as_ref();
     let code = ConfirmationCode::parse(&body.code)?;
     let password = Password::new(body.password)?;
-    let key = PhoneKey { merchant_id: caller.merchant_id().to_owned(), phone };
     let now = app.clock.now();
 
-    let stored =
-        check_code(&*app.store, &app.code_mac, Identifier::Phone(&key), CodePurpose::PasswordReset, &code, None, now)
-            .await?;
+    let stored = check_code(&*app.store, &app.code_mac, who, CodePurpose::PasswordReset, &code, None, now).await?;
     let account = app
         .store
         .account(&stored.user_id)
@@ -55,7 +59,7 @@ async fn reset(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
     let (new_hash, history) = vet_new_password(app, &caller.partner, &account, &password).await?;
     let revoke_sessions = sessions_to_revoke(&*app.store, &account.user_id, None).await?;
     // The same values on every try; a changed password (expected_hash) fails each one, as it should.
-    consume_code(&*app.store, Identifier::Phone(&key), CodePurpose::PasswordReset, &stored.code_id, || {
+    consume_code(&*app.store, who, CodePurpose::PasswordReset, &stored.code_id, || {
         app.store.set_password(PasswordChange {
             user_id: &account.user_id,
             expected_hash: &account.password_hash,
@@ -64,11 +68,12 @@ async fn reset(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
             revoke_sessions: revoke_sessions.clone(),
             keep_session: None,
             credential_version: account.credential_version + 1,
-            reset_code: Some((&key, &stored.code_id)),
+            reset_code: Some((who, &stored.code_id)),
             now,
         })
     })
     .await?;
     tracing::info!(user_id = %account.user_id, "password reset; every session revoked");
+    notify(app, mailer, &caller.partner, &confirmed_channels(&account), &SecurityEvent::PasswordReset, now).await;
     Ok(json(200, &json!({ "result": "ok" })))
 }

@@ -47,7 +47,14 @@ async fn attempt(app: &App, partner: &Partner, key: &PhoneKey) -> Result<Attempt
         app.store.phone_claim(key).await?.filter(|claim| claim.is_live(now) && claim.status == AccountStatus::Pending);
     let Some(claim) = pending else {
         // No pending signup: the same limits and the same time as a send, and nothing sent.
-        return send_nothing_alike(app, partner, key, CodePurpose::PhoneSignup, &app.send_latency.resend).await;
+        return send_nothing_alike(
+            app,
+            partner,
+            Identifier::Phone(key),
+            CodePurpose::PhoneSignup,
+            &app.send_latency.resend,
+        )
+        .await;
     };
     let (code, stored) = new_code(app, partner, key, CodePurpose::PhoneSignup, &claim.user_id, now);
     send_with(app, partner, key, &code_text(&code), Timing::Sets(&app.send_latency.resend), |sms| async move {

@@ -15,7 +15,7 @@ use serde_json::json;
 use super::codes::{check_code, consume_code};
 use super::delivery::{Timing, decoy_code, deliver, new_code_for};
 use super::token::session_tokens::{new_session, token_response};
-use super::{Attempt, NO_USER, retry_races};
+use super::{Attempt, EMAIL_CODE_TTL_SECS, NO_USER, retry_races};
 use crate::App;
 use crate::admission::{Caller, RateClass, admit};
 use crate::domain::email::EmailAddress;
@@ -29,8 +29,6 @@ use crate::ports::{EmailKey, Identifier, IssuedCode, NewEmailAccount, Recipient}
 use crate::security::code::{CodePurpose, ConfirmationCode};
 use crate::security::tokens::TokenIssuer;
 
-/// Email codes live 10 minutes (docs/targets.md; ASVS 6.5.5 allows at most 10).
-pub const EMAIL_CODE_TTL_SECS: i64 = 10 * 60;
 /// The only user type this service creates; the field exists for seed 003 clients.
 const CUSTOMER: &str = "CUSTOMER";
 

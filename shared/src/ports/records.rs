@@ -136,6 +136,17 @@ pub struct PhoneAddition<'a> {
     pub now: i64,
 }
 
+/// Moving a signed-in account to a new number it proved with a code: everything that changes
+/// together (the new claim taken, the old one released, the account's phone replaced).
+pub struct PhoneMove<'a> {
+    pub new: &'a PhoneKey,
+    pub old: &'a PhoneKey,
+    pub code_id: &'a str,
+    pub user_id: &'a str,
+    pub expected_version: u64,
+    pub now: i64,
+}
+
 /// A link token for confirming an email address, as stored (by hash).
 #[derive(Debug, Clone)]
 pub struct EmailTokenRecord {
@@ -204,8 +215,8 @@ pub struct PasswordChange<'a> {
     pub keep_session: Option<&'a str>,
     /// The account's credential version after the change.
     pub credential_version: u64,
-    /// The phone and reset code this change consumes, if it is a reset.
-    pub reset_code: Option<(&'a PhoneKey, &'a str)>,
+    /// The phone or address and the reset code this change consumes, if it is a reset.
+    pub reset_code: Option<(Identifier<'a>, &'a str)>,
     pub now: i64,
 }
 

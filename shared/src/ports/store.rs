@@ -77,6 +77,11 @@ pub trait Profiles: Send + Sync {
     /// an account that has none. `Conflict` if any of that no longer holds.
     async fn add_phone(&self, addition: PhoneAddition<'_>) -> Result<(), StoreError>;
 
+    /// Consumes the code, claims the new phone (free, or held only by a pending signup), releases
+    /// the old one and sets the new one on the account, if the account still has the old one at
+    /// `expected_version`. Sessions are untouched. `Conflict` if any of that no longer holds.
+    async fn move_phone(&self, change: PhoneMove<'_>) -> Result<(), StoreError>;
+
     /// Records `email` as waiting for confirmation with a new link token (the previous link dies),
     /// and the send, in one transaction. `Conflict` if the send log moved on.
     async fn start_email_confirmation(

@@ -20,6 +20,8 @@ pub enum CodePurpose {
     PasswordReset,
     EmailSignup,
     PhoneAdd,
+    /// A new number for an account that has one: the code goes to the new number.
+    PhoneChange,
 }
 
 impl CodePurpose {
@@ -29,6 +31,7 @@ impl CodePurpose {
             CodePurpose::PasswordReset => "PASSWORD_RESET",
             CodePurpose::EmailSignup => "EMAIL_SIGNUP",
             CodePurpose::PhoneAdd => "PHONE_ADD",
+            CodePurpose::PhoneChange => "PHONE_CHANGE",
         }
     }
 }

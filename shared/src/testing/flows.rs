@@ -47,7 +47,7 @@ impl TestApp {
     }
 
     async fn token(&self, req: Request) -> Reply {
-        answered(token::handle(&self.app, &self.issuer, req).await)
+        answered(token::handle(&self.app, &self.issuer, &self.mailer, req).await)
     }
 
     /// `GET /v2/customer/profile` for the token response `tokens`.
@@ -77,6 +77,7 @@ impl TestApp {
         answered(
             email_confirm::handle(
                 &self.app,
+                &self.mailer,
                 request(include_str!("../../../events/email-confirm-post.json"), form, &[]),
             )
             .await,

@@ -22,6 +22,7 @@ pub fn live_partner() -> Partner {
         signing_secret: None,
         email_sender: None,
         public_base_url: None,
+        new_device_notices: false,
         created_at: 1,
         updated_at: 1,
     }

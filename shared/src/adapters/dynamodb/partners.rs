@@ -27,6 +27,7 @@ fn partner_item(p: &Partner) -> Item {
         ("passwordPolicy", s(p.password_policy.as_str())),
         ("smsCountries", AttributeValue::L(p.sms_countries.iter().map(|c| s(c.as_str())).collect())),
         ("dailySmsBudget", n(p.daily_sms_budget)),
+        ("newDeviceNotices", AttributeValue::Bool(p.new_device_notices)),
         ("createdAt", n(p.created_at)),
         ("updatedAt", n(p.updated_at)),
     ]));
@@ -67,6 +68,8 @@ fn partner_from(item: &Item) -> Result<Partner, StoreError> {
         signing_secret: get_opt_s(item, "signingSecret").map(SigningSecret::from_stored),
         email_sender: get_opt_s(item, "emailSender"),
         public_base_url: get_opt_s(item, "publicBaseUrl"),
+        // Absent on partners registered before the setting existed: off.
+        new_device_notices: item.get("newDeviceNotices").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
         created_at: get_n(item, "createdAt")?,
         updated_at: get_n(item, "updatedAt")?,
     })

@@ -6,12 +6,13 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::items::*;
 use super::table::{DynamoStore, Values, values};
-use crate::ports::{AccountStatus, Identifier, PasswordChange, Passwords, StoreError};
+use crate::ports::{AccountStatus, PasswordChange, Passwords, StoreError};
 use crate::security::code::CodePurpose;
 
-/// DynamoDB takes 100 items a transaction; the account, the code or the caller's session take two.
-/// Sessions past this many are still dead: their credential version is no longer the account's.
-const MAX_REVOKED_PER_CHANGE: usize = 98;
+/// DynamoDB takes 100 items a transaction; the account and either the code and its claim or the
+/// caller's session take three at most. Sessions past this many are still dead: their credential
+/// version is no longer the account's.
+const MAX_REVOKED_PER_CHANGE: usize = 97;
 
 #[async_trait]
 impl Passwords for DynamoStore {
@@ -36,8 +37,15 @@ impl Passwords for DynamoStore {
             "#status = :active AND passwordHash = :expected",
             vals,
         )?];
-        if let Some((key, code_id)) = change.reset_code {
-            items.push(self.consume_code_item(Identifier::Phone(key), CodePurpose::PasswordReset, code_id)?);
+        if let Some((who, code_id)) = change.reset_code {
+            items.push(self.consume_code_item(who, CodePurpose::PasswordReset, code_id)?);
+            // The number or address the code went to is still the account's: a code sent before the
+            // number moved to another account, or the address was replaced, resets nothing.
+            items.push(self.check(
+                item_key(identifier_pk(who), CLAIM_SK),
+                "userId = :uid",
+                values([(":uid", s(change.user_id))]),
+            )?);
         }
         if let Some(session_id) = change.keep_session {
             // The caller proved the old password: its session moves to the new credentials.

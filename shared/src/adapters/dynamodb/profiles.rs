@@ -1,4 +1,5 @@
-//! What a signed-in user changes: a phone added to an account that has none, an email address
+//! What a signed-in user changes: a phone added to an account that has none or moved to a new
+//! number, an email address
 //! confirmed by link, personal details. Each write is conditional on the profile version, so none
 //! is lost to a concurrent one.
 
@@ -12,7 +13,7 @@ use crate::domain::kyc::KycLevel;
 use crate::domain::personal_details::{FIELDS, PersonalDetails};
 use crate::domain::send_limits::SendReservation;
 use crate::ports::{
-    AccountStatus, EmailConfirmation, EmailTokenRecord, Identifier, PhoneAddition, Profiles, StoreError,
+    AccountStatus, EmailConfirmation, EmailTokenRecord, Identifier, PhoneAddition, PhoneMove, Profiles, StoreError,
 };
 use crate::security::code::CodePurpose;
 
@@ -60,6 +61,40 @@ impl Profiles for DynamoStore {
             )?,
         ];
         self.transact("TransactWriteItems add phone", items).await
+    }
+
+    async fn move_phone(&self, m: PhoneMove<'_>) -> Result<(), StoreError> {
+        let active = status_value(AccountStatus::Active);
+        let mut claim = phone_key(m.new, CLAIM_SK);
+        claim.extend([
+            ("userId".to_owned(), s(m.user_id)),
+            ("status".to_owned(), active.clone()),
+            ("createdAt".to_owned(), n(m.now)),
+        ]);
+        let mut account_values = values([
+            (":phone", s(m.new.phone.e164())),
+            (":old", s(m.old.phone.e164())),
+            (":now", n(m.now)),
+            (":active", active),
+        ]);
+        let version = version_condition(m.expected_version, &mut account_values);
+        let items = vec![
+            self.consume_code_item(Identifier::Phone(m.new), CodePurpose::PhoneChange, m.code_id)?,
+            self.put(
+                claim,
+                Some("attribute_not_exists(pk) OR #status = :pending"),
+                values([(":pending", status_value(AccountStatus::Pending))]),
+            )?,
+            // The old number is free at once: it signs in like an unknown one and can sign up anew.
+            self.delete(phone_key(m.old, CLAIM_SK), Some("userId = :uid"), values([(":uid", s(m.user_id))]))?,
+            self.update(
+                key_for_account(m.user_id),
+                "SET phone = :phone, phoneConfirmedAt = :now, profileVersion = :next",
+                &format!("#status = :active AND phone = :old AND {version}"),
+                account_values,
+            )?,
+        ];
+        self.transact("TransactWriteItems move phone", items).await
     }
 
     async fn start_email_confirmation(

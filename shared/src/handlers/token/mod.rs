@@ -21,6 +21,7 @@ use crate::admission::{RateClass, identify, rate_limit};
 use crate::error::{ApiError, OAuthError};
 use crate::http::request::{json_or_form_body, require_method};
 use crate::http::response::finish;
+use crate::mail::Mailer;
 use crate::security::tokens::TokenIssuer;
 
 #[derive(Deserialize)]
@@ -31,11 +32,17 @@ struct TokenRequest {
     refresh_token: Option<String>,
 }
 
-pub async fn handle(app: &App, issuer: &TokenIssuer, req: Request) -> Result<Response<Body>, Infallible> {
-    finish("token", token(app, issuer, &req).await)
+/// `mailer` tells users of partners with new-device notices about a sign-in from a new device.
+pub async fn handle(
+    app: &App,
+    issuer: &TokenIssuer,
+    mailer: &Mailer,
+    req: Request,
+) -> Result<Response<Body>, Infallible> {
+    finish("token", token(app, issuer, mailer, &req).await)
 }
 
-async fn token(app: &App, issuer: &TokenIssuer, req: &Request) -> Result<Response<Body>, ApiError> {
+async fn token(app: &App, issuer: &TokenIssuer, mailer: &Mailer, req: &Request) -> Result<Response<Body>, ApiError> {
     require_method(req, Method::POST)?;
     let caller = identify(app, req).await?;
     let body: TokenRequest = json_or_form_body(req).map_err(|err| match err {
@@ -50,7 +57,7 @@ async fn token(app: &App, issuer: &TokenIssuer, req: &Request) -> Result<Respons
     match body.grant_type.as_deref() {
         Some("password") => match (body.username, body.password) {
             (Some(username), Some(password)) => {
-                password::password_grant(app, issuer, &caller, &username, password).await
+                password::password_grant(app, issuer, mailer, &caller, &username, password).await
             }
             _ => Err(ApiError::invalid_request("grant_type=password needs username and password.")),
         },

@@ -10,11 +10,14 @@ use super::session_tokens::{new_session, token_response};
 use crate::App;
 use crate::admission::Caller;
 use crate::domain::email::EmailAddress;
+use crate::domain::partner::Partner;
 use crate::domain::password::Password;
 use crate::domain::phone::PhoneNumber;
 use crate::error::ApiError;
 use crate::handlers::NO_USER;
+use crate::handlers::notices::{SecurityEvent, confirmed_channels, notify};
 use crate::handlers::password_check::{no_account_streak, reserve_check};
+use crate::mail::Mailer;
 use crate::ports::{AccountStatus, EmailKey, OwnedIdentifier, PhoneKey, StoreError};
 use crate::security::password_hash::UNUSABLE_HASH;
 use crate::security::tokens::TokenIssuer;
@@ -26,6 +29,7 @@ fn wrong_credentials() -> ApiError {
 pub(super) async fn password_grant(
     app: &App,
     issuer: &TokenIssuer,
+    mailer: &Mailer,
     caller: &Caller,
     username: &str,
     password: String,
@@ -67,6 +71,7 @@ pub(super) async fn password_grant(
         return Err(wrong_credentials());
     };
     check.succeeded(&*app.store).await?;
+    let new_device = is_new_device(app, &caller.partner, &account.user_id, caller.headers.fingerprint.as_deref()).await;
     let (refresh, session) = new_session(caller.headers.fingerprint.clone(), account.credential_version, now);
     let session_id = session.session_id.clone();
     match app.store.start_session(&account.user_id, &merchant_id, session, &account.password_hash).await {
@@ -76,7 +81,25 @@ pub(super) async fn password_grant(
         Err(other) => return Err(other.into()),
     }
     tracing::info!(user_id = %account.user_id, "signed in");
+    if new_device {
+        notify(app, mailer, &caller.partner, &confirmed_channels(&account), &SecurityEvent::NewDeviceSignIn, now).await;
+    }
     token_response(issuer, caller, &account.user_id, &session_id, &refresh, now)
+}
+
+/// Whether the partner wants new-device notices and no session of the account, live or ended, was
+/// started from this fingerprint. Without a fingerprint there is nothing to compare: no notice.
+async fn is_new_device(app: &App, partner: &Partner, user_id: &str, fingerprint: Option<&str>) -> bool {
+    let Some(fingerprint) = fingerprint.filter(|_| partner.new_device_notices) else {
+        return false;
+    };
+    match app.store.sessions(user_id).await {
+        Ok(sessions) => !sessions.iter().any(|s| s.fingerprint.as_deref() == Some(fingerprint)),
+        Err(err) => {
+            tracing::warn!(error = %err, "sessions not read; no new-device notice");
+            false
+        }
+    }
 }
 
 #[cfg(test)]

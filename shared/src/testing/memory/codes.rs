@@ -45,10 +45,18 @@ impl Codes for MemoryStore {
                     (CodePurpose::EmailSignup, Identifier::Email(key)) => {
                         !state.email_claims.contains_key(&email_id(&key.merchant_id, key.email.as_str()))
                     }
+                    (CodePurpose::PasswordReset, Identifier::Email(key)) => state
+                        .email_claims
+                        .get(&email_id(&key.merchant_id, key.email.as_str()))
+                        .is_some_and(|owner| *owner == code.user_id),
                     (CodePurpose::PhoneAdd, _) => state
                         .accounts
                         .get(&code.user_id)
                         .is_some_and(|a| a.status == AccountStatus::Active && a.phone.is_none()),
+                    (CodePurpose::PhoneChange, _) => state
+                        .accounts
+                        .get(&code.user_id)
+                        .is_some_and(|a| a.status == AccountStatus::Active && a.phone.is_some()),
                     _ => false,
                 };
                 require(holds)?;

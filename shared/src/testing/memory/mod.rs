@@ -87,6 +87,14 @@ impl State {
         require(self.codes.get(&code_id(who, purpose)).is_some_and(|code| code.code_id == id))
     }
 
+    /// The user whose claim holds the phone or address, if any.
+    fn claim_holder(&self, who: Identifier<'_>) -> Option<String> {
+        match who {
+            Identifier::Phone(key) => self.phone_claims.get(&phone_id(key)).map(|c| c.user_id.clone()),
+            Identifier::Email(key) => self.email_claims.get(&email_id(&key.merchant_id, key.email.as_str())).cloned(),
+        }
+    }
+
     fn account(&self, user_id: &str) -> Result<&AccountRecord, StoreError> {
         self.accounts.get(user_id).ok_or(StoreError::Conflict)
     }
@@ -272,6 +280,24 @@ impl Profiles for MemoryStore {
         let account = state.account_mut(a.user_id);
         account.phone = Some(a.key.phone.e164().to_owned());
         account.kyc_level = a.kyc_level;
+        account.profile_version += 1;
+        Ok(())
+    }
+
+    async fn move_phone(&self, m: PhoneMove<'_>) -> Result<(), StoreError> {
+        let mut state = self.state().await;
+        state.code_is(Identifier::Phone(m.new), CodePurpose::PhoneChange, m.code_id)?;
+        require(state.phone_claims.get(&phone_id(m.new)).is_none_or(|c| c.status == AccountStatus::Pending))?;
+        require(state.phone_claims.get(&phone_id(m.old)).is_some_and(|c| c.user_id == m.user_id))?;
+        let account = state.account(m.user_id)?;
+        require(account.status == AccountStatus::Active && account.phone.as_deref() == Some(m.old.phone.e164()))?;
+        require(account.profile_version == m.expected_version)?;
+        state.codes.remove(&code_id(Identifier::Phone(m.new), CodePurpose::PhoneChange));
+        state.phone_claims.remove(&phone_id(m.old));
+        let claim = PhoneClaim { user_id: m.user_id.to_owned(), status: AccountStatus::Active, expires_at: None };
+        state.phone_claims.insert(phone_id(m.new), claim);
+        let account = state.account_mut(m.user_id);
+        account.phone = Some(m.new.phone.e164().to_owned());
         account.profile_version += 1;
         Ok(())
     }

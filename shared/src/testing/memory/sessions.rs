@@ -74,8 +74,9 @@ impl Passwords for MemoryStore {
         let mut state = self.state().await;
         let account = state.account(change.user_id)?;
         require(account.status == AccountStatus::Active && account.password_hash == change.expected_hash)?;
-        if let Some((key, code)) = change.reset_code {
-            state.code_is(Identifier::Phone(key), CodePurpose::PasswordReset, code)?;
+        if let Some((who, code)) = change.reset_code {
+            state.code_is(who, CodePurpose::PasswordReset, code)?;
+            require(state.claim_holder(who).as_deref() == Some(change.user_id))?;
         }
         let session = |id: &str| (change.user_id.to_owned(), id.to_owned());
         if let Some(kept) = change.keep_session {
@@ -84,8 +85,8 @@ impl Passwords for MemoryStore {
         for id in &change.revoke_sessions {
             require(state.sessions.contains_key(&session(id)))?;
         }
-        if let Some((key, _)) = change.reset_code {
-            state.codes.remove(&code_id(Identifier::Phone(key), CodePurpose::PasswordReset));
+        if let Some((who, _)) = change.reset_code {
+            state.codes.remove(&code_id(who, CodePurpose::PasswordReset));
         }
         if let Some(kept) = change.keep_session.and_then(|id| state.sessions.get_mut(&session(id))) {
             kept.credential_version = change.credential_version;

@@ -1,0 +1,258 @@
+//! Security notices: after a change to how an account signs in (password, phone, email) or a
+//! sign-in from a new device, its owner is told on the phone and mailbox the account has confirmed,
+//! so a takeover does not go unnoticed (OWASP ASVS 2.5.5 / 6.3.7). A notice carries no code, link or
+//! secret. Notices are capped per recipient per day in a counter of their own, so the 60 s cooldown
+//! of codes never holds them up and they never use up a recipient's code sends; and a notice that
+//! cannot go (cap reached, SMS budget spent, the provider down) is logged, never an error: the
+//! change that caused it has happened and its caller gets its answer.
+
+use crate::App;
+use crate::admission::sms_budget;
+use crate::domain::email::EmailAddress;
+use crate::domain::partner::Partner;
+use crate::domain::phone::PhoneNumber;
+use crate::domain::send_limits::DAY;
+use crate::domain::utc_time::UtcTime;
+use crate::mail::{Mailer, NoticeText};
+use crate::ports::{AccountRecord, CounterKey, Recipient};
+
+/// At most this many notices to one phone or mailbox in a UTC day, across partners.
+pub const NOTICES_PER_RECIPIENT_PER_DAY: u64 = 10;
+
+const NOT_YOU: &str = "If this was not you, reset your password now with Forgot password in the app, \
+and tell the app's support.";
+const TAKEN_OVER: &str =
+    "If this was not you, contact the app's support at once: someone else may have taken over your account.";
+
+/// What happened to the account.
+pub(super) enum SecurityEvent {
+    PasswordChanged,
+    PasswordReset,
+    /// To the old number; carries the new one, masked.
+    PhoneChanged {
+        new_phone: String,
+    },
+    /// To the old address; carries the new one, masked.
+    EmailChanged {
+        new_email: String,
+    },
+    /// A sign-in from a device (`X-Fingerprint`) the account had not used before.
+    NewDeviceSignIn,
+}
+
+impl SecurityEvent {
+    fn kind(&self) -> &'static str {
+        match self {
+            SecurityEvent::PasswordChanged => "password_changed",
+            SecurityEvent::PasswordReset => "password_reset",
+            SecurityEvent::PhoneChanged { .. } => "phone_changed",
+            SecurityEvent::EmailChanged { .. } => "email_changed",
+            SecurityEvent::NewDeviceSignIn => "new_device_sign_in",
+        }
+    }
+
+    fn subject(&self) -> &'static str {
+        match self {
+            SecurityEvent::PasswordChanged => "Your password was changed",
+            SecurityEvent::PasswordReset => "Your password was reset",
+            SecurityEvent::PhoneChanged { .. } => "Your phone number was changed",
+            SecurityEvent::EmailChanged { .. } => "Your email address was changed",
+            SecurityEvent::NewDeviceSignIn => "New sign-in to your account",
+        }
+    }
+
+    fn what(&self) -> String {
+        match self {
+            SecurityEvent::PasswordChanged => "The password of your account was changed.".to_owned(),
+            SecurityEvent::PasswordReset => {
+                "The password of your account was reset, and every device signed in to it was signed out.".to_owned()
+            }
+            SecurityEvent::PhoneChanged { new_phone } => {
+                format!("Your account moved to the phone number {new_phone}; this number no longer signs in to it.")
+            }
+            SecurityEvent::EmailChanged { new_email } => {
+                format!("Your account's email address is now {new_email}; this address no longer signs in to it.")
+            }
+            SecurityEvent::NewDeviceSignIn => {
+                "Your account was signed in to on a device it had not used before.".to_owned()
+            }
+        }
+    }
+
+    fn advice(&self) -> &'static str {
+        match self {
+            SecurityEvent::PhoneChanged { .. } | SecurityEvent::EmailChanged { .. } => TAKEN_OVER,
+            _ => NOT_YOU,
+        }
+    }
+}
+
+/// Where a notice goes.
+pub(super) enum NoticeTo {
+    Phone(PhoneNumber),
+    Email(EmailAddress),
+}
+
+impl NoticeTo {
+    fn recipient(&self) -> Recipient<'_> {
+        match self {
+            NoticeTo::Phone(phone) => Recipient::Phone(phone),
+            NoticeTo::Email(email) => Recipient::Email(email),
+        }
+    }
+
+    fn masked(&self) -> String {
+        match self {
+            NoticeTo::Phone(phone) => phone.masked(),
+            NoticeTo::Email(email) => email.masked(),
+        }
+    }
+}
+
+/// The account's confirmed phone and confirmed email address: where its owner is told things.
+pub(super) fn confirmed_channels(account: &AccountRecord) -> Vec<NoticeTo> {
+    let mut to = Vec::with_capacity(2);
+    if account.phone_confirmed()
+        && let Some(phone) = account.phone.as_deref().and_then(|p| PhoneNumber::parse(p).ok())
+    {
+        to.push(NoticeTo::Phone(phone));
+    }
+    if let Some(email) = account.email.as_deref().and_then(|e| EmailAddress::parse(e).ok()) {
+        to.push(NoticeTo::Email(email));
+    }
+    to
+}
+
+/// Tells each of `to` about `event` at `now`. Never fails: what could not be sent is logged.
+pub(super) async fn notify(
+    app: &App,
+    mailer: &Mailer,
+    partner: &Partner,
+    to: &[NoticeTo],
+    event: &SecurityEvent,
+    now: i64,
+) {
+    for recipient in to {
+        if partner.sandbox {
+            // A sandbox partner sends nothing at all, as with codes.
+            tracing::info!(event = event.kind(), to = %recipient.masked(), "security notice not sent (sandbox partner)");
+            continue;
+        }
+        match send(app, mailer, partner, recipient, event, now).await {
+            Ok(true) => tracing::info!(event = event.kind(), to = %recipient.masked(), "security notice sent"),
+            Ok(false) => {
+                tracing::warn!(event = event.kind(), to = %recipient.masked(), "security notice not sent: daily cap")
+            }
+            Err(why) => {
+                tracing::warn!(event = event.kind(), to = %recipient.masked(), error = %why, "security notice not sent")
+            }
+        }
+    }
+}
+
+/// One notice: counted against the recipient's daily cap, charged to the partner's SMS budget
+/// when it is an SMS, both taken back if the send fails. `false` if the cap was reached.
+async fn send(
+    app: &App,
+    mailer: &Mailer,
+    partner: &Partner,
+    to: &NoticeTo,
+    event: &SecurityEvent,
+    now: i64,
+) -> Result<bool, String> {
+    let day = now.div_euclid(DAY);
+    let cap = CounterKey {
+        name: format!("notices:{}:{day}", to.recipient().log_key(partner)),
+        expires_at: (day + 1) * DAY + 3600,
+    };
+    if !app.counters.increment_below(&cap, NOTICES_PER_RECIPIENT_PER_DAY).await.map_err(|e| e.to_string())? {
+        return Ok(false);
+    }
+    let when = UtcTime(now).to_string();
+    let what = event.what();
+    let sent = match to {
+        NoticeTo::Phone(phone) => {
+            let charge = sms_budget::charge(app, partner).await.map_err(|e| e.to_string());
+            match charge {
+                Ok(charge) => {
+                    let text = format!("{} on {when}. {} {}", event.subject(), what, event.advice());
+                    let sent = app.sms.send(phone, &text).await.map_err(|e| e.to_string());
+                    if sent.is_err() {
+                        sms_budget::refund(app, &charge).await;
+                    }
+                    sent
+                }
+                Err(why) => Err(why),
+            }
+        }
+        NoticeTo::Email(email) => {
+            let text = NoticeText { subject: event.subject(), what: &what, when: &when, advice: event.advice() };
+            match mailer.security_notice(partner, email, &text) {
+                Ok(message) => mailer.sender.send(email, &message).await.map_err(|e| e.to_string()),
+                Err(why) => Err(why.to_string()),
+            }
+        }
+    };
+    if let Err(why) = sent {
+        if let Err(undo) = app.counters.decrement(&cap).await {
+            tracing::warn!(error = %undo, "could not take back a notice's count");
+        }
+        return Err(why);
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    use crate::ports::Clock;
+    use crate::testing::{TestApp, live_partner};
+
+    #[tokio::test]
+    async fn notices_to_one_recipient_stop_at_the_daily_cap_and_start_again_the_next_day() {
+        // GIVEN a phone that is told about many changes in one day
+        let t = TestApp::new().await;
+        let partner = live_partner();
+        let phone = PhoneNumber::parse("+447871000031").unwrap();
+        let to = [NoticeTo::Phone(phone.clone())];
+        for _ in 0..NOTICES_PER_RECIPIENT_PER_DAY + 3 {
+            notify(&t.app, &t.mailer, &partner, &to, &SecurityEvent::PasswordChanged, t.clock.now()).await;
+        }
+        // THEN it got the cap's worth, and one more the next day
+        assert_eq!(t.sms.to(phone.e164()).len() as u64, NOTICES_PER_RECIPIENT_PER_DAY);
+        t.clock.advance(DAY);
+        notify(&t.app, &t.mailer, &partner, &to, &SecurityEvent::PasswordChanged, t.clock.now()).await;
+        assert_eq!(t.sms.to(phone.e164()).len() as u64, NOTICES_PER_RECIPIENT_PER_DAY + 1);
+    }
+
+    #[tokio::test]
+    async fn a_sandbox_partner_sends_no_notice() {
+        let t = TestApp::new().await;
+        let mut partner = live_partner();
+        partner.sandbox = true;
+        let phone = PhoneNumber::parse("+447871000032").unwrap();
+        let to = [NoticeTo::Phone(phone.clone()), NoticeTo::Email(EmailAddress::parse("s@example.com").unwrap())];
+        notify(&t.app, &t.mailer, &partner, &to, &SecurityEvent::PasswordReset, t.clock.now()).await;
+        assert!(t.sms.to(phone.e164()).is_empty());
+        assert!(t.email.0.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn no_notice_carries_a_code_or_a_link() {
+        let events = [
+            SecurityEvent::PasswordChanged,
+            SecurityEvent::PasswordReset,
+            SecurityEvent::PhoneChanged { new_phone: PhoneNumber::parse("+447871234567").unwrap().masked() },
+            SecurityEvent::EmailChanged { new_email: "a…@example.com".into() },
+            SecurityEvent::NewDeviceSignIn,
+        ];
+        for event in events {
+            let text = format!("{} {} {}", event.subject(), event.what(), event.advice());
+            let longest_digit_run = text.split(|c: char| !c.is_ascii_digit()).map(str::len).max().unwrap();
+            assert!(longest_digit_run < 4, "{text}");
+            assert!(!text.contains("http"), "{text}");
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! `PUT /v2/mobile/phone/change` (bearer), for an account with a confirmed phone:
+//! `{phone, password}` re-authenticates (under the sign-in back-off) and sends an SMS code to the
+//! new number → `{"result":"ok"}`; the same call with `{phone, code}` moves the account to it →
+//! `{"phone", "phoneVerified": true, "kycLevel"}`.
+//!
+//! Until the code is entered the old number stays the account's and signs in. The move takes the new
+//! claim, releases the old one and replaces the account's phone in one transaction; sessions are
+//! kept. The old number is then free (it signs in like an unknown one, and can sign up anew) and gets
+//! a notice. A number another account holds gets the same answer in the same time as a free one,
+//! and its owner a notice instead of a code, as with phone add.
+
+use std::convert::Infallible;
+
+use lambda_http::http::Method;
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::codes::{check_code, consume_code};
+use super::delivery::{PHONE_IN_USE_NOTICE, Timing, code_text, decoy_code, new_code, send_with};
+use super::notices::{NoticeTo, SecurityEvent, notify};
+use super::password_check::reauthenticate;
+use super::signed_in::{SignedIn, signed_in_account};
+use super::{Attempt, SMS_CODE_TTL_SECS, retry_races};
+use crate::App;
+use crate::admission::{RateClass, rate_limit, recipients};
+use crate::domain::email::EmailAddress;
+use crate::domain::partner::Partner;
+use crate::domain::phone::PhoneNumber;
+use crate::error::ApiError;
+use crate::http::request::json_body;
+use crate::http::response::{finish, json};
+use crate::mail::Mailer;
+use crate::ports::{AccountRecord, AccountStatus, Identifier, IssuedCode, PhoneKey, PhoneMove, Recipient};
+use crate::security::access_token::AccessTokenVerifier;
+use crate::security::code::{CodePurpose, ConfirmationCode};
+
+#[derive(Deserialize)]
+struct ChangePhoneRequest {
+    phone: String,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    code: Option<String>,
+}
+
+pub async fn handle(
+    app: &App,
+    verifier: &AccessTokenVerifier,
+    mailer: &Mailer,
+    req: Request,
+) -> Result<Response<Body>, Infallible> {
+    finish("phone-change", change(app, verifier, mailer, &req).await)
+}
+
+async fn change(
+    app: &App,
+    verifier: &AccessTokenVerifier,
+    mailer: &Mailer,
+    req: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let SignedIn { caller, account, .. } = signed_in_account(app, verifier, req, Method::PUT).await?;
+    let body: ChangePhoneRequest = json_body(req)?;
+    // Asking sends an SMS to a new contact; confirming is a guess like any other code.
+    rate_limit::check(app, req, if body.code.is_some() { RateClass::Verify } else { RateClass::Contact }).await?;
+    let partner = &caller.partner;
+    let new = PhoneKey { merchant_id: account.merchant_id.clone(), phone: PhoneNumber::parse(&body.phone)? };
+    let old = account
+        .phone
+        .as_deref()
+        .filter(|_| account.phone_confirmed())
+        .and_then(|phone| PhoneNumber::parse(phone).ok())
+        .map(|phone| PhoneKey { merchant_id: account.merchant_id.clone(), phone })
+        .ok_or(ApiError::PhoneNotSet)?;
+    if new.phone.e164() == old.phone.e164() {
+        return Err(ApiError::validation("phone", "different", "This is already the account's phone number."));
+    }
+    match (body.password, body.code) {
+        (Some(password), None) => {
+            partner.check_sms_country(&new.phone)?;
+            reauthenticate(app, &account, password, "password").await?;
+            recipients::admit(app, &account.user_id, Recipient::Phone(&new.phone)).await?;
+            retry_races(|| send_code(app, partner, &account, &new)).await?;
+            tracing::info!(user_id = %account.user_id, phone = %new.phone.masked(), "phone change code sent");
+            Ok(json(200, &json!({ "result": "ok" })))
+        }
+        (None, Some(code)) => {
+            let code = ConfirmationCode::parse(&code)?;
+            confirm(app, mailer, partner, &account, &new, &old, &code).await
+        }
+        (Some(_), Some(_)) => {
+            Err(ApiError::validation("code", "oneOf", "Send the password to get a code, then the code alone."))
+        }
+        (None, None) => {
+            Err(ApiError::validation("password", "required", "The password is required to change the phone."))
+        }
+    }
+}
+
+async fn send_code(
+    app: &App,
+    partner: &Partner,
+    account: &AccountRecord,
+    key: &PhoneKey,
+) -> Result<Attempt<()>, ApiError> {
+    let now = app.clock.now();
+    let claim = app.store.phone_claim(key).await?.filter(|claim| claim.is_live(now));
+    let estimate = &app.send_latency.phone_change;
+    if claim.is_some_and(|claim| claim.status == AccountStatus::Active) {
+        // The caller's next guesses must answer as for a free phone: a decoy in the code's place.
+        let decoy = decoy_code(&account.user_id, now + SMS_CODE_TTL_SECS);
+        return send_with(app, partner, key, PHONE_IN_USE_NOTICE, Timing::Imitates(estimate), |sms| async move {
+            app.store.issue_code(Identifier::Phone(key), CodePurpose::PhoneChange, IssuedCode::Decoy(decoy), &sms).await
+        })
+        .await;
+    }
+    let (code, stored) = new_code(app, partner, key, CodePurpose::PhoneChange, &account.user_id, now);
+    send_with(app, partner, key, &code_text(&code), Timing::Sets(estimate), |sms| async move {
+        app.store.issue_code(Identifier::Phone(key), CodePurpose::PhoneChange, IssuedCode::Sent(stored), &sms).await
+    })
+    .await
+}
+
+async fn confirm(
+    app: &App,
+    mailer: &Mailer,
+    partner: &Partner,
+    account: &AccountRecord,
+    new: &PhoneKey,
+    old: &PhoneKey,
+    code: &ConfirmationCode,
+) -> Result<Response<Body>, ApiError> {
+    let now = app.clock.now();
+    let who = Identifier::Phone(new);
+    let stored =
+        check_code(&*app.store, &app.code_mac, who, CodePurpose::PhoneChange, code, Some(&account.user_id), now)
+            .await?;
+    consume_code(&*app.store, who, CodePurpose::PhoneChange, &stored.code_id, || {
+        app.store.move_phone(PhoneMove {
+            new,
+            old,
+            code_id: &stored.code_id,
+            user_id: &account.user_id,
+            expected_version: account.profile_version,
+            now,
+        })
+    })
+    .await?;
+    tracing::info!(user_id = %account.user_id, from = %old.phone.masked(), to = %new.phone.masked(), "phone changed");
+    // The old number and the confirmed address are told; the new number just proved itself.
+    let mut told = vec![NoticeTo::Phone(old.phone.clone())];
+    told.extend(account.email.as_deref().and_then(|e| EmailAddress::parse(e).ok()).map(NoticeTo::Email));
+    let event = SecurityEvent::PhoneChanged { new_phone: new.phone.masked() };
+    notify(app, mailer, partner, &told, &event, now).await;
+    Ok(json(200, &json!({ "phone": new.phone.e164(), "phoneVerified": true, "kycLevel": account.kyc_level.as_str() })))
+}
