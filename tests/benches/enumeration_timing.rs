@@ -1,6 +1,6 @@
-//! Do the answer or the time of signup, resend, forgot-password or sign-in tell whether a phone has an
-//! account, or does the request after them (a wrong code to confirm, reset or finish an email
-//! signup)? Runs the real handlers against moto, alternating a known and an unknown identifier,
+//! Do the answer or the time of signup, resend, forgot-password (by phone or email) or sign-in tell
+//! whether a phone or an address has an account, or does the request after them (a wrong code to
+//! confirm, reset or finish an email signup)? Runs the real handlers against moto, alternating a known and an unknown identifier,
 //! checks the two answers are identical, and prints the medians and their difference. Target:
 //! under 10 ms.
 //!
@@ -152,6 +152,26 @@ async fn main() {
     })
     .await;
 
+    // Forgot by email: an address with an account and one nobody has, then a wrong reset code for
+    // each (a real code and a decoy).
+    env.wait_out_cooldown();
+    let owners: Vec<(String, String)> = addresses.iter().map(|(taken, _)| (taken.clone(), email("nobody"))).collect();
+    let forgot_email = measure(&owners, 200, |address| async move {
+        env.call(Endpoint::PasswordForgot, json!({ "email": address }), &[]).await
+    })
+    .await;
+    let mut guesses = Vec::with_capacity(samples);
+    for (taken, nobody) in &owners {
+        let wrong = other_code(&emailed_code(env, taken).await);
+        guesses.push((format!("{taken} {wrong}"), format!("{nobody} {wrong}")));
+    }
+    let reset_email = measure(&guesses, 400, |guess| async move {
+        let (address, code) = split(&guess);
+        let body = json!({ "email": address, "code": code, "password": "Another-pass-9" });
+        env.call(Endpoint::PasswordReset, body, &[]).await
+    })
+    .await;
+
     println!("timing over {samples} calls each (real handlers, moto, this build's profile)");
     println!("{:<72} {:>9} {:>9} {:>9}", "case", "p10 ms", "p50 ms", "p90 ms");
     for (endpoint, (mut known, mut unknown), known_case) in [
@@ -163,6 +183,8 @@ async fn main() {
         ("reset after forgot", reset, "phone with an account (real code), wrong code"),
         ("email signup", email_code, "address with an account (notice sent)"),
         ("email code after it", email_guess, "address with an account (decoy), wrong code"),
+        ("forgot by email", forgot_email, "address with an account (email sent)"),
+        ("reset after it", reset_email, "address with an account (real code), wrong code"),
     ] {
         known.sort();
         unknown.sort();
