@@ -182,11 +182,15 @@ async fn wrong_password_own_number_barred_country_foreign_codes_and_no_phone_are
     assert_error(&env.as_user(Endpoint::PhoneChange, &auth, json!({ "phone": new })).await, 400, "VALIDATION");
     let both = json!({ "phone": new, "password": PASSWORD, "code": "123456" });
     assert_error(&env.as_user(Endpoint::PhoneChange, &auth, both).await, 400, "VALIDATION");
-    // A code for another number, or for another purpose (a reset code of the new number's account)
+    // A code for another number, or for another purpose (a signup code of a number being signed up)
     assert_eq!(ask(&env, &auth, &new, PASSWORD).await.status, 200);
     let code = env.latest_code(&new).await;
     let elsewhere = fresh_phone();
     assert_eq!(confirm(&env, &auth, &elsewhere, &code).await.status, 400);
+    let signing_up = fresh_phone();
+    assert_eq!(env.signup(json!({ "phone": signing_up, "password": PASSWORD })).await.status, 200);
+    let signup_code = env.latest_code(&signing_up).await;
+    assert_error(&confirm(&env, &auth, &signing_up, &signup_code).await, 400, "CODE_EXPIRED");
     // Without a bearer token: 401
     assert_eq!(env.call(Endpoint::PhoneChange, json!({ "phone": new, "password": PASSWORD }), &[]).await.status, 401);
     // An account without a phone: 409, use phone add

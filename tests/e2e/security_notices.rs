@@ -118,6 +118,7 @@ async fn an_email_change_is_told_to_the_old_address_not_the_new_one() {
     assert_eq!(subject, "Your email address was changed");
     assert!(html.contains("f…@example.com"), "{html}");
     assert!(!html.contains(&new.to_lowercase()), "{html}");
+    carries_no_secret(&visible_text(&html).replace(&old.to_lowercase(), "the address"));
     let to_new = env.emails_to(&new.to_lowercase()).await;
     assert_eq!(to_new.len(), 1);
 }
