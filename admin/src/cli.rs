@@ -16,7 +16,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
         partners --table registration-prod add --name \"Acme Pay\" --sms-countries GB,IE --daily-sms-budget 2000\n  \
         partners --table registration-prod add --name \"Acme Pay sandbox\" --sandbox --sms-countries GB\n  \
         partners --table registration-prod list\n  \
-        partners --table registration-prod update 6f1c2d3e-4b5a-4978-8a9b-0c1d2e3f4a5b --disable"
+        partners --table registration-prod update 6f1c2d3e-4b5a-4978-8a9b-0c1d2e3f4a5b --disable\n  \
+        partners --table registration-prod deletions 6f1c2d3e-4b5a-4978-8a9b-0c1d2e3f4a5b"
 )]
 pub struct Cli {
     /// The service's DynamoDB table (the stack's TableName output).
@@ -40,6 +41,12 @@ pub enum Command {
     },
     /// Change a partner's settings; options not given stay as they are.
     Update(UpdateArgs),
+    /// List the partner's account deletions (time, user id, app or web), oldest first. Records hold
+    /// no personal data and are kept 3 years.
+    Deletions {
+        /// The partner's id (its X-Merchant-ID).
+        id: String,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use registration::adapters::dynamodb::DynamoStore;
 use registration::domain::partner::{CountryCode, Partner, PartnerStatus, PolicyName, SigningSecret};
-use registration::ports::{PartnerRegistry, StoreError};
+use registration::ports::{AccountDeletions, PartnerRegistry, StoreError};
 
 use crate::cli::{AddArgs, Cli, Command, Policy, UpdateArgs};
 use crate::render;
@@ -12,8 +12,8 @@ use crate::render;
 pub async fn run(cli: Cli) -> Result<String, String> {
     let table = cli.table.ok_or("no table: pass --table <name> or set TABLE_NAME")?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let registry: Arc<dyn PartnerRegistry> =
-        Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table.clone()));
+    let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table.clone()));
+    let registry: Arc<dyn PartnerRegistry> = store.clone();
     let explain = |err: StoreError| explain(&table, err);
     match cli.command {
         Command::Add(args) => add(registry.as_ref(), args).await.map_err(|e| e.unwrap_or_else(explain)),
@@ -24,6 +24,11 @@ pub async fn run(cli: Cli) -> Result<String, String> {
             Ok(render::show(&partner, None))
         }
         Command::Update(args) => update(registry.as_ref(), args).await.map_err(|e| e.unwrap_or_else(explain)),
+        Command::Deletions { id } => {
+            let id = partner_id(&id)?;
+            registry.partner(&id).await.map_err(explain)?.ok_or_else(|| no_such(&id))?;
+            Ok(render::deletions(&store.deletion_records(&id).await.map_err(explain)?))
+        }
     }
 }
 

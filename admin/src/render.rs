@@ -1,6 +1,8 @@
 //! How partners are printed: aligned text for people; a secret only on the one run that made it.
 
 use registration::domain::partner::{Partner, SigningSecret};
+use registration::domain::utc_time::UtcTime;
+use registration::ports::{DeletionChannel, DeletionRecord};
 
 fn mode(partner: &Partner) -> &'static str {
     if partner.sandbox { "sandbox" } else { "live" }
@@ -65,6 +67,18 @@ pub fn list(partners: &[Partner]) -> String {
     out
 }
 
+/// A partner's deletion records: time (UTC), user id, channel.
+pub fn deletions(records: &[DeletionRecord]) -> String {
+    if records.is_empty() {
+        return "No account deletions recorded (records are kept 3 years).\n".to_owned();
+    }
+    let mut out = format!("{:<20}  {:<36}  {}\n", "DELETED AT (UTC)", "USER ID", "CHANNEL");
+    for r in records {
+        out.push_str(&format!("{:<20}  {:<36}  {}\n", UtcTime(r.deleted_at).rfc3339(), r.user_id, r.channel.as_str()));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use registration::domain::partner::{CountryCode, PartnerStatus, PolicyName};
@@ -100,5 +114,18 @@ mod tests {
         assert!(!shown.contains(many.signing_secret.as_ref().unwrap().expose()));
         let secret = SigningSecret::generate();
         assert!(show(&many, Some(&secret)).contains(secret.expose()));
+    }
+
+    #[test]
+    fn deletions_list_time_user_and_channel_and_nothing_personal() {
+        let record = DeletionRecord {
+            user_id: "0b3c5a6e-2f1d-4c8b-9a7e-6d5f4e3c2b1a".into(),
+            merchant_id: "bece038f-2e46-49f4-b25e-89cd38d6dc16".into(),
+            deleted_at: 1_796_200_283,
+            channel: DeletionChannel::Web,
+        };
+        let out = deletions(&[record]);
+        assert!(out.contains("2026-12-02T08:31:23Z  0b3c5a6e-2f1d-4c8b-9a7e-6d5f4e3c2b1a  web"), "{out}");
+        assert!(deletions(&[]).starts_with("No account deletions"));
     }
 }

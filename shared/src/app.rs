@@ -14,7 +14,7 @@ use crate::config::{Config, ConfigError, Environment, Source, trust_roots};
 use crate::domain::send_limits::SendLimits;
 use crate::latency::SendLatencies;
 use crate::mail::Mailer;
-use crate::ports::{AccountStore, Clock, Counters, PartnerRegistry, SmsSender, SystemClock};
+use crate::ports::{AccountDeletions, AccountStore, Clock, Counters, PartnerRegistry, SmsSender, SystemClock};
 use crate::security::code::CodeMac;
 use crate::security::password_hash::PasswordHasher;
 
@@ -28,6 +28,8 @@ pub struct App {
     pub partners: PartnerDirectory,
     /// Per-IP windows and daily SMS budgets.
     pub counters: Arc<dyn Counters>,
+    /// Deleting accounts (the same table; apart so tests can fail it between its steps).
+    pub deletions: Arc<dyn AccountDeletions>,
     pub rate_limits: RateLimits,
     /// How long each endpoint's slowest path takes here, so its other paths can take as long.
     pub send_latency: SendLatencies,
@@ -35,14 +37,15 @@ pub struct App {
 }
 
 impl App {
-    /// One table holds accounts, partners and counters: `store` implements all three ports.
+    /// One table holds accounts, partners, counters and deletion records: `store` implements every port.
     pub fn new<S>(store: Arc<S>, sms: Arc<dyn SmsSender>, clock: Arc<dyn Clock>, pepper: &[u8]) -> Self
     where
-        S: AccountStore + PartnerRegistry + Counters + 'static,
+        S: AccountStore + PartnerRegistry + Counters + AccountDeletions + 'static,
     {
         App {
             store: store.clone(),
             partners: PartnerDirectory::new(store.clone()),
+            deletions: store.clone(),
             counters: store,
             rate_limits: RateLimits::default(),
             sms,

@@ -181,7 +181,8 @@ impl ApiError {
         }
     }
 
-    fn message(&self) -> String {
+    /// The message the envelope carries: safe to show (never an internal detail).
+    pub fn public_message(&self) -> String {
         match self {
             ApiError::MalformedBody { detail, .. } => format!("The request body is not valid: {detail}"),
             ApiError::PayloadTooLarge { limit } => {
@@ -262,7 +263,7 @@ impl ApiError {
         let mut body = Map::new();
         body.insert("error".into(), json!(row.code));
         body.insert("errorId".into(), json!(row.id));
-        body.insert("message".into(), json!(self.message()));
+        body.insert("message".into(), json!(self.public_message()));
         if let Some(field) = self.field() {
             body.insert("field".into(), json!(field));
         }

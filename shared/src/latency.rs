@@ -24,6 +24,8 @@ pub struct SendLatencies {
     pub phone_add: LatencyEstimate,
     /// A code to the new number of an account changing its phone.
     pub phone_change: LatencyEstimate,
+    /// A code to an account's phone from the account deletion page.
+    pub deletion: LatencyEstimate,
 }
 
 #[derive(Debug)]

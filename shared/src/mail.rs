@@ -17,6 +17,8 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("email_confirm.txt", include_str!("../templates/email_confirm.txt")),
         ("email_in_use.html", include_str!("../templates/email_in_use.html")),
         ("email_in_use.txt", include_str!("../templates/email_in_use.txt")),
+        ("layout.html", include_str!("../templates/layout.html")),
+        ("deletion.html", include_str!("../templates/deletion.html")),
         ("page.html", include_str!("../templates/page.html")),
         ("reset_code.html", include_str!("../templates/reset_code.html")),
         ("reset_code.txt", include_str!("../templates/reset_code.txt")),
@@ -153,6 +155,35 @@ impl Mailer {
 /// A small page for a person in a browser.
 pub fn page(ok: bool, title: &str, message: &str, next: Option<&str>) -> Result<String, ApiError> {
     render("page.html", context! { ok => ok, title => title, message => message, next => next })
+}
+
+/// Which form the account deletion page shows, if any.
+pub enum DeletionStep<'a> {
+    /// Ask for the phone number.
+    Phone,
+    /// Ask for the SMS code sent to this phone (as typed, carried in a hidden field).
+    Code(&'a str),
+    /// Nothing to fill in: done, or a problem with a way back.
+    None,
+}
+
+/// The web page where a person asks for their account to be deleted without the app (Google Play's
+/// account deletion link): a phone form, then a code form, then the outcome.
+pub fn deletion_page(
+    ok: bool,
+    done: bool,
+    title: &str,
+    message: &str,
+    next: Option<&str>,
+    step: DeletionStep<'_>,
+) -> Result<String, ApiError> {
+    let (step, phone) = match step {
+        DeletionStep::Phone => ("phone", None),
+        DeletionStep::Code(phone) => ("code", Some(phone)),
+        DeletionStep::None => ("none", None),
+    };
+    let ctx = context! { ok => ok, done => done, title => title, message => message, next => next, step => step, phone => phone };
+    render("deletion.html", ctx)
 }
 
 /// The page the link opens: one button that POSTs the token back to the same address. Opening it

@@ -1,10 +1,11 @@
-//! The confirmation link from a captured email, opened in headless Chromium.
+//! The pages a person opens in a browser, in headless Chromium: the confirmation link from a
+//! captured email, and the account deletion page.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use e2e::{Endpoint, TestEnv, fresh_phone, link_server};
+use e2e::{Endpoint, MERCHANT, TestEnv, fresh_phone, link_server};
 use serde_json::json;
 
 fn chromium() -> String {
@@ -63,6 +64,64 @@ async fn the_link_in_the_email_shows_a_button_in_a_real_browser_and_only_the_but
     let confirmed = screenshot(&out_dir.join("email-confirmed.png"), &link).await;
     assert!(dump_dom(&link).await.contains("Your email is confirmed"));
     println!("screenshots: {} {}", button.display(), confirmed.display());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_account_deletion_page_works_in_a_real_browser_without_a_script() {
+    // GIVEN a service whose pages a local server serves, and an account
+    let (listener, base_url) = link_server::bind().await;
+    let env = Arc::new(TestEnv::with_public_base_url(&base_url).await);
+    link_server::serve(listener, env.clone());
+    let phone = fresh_phone();
+    env.registered(&phone, "Browser-pass-3").await;
+    env.wait_out_cooldown();
+    let page = format!("{base_url}/v2/account/delete?partner={MERCHANT}");
+    let out_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/browser");
+    std::fs::create_dir_all(&out_dir).unwrap();
+
+    // WHEN Chromium opens the page a partner links from its store listing
+    let asking = screenshot(&out_dir.join("account-delete-phone.png"), &page).await;
+    let dom = dump_dom(&page).await;
+
+    // THEN it shows a phone form and no script
+    assert!(dom.contains("Delete your account") && dom.contains("name=\"phone\""), "{dom}");
+    assert!(!dom.contains("<script"), "{dom}");
+
+    // WHEN its form is sent as a browser sends it (to the page's own address), then the code form
+    let code_page = post_form(&page, &format!("phone={}", e2e::form_encode(&phone))).await;
+    let coding = render(&out_dir, "account-delete-code", &code_page).await;
+    assert!(dump_dom(&file_url(&out_dir, "account-delete-code")).await.contains("name=\"code\""));
+    let code = env.latest_code(&phone).await;
+    let done_page = post_form(&page, &format!("phone={}&code={code}", e2e::form_encode(&phone))).await;
+    let done = render(&out_dir, "account-delete-done", &done_page).await;
+
+    // THEN the account is deleted, and the page says so
+    assert!(done_page.contains("Your account was deleted"), "{done_page}");
+    assert_eq!(env.sign_in(&phone, "Browser-pass-3").await.body["error"], "invalid_grant");
+    println!("screenshots: {} {} {}", asking.display(), coding.display(), done.display());
+}
+
+/// Sends a form to `url` as a browser submits one, and returns the page it answers.
+async fn post_form(url: &str, form: &str) -> String {
+    let answer = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.to_owned())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    answer.text().await.unwrap()
+}
+
+fn file_url(dir: &Path, name: &str) -> String {
+    format!("file://{}", dir.join(format!("{name}.html")).display())
+}
+
+/// A page a POST answered, saved and shown by Chromium (a screenshot can only open an address).
+async fn render(dir: &Path, name: &str, html: &str) -> PathBuf {
+    std::fs::write(dir.join(format!("{name}.html")), html).unwrap();
+    screenshot(&dir.join(format!("{name}.png")), &file_url(dir, name)).await
 }
 
 async fn screenshot(path: &Path, link: &str) -> PathBuf {

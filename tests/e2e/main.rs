@@ -3,10 +3,12 @@
 // A failed unwrap here is a failed test, which is what it should be.
 #![allow(clippy::unwrap_used)]
 
+mod account_deletion;
 mod account_sessions;
 mod browser;
 mod confirm;
 mod contract;
+mod deletion_page;
 mod email_profile;
 mod emulator;
 mod hardening;

@@ -1,5 +1,5 @@
-//! The two test doubles: a clock tests can move, and an SMS sender that wraps the real SNS adapter
-//! and fails on command.
+//! The test doubles: a clock tests can move, and wrappers of the real SNS, SES and deletion
+//! adapters that fail on command.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
@@ -7,7 +7,10 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use async_trait::async_trait;
 use registration::domain::email::EmailAddress;
 use registration::domain::phone::PhoneNumber;
-use registration::ports::{Clock, EmailMessage, EmailSender, SendError, SmsSender, SystemClock};
+use registration::ports::{
+    AccountDeletions, Clock, DeletionRecord, EmailMessage, EmailSender, Erasure, SendError, SmsSender, StoreError,
+    SystemClock,
+};
 
 pub struct TestClock(AtomicI64);
 
@@ -90,5 +93,41 @@ impl EmailSender for FlakyEmail {
             return Err(SendError("injected: SES is down".into()));
         }
         self.inner.send(to, message).await
+    }
+}
+
+/// The real deletion steps on the table, unless told to fail the erasure once: the fault of a
+/// deletion stopped between its sweep and its transaction.
+pub struct FlakyDeletions {
+    inner: Arc<dyn AccountDeletions>,
+    fail_next_erase: AtomicBool,
+}
+
+impl FlakyDeletions {
+    pub fn wrapping(inner: Arc<dyn AccountDeletions>) -> Self {
+        FlakyDeletions { inner, fail_next_erase: AtomicBool::new(false) }
+    }
+
+    /// The next erasure fails as if DynamoDB were unavailable, after its sweep ran.
+    pub fn fail_next_erase(&self) {
+        self.fail_next_erase.store(true, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl AccountDeletions for FlakyDeletions {
+    async fn sweep_account(&self, user_id: &str) -> Result<(), StoreError> {
+        self.inner.sweep_account(user_id).await
+    }
+
+    async fn erase_account(&self, erasure: Erasure<'_>) -> Result<(), StoreError> {
+        if self.fail_next_erase.swap(false, Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("injected: the erasure transaction failed".into()));
+        }
+        self.inner.erase_account(erasure).await
+    }
+
+    async fn deletion_records(&self, merchant_id: &str) -> Result<Vec<DeletionRecord>, StoreError> {
+        self.inner.deletion_records(merchant_id).await
     }
 }

@@ -1,7 +1,7 @@
 //! The end-to-end harness: a moto server started by the harness itself, a table created exactly as
 //! `template.yaml` declares it, the real adapters pointed at moto, and events loaded from `events/`.
-//! Only two things are test doubles, and both wrap or replace what moto cannot do: a clock that tests
-//! can move (moto never expires anything) and an SMS sender that fails on command.
+//! The only test doubles wrap or replace what moto cannot do: a clock that tests can move (moto never
+//! expires anything), and wrappers of the real SNS, SES and deletion adapters that fail on command.
 
 pub mod faults;
 pub mod link_server;
@@ -17,15 +17,15 @@ use registration::App;
 use registration::config::Config;
 use registration::domain::partner::PolicyName;
 use registration::handlers::{
-    email_add, email_confirm, email_resend, jwks, password_change, password_forgot, password_reset, phone_add,
-    phone_change, phone_confirm, phone_resend, profile_get, profile_update, revoke, session_end, sessions_end_others,
-    sessions_list, signup, signup_email, token,
+    account_delete, account_export, deletion_page, email_add, email_confirm, email_resend, jwks, password_change,
+    password_forgot, password_reset, phone_add, phone_change, phone_confirm, phone_resend, profile_get, profile_update,
+    revoke, session_end, sessions_end_others, sessions_list, signup, signup_email, token,
 };
 use registration::security::access_token::AccessTokenVerifier;
 use registration::security::tokens::{SigningKey, TokenIssuer};
 use serde_json::Value;
 
-pub use faults::{FlakyEmail, FlakySms, TestClock};
+pub use faults::{FlakyDeletions, FlakyEmail, FlakySms, TestClock};
 pub use moto::Moto;
 
 /// The seed 002 partner id and version.
@@ -48,6 +48,7 @@ pub struct TestEnv {
     pub jwks_document: String,
     pub clock: Arc<TestClock>,
     pub sms: Arc<FlakySms>,
+    pub deletions: Arc<FlakyDeletions>,
     pub mailer: registration::mail::Mailer,
     pub email: Arc<FlakyEmail>,
     pub table: String,
@@ -100,8 +101,10 @@ impl TestEnv {
         }
         let clock = Arc::new(TestClock::starting_now());
         let sms = Arc::new(FlakySms::wrapping(app.sms.clone()));
+        let deletions = Arc::new(FlakyDeletions::wrapping(app.deletions.clone()));
         app.clock = clock.clone();
         app.sms = sms.clone();
+        app.deletions = deletions.clone();
         let key = SigningKey::from_pkcs8_der("test-key-1", &SigningKey::generate_pkcs8()).expect("key");
         let issuer = TokenIssuer::new(key, ISSUER, registration::config::DEFAULT_AUDIENCE);
         stack::create_email_identity(&aws_sdk_sesv2::Client::new(&sdk), EMAIL_SENDER).await.expect("SES sender");
@@ -111,7 +114,7 @@ impl TestEnv {
         mailer.sender = email.clone();
         let verifier = AccessTokenVerifier::new(&issuer);
         let jwks_document = issuer.jwks().to_string();
-        TestEnv { moto, app, issuer, verifier, jwks_document, clock, sms, mailer, email, table, dynamodb }
+        TestEnv { moto, app, issuer, verifier, jwks_document, clock, sms, deletions, mailer, email, table, dynamodb }
     }
 
     /// Moves the clock past the per-recipient cooldown, so the next send to a phone or mailbox fits.
@@ -175,6 +178,11 @@ impl TestEnv {
             }
         }
         let response = match endpoint {
+            Endpoint::AccountDelete => account_delete::handle(&self.app, &self.verifier, &self.mailer, req).await,
+            Endpoint::AccountExport => account_export::handle(&self.app, &self.verifier, req).await,
+            Endpoint::DeletionPage | Endpoint::DeletionPagePost => {
+                deletion_page::handle(&self.app, &self.mailer, req).await
+            }
             Endpoint::Signup => signup::handle(&self.app, req).await,
             Endpoint::PhoneConfirm => phone_confirm::handle(&self.app, &self.issuer, req).await,
             Endpoint::PhoneResend => phone_resend::handle(&self.app, req).await,
@@ -470,6 +478,11 @@ pub fn fresh_phone() -> String {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
+    AccountDelete,
+    AccountExport,
+    /// `GET /v2/account/delete?partner=` (the page); `DeletionPagePost` sends its forms.
+    DeletionPage,
+    DeletionPagePost,
     Signup,
     PhoneConfirm,
     PhoneResend,
@@ -502,6 +515,10 @@ impl Endpoint {
     /// The endpoint's API Gateway HTTP API event from `events/`.
     pub fn event(self) -> Request {
         let json = match self {
+            Endpoint::AccountDelete => include_str!("../../events/account-delete.json"),
+            Endpoint::AccountExport => include_str!("../../events/account-export.json"),
+            Endpoint::DeletionPage => include_str!("../../events/deletion-page.json"),
+            Endpoint::DeletionPagePost => include_str!("../../events/deletion-page-phone.json"),
             Endpoint::Signup => include_str!("../../events/signup.json"),
             Endpoint::PhoneConfirm => include_str!("../../events/phone-confirm.json"),
             Endpoint::PhoneResend => include_str!("../../events/phone-resend.json"),

@@ -1,5 +1,5 @@
-//! A minimal HTTP/1.1 server on 127.0.0.1 that serves the email-confirmation handler, so a real
-//! browser can follow the link from a captured email and its button can be pressed. GET and POST
+//! A minimal HTTP/1.1 server on 127.0.0.1 that serves the pages a browser sees (the email link's
+//! page and the account deletion page), so a real browser can open them and their forms be sent. GET and POST
 //! (a form body of at most 64 KiB), one request per connection.
 
 use std::sync::Arc;
@@ -17,7 +17,7 @@ pub async fn bind() -> (TcpListener, String) {
     (listener, url)
 }
 
-/// Answers requests with `env`'s confirmation handler until the test ends.
+/// Answers requests with `env`'s page handlers until the test ends.
 pub fn serve(listener: TcpListener, env: Arc<TestEnv>) {
     tokio::spawn(async move {
         while let Ok((mut stream, _)) = listener.accept().await {
@@ -49,7 +49,8 @@ pub fn serve(listener: TcpListener, env: Arc<TestEnv>) {
                 }
                 let mut request_line = text.lines().next().unwrap_or_default().split_whitespace();
                 let (method, target) = (request_line.next().unwrap_or("GET"), request_line.next().unwrap_or("/"));
-                let (status, content_type, body) = if target.starts_with("/v2/mobile/email/confirm") {
+                let page = target.starts_with("/v2/mobile/email/confirm") || target.starts_with("/v2/account/delete");
+                let (status, content_type, body) = if page {
                     let query: Vec<(String, String)> =
                         serde_urlencoded::from_str(target.split_once('?').map_or("", |(_, q)| q)).unwrap_or_default();
                     let content_type = header("content-type").unwrap_or_default();
@@ -61,9 +62,12 @@ pub fn serve(listener: TcpListener, env: Arc<TestEnv>) {
                         .body(Body::Text(String::from_utf8_lossy(&body).into_owned()))
                         .expect("request")
                         .with_query_string_parameters(query.into_iter().collect::<std::collections::HashMap<_, _>>());
-                    let response = registration::handlers::email_confirm::handle(&env.app, &env.mailer, req)
-                        .await
-                        .expect("infallible");
+                    let response = if target.starts_with("/v2/account/delete") {
+                        registration::handlers::deletion_page::handle(&env.app, &env.mailer, req).await
+                    } else {
+                        registration::handlers::email_confirm::handle(&env.app, &env.mailer, req).await
+                    }
+                    .expect("infallible");
                     let content_type = response
                         .headers()
                         .get("content-type")

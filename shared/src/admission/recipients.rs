@@ -12,6 +12,28 @@ use crate::error::ApiError;
 use crate::ports::{CounterKey, Recipient};
 use crate::security::random;
 
+/// What counters keep in place of a phone number or address: a digest, so no counter holds one.
+pub fn digest_of(recipient: &str) -> String {
+    random::hex(&digest::digest(&digest::SHA256, recipient.as_bytes()).as_ref()[..16])
+}
+
+fn counter(user_id: &str, kind: &str, day: i64) -> CounterKey {
+    CounterKey { name: format!("account:{kind}:{user_id}:{day}"), expires_at: (day + 1) * DAY + 3600 }
+}
+
+/// Forgets the account's recipients of today and yesterday (the sets that may still exist), when
+/// the account is deleted. A failure is logged: the sets expire within a day anyway.
+pub async fn forget(app: &App, user_id: &str) {
+    let today = app.clock.now().div_euclid(DAY);
+    for day in [today - 1, today] {
+        for kind in ["phones", "emails"] {
+            if let Err(err) = app.counters.remove(&counter(user_id, kind, day)).await {
+                tracing::warn!(error = %err, "an account's recipient set was not removed");
+            }
+        }
+    }
+}
+
 /// Admits `to` as one of the account's recipients today, or answers 429 until the next UTC day.
 pub async fn admit(app: &App, user_id: &str, to: Recipient<'_>) -> Result<(), ApiError> {
     let now = app.clock.now();
@@ -21,9 +43,9 @@ pub async fn admit(app: &App, user_id: &str, to: Recipient<'_>) -> Result<(), Ap
         Recipient::Phone(phone) => ("phones", app.rate_limits.phones_per_account, phone.e164()),
         Recipient::Email(email) => ("emails", app.rate_limits.emails_per_account, email.as_str()),
     };
-    let key = CounterKey { name: format!("account:{kind}:{user_id}:{day}"), expires_at: ends + 3600 };
+    let key = counter(user_id, kind, day);
     // The set holds digests, not the numbers and addresses themselves.
-    let member = random::hex(&digest::digest(&digest::SHA256, recipient.as_bytes()).as_ref()[..16]);
+    let member = digest_of(recipient);
     if app.counters.admit_member(&key, &member, limit).await? {
         Ok(())
     } else {

@@ -1,12 +1,16 @@
 //! One handler per endpoint. Each reads and validates the request, runs the use case against the
 //! ports, and always answers: a success or an envelope, never a panic.
 
+pub mod account_delete;
+pub mod account_export;
 mod codes;
+pub mod deletion_page;
 mod delivery;
 pub mod email_add;
 pub mod email_confirm;
 mod email_delivery;
 pub mod email_resend;
+mod erasure;
 pub mod jwks;
 mod new_password;
 mod notices;

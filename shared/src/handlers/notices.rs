@@ -7,7 +7,7 @@
 //! change that caused it has happened and its caller gets its answer.
 
 use crate::App;
-use crate::admission::sms_budget;
+use crate::admission::{recipients, sms_budget};
 use crate::domain::email::EmailAddress;
 use crate::domain::partner::Partner;
 use crate::domain::phone::PhoneNumber;
@@ -38,6 +38,8 @@ pub(super) enum SecurityEvent {
     },
     /// A sign-in from a device (`X-Fingerprint`) the account had not used before.
     NewDeviceSignIn,
+    /// The account is gone: nothing to undo, nothing to follow.
+    AccountDeleted,
 }
 
 impl SecurityEvent {
@@ -48,6 +50,7 @@ impl SecurityEvent {
             SecurityEvent::PhoneChanged { .. } => "phone_changed",
             SecurityEvent::EmailChanged { .. } => "email_changed",
             SecurityEvent::NewDeviceSignIn => "new_device_sign_in",
+            SecurityEvent::AccountDeleted => "account_deleted",
         }
     }
 
@@ -58,6 +61,7 @@ impl SecurityEvent {
             SecurityEvent::PhoneChanged { .. } => "Your phone number was changed",
             SecurityEvent::EmailChanged { .. } => "Your email address was changed",
             SecurityEvent::NewDeviceSignIn => "New sign-in to your account",
+            SecurityEvent::AccountDeleted => "Your account was deleted",
         }
     }
 
@@ -76,12 +80,16 @@ impl SecurityEvent {
             SecurityEvent::NewDeviceSignIn => {
                 "Your account was signed in to on a device it had not used before.".to_owned()
             }
+            SecurityEvent::AccountDeleted => {
+                "Your account and what was kept about it were deleted, as asked. This cannot be undone.".to_owned()
+            }
         }
     }
 
     fn advice(&self) -> &'static str {
         match self {
             SecurityEvent::PhoneChanged { .. } | SecurityEvent::EmailChanged { .. } => TAKEN_OVER,
+            SecurityEvent::AccountDeleted => "If this was not you, tell the app's support.",
             _ => NOT_YOU,
         }
     }
@@ -162,7 +170,7 @@ async fn send(
 ) -> Result<bool, String> {
     let day = now.div_euclid(DAY);
     let cap = CounterKey {
-        name: format!("notices:{}:{day}", to.recipient().log_key(partner)),
+        name: format!("notices:{}:{day}", recipients::digest_of(&to.recipient().log_key(partner))),
         expires_at: (day + 1) * DAY + 3600,
     };
     if !app.counters.increment_below(&cap, NOTICES_PER_RECIPIENT_PER_DAY).await.map_err(|e| e.to_string())? {
@@ -247,6 +255,7 @@ mod tests {
             SecurityEvent::PhoneChanged { new_phone: PhoneNumber::parse("+447871234567").unwrap().masked() },
             SecurityEvent::EmailChanged { new_email: "a…@example.com".into() },
             SecurityEvent::NewDeviceSignIn,
+            SecurityEvent::AccountDeleted,
         ];
         for event in events {
             let text = format!("{} {} {}", event.subject(), event.what(), event.advice());

@@ -35,7 +35,8 @@ async fn update(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Res
             .ok_or_else(|| ApiError::Unauthorized("account gone".into()))?;
         let merged = account.details.merged(&changes);
         let kyc = KycLevel::of(account.phone_confirmed(), account.email.is_some(), &merged);
-        match app.store.update_personal_details(&account.user_id, &changes, kyc, account.profile_version).await {
+        let now = app.clock.now();
+        match app.store.update_personal_details(&account.user_id, &changes, kyc, account.profile_version, now).await {
             Ok(()) => Ok(Attempt::Done(())),
             Err(StoreError::Conflict) => Ok(Attempt::Raced),
             Err(other) => Err(other.into()),

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::signed_in::{SignedIn, signed_in_account};
 use crate::App;
-use crate::domain::personal_details::civil_date;
+use crate::domain::utc_time::UtcTime;
 use crate::error::ApiError;
 use crate::http::response::{finish, json};
 use crate::ports::{AccountRecord, SessionRecord, Sessions};
@@ -29,8 +29,8 @@ async fn list(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Resul
         .map(|s| {
             json!({
                 "id": s.session_id,
-                "createdAt": rfc3339(s.created_at),
-                "lastUsedAt": rfc3339(s.last_used_at),
+                "createdAt": UtcTime(s.created_at).rfc3339(),
+                "lastUsedAt": UtcTime(s.last_used_at).rfc3339(),
                 "fingerprint": s.fingerprint,
                 "current": s.session_id == principal.session_id,
             })
@@ -50,20 +50,4 @@ pub(super) async fn live_sessions(
         .into_iter()
         .filter(|s| s.merchant_id == account.merchant_id && s.is_live(now, account.credential_version))
         .collect())
-}
-
-/// `2026-12-02T08:31:23Z`.
-fn rfc3339(unix_secs: i64) -> String {
-    let (year, month, day) = civil_date(unix_secs);
-    let secs = unix_secs.rem_euclid(86_400);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn times_are_rfc_3339_in_utc() {
-        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(super::rfc3339(1_796_200_283), "2026-12-02T08:31:23Z");
-    }
 }

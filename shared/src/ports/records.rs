@@ -84,6 +84,13 @@ pub struct AccountRecord {
     /// whatever the interleaving.
     pub credential_version: u64,
     pub kyc_level: KycLevel,
+    /// When the account was made (its signup).
+    pub created_at: i64,
+    /// When its phone, email, details or password last changed; its creation until then.
+    pub updated_at: i64,
+    /// Sessions started by sign-ins so far: an erasure is refused if a sign-in started one since
+    /// it swept the account, so no session outlives the account.
+    pub sessions_started: u64,
 }
 
 impl AccountRecord {
@@ -244,4 +251,44 @@ pub enum IssuedCode {
     Sent(StoredCode),
     /// Stored unconditionally: there is nothing it could be issued against.
     Decoy(StoredCode),
+}
+
+/// Where a deletion was asked for: in the app (bearer and password) or on the web page (an SMS code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeletionChannel {
+    App,
+    Web,
+}
+
+impl DeletionChannel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeletionChannel::App => "app",
+            DeletionChannel::Web => "web",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "app" => Some(DeletionChannel::App),
+            "web" => Some(DeletionChannel::Web),
+            _ => None,
+        }
+    }
+}
+
+/// What a partner keeps of a deleted account for its books: no personal data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeletionRecord {
+    pub user_id: String,
+    pub merchant_id: String,
+    pub deleted_at: i64,
+    pub channel: DeletionChannel,
+}
+
+/// The last step of deleting an account, after the sweep: the account as read after the sweep, and
+/// the record that says it was deleted.
+pub struct Erasure<'a> {
+    pub account: &'a AccountRecord,
+    pub record: &'a DeletionRecord,
 }

@@ -109,6 +109,7 @@ pub trait Profiles: Send + Sync {
         changes: &PersonalDetails,
         kyc_level: KycLevel,
         expected_version: u64,
+        now: i64,
     ) -> Result<(), StoreError>;
 }
 
@@ -224,6 +225,26 @@ pub trait PartnerRegistry: Send + Sync {
     async fn update_partner(&self, partner: &Partner, read_at: i64) -> Result<(), StoreError>;
 }
 
+/// Deleting an account and everything kept about it, in two steps: a sweep that can be repeated,
+/// then one transaction. Apart from `AccountStore` so tests can wrap it to fail between the steps.
+#[async_trait]
+pub trait AccountDeletions: Send + Sync {
+    /// Deletes every session of the account (so none of its tokens can be used or rotated again),
+    /// then every refresh token and link token filed under it, and its per-day recipient counters.
+    /// Idempotent: a sweep cut short is finished by the next one. Leaves the account and its
+    /// claims, so an account whose deletion stops here can still sign in and be deleted again.
+    async fn sweep_account(&self, user_id: &str) -> Result<(), StoreError>;
+
+    /// One transaction: deletes the account, if it is as read (active, same password, no session
+    /// started since), its phone and email claims, every code and sign-in streak of its phone,
+    /// address and account, its pending link token, and writes the deletion record. `Conflict`
+    /// if the account changed or is gone.
+    async fn erase_account(&self, erasure: Erasure<'_>) -> Result<(), StoreError>;
+
+    /// The partner's deletion records, oldest first.
+    async fn deletion_records(&self, merchant_id: &str) -> Result<Vec<DeletionRecord>, StoreError>;
+}
+
 /// A named counter that lives until `expires_at` (rate-limit windows, daily budgets).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CounterKey {
@@ -241,4 +262,6 @@ pub trait Counters: Send + Sync {
     /// Adds `member` to the set unless the set already holds `limit` others; whether `member` is
     /// in it now (a member already there is always admitted again).
     async fn admit_member(&self, key: &CounterKey, member: &str, limit: u64) -> Result<bool, StoreError>;
+    /// Forgets the counter or set (an account's recipients, when the account is deleted).
+    async fn remove(&self, key: &CounterKey) -> Result<(), StoreError>;
 }

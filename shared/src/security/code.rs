@@ -22,9 +22,21 @@ pub enum CodePurpose {
     PhoneAdd,
     /// A new number for an account that has one: the code goes to the new number.
     PhoneChange,
+    /// Deleting an account from the web page, by a code to its phone.
+    AccountDelete,
 }
 
 impl CodePurpose {
+    /// Every purpose: the code keys an identifier can have, which deleting an account clears.
+    pub const ALL: [CodePurpose; 6] = [
+        CodePurpose::PhoneSignup,
+        CodePurpose::PasswordReset,
+        CodePurpose::EmailSignup,
+        CodePurpose::PhoneAdd,
+        CodePurpose::PhoneChange,
+        CodePurpose::AccountDelete,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             CodePurpose::PhoneSignup => "PHONE_SIGNUP",
@@ -32,6 +44,7 @@ impl CodePurpose {
             CodePurpose::EmailSignup => "EMAIL_SIGNUP",
             CodePurpose::PhoneAdd => "PHONE_ADD",
             CodePurpose::PhoneChange => "PHONE_CHANGE",
+            CodePurpose::AccountDelete => "ACCOUNT_DELETE",
         }
     }
 }

@@ -58,13 +58,16 @@ impl DynamoStore {
                 values([(":uid", s(user_id)), (":pending", status_value(AccountStatus::Pending))]),
             ),
             // The user's active account still holds the phone.
-            CodePurpose::PasswordReset if matches!(who, Identifier::Phone(_)) => self.check(
-                claim,
-                "userId = :uid AND #status = :active",
-                values([(":uid", s(user_id)), (":active", status_value(AccountStatus::Active))]),
-            ),
+            CodePurpose::PasswordReset | CodePurpose::AccountDelete if matches!(who, Identifier::Phone(_)) => self
+                .check(
+                    claim,
+                    "userId = :uid AND #status = :active",
+                    values([(":uid", s(user_id)), (":active", status_value(AccountStatus::Active))]),
+                ),
             // The user's account still has the address confirmed (only confirmed ones are claimed).
-            CodePurpose::PasswordReset => self.check(claim, "userId = :uid", values([(":uid", s(user_id))])),
+            CodePurpose::PasswordReset | CodePurpose::AccountDelete => {
+                self.check(claim, "userId = :uid", values([(":uid", s(user_id))]))
+            }
             // Nobody confirmed the address meanwhile (that gets a notice instead, on the retry).
             CodePurpose::EmailSignup => self.check(claim, "attribute_not_exists(pk)", Values::new()),
             // The user's account is active and has no phone yet.

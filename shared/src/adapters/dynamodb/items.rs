@@ -78,6 +78,24 @@ pub fn send_log_pk(log_key: &str) -> String {
 
 pub const SEND_LOG_SK: &str = "LOG";
 
+/// An entry of the account's index: an item filed under the account that is found by another key
+/// (a refresh token, a link token), so deleting the account finds it. Its sort key names the
+/// item's partition; `targetSk` holds the item's sort key.
+pub fn index_sk(target_pk: &str) -> String {
+    format!("{INDEX_PREFIX}{target_pk}")
+}
+
+pub const INDEX_PREFIX: &str = "INDEX#";
+
+/// A partner's deletion records: one partition per partner, sorted by time.
+pub fn deletions_pk(merchant_id: &str) -> String {
+    format!("DELETIONS#{merchant_id}")
+}
+
+pub fn deletion_sk(deleted_at: i64, user_id: &str) -> String {
+    format!("AT#{deleted_at:012}#{user_id}")
+}
+
 pub const PARTNERS_PK: &str = "PARTNERS";
 pub const COUNTER_SK: &str = "COUNT";
 
@@ -194,6 +212,12 @@ impl TryFrom<&Item> for AccountRecord {
                 Some("KYC_0") => KycLevel::Kyc0,
                 _ => KycLevel::None,
             },
+            created_at: get_opt_n(item, "createdAt")?.unwrap_or(0),
+            updated_at: match get_opt_n(item, "updatedAt")? {
+                Some(at) => at,
+                None => get_opt_n(item, "createdAt")?.unwrap_or(0),
+            },
+            sessions_started: get_opt_n(item, "sessionsStarted")?.unwrap_or(0),
         })
     }
 }

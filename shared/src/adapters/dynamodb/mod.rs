@@ -8,6 +8,7 @@
 //! | account | `USER#<uuid>` | `ACCOUNT` |
 //! | sign-in failure streak of an account (of an identifier without one: `USER#none:<merchant>:<id>`) | `USER#<uuid>` | `SIGNIN` |
 //! | session family | `USER#<uuid>` | `SESSION#<id>` |
+//! | index entry: an item of the account found by another key (refresh token, link token), for deletion | `USER#<uuid>` | `INDEX#<its pk>` (`targetSk`: its sk) |
 //! | refresh token | `REFRESH#<sha256>` | `REFRESH` |
 //! | email claim (uniqueness marker) | `EMAIL#<merchant>#<address>` | `CLAIM` |
 //! | email signup code, sign-in back-off by email | `EMAIL#<merchant>#<address>` | `CODE#EMAIL_SIGNUP`, `SIGNIN` |
@@ -15,6 +16,7 @@
 //! | send log of a phone or mailbox (caps across live partners) | `SENDLOG#SMS:<e164>`, `SENDLOG#EMAIL:<address>` | `LOG` |
 //! | a sandbox partner's own send log of one | `SENDLOG#SANDBOX:<merchant>:SMS:<e164>` (or `EMAIL:`) | `LOG` |
 //! | partner (one partition: the admin lists it with one query) | `PARTNERS` | `PARTNER#<uuid>` |
+//! | deletion record (no personal data; kept 3 years) | `DELETIONS#<merchant>` | `AT#<unix, 12 digits>#<uuid>` |
 //! | counter (per-IP window, daily SMS budget), member set (an account's recipients of the day) | `COUNTER#<name>` | `COUNT` |
 //!
 //! `ttl` lets DynamoDB delete dead items eventually; expiry is always decided in code from `expiresAt`.
@@ -24,6 +26,7 @@
 //! capability of `crate::ports` (`impl Codes for DynamoStore` in `codes.rs`, and so on).
 
 mod codes;
+mod deletions;
 mod directory;
 mod errors;
 mod items;
@@ -36,4 +39,5 @@ mod signups;
 mod streaks;
 mod table;
 
+pub use deletions::DELETION_RECORD_RETENTION_SECS;
 pub use table::DynamoStore;

@@ -189,4 +189,8 @@ impl Counters for DynamoStore {
             other => other,
         }
     }
+
+    async fn remove(&self, key: &CounterKey) -> Result<(), StoreError> {
+        self.delete_keys("DeleteItem counter", vec![counter_key(&key.name)]).await
+    }
 }

@@ -18,18 +18,19 @@ const MAX_REVOKED_PER_CHANGE: usize = 97;
 impl Passwords for DynamoStore {
     async fn set_password(&self, change: PasswordChange<'_>) -> Result<(), StoreError> {
         let history = AttributeValue::L(change.history.iter().map(|h| s(h.as_str())).collect());
-        let mut vals: Values = values([
+        let vals: Values = values([
             (":hash", s(&change.new_hash)),
             (":history", history),
             (":expected", s(change.expected_hash)),
             (":active", status_value(AccountStatus::Active)),
             (":credentials", n(change.credential_version)),
+            (":now", n(change.now)),
         ]);
         let mut update =
-            "SET passwordHash = :hash, passwordHistory = :history, credentialVersion = :credentials".to_owned();
+            "SET passwordHash = :hash, passwordHistory = :history, credentialVersion = :credentials, updatedAt = :now"
+                .to_owned();
         if change.reset_code.is_some() {
             update.push_str(", validAfter = :now");
-            vals.insert(":now".to_owned(), n(change.now));
         }
         let mut items = vec![self.update(
             key_for_account(change.user_id),

@@ -55,7 +55,7 @@ impl Profiles for DynamoStore {
             )?,
             self.update(
                 key_for_account(a.user_id),
-                "SET phone = :phone, phoneConfirmedAt = :now, kycLevel = :kyc, profileVersion = :next",
+                "SET phone = :phone, phoneConfirmedAt = :now, updatedAt = :now, kycLevel = :kyc, profileVersion = :next",
                 &format!("#status = :active AND attribute_not_exists(phone) AND {version}"),
                 account_values,
             )?,
@@ -89,7 +89,7 @@ impl Profiles for DynamoStore {
             self.delete(phone_key(m.old, CLAIM_SK), Some("userId = :uid"), values([(":uid", s(m.user_id))]))?,
             self.update(
                 key_for_account(m.user_id),
-                "SET phone = :phone, phoneConfirmedAt = :now, profileVersion = :next",
+                "SET phone = :phone, phoneConfirmedAt = :now, updatedAt = :now, profileVersion = :next",
                 &format!("#status = :active AND phone = :old AND {version}"),
                 account_values,
             )?,
@@ -126,6 +126,7 @@ impl Profiles for DynamoStore {
                 ]),
             )?,
             self.put(token, Some("attribute_not_exists(pk)"), Values::new())?,
+            self.index_write(user_id, email_token_pk(token_hash), TOKEN_SK, expires_at + 7 * 24 * 3600)?,
             self.send_log_write(send)?,
         ];
         self.transact("TransactWriteItems start email confirmation", items).await
@@ -137,8 +138,12 @@ impl Profiles for DynamoStore {
     }
 
     async fn confirm_email(&self, c: EmailConfirmation<'_>) -> Result<(), StoreError> {
-        let mut account_values =
-            values([(":email", s(c.email)), (":kyc", s(c.kyc_level.as_str())), (":hash", s(c.token_hash))]);
+        let mut account_values = values([
+            (":email", s(c.email)),
+            (":kyc", s(c.kyc_level.as_str())),
+            (":hash", s(c.token_hash)),
+            (":now", n(c.now)),
+        ]);
         let version = version_condition(c.expected_version, &mut account_values);
         let mut claim = item_key(email_claim_pk(c.merchant_id, c.email), CLAIM_SK);
         claim.extend([("userId".to_owned(), s(c.user_id)), ("createdAt".to_owned(), n(c.now))]);
@@ -151,7 +156,7 @@ impl Profiles for DynamoStore {
             )?,
             self.update(
                 key_for_account(c.user_id),
-                "SET email = :email, kycLevel = :kyc, profileVersion = :next REMOVE pendingEmail, pendingEmailToken",
+                "SET email = :email, updatedAt = :now, kycLevel = :kyc, profileVersion = :next REMOVE pendingEmail, pendingEmailToken",
                 &format!("pendingEmailToken = :hash AND {version}"),
                 account_values,
             )?,
@@ -173,9 +178,15 @@ impl Profiles for DynamoStore {
         changes: &PersonalDetails,
         kyc_level: KycLevel,
         expected_version: u64,
+        now: i64,
     ) -> Result<(), StoreError> {
-        let mut vals = values([(":kyc", s(kyc_level.as_str())), (":active", status_value(AccountStatus::Active))]);
-        let mut sets = vec!["kycLevel = :kyc".to_owned(), "profileVersion = :next".to_owned()];
+        let mut vals = values([
+            (":kyc", s(kyc_level.as_str())),
+            (":active", status_value(AccountStatus::Active)),
+            (":now", n(now)),
+        ]);
+        let mut sets =
+            vec!["kycLevel = :kyc".to_owned(), "profileVersion = :next".to_owned(), "updatedAt = :now".to_owned()];
         for (i, field) in FIELDS.iter().enumerate() {
             if let Some(value) = changes.get(field) {
                 sets.push(format!("{field} = :f{i}"));

@@ -58,6 +58,7 @@ impl DynamoStore {
         Ok(vec![
             self.put(family, Some("attribute_not_exists(pk)"), Values::new())?,
             self.put(refresh, Some("attribute_not_exists(pk)"), Values::new())?,
+            self.index_write(user_id, refresh_pk(&session.refresh_token_hash), REFRESH_SK, session.expires_at)?,
         ])
     }
 
@@ -88,10 +89,12 @@ impl Sessions for DynamoStore {
     ) -> Result<(), StoreError> {
         let mut items = self.session_writes(user_id, merchant_id, session)?;
         // A reset or change that committed after the password was checked wins: no session for it.
-        items.push(self.check(
+        // The count tells an account deletion that a session started after it swept the account.
+        items.push(self.update(
             key_for_account(user_id),
+            "ADD sessionsStarted :one",
             "#status = :active AND passwordHash = :checked",
-            values([(":active", status_value(AccountStatus::Active)), (":checked", s(checked_hash))]),
+            values([(":active", status_value(AccountStatus::Active)), (":checked", s(checked_hash)), (":one", n(1))]),
         )?);
         self.transact("TransactWriteItems start session", items).await
     }
@@ -135,6 +138,7 @@ impl Sessions for DynamoStore {
                 values([(":now", n(rotation.now))]),
             )?,
             self.put(successor, Some("attribute_not_exists(pk)"), Values::new())?,
+            self.index_write(rotation.user_id, refresh_pk(&rotation.new_hash), REFRESH_SK, rotation.expires_at)?,
         ];
         self.transact("TransactWriteItems rotate refresh token", items).await
     }

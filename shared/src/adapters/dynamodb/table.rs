@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, DeleteRequest, Put, TransactWriteItem, Update, WriteRequest,
+};
 
 use super::errors::{classify, classify_transaction};
 use crate::ports::StoreError;
@@ -179,6 +181,41 @@ impl DynamoStore {
             .await
             .map(|out| out.item)
             .map_err(|e| classify(operation, e))
+    }
+
+    /// Deletes every key, 25 to a `BatchWriteItem`, resending what DynamoDB leaves unprocessed
+    /// (throttling) a few times before giving up as unavailable. Deleting a missing item is no error,
+    /// so it can be repeated.
+    pub(super) async fn delete_keys(&self, operation: &'static str, keys: Vec<Item>) -> Result<(), StoreError> {
+        for chunk in keys.chunks(25) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|key| {
+                    let delete = DeleteRequest::builder().set_key(Some(key.clone())).build();
+                    built(delete).map(|d| WriteRequest::builder().delete_request(d).build())
+                })
+                .collect::<Result<_, _>>()?;
+            for round in 0..5u64 {
+                if requests.is_empty() {
+                    break;
+                }
+                if round > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << round)).await;
+                }
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(|e| classify(operation, e))?;
+                requests = out.unprocessed_items.and_then(|mut left| left.remove(&self.table)).unwrap_or_default();
+            }
+            if !requests.is_empty() {
+                return Err(StoreError::Unavailable(format!("{operation}: {} left unprocessed", requests.len())));
+            }
+        }
+        Ok(())
     }
 
     /// Every item of partition `pk` whose sort key starts with `prefix`, strongly consistent.

@@ -2,6 +2,7 @@
 //! states, and then applies all of its writes or none (`Conflict`), as a transaction does.
 
 mod codes;
+mod deletions;
 mod sessions;
 
 use std::collections::{HashMap, HashSet};
@@ -32,6 +33,7 @@ struct State {
     partners: HashMap<String, Partner>,
     counters: HashMap<String, u64>,
     members: HashMap<String, HashSet<String>>,
+    deletions: Vec<DeletionRecord>,
 }
 
 /// Every port of the store, in memory.
@@ -149,6 +151,9 @@ fn blank_account(user_id: &str) -> AccountRecord {
         profile_version: 0,
         credential_version: 0,
         kyc_level: KycLevel::None,
+        created_at: 0,
+        updated_at: 0,
+        sessions_started: 0,
     }
 }
 
@@ -191,6 +196,8 @@ impl Signups for MemoryStore {
         record.merchant_id = key.merchant_id.clone();
         record.phone = Some(key.phone.e164().to_owned());
         record.password_hash = account.password_hash;
+        record.created_at = account.created_at;
+        record.updated_at = account.created_at;
         state.codes.insert(code_id(Identifier::Phone(key), CodePurpose::PhoneSignup), code);
         state.write_log(sms);
         Ok(())
@@ -259,6 +266,8 @@ impl Signups for MemoryStore {
         record.password_history = vec![account.password_hash.clone()];
         record.password_hash = account.password_hash;
         record.valid_after = account.created_at;
+        record.created_at = account.created_at;
+        record.updated_at = account.created_at;
         record.profile_version = 1;
         state.start_session(&account.user_id, &key.merchant_id, session);
         Ok(())
@@ -366,11 +375,13 @@ impl Profiles for MemoryStore {
         changes: &PersonalDetails,
         kyc_level: KycLevel,
         expected_version: u64,
+        now: i64,
     ) -> Result<(), StoreError> {
         let mut state = self.state().await;
         let account = state.account(user_id)?;
         require(account.status == AccountStatus::Active && account.profile_version == expected_version)?;
         let account = state.account_mut(user_id);
+        account.updated_at = now;
         account.details = account.details.merged(changes);
         account.kyc_level = kyc_level;
         account.profile_version += 1;
@@ -379,6 +390,12 @@ impl Profiles for MemoryStore {
 }
 
 impl MemoryStore {
+    /// The account that holds `e164` under any partner, if one does.
+    pub async fn account_for_phone(&self, e164: &str) -> Option<String> {
+        let state = self.state().await;
+        state.phone_claims.iter().find(|(id, _)| id.ends_with(&format!("#{e164}"))).map(|(_, c)| c.user_id.clone())
+    }
+
     /// What a password change elsewhere does to the account's sessions, without the change.
     pub fn bump_credentials(&self, user_id: &str) {
         if let Some(account) = self.0.lock().unwrap_or_else(|e| e.into_inner()).accounts.get_mut(user_id) {

@@ -20,6 +20,7 @@ impl Sessions for MemoryStore {
         require(account.status == AccountStatus::Active && account.password_hash == checked_hash)?;
         state.session_free(user_id, &session)?;
         state.start_session(user_id, merchant_id, session);
+        state.account_mut(user_id).sessions_started += 1;
         Ok(())
     }
 

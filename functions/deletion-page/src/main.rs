@@ -1,0 +1,15 @@
+//! Lambda for `GET` and `POST /v2/account/delete`, the account deletion web page: wiring only.
+//! Clients and templates are loaded once per cold start.
+
+use lambda_http::{Error, run, service_fn};
+use registration::config::{Config, Environment};
+use registration::{App, handlers::deletion_page, telemetry};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    let sdk = App::sdk_config().await?;
+    let app = &App::from_sdk(&sdk, &Config::load(&Environment)?);
+    let mailer = &App::mailer(&sdk, &Environment)?;
+    run(service_fn(move |req| deletion_page::handle(app, mailer, req))).await
+}

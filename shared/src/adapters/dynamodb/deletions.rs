@@ -1,0 +1,135 @@
+//! Deleting an account: the sweep (sessions, then every item the account's index names) and the
+//! erasure (the account, its claims and every item under a key known from it, in one
+//! transaction), and the partner's deletion records.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+
+use super::items::*;
+use super::table::{DynamoStore, Values, values};
+use crate::domain::email::EmailAddress;
+use crate::domain::phone::PhoneNumber;
+use crate::ports::{
+    AccountDeletions, AccountStatus, DeletionChannel, DeletionRecord, EmailKey, Erasure, Identifier, PhoneKey,
+    StoreError,
+};
+use crate::security::code::CodePurpose;
+
+/// Deletion records are kept this long for the partner's books, then DynamoDB's TTL removes them.
+pub const DELETION_RECORD_RETENTION_SECS: i64 = 3 * 365 * 24 * 3600;
+
+impl DynamoStore {
+    /// The index entry for an item filed under `user_id` but found by another key.
+    pub(super) fn index_write(
+        &self,
+        user_id: &str,
+        target_pk: String,
+        target_sk: &str,
+        expires_at: i64,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut entry = item_key(user_pk(user_id), index_sk(&target_pk));
+        entry.extend([("targetSk".to_owned(), s(target_sk)), ("ttl".to_owned(), n(expires_at))]);
+        self.put(entry, None, Values::new())
+    }
+
+    /// Every code and sign-in streak of an identifier: keys known in advance, deleted whether or not
+    /// they exist.
+    fn identifier_deletes(&self, who: Identifier<'_>, out: &mut Vec<TransactWriteItem>) -> Result<(), StoreError> {
+        let pk = identifier_pk(who);
+        for purpose in CodePurpose::ALL {
+            out.push(self.delete(item_key(pk.clone(), code_sk(purpose)), None, Values::new())?);
+        }
+        out.push(self.delete(item_key(pk, SIGNIN_SK), None, Values::new())?);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl AccountDeletions for DynamoStore {
+    async fn sweep_account(&self, user_id: &str) -> Result<(), StoreError> {
+        // Sessions first: a token of a deleted session can neither authenticate nor be rotated, so
+        // no refresh token is filed under the account after this.
+        let sessions = self.query_prefix("Query account sessions", user_pk(user_id), "SESSION#").await?;
+        self.delete_keys("BatchWriteItem delete sessions", sessions.iter().map(key_of).collect()).await?;
+        let index = self.query_prefix("Query account index", user_pk(user_id), INDEX_PREFIX).await?;
+        let mut keys = Vec::with_capacity(index.len() * 2);
+        for entry in &index {
+            let sk = get_s(entry, SK)?;
+            let target_pk = sk.strip_prefix(INDEX_PREFIX).unwrap_or(&sk).to_owned();
+            keys.push(item_key(target_pk, get_s(entry, "targetSk")?));
+        }
+        // Targets before their entries, so a sweep cut short finds what is left by its entries.
+        self.delete_keys("BatchWriteItem delete indexed items", keys).await?;
+        self.delete_keys("BatchWriteItem delete index", index.iter().map(key_of).collect()).await
+    }
+
+    async fn erase_account(&self, erasure: Erasure<'_>) -> Result<(), StoreError> {
+        let account = erasure.account;
+        let record = erasure.record;
+        let mut vals = values([(":active", status_value(AccountStatus::Active)), (":hash", s(&account.password_hash))]);
+        let started = if account.sessions_started == 0 {
+            "attribute_not_exists(sessionsStarted)"
+        } else {
+            vals.insert(":started".to_owned(), n(account.sessions_started));
+            "sessionsStarted = :started"
+        };
+        let mut items = vec![self.delete(
+            key_for_account(&account.user_id),
+            Some(&format!("#status = :active AND passwordHash = :hash AND {started}")),
+            vals,
+        )?];
+        let owned_by = || values([(":uid", s(&account.user_id))]);
+        // A claim that is already gone (or never made) does not hold the deletion back.
+        let claim_condition = Some("attribute_not_exists(pk) OR userId = :uid");
+        if let Some(phone) = account.phone.as_deref().and_then(|p| PhoneNumber::parse(p).ok()) {
+            let key = PhoneKey { merchant_id: account.merchant_id.clone(), phone };
+            items.push(self.delete(phone_key(&key, CLAIM_SK), claim_condition, owned_by())?);
+            self.identifier_deletes(Identifier::Phone(&key), &mut items)?;
+        }
+        if let Some(email) = account.email.as_deref().and_then(|e| EmailAddress::parse(e).ok()) {
+            let key = EmailKey { merchant_id: account.merchant_id.clone(), email };
+            let claim = item_key(email_claim_pk(&key.merchant_id, key.email.as_str()), CLAIM_SK);
+            items.push(self.delete(claim, claim_condition, owned_by())?);
+            self.identifier_deletes(Identifier::Email(&key), &mut items)?;
+        }
+        items.push(self.delete(item_key(user_pk(&account.user_id), SIGNIN_SK), None, Values::new())?);
+        if let Some(token) = &account.pending_email_token {
+            items.push(self.delete(item_key(email_token_pk(token), TOKEN_SK), None, Values::new())?);
+        }
+        let mut entry = item_key(deletions_pk(&record.merchant_id), deletion_sk(record.deleted_at, &record.user_id));
+        entry.extend([
+            ("userId".to_owned(), s(&record.user_id)),
+            ("merchantId".to_owned(), s(&record.merchant_id)),
+            ("deletedAt".to_owned(), n(record.deleted_at)),
+            ("channel".to_owned(), s(record.channel.as_str())),
+            ("ttl".to_owned(), n(record.deleted_at + DELETION_RECORD_RETENTION_SECS)),
+        ]);
+        items.push(self.put(entry, Some("attribute_not_exists(pk)"), Values::new())?);
+        self.transact("TransactWriteItems erase account", items).await
+    }
+
+    async fn deletion_records(&self, merchant_id: &str) -> Result<Vec<DeletionRecord>, StoreError> {
+        let items = self.query_prefix("Query deletion records", deletions_pk(merchant_id), "AT#").await?;
+        items
+            .iter()
+            .map(|item| {
+                let channel = get_s(item, "channel")?;
+                Ok(DeletionRecord {
+                    user_id: get_s(item, "userId")?,
+                    merchant_id: get_s(item, "merchantId")?,
+                    deleted_at: get_n(item, "deletedAt")?,
+                    channel: DeletionChannel::parse(&channel)
+                        .ok_or_else(|| StoreError::Backend(format!("deletion channel {channel:?}")))?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The key of an item read whole.
+fn key_of(item: &Item) -> Item {
+    item.iter()
+        .filter(|(name, _)| name.as_str() == PK || name.as_str() == SK)
+        .map(|(name, value): (&String, &AttributeValue)| (name.clone(), value.clone()))
+        .collect()
+}

@@ -1,0 +1,125 @@
+//! Deleting an account, the same way from the app (bearer and password) and from the web page (an
+//! SMS code): sweep, then erase in one transaction, then tell the owner.
+//!
+//! The sweep deletes every session (so no token of the account works or rotates any more) and every
+//! refresh and link token filed under it; it can be repeated. The erasure deletes the account, its
+//! claims and every code and streak under keys known from it, and writes the deletion record, in
+//! one transaction conditional on the account being as read after the sweep: a sign-in that started
+//! a session meanwhile makes it fail, and the next round sweeps that session too. So a deletion that
+//! stops between the steps leaves a whole account with its claims, which signs in and can be deleted
+//! again, and one that finishes leaves nothing and frees the phone and address at once.
+
+use super::notices::{SecurityEvent, confirmed_channels, notify};
+use super::race_backoff;
+use crate::App;
+use crate::admission::recipients;
+use crate::domain::partner::Partner;
+use crate::error::ApiError;
+use crate::mail::Mailer;
+use crate::ports::{AccountRecord, AccountStatus, DeletionChannel, DeletionRecord, Erasure, StoreError};
+
+/// Sweep-and-erase rounds before a deletion that keeps meeting new sessions gives up (503).
+const ERASE_ROUNDS: u64 = 4;
+
+/// Deletes `account` and everything kept about it, records the deletion, and tells the owner on
+/// the account's confirmed phone and address (under the notice cap; never holding the deletion
+/// back). An account already gone (a parallel deletion won) is a 401, as its tokens now are.
+pub(super) async fn erase(
+    app: &App,
+    mailer: &Mailer,
+    partner: &Partner,
+    account: &AccountRecord,
+    channel: DeletionChannel,
+) -> Result<(), ApiError> {
+    let told = confirmed_channels(account);
+    let user_id = &account.user_id;
+    for round in 1..=ERASE_ROUNDS {
+        app.deletions.sweep_account(user_id).await?;
+        let Some(current) = app.store.account(user_id).await?.filter(|a| a.status == AccountStatus::Active) else {
+            return Err(ApiError::Unauthorized("account gone".into()));
+        };
+        let now = app.clock.now();
+        let record = DeletionRecord {
+            user_id: user_id.clone(),
+            merchant_id: current.merchant_id.clone(),
+            deleted_at: now,
+            channel,
+        };
+        match app.deletions.erase_account(Erasure { account: &current, record: &record }).await {
+            Ok(()) => {
+                tracing::info!(user_id = %user_id, channel = channel.as_str(), "account deleted");
+                recipients::forget(app, user_id).await;
+                notify(app, mailer, partner, &told, &SecurityEvent::AccountDeleted, now).await;
+                return Ok(());
+            }
+            // A session started, or the account changed, since the sweep: sweep again.
+            Err(StoreError::Conflict) => race_backoff(round).await,
+            Err(other) => return Err(other.into()),
+        }
+    }
+    tracing::warn!(user_id = %user_id, rounds = ERASE_ROUNDS, "account deletion kept meeting new sessions");
+    Err(ApiError::Unavailable)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::handlers::token::session_tokens::new_session;
+    use crate::ports::{AccountDeletions, Directory, Sessions};
+    use crate::testing::{MemoryStore, TestApp, live_partner};
+
+    /// The memory store's deletion steps, with a sign-in landing between the first sweep and its
+    /// erasure, as a parallel request on another Lambda copy could.
+    struct SignInBetweenSteps {
+        store: Arc<MemoryStore>,
+        erasures: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl AccountDeletions for SignInBetweenSteps {
+        async fn sweep_account(&self, user_id: &str) -> Result<(), StoreError> {
+            self.store.sweep_account(user_id).await
+        }
+
+        async fn erase_account(&self, erasure: Erasure<'_>) -> Result<(), StoreError> {
+            if self.erasures.fetch_add(1, Ordering::SeqCst) == 0 {
+                let account = self.store.account(&erasure.account.user_id).await?.unwrap();
+                let (_, session) = new_session(Some("racing-device".into()), account.credential_version, 0);
+                self.store
+                    .start_session(&account.user_id, &account.merchant_id, session, &account.password_hash)
+                    .await?;
+            }
+            self.store.erase_account(erasure).await
+        }
+
+        async fn deletion_records(&self, merchant_id: &str) -> Result<Vec<DeletionRecord>, StoreError> {
+            self.store.deletion_records(merchant_id).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sign_in_between_the_sweep_and_the_erasure_is_swept_too() {
+        // GIVEN an account, and a sign-in that will start a session right after the first sweep
+        let mut t = TestApp::new().await;
+        t.registered("+447871000041", "Erasure-pass-41").await;
+        let user_id = t.store.account_for_phone("+447871000041").await.unwrap();
+        let racing = Arc::new(SignInBetweenSteps { store: t.store.clone(), erasures: AtomicUsize::new(0) });
+        t.app.deletions = racing.clone();
+        let account = t.store.account(&user_id).await.unwrap().unwrap();
+
+        // WHEN the account is deleted
+        erase(&t.app, &t.mailer, &live_partner(), &account, DeletionChannel::App).await.unwrap();
+
+        // THEN the first erasure was refused, the second round swept the new session, and nothing is left
+        assert_eq!(racing.erasures.load(Ordering::SeqCst), 2);
+        assert!(t.store.sessions(&user_id).await.unwrap().is_empty());
+        assert!(t.store.account(&user_id).await.unwrap().is_none());
+        assert_eq!(t.store.deletion_records(&account.merchant_id).await.unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,71 @@
+//! Deleting an account, in memory: the same two steps and conditions as the DynamoDB adapter.
+
+use async_trait::async_trait;
+
+use super::{MemoryStore, code_id, email_id, identifier_id, phone_id, require};
+use crate::domain::email::EmailAddress;
+use crate::domain::phone::PhoneNumber;
+use crate::ports::*;
+use crate::security::code::CodePurpose;
+
+#[async_trait]
+impl AccountDeletions for MemoryStore {
+    async fn sweep_account(&self, user_id: &str) -> Result<(), StoreError> {
+        let mut state = self.state().await;
+        state.sessions.retain(|(user, _), _| user != user_id);
+        state.refresh.retain(|_, token| token.user_id != user_id);
+        state.email_tokens.retain(|_, token| token.user_id != user_id);
+        Ok(())
+    }
+
+    async fn erase_account(&self, erasure: Erasure<'_>) -> Result<(), StoreError> {
+        let mut state = self.state().await;
+        let expected = erasure.account;
+        let account = state.account(&expected.user_id)?;
+        require(
+            account.status == AccountStatus::Active
+                && account.password_hash == expected.password_hash
+                && account.sessions_started == expected.sessions_started,
+        )?;
+        let user_id = expected.user_id.clone();
+        let merchant_id = expected.merchant_id.clone();
+        let phone = expected.phone.as_deref().and_then(|p| PhoneNumber::parse(p).ok());
+        let email = expected.email.as_deref().and_then(|e| EmailAddress::parse(e).ok());
+        let phone_key = phone.map(|phone| PhoneKey { merchant_id: merchant_id.clone(), phone });
+        let email_key = email.map(|email| EmailKey { merchant_id: merchant_id.clone(), email });
+        if let Some(key) = &phone_key {
+            require(state.phone_claims.get(&phone_id(key)).is_none_or(|c| c.user_id == user_id))?;
+        }
+        if let Some(key) = &email_key {
+            let claim = email_id(&key.merchant_id, key.email.as_str());
+            require(state.email_claims.get(&claim).is_none_or(|owner| *owner == user_id))?;
+        }
+        let mut identifiers: Vec<Identifier<'_>> = Vec::new();
+        if let Some(key) = &phone_key {
+            state.phone_claims.remove(&phone_id(key));
+            identifiers.push(Identifier::Phone(key));
+        }
+        if let Some(key) = &email_key {
+            state.email_claims.remove(&email_id(&key.merchant_id, key.email.as_str()));
+            identifiers.push(Identifier::Email(key));
+        }
+        for who in identifiers {
+            for purpose in CodePurpose::ALL {
+                state.codes.remove(&code_id(who, purpose));
+            }
+            state.streaks.remove(&identifier_id(who));
+        }
+        state.streaks.remove(&format!("USER#{user_id}"));
+        if let Some(token) = &expected.pending_email_token {
+            state.email_tokens.remove(token);
+        }
+        state.accounts.remove(&user_id);
+        state.deletions.push(erasure.record.clone());
+        Ok(())
+    }
+
+    async fn deletion_records(&self, merchant_id: &str) -> Result<Vec<DeletionRecord>, StoreError> {
+        let state = self.state().await;
+        Ok(state.deletions.iter().filter(|r| r.merchant_id == merchant_id).cloned().collect())
+    }
+}

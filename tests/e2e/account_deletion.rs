@@ -1,0 +1,238 @@
+//! A user deletes their account from the app (and exports their data first): nothing of it is left
+//! behind, every token dies at once, and the phone and address are free for a new account.
+
+use std::sync::Arc;
+
+use e2e::{
+    Answer, Endpoint, Item, MERCHANT, TestEnv, assert_error, bearer, extract_code, fresh_email, fresh_phone,
+    in_parallel,
+};
+use registration::ports::DeletionChannel;
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "Juniper-Walrus-27";
+
+async fn delete(env: &TestEnv, auth: &str, password: &str) -> Answer {
+    env.as_user(Endpoint::AccountDelete, auth, json!({ "password": password })).await
+}
+
+async fn export(env: &TestEnv, auth: &str) -> Answer {
+    env.as_user(Endpoint::AccountExport, auth, Value::Null).await
+}
+
+fn refresh_token(answer: &Answer) -> String {
+    answer.body["refresh_token"].as_str().unwrap().to_owned()
+}
+
+/// Every attribute of an item, keys included, as text.
+fn texts(item: &Item) -> Vec<String> {
+    item.values()
+        .map(|v| v.as_s().cloned().or_else(|_| v.as_n().cloned()).unwrap_or_else(|_| format!("{v:?}")))
+        .collect()
+}
+
+/// Items of the table that mention `needle` anywhere.
+async fn items_mentioning(env: &TestEnv, needle: &str) -> Vec<Item> {
+    env.items().await.into_iter().filter(|item| texts(item).iter().any(|t| t.contains(needle))).collect()
+}
+
+/// A phone account with everything an account can have: a confirmed address, a pending one, details,
+/// several sessions, rotated refresh tokens, codes. Its first token response and its user id.
+async fn full_account(env: &TestEnv, phone: &str, email: &str) -> (Answer, String) {
+    let tokens = env.registered(phone, PASSWORD).await;
+    let auth = bearer(&tokens);
+    env.as_user(Endpoint::EmailAdd, &auth, json!({ "email": email })).await;
+    assert_eq!(env.press_link_button(&env.latest_link(&email.to_lowercase()).await).await.status, 200);
+    env.as_user(Endpoint::EmailAdd, &auth, json!({ "email": fresh_email() })).await;
+    let details = json!({ "firstName": "Ana", "lastName": "Lima", "birthDate": "1990-04-12", "country": "GB",
+        "city": "London", "address": "1 High Street", "postalCode": "N1 9GU" });
+    env.clock.advance(30);
+    assert_eq!(env.as_user(Endpoint::ProfileUpdate, &auth, details).await.status, 204);
+    let other = env
+        .call(
+            Endpoint::Token,
+            json!({ "grant_type": "password", "username": phone, "password": PASSWORD }),
+            &[("x-fingerprint", Some("tablet-1"))],
+        )
+        .await;
+    let rotated = env.refresh(&refresh_token(&other)).await;
+    assert_eq!(env.refresh(&refresh_token(&rotated)).await.status, 200);
+    env.wait_out_cooldown();
+    env.forgot(phone).await;
+    let profile = env.as_user(Endpoint::ProfileGet, &auth, Value::Null).await;
+    let user_id = profile.body["userId"].as_str().unwrap().trim_start_matches("usr:").to_owned();
+    (tokens, user_id)
+}
+
+#[tokio::test]
+async fn a_deleted_account_leaves_nothing_its_tokens_die_and_its_phone_signs_up_as_a_new_user() {
+    // GIVEN an account with everything an account can have, signed in on two devices
+    let env = TestEnv::new().await;
+    let (phone, email, unknown) = (fresh_phone(), fresh_email(), fresh_phone());
+    let (tokens, user_id) = full_account(&env, &phone, &email).await;
+    let auth = bearer(&tokens);
+    assert!(!items_mentioning(&env, &user_id).await.is_empty());
+
+    // WHEN the user deletes it with their password
+    let deleted = delete(&env, &auth, PASSWORD).await;
+
+    // THEN 204, and the old access token is refused at once, the old refresh token too
+    assert_eq!(deleted.status, 204, "{:?}", deleted.body);
+    assert_error(&export(&env, &auth).await, 401, "UNAUTHORIZED");
+    assert_eq!(env.refresh(&refresh_token(&tokens)).await.body["error"], "invalid_grant");
+    // AND nothing in the table names the account but its deletion record, which holds no personal data
+    let left = items_mentioning(&env, &user_id).await;
+    assert_eq!(left.len(), 1, "{left:#?}");
+    assert!(texts(&left[0]).iter().any(|t| t.starts_with("DELETIONS#")));
+    assert!(texts(&left[0]).iter().all(|t| !t.contains(&phone[1..]) && !t.contains(&email.to_lowercase())));
+    let records = env.app.deletions.deletion_records(MERCHANT).await.unwrap();
+    assert_eq!(
+        records.iter().filter(|r| r.user_id == user_id).map(|r| r.channel).collect::<Vec<_>>(),
+        [DeletionChannel::App]
+    );
+    // AND the phone is named only by its send log (the per-number limits, gone within a day)
+    let naming_phone = items_mentioning(&env, &phone).await;
+    assert!(naming_phone.iter().all(|i| texts(i).iter().any(|t| t.starts_with("SENDLOG#"))), "{naming_phone:#?}");
+    assert!(
+        items_mentioning(&env, &email.to_lowercase())
+            .await
+            .iter()
+            .all(|i| texts(i).iter().any(|t| t.starts_with("SENDLOG#")))
+    );
+    // AND sign-in answers exactly as for a number and an address nobody has
+    let (by_phone, by_unknown) = (env.sign_in(&phone, PASSWORD).await, env.sign_in(&unknown, PASSWORD).await);
+    assert_eq!((by_phone.status, &by_phone.body), (by_unknown.status, &by_unknown.body));
+    assert_eq!(env.sign_in(&email, PASSWORD).await.body, env.sign_in(&fresh_email(), PASSWORD).await.body);
+    // AND the owner was told, without a code or a link
+    let notice = env.sms_to(&phone).await.last().cloned().unwrap();
+    assert!(notice.starts_with("Your account was deleted"), "{notice}");
+    assert!(extract_code(&notice).is_none());
+    assert_eq!(env.emails_to(&email.to_lowercase()).await.last().unwrap().0, "Your account was deleted");
+
+    // WHEN the phone signs up again
+    env.wait_out_cooldown();
+    let fresh = env.registered(&phone, "Another-Pass-51").await;
+
+    // THEN it is a new user, whose export holds none of the old data
+    let exported = export(&env, &bearer(&fresh)).await;
+    assert_eq!(exported.status, 200, "{:?}", exported.body);
+    assert_ne!(exported.body["userId"], json!(format!("usr:{user_id}")));
+    assert_eq!(exported.body["email"], Value::Null);
+    assert_eq!(exported.body["pendingEmail"], Value::Null);
+    assert_eq!(exported.body["personalDetails"]["firstName"], Value::Null);
+    assert_eq!(exported.body["sessions"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_export_holds_everything_kept_about_the_user_and_no_secret() {
+    // GIVEN an account with everything an account can have
+    let env = TestEnv::new().await;
+    let (phone, email) = (fresh_phone(), fresh_email());
+    let (tokens, user_id) = full_account(&env, &phone, &email).await;
+
+    // WHEN it exports its data
+    let exported = export(&env, &bearer(&tokens)).await;
+
+    // THEN it is a JSON download named after the user, with the account's data and sessions
+    assert_eq!(exported.status, 200, "{:?}", exported.body);
+    assert_eq!(
+        exported.headers["content-disposition"],
+        format!("attachment; filename=\"account-{user_id}.json\"").as_str()
+    );
+    let body = &exported.body;
+    assert_eq!((&body["phone"], &body["phoneVerified"]), (&json!(phone), &json!(true)));
+    assert_eq!((&body["email"], &body["emailVerified"]), (&json!(email.to_lowercase()), &json!(true)));
+    assert!(body["pendingEmail"].is_string());
+    assert_eq!(body["kycLevel"], "KYC_0");
+    assert_eq!(body["personalDetails"]["lastName"], "Lima");
+    assert_eq!(body["partner"], MERCHANT);
+    assert!(body["createdAt"].as_str().unwrap().ends_with('Z') && body["updatedAt"] != body["createdAt"]);
+    let sessions = body["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2, "{sessions:?}");
+    assert!(sessions.iter().any(|s| s["fingerprint"] == "tablet-1"));
+    assert_eq!(body["consents"], json!([]));
+    // AND nothing secret: no hash, code, token or token hash
+    let text = exported.text.to_lowercase();
+    for secret in ["$argon2", "hash", "password", "token", "\"mac\"", "codeid"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_parallel_deletes_give_one_204_and_no_5xx() {
+    // GIVEN an account
+    let env = Arc::new(TestEnv::new().await);
+    let phone = fresh_phone();
+    let auth = bearer(&env.registered(&phone, PASSWORD).await);
+
+    // WHEN two copies of the function delete it at once
+    let calls = (0..2)
+        .map(|_| {
+            let (env, auth) = (env.clone(), auth.clone());
+            async move { delete(&env, &auth, PASSWORD).await }
+        })
+        .collect();
+    let answers = in_parallel(calls).await;
+
+    // THEN one deleted it and the other was told the token no longer works
+    let mut statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [204, 401], "{answers:?}");
+    assert_eq!(env.app.deletions.deletion_records(MERCHANT).await.unwrap().len(), 1);
+    assert_eq!(env.sign_in(&phone, PASSWORD).await.body["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn a_deletion_stopped_between_its_steps_leaves_a_whole_account_and_the_next_one_finishes() {
+    // GIVEN an account, and a store that fails the deletion's transaction once, after the sweep
+    let env = TestEnv::new().await;
+    let (phone, email) = (fresh_phone(), fresh_email());
+    let (tokens, user_id) = full_account(&env, &phone, &email).await;
+    env.deletions.fail_next_erase();
+
+    // WHEN the user deletes the account
+    let failed = delete(&env, &bearer(&tokens), PASSWORD).await;
+
+    // THEN the answer says to try again, and the account is whole: it signs in with its phone and
+    // its address, and its phone is not free for a new signup
+    assert_error(&failed, 503, "UNAVAILABLE");
+    let again = env.sign_in(&phone, PASSWORD).await;
+    assert_eq!(again.status, 200, "{:?}", again.body);
+    assert_eq!(env.sign_in(&email, PASSWORD).await.status, 200);
+    assert!(env.app.deletions.deletion_records(MERCHANT).await.unwrap().is_empty());
+
+    // WHEN the user tries again from the session they signed in to
+    let deleted = delete(&env, &bearer(&again), PASSWORD).await;
+
+    // THEN it is done, and nothing of the account is left but its record
+    assert_eq!(deleted.status, 204, "{:?}", deleted.body);
+    let left = items_mentioning(&env, &user_id).await;
+    assert_eq!(left.len(), 1, "{left:#?}");
+    assert_eq!(env.sign_in(&phone, PASSWORD).await.body["error"], "invalid_grant");
+    env.wait_out_cooldown();
+    env.registered(&phone, "Another-Pass-51").await;
+}
+
+#[tokio::test]
+async fn a_wrong_or_missing_password_another_partners_token_and_a_deleted_accounts_token_are_4xx() {
+    let env = TestEnv::new().await;
+    let phone = fresh_phone();
+    let auth = bearer(&env.registered(&phone, PASSWORD).await);
+
+    // A wrong password: 400 on `password`, nothing touched
+    let wrong = delete(&env, &auth, "Not-the-password-1").await;
+    assert_error(&wrong, 400, "VALIDATION");
+    assert_eq!(wrong.body["field"], "password");
+    // No body, a body without the password
+    assert_eq!(env.as_user(Endpoint::AccountDelete, &auth, Value::Null).await.status, 400);
+    assert_eq!(env.as_user(Endpoint::AccountDelete, &auth, json!({})).await.status, 400);
+    // No token; the token under another partner
+    assert_error(&env.call(Endpoint::AccountDelete, json!({ "password": PASSWORD }), &[]).await, 401, "UNAUTHORIZED");
+    let elsewhere = [("authorization", Some(auth.as_str())), ("x-merchant-id", Some(e2e::SEED_003_MERCHANT))];
+    assert_eq!(env.call(Endpoint::AccountDelete, json!({ "password": PASSWORD }), &elsewhere).await.status, 401);
+    assert_eq!(env.sign_in(&phone, PASSWORD).await.status, 200);
+    // A deleted account's token
+    assert_eq!(delete(&env, &auth, PASSWORD).await.status, 204);
+    assert_error(&delete(&env, &auth, PASSWORD).await, 401, "UNAUTHORIZED");
+    assert_error(&export(&env, &auth).await, 401, "UNAUTHORIZED");
+}
