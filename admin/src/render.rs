@@ -2,7 +2,7 @@
 
 use registration::domain::partner::{Partner, SigningSecret};
 use registration::domain::utc_time::UtcTime;
-use registration::ports::{DeletionChannel, DeletionRecord};
+use registration::ports::DeletionRecord;
 
 fn mode(partner: &Partner) -> &'static str {
     if partner.sandbox { "sandbox" } else { "live" }
@@ -118,6 +118,7 @@ mod tests {
 
     #[test]
     fn deletions_list_time_user_and_channel_and_nothing_personal() {
+        use registration::ports::DeletionChannel;
         let record = DeletionRecord {
             user_id: "0b3c5a6e-2f1d-4c8b-9a7e-6d5f4e3c2b1a".into(),
             merchant_id: "bece038f-2e46-49f4-b25e-89cd38d6dc16".into(),
