@@ -121,6 +121,11 @@ async fn a_deleted_account_leaves_nothing_its_tokens_die_and_its_phone_signs_up_
     assert_eq!(exported.body["pendingEmail"], Value::Null);
     assert_eq!(exported.body["personalDetails"]["firstName"], Value::Null);
     assert_eq!(exported.body["sessions"].as_array().unwrap().len(), 1);
+    // AND the address is free too: an email-first signup with it makes another new account
+    let by_email = env.email_account(&email, "Another-Pass-51").await;
+    let by_email = export(&env, &bearer(&by_email)).await;
+    assert_ne!(by_email.body["userId"], exported.body["userId"]);
+    assert_ne!(by_email.body["userId"], json!(format!("usr:{user_id}")));
 }
 
 #[tokio::test]

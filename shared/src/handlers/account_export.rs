@@ -7,8 +7,9 @@ use std::convert::Infallible;
 
 use lambda_http::http::{HeaderValue, Method, header};
 use lambda_http::{Body, Request, Response};
-use serde_json::json;
+use serde_json::{Value, json};
 
+use super::profile_get::identity;
 use super::sessions_list::live_sessions;
 use super::signed_in::{SignedIn, signed_in_account};
 use crate::App;
@@ -16,7 +17,6 @@ use crate::domain::utc_time::UtcTime;
 use crate::error::ApiError;
 use crate::http::response::{finish, json};
 use crate::security::access_token::AccessTokenVerifier;
-use crate::security::tokens::user_ref;
 
 pub async fn handle(app: &App, verifier: &AccessTokenVerifier, req: Request) -> Result<Response<Body>, Infallible> {
     finish("account-export", export(app, verifier, &req).await)
@@ -38,23 +38,19 @@ async fn export(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Res
             })
         })
         .collect();
-    let user = user_ref(&account.user_id);
-    let document = json!({
+    let mut document = identity(&account);
+    let more = json!({
         "exportedAt": UtcTime(now).rfc3339(),
-        "userId": user,
         "partner": account.merchant_id,
-        "phone": account.phone,
-        "phoneVerified": account.phone_confirmed(),
-        "email": account.email,
-        "emailVerified": account.email.is_some(),
-        "pendingEmail": account.pending_email,
-        "kycLevel": account.kyc_level.as_str(),
         "personalDetails": account.details,
         "createdAt": UtcTime(account.created_at).rfc3339(),
         "updatedAt": UtcTime(account.updated_at).rfc3339(),
         "sessions": sessions,
         "consents": [],
     });
+    if let (Value::Object(document), Value::Object(more)) = (&mut document, more) {
+        document.extend(more);
+    }
     let mut response = json(200, &document);
     let disposition = format!("attachment; filename=\"account-{}.json\"", account.user_id);
     if let Ok(value) = HeaderValue::from_str(&disposition) {

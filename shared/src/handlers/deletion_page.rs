@@ -16,9 +16,9 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::codes::check_code;
-use super::delivery::{Timing, deliver, new_code, send_nothing_alike};
+use super::delivery::code_to_account_phone;
 use super::erasure::erase;
-use super::{Attempt, retry_races};
+use super::retry_races;
 use crate::App;
 use crate::admission::{RateClass, rate_limit};
 use crate::domain::partner::Partner;
@@ -27,7 +27,7 @@ use crate::error::ApiError;
 use crate::http::request::{json_or_form_body, query_param};
 use crate::http::response::{finish, html};
 use crate::mail::{DeletionStep, Mailer, deletion_page};
-use crate::ports::{AccountStatus, DeletionChannel, Identifier, IssuedCode, PhoneKey, Recipient};
+use crate::ports::{AccountStatus, DeletionChannel, Identifier, PhoneKey};
 use crate::security::code::{CodePurpose, ConfirmationCode};
 
 #[derive(Deserialize)]
@@ -145,7 +145,9 @@ async fn ask_for_code(app: &App, req: &Request, partner: &Partner, phone: &str) 
     rate_limit::check(app, req, RateClass::Send).await?;
     let key = PhoneKey { merchant_id: partner.id.clone(), phone: PhoneNumber::parse(phone)? };
     partner.check_sms_country(&key.phone)?;
-    retry_races(|| send_code(app, partner, &key)).await?;
+    let estimate = &app.send_latency.deletion;
+    retry_races(|| code_to_account_phone(app, partner, &key, CodePurpose::AccountDelete, deletion_text, estimate))
+        .await?;
     Ok(Shown::ask_code(
         200,
         "Check your messages",
@@ -158,31 +160,11 @@ async fn ask_for_code(app: &App, req: &Request, partner: &Partner, phone: &str) 
     ))
 }
 
-async fn send_code(app: &App, partner: &Partner, key: &PhoneKey) -> Result<Attempt<()>, ApiError> {
-    let now = app.clock.now();
-    let claim = app.store.phone_claim(key).await?.filter(|c| c.is_live(now) && c.status == AccountStatus::Active);
-    let estimate = &app.send_latency.deletion;
-    let Some(claim) = claim else {
-        return send_nothing_alike(app, partner, Identifier::Phone(key), CodePurpose::AccountDelete, estimate).await;
-    };
-    let (code, stored) = new_code(app, partner, key, CodePurpose::AccountDelete, &claim.user_id, now);
-    let text = &Zeroizing::new(format!(
+fn deletion_text(code: &ConfirmationCode) -> Zeroizing<String> {
+    Zeroizing::new(format!(
         "{} is your code to delete your account. It expires in 5 minutes. If you did not ask for this, ignore this message: nothing will change.",
         code.expose()
-    ));
-    deliver(
-        app,
-        partner,
-        Recipient::Phone(&key.phone),
-        Timing::Sets(estimate),
-        |send| async move {
-            app.store
-                .issue_code(Identifier::Phone(key), CodePurpose::AccountDelete, IssuedCode::Sent(stored), &send)
-                .await
-        },
-        || app.sms.send(&key.phone, text),
-    )
-    .await
+    ))
 }
 
 async fn delete(

@@ -12,7 +12,7 @@ use crate::domain::partner::Partner;
 use crate::domain::send_limits::SendReservation;
 use crate::error::ApiError;
 use crate::latency::LatencyEstimate;
-use crate::ports::{Identifier, IssuedCode, PhoneKey, Recipient, SendError, StoreError, StoredCode};
+use crate::ports::{AccountStatus, Identifier, IssuedCode, PhoneKey, Recipient, SendError, StoreError, StoredCode};
 use crate::security::code::{CodeBinding, CodePurpose, ConfirmationCode};
 use crate::security::random;
 
@@ -197,4 +197,54 @@ where
     Fut: Future<Output = Result<(), StoreError>>,
 {
     deliver(app, partner, Recipient::Phone(&key.phone), timing, write, || app.sms.send(&key.phone, text)).await
+}
+
+/// A code of `purpose` by SMS to the account that holds the phone (forgot-password, the deletion
+/// page), worded by `text`; a phone without an active account gets nothing, alike (`send_nothing_alike`).
+pub(super) async fn code_to_account_phone(
+    app: &App,
+    partner: &Partner,
+    key: &PhoneKey,
+    purpose: CodePurpose,
+    text: fn(&ConfirmationCode) -> Zeroizing<String>,
+    estimate: &LatencyEstimate,
+) -> Result<Attempt<()>, ApiError> {
+    let now = app.clock.now();
+    let claim = app.store.phone_claim(key).await?.filter(|c| c.is_live(now) && c.status == AccountStatus::Active);
+    let Some(claim) = claim else {
+        return send_nothing_alike(app, partner, Identifier::Phone(key), purpose, estimate).await;
+    };
+    let (code, stored) = new_code(app, partner, key, purpose, &claim.user_id, now);
+    let text = &text(&code);
+    send_with(app, partner, key, text, Timing::Sets(estimate), |send| async move {
+        app.store.issue_code(Identifier::Phone(key), purpose, IssuedCode::Sent(stored), &send).await
+    })
+    .await
+}
+
+/// A code of `purpose` by SMS to a phone a signed-in account is taking (phone add, phone change).
+/// A number another account holds gets the same answer in the same time: its owner a notice, and a
+/// decoy in the code's place, so the caller's next guesses answer as for a free number.
+pub(super) async fn code_to_new_phone(
+    app: &App,
+    partner: &Partner,
+    user_id: &str,
+    key: &PhoneKey,
+    purpose: CodePurpose,
+    estimate: &LatencyEstimate,
+) -> Result<Attempt<()>, ApiError> {
+    let now = app.clock.now();
+    let claim = app.store.phone_claim(key).await?.filter(|claim| claim.is_live(now));
+    if claim.is_some_and(|claim| claim.status == AccountStatus::Active) {
+        let decoy = decoy_code(user_id, now + SMS_CODE_TTL_SECS);
+        return send_with(app, partner, key, PHONE_IN_USE_NOTICE, Timing::Imitates(estimate), |sms| async move {
+            app.store.issue_code(Identifier::Phone(key), purpose, IssuedCode::Decoy(decoy), &sms).await
+        })
+        .await;
+    }
+    let (code, stored) = new_code(app, partner, key, purpose, user_id, now);
+    send_with(app, partner, key, &code_text(&code), Timing::Sets(estimate), |sms| async move {
+        app.store.issue_code(Identifier::Phone(key), purpose, IssuedCode::Sent(stored), &sms).await
+    })
+    .await
 }

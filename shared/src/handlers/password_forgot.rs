@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::delivery::{Timing, deliver, new_code, new_code_for, send_nothing_alike};
+use super::delivery::{Timing, code_to_account_phone, deliver, new_code_for, send_nothing_alike};
 use super::recovery_identifier::phone_or_email;
 use super::{Attempt, EMAIL_CODE_TTL_SECS, NO_USER, retry_races};
 use crate::App;
@@ -23,8 +23,8 @@ use crate::error::ApiError;
 use crate::http::request::{json_body, require_method};
 use crate::http::response::{finish, json};
 use crate::mail::Mailer;
-use crate::ports::{AccountStatus, EmailKey, Identifier, IssuedCode, OwnedIdentifier, PhoneKey, Recipient};
-use crate::security::code::CodePurpose;
+use crate::ports::{AccountStatus, EmailKey, Identifier, IssuedCode, OwnedIdentifier, Recipient};
+use crate::security::code::{CodePurpose, ConfirmationCode};
 
 #[derive(Deserialize)]
 struct ForgotRequest {
@@ -46,38 +46,20 @@ async fn forgot(app: &App, mailer: &Mailer, req: &Request) -> Result<Response<Bo
     match phone_or_email(&partner.id, body.phone.as_deref(), body.email.as_deref())? {
         OwnedIdentifier::Phone(key) => {
             partner.check_sms_country(&key.phone)?;
-            retry_races(|| by_sms(app, partner, &key)).await?;
+            let estimate = &app.send_latency.forgot;
+            retry_races(|| code_to_account_phone(app, partner, &key, CodePurpose::PasswordReset, reset_text, estimate))
+                .await?;
         }
         OwnedIdentifier::Email(key) => retry_races(|| by_email(app, mailer, partner, &key)).await?,
     }
     Ok(json(200, &json!({ "result": "ok" })))
 }
 
-async fn by_sms(app: &App, partner: &Partner, key: &PhoneKey) -> Result<Attempt<()>, ApiError> {
-    let now = app.clock.now();
-    let claim = app.store.phone_claim(key).await?.filter(|c| c.is_live(now) && c.status == AccountStatus::Active);
-    let estimate = &app.send_latency.forgot;
-    let Some(claim) = claim else {
-        return send_nothing_alike(app, partner, Identifier::Phone(key), CodePurpose::PasswordReset, estimate).await;
-    };
-    let (code, stored) = new_code(app, partner, key, CodePurpose::PasswordReset, &claim.user_id, now);
-    let text = &Zeroizing::new(format!(
+fn reset_text(code: &ConfirmationCode) -> Zeroizing<String> {
+    Zeroizing::new(format!(
         "{} is your password reset code. It expires in 5 minutes. If you did not ask to reset your password, ignore this message.",
         code.expose()
-    ));
-    deliver(
-        app,
-        partner,
-        Recipient::Phone(&key.phone),
-        Timing::Sets(estimate),
-        |send| async move {
-            app.store
-                .issue_code(Identifier::Phone(key), CodePurpose::PasswordReset, IssuedCode::Sent(stored), &send)
-                .await
-        },
-        || app.sms.send(&key.phone, text),
-    )
-    .await
+    ))
 }
 
 /// The address must be an account's confirmed one (its claim); a pending address gets nothing.

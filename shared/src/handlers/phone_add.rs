@@ -15,18 +15,17 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::codes::{check_code, consume_code};
-use super::delivery::{PHONE_IN_USE_NOTICE, Timing, code_text, decoy_code, new_code, send_with};
+use super::delivery::code_to_new_phone;
+use super::retry_races;
 use super::signed_in::{SignedIn, signed_in_account};
-use super::{Attempt, SMS_CODE_TTL_SECS, retry_races};
 use crate::App;
 use crate::admission::{RateClass, rate_limit, recipients};
 use crate::domain::kyc::KycLevel;
-use crate::domain::partner::Partner;
 use crate::domain::phone::PhoneNumber;
 use crate::error::ApiError;
 use crate::http::request::json_body;
 use crate::http::response::{finish, json};
-use crate::ports::{AccountRecord, AccountStatus, Identifier, IssuedCode, PhoneAddition, PhoneKey, Recipient};
+use crate::ports::{AccountRecord, Identifier, PhoneAddition, PhoneKey, Recipient};
 use crate::security::access_token::AccessTokenVerifier;
 use crate::security::code::{CodePurpose, ConfirmationCode};
 
@@ -55,36 +54,14 @@ async fn add(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Result
         None => {
             partner.check_sms_country(&key.phone)?;
             recipients::admit(app, &account.user_id, Recipient::Phone(&key.phone)).await?;
-            retry_races(|| send_code(app, partner, &account, &key)).await?;
+            let estimate = &app.send_latency.phone_add;
+            retry_races(|| code_to_new_phone(app, partner, &account.user_id, &key, CodePurpose::PhoneAdd, estimate))
+                .await?;
             tracing::info!(user_id = %account.user_id, phone = %key.phone.masked(), "phone add code sent");
             Ok(json(200, &json!({ "result": "ok" })))
         }
         Some(code) => confirm(app, &account, &key, &ConfirmationCode::parse(&code)?).await,
     }
-}
-
-async fn send_code(
-    app: &App,
-    partner: &Partner,
-    account: &AccountRecord,
-    key: &PhoneKey,
-) -> Result<Attempt<()>, ApiError> {
-    let now = app.clock.now();
-    let claim = app.store.phone_claim(key).await?.filter(|claim| claim.is_live(now));
-    let estimate = &app.send_latency.phone_add;
-    if claim.is_some_and(|claim| claim.status == AccountStatus::Active) {
-        // The caller's next guesses must answer as for a free phone: a decoy in the code's place.
-        let decoy = decoy_code(&account.user_id, now + SMS_CODE_TTL_SECS);
-        return send_with(app, partner, key, PHONE_IN_USE_NOTICE, Timing::Imitates(estimate), |sms| async move {
-            app.store.issue_code(Identifier::Phone(key), CodePurpose::PhoneAdd, IssuedCode::Decoy(decoy), &sms).await
-        })
-        .await;
-    }
-    let (code, stored) = new_code(app, partner, key, CodePurpose::PhoneAdd, &account.user_id, now);
-    send_with(app, partner, key, &code_text(&code), Timing::Sets(estimate), |sms| async move {
-        app.store.issue_code(Identifier::Phone(key), CodePurpose::PhoneAdd, IssuedCode::Sent(stored), &sms).await
-    })
-    .await
 }
 
 async fn confirm(

@@ -10,6 +10,7 @@ use super::signed_in::{SignedIn, signed_in_account};
 use crate::App;
 use crate::error::ApiError;
 use crate::http::response::{finish, json};
+use crate::ports::AccountRecord;
 use crate::security::access_token::AccessTokenVerifier;
 use crate::security::tokens::user_ref;
 
@@ -19,7 +20,16 @@ pub async fn handle(app: &App, verifier: &AccessTokenVerifier, req: Request) -> 
 
 async fn profile(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Result<Response<Body>, ApiError> {
     let SignedIn { account, .. } = signed_in_account(app, verifier, req, Method::GET).await?;
-    let mut body = json!({
+    let mut body = identity(&account);
+    if let (Value::Object(body), Ok(Value::Object(details))) = (&mut body, serde_json::to_value(&account.details)) {
+        body.extend(details);
+    }
+    Ok(json(200, &body))
+}
+
+/// Who the account is and how far it is verified, as the profile and the export both show it.
+pub(super) fn identity(account: &AccountRecord) -> Value {
+    json!({
         "userId": user_ref(&account.user_id),
         "phone": account.phone,
         "phoneVerified": account.phone_confirmed(),
@@ -27,9 +37,5 @@ async fn profile(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Re
         "emailVerified": account.email.is_some(),
         "pendingEmail": account.pending_email,
         "kycLevel": account.kyc_level.as_str(),
-    });
-    if let (Value::Object(body), Ok(Value::Object(details))) = (&mut body, serde_json::to_value(&account.details)) {
-        body.extend(details);
-    }
-    Ok(json(200, &body))
+    })
 }
