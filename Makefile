@@ -5,7 +5,7 @@ MOTO_PORT ?= 5005
 API_PORT ?= 9000
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test browser unit lint template contract sam-build release sizes bench bench-enumeration venv clean
+.PHONY: dev test browser unit lint template contract sam-build sam-local release sizes bench bench-enumeration venv clean
 
 # The virtualenv is rebuilt whenever requirements-dev.txt changes.
 $(VENV)/.installed: requirements-dev.txt
@@ -45,6 +45,12 @@ contract: venv
 ## make sam-build: what a deploy builds: `sam build` of template.yaml, cargo-lambda from the virtualenv.
 sam-build: venv
 	source $(VENV)/bin/activate && sam build --template template.yaml
+
+## make sam-local: `sam local invoke` of every event in events/ and `sam local start-api` with a full flow,
+## in containers (Docker) against moto in a container, after make sam-build; images built locally if missing.
+## SAM_LOCAL_BASE_IMAGE=sam-default uses SAM's own image where a registry is reachable.
+sam-local: venv
+	VENV=$(VENV) scripts/sam_local.sh
 
 ## make release: every Lambda bootstrap (functions/*; not the admin program) with cargo-lambda (zig), and their sizes.
 release: venv
