@@ -57,6 +57,10 @@ def function_of(event_file, functions):
     return max((f for f in functions if stem.startswith(f)), key=len)
 
 
+# The `Duration` of the last invoke's REPORT line, in ms.
+last_duration_ms = [None]
+
+
 def invoke(event_name, replace=None, body=None, expect=None, label=None):
     """Invokes the event's function with sam local; checks the answer with `expect(status, headers, body)`."""
     functions = sorted(os.listdir(os.path.join(ROOT, "functions")))
@@ -82,6 +86,8 @@ def invoke(event_name, replace=None, body=None, expect=None, label=None):
     )
     os.unlink(f.name)
     took = time.monotonic() - started
+    report = re.search(r"REPORT RequestId.*?Duration: ([\d.]+) ms", run.stdout + run.stderr)
+    last_duration_ms[0] = float(report.group(1)) if report else None
     name = label or event_name
     answer = None
     for line in reversed(run.stdout.strip().splitlines()):
@@ -330,6 +336,11 @@ def moto_stopped():
     started = time.monotonic()
     invoke("signup.json", body={"phone": "+447871230002", "password": "1234Qwerty"}, expect=envelope(503, "UNAVAILABLE"), label="signup.json (moto stopped)")
     print(f"     the 503 came {time.monotonic() - started:.1f} s after the invoke started (container start included)")
+    duration = last_duration_ms[0]
+    if duration is None or duration >= 10_000:
+        failures.append(f"moto stopped: the function ran {duration} ms, not under its 10 s timeout")
+    else:
+        print(f"     the function itself ran {duration / 1000:.1f} s (its timeout is 10 s)")
 
 
 def main():

@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 
+use crate::adapters::call_limits;
 use crate::adapters::dynamodb::DynamoStore;
 use crate::adapters::https::{self, TrustRoots};
 use crate::adapters::ses::SesEmailSender;
@@ -64,15 +65,19 @@ impl App {
         Ok(App::from_sdk(&App::sdk_config().await?, &config))
     }
 
-    /// The SDK configuration from the default chain (and `AWS_ENDPOINT_URL`), loaded once, on the
-    /// HTTPS client that `AWS_TRUST_ROOTS` chooses.
+    /// The SDK configuration from the default chain (and `AWS_ENDPOINT_URL`), loaded once.
     pub async fn sdk_config() -> Result<SdkConfig, ConfigError> {
-        let loader = aws_config::defaults(BehaviorVersion::latest());
-        let loader = match trust_roots(&Environment)? {
+        Ok(App::sdk_loader()?.load().await)
+    }
+
+    /// The SDK loader every function uses: the HTTPS client that `AWS_TRUST_ROOTS` chooses, every
+    /// call bounded by `call_limits`.
+    pub fn sdk_loader() -> Result<ConfigLoader, ConfigError> {
+        let loader = call_limits::bounded(aws_config::defaults(BehaviorVersion::latest()));
+        Ok(match trust_roots(&Environment)? {
             TrustRoots::AmazonTrustServices => loader.http_client(https::amazon_trust_services_client()),
             TrustRoots::System => loader,
-        };
-        Ok(loader.load().await)
+        })
     }
 
     /// The email sender on SES: `EMAIL_SENDER` is the From address, `PUBLIC_BASE_URL` where links point.

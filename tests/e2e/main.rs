@@ -23,3 +23,4 @@ mod security_notices;
 mod sessions;
 mod signup;
 mod signup_email;
+mod unreachable_aws;
