@@ -43,7 +43,9 @@ done
 
 echo "dev: building the functions (the first build takes a few minutes)"
 cargo build --quiet -p admin --bin partners -p e2e --bin devstack
-[ -s "$STATE/secrets.env" ] || target/debug/devstack env >"$STATE/secrets.env"
+# The signing key and the pepper's secret live in the emulator (KMS, Secrets Manager), as deployed;
+# moto starts empty, so they are made anew each time and only their ARNs reach the functions.
+target/debug/devstack env >"$STATE/secrets.env"
 target/debug/devstack setup
 
 # The two partners the README and docs/local-testing.md name: the seed's id as a sandbox (nothing sent, code 12345), and a live

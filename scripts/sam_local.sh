@@ -72,7 +72,8 @@ echo "sam-local: moto ready on the network $NETWORK after $(($(date +%s) - start
 
 # The table, SES sender and partners exactly as `make dev` makes them (the same programs).
 cargo build --quiet -p admin --bin partners -p e2e --bin devstack
-[ -s "$STATE/secrets.env" ] || target/debug/devstack env >"$STATE/secrets.env"
+# The signing key (KMS) and the pepper's secret (Secrets Manager), made in this moto: their ARNs only.
+target/debug/devstack env >"$STATE/secrets.env"
 SES_SENDER=no-reply@registration.local TABLE_NAME=$TABLE_NAME target/debug/devstack setup
 register() {
   local id=$1
@@ -82,16 +83,18 @@ register() {
 register bece038f-2e46-49f4-b25e-89cd38d6dc16 --name "Seed partner (sandbox)" --sandbox --sms-countries GB,IE,DE,FR,ES,IT,NL,US
 register 6f1c2d3e-4b5a-4978-8a9b-0c1d2e3f4a5b --name "Live partner (sends to moto)" --sms-countries GB,IE,DE,FR,ES,IT,NL,US --daily-sms-budget 500
 
-# The template's parameters (secrets from devstack, never in git) and the table's real name; the
-# functions reach moto by its container name.
+# The template's parameters (the key's ARN; no secret is a parameter) and the table's real name;
+# the functions reach moto by its container name.
 # shellcheck disable=SC1091
 source "$STATE/secrets.env"
-overrides="CodePepper=$CODE_PEPPER SigningKey=$SIGNING_KEY SigningKeyId=$SIGNING_KEY_ID"
+overrides="SigningKeyArn=$SIGNING_KEY_ARN"
 overrides+=" TokenIssuer=http://127.0.0.1:$API_PORT PublicBaseUrl=http://127.0.0.1:$API_PORT"
 overrides+=" EmailSender=no-reply@registration.local LocalEndpointUrl=http://$MOTO_CONTAINER:5005 AwsTrustRoots=system"
-# SAM local does not evaluate the template's conditions (it leaves AWS_ENDPOINT_URL empty, which the
-# SDK refuses); --env-vars sets the variables the template declares, so it is set here.
-printf '{"Parameters": {"TABLE_NAME": "%s", "AWS_ENDPOINT_URL": "http://%s:5005"}}\n' "$TABLE_NAME" "$MOTO_CONTAINER" >"$STATE/env.json"
+# SAM local does not evaluate the template's conditions (it leaves AWS_ENDPOINT_URL and
+# TOKEN_KEY_ARNS empty, which the functions refuse) nor create the pepper's secret; --env-vars sets
+# the variables the template declares, so they are set here, each only where a function declares it.
+printf '{"Parameters": {"TABLE_NAME": "%s", "AWS_ENDPOINT_URL": "http://%s:5005", "TOKEN_KEY_ARNS": "%s", "CODE_PEPPER_SECRET_ARN": "%s"}}\n' \
+  "$TABLE_NAME" "$MOTO_CONTAINER" "$TOKEN_KEY_ARNS" "$CODE_PEPPER_SECRET_ARN" >"$STATE/env.json"
 args=(--env-vars "$STATE/env.json" --parameter-overrides "$overrides" --docker-network "$NETWORK" --region eu-west-1)
 [ "$BASE_IMAGE" = sam-default ] || args+=(--invoke-image "$BASE_IMAGE" --skip-pull-image)
 SAM_LOCAL_ARGS=$("$VENV/bin/python" -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "${args[@]}")

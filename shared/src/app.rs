@@ -7,17 +7,21 @@ use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 use crate::adapters::call_limits;
 use crate::adapters::dynamodb::DynamoStore;
 use crate::adapters::https::{self, TrustRoots};
+use crate::adapters::kms::{self, KmsSigner};
+use crate::adapters::secrets;
 use crate::adapters::ses::SesEmailSender;
 use crate::adapters::sns::SnsSmsSender;
 use crate::admission::directory::PartnerDirectory;
 use crate::admission::rate_limit::RateLimits;
-use crate::config::{Config, ConfigError, Environment, Source, trust_roots};
+use crate::config::{Config, ConfigError, Environment, Source, TokenSettings, code_pepper_secret, trust_roots};
 use crate::domain::send_limits::SendLimits;
 use crate::latency::SendLatencies;
 use crate::mail::Mailer;
 use crate::ports::{AccountDeletions, AccountStore, Clock, Counters, PartnerRegistry, SmsSender, SystemClock};
 use crate::security::code::CodeMac;
 use crate::security::password_hash::PasswordHasher;
+use crate::security::tokens::{TokenIssuer, TokenKeys};
+use zeroize::Zeroizing;
 
 pub struct App {
     pub store: Arc<dyn AccountStore>,
@@ -60,9 +64,44 @@ impl App {
 
     /// Production wiring: config from the environment, SDK clients from the default chain.
     /// `AWS_ENDPOINT_URL`, which the SDK honours, points the same binary at a local emulator.
+    /// The code pepper is read from Secrets Manager where `CODE_PEPPER_SECRET_ARN` names it.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let config = Config::load(&Environment)?;
-        Ok(App::from_sdk(&App::sdk_config().await?, &config))
+        let sdk = App::sdk_config().await?;
+        let config = App::config(&sdk, &Environment).await?;
+        Ok(App::from_sdk(&sdk, &config))
+    }
+
+    /// `Config::load`, with the pepper read from Secrets Manager if this function is given one.
+    pub async fn config(sdk: &SdkConfig, source: &impl Source) -> Result<Config, ConfigError> {
+        let mut config = Config::load(source)?;
+        if let Some(arn) = code_pepper_secret(source)? {
+            let client = aws_sdk_secretsmanager::Client::new(sdk);
+            config.code_pepper = Some(secrets::code_pepper(&client, &arn).await.map_err(ConfigError::Unreadable)?);
+        }
+        Ok(config)
+    }
+
+    /// What mints access tokens: the KMS key `SIGNING_KEY_ARN` names, its public half read once.
+    pub async fn token_issuer(sdk: &SdkConfig, source: &impl Source) -> Result<TokenIssuer, ConfigError> {
+        let settings = TokenSettings::load(source)?;
+        let arn = settings.signing_key_arn.ok_or(ConfigError::Missing("SIGNING_KEY_ARN"))?;
+        let signer = KmsSigner::load(aws_sdk_kms::Client::new(sdk), &arn).await.map_err(ConfigError::Unreadable)?;
+        Ok(TokenIssuer::new(Arc::new(signer), settings.issuer, settings.audience))
+    }
+
+    /// What verifies access tokens: the public halves of the keys `TOKEN_KEY_ARNS` names, read once.
+    /// One `GetPublicKey` per key; there are two at most while a rotation is under way.
+    pub async fn token_keys(sdk: &SdkConfig, source: &impl Source) -> Result<TokenKeys, ConfigError> {
+        let settings = TokenSettings::load(source)?;
+        if settings.verifying_key_arns.is_empty() {
+            return Err(ConfigError::Missing("TOKEN_KEY_ARNS"));
+        }
+        let client = aws_sdk_kms::Client::new(sdk);
+        let mut keys = Vec::with_capacity(settings.verifying_key_arns.len());
+        for arn in &settings.verifying_key_arns {
+            keys.push(kms::public_key(&client, arn).await.map_err(ConfigError::Unreadable)?);
+        }
+        Ok(TokenKeys::new(keys, settings.issuer, settings.audience))
     }
 
     /// The SDK configuration from the default chain (and `AWS_ENDPOINT_URL`), loaded once.
@@ -94,7 +133,11 @@ impl App {
     pub fn from_sdk(sdk: &SdkConfig, config: &Config) -> Self {
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), config.table_name.clone());
         let sms = SnsSmsSender::new(aws_sdk_sns::Client::new(sdk), config.sms_sender_id.clone());
-        let mut app = App::new(Arc::new(store), Arc::new(sms), Arc::new(SystemClock), &config.code_pepper);
+        // A function given no pepper seals and checks no codes; a random one makes any code it did
+        // seal unverifiable everywhere, never guessable.
+        let unshared = Zeroizing::new(crate::security::random::bytes::<32>().to_vec());
+        let pepper = config.code_pepper.as_ref().unwrap_or(&unshared);
+        let mut app = App::new(Arc::new(store), Arc::new(sms), Arc::new(SystemClock), pepper);
         app.rate_limits = config.rate_limits;
         app
     }

@@ -1,13 +1,11 @@
 //! Configuration, read from the environment once per cold start. A missing or malformed value stops
 //! the function at init with a message that says which variable is wrong.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use zeroize::Zeroizing;
 
 use crate::adapters::https::TrustRoots;
 use crate::admission::rate_limit::RateLimits;
-use crate::security::tokens::{KeyError, SigningKey, TokenIssuer};
+use crate::security::tokens::KeyError;
 
 /// A pepper shorter than this would make code MACs guessable offline from a table dump.
 pub const MIN_PEPPER_BYTES: usize = 32;
@@ -21,12 +19,17 @@ pub enum ConfigError {
     Invalid { name: &'static str, why: String },
     #[error("the signing key is invalid: {0}")]
     Key(#[from] KeyError),
+    /// A key or secret named by the configuration could not be read at init.
+    #[error("{0}")]
+    Unreadable(String),
 }
 
 /// What every function needs.
 pub struct Config {
     pub table_name: String,
-    pub code_pepper: Zeroizing<Vec<u8>>,
+    /// Only the functions that seal or check codes have it (`CODE_PEPPER_SECRET_ARN`, read by
+    /// `App::from_env`); without it, codes are sealed with a key no other process holds.
+    pub code_pepper: Option<Zeroizing<Vec<u8>>>,
     pub sms_sender_id: Option<String>,
     pub rate_limits: RateLimits,
 }
@@ -54,30 +57,31 @@ fn required(source: &impl Source, name: &'static str) -> Result<String, ConfigEr
     source.get(name).ok_or(ConfigError::Missing(name))
 }
 
-fn base64_secret(source: &impl Source, name: &'static str) -> Result<Zeroizing<Vec<u8>>, ConfigError> {
-    let text = Zeroizing::new(required(source, name)?);
-    STANDARD
-        .decode(text.trim())
-        .map(Zeroizing::new)
-        .map_err(|_| ConfigError::Invalid { name, why: "not base64".into() })
-}
-
 impl Config {
+    /// Everything but the pepper, which `App::from_env` reads from Secrets Manager.
     pub fn load(source: &impl Source) -> Result<Self, ConfigError> {
-        let code_pepper = base64_secret(source, "CODE_PEPPER")?;
-        if code_pepper.len() < MIN_PEPPER_BYTES {
-            return Err(ConfigError::Invalid {
-                name: "CODE_PEPPER",
-                why: format!("must decode to at least {MIN_PEPPER_BYTES} bytes"),
-            });
-        }
         Ok(Config {
             table_name: required(source, "TABLE_NAME")?,
-            code_pepper,
+            code_pepper: None,
             sms_sender_id: source.get("SMS_SENDER_ID"),
             rate_limits: source.get("RATE_LIMITS").map(|text| rate_limits(&text)).transpose()?.unwrap_or_default(),
         })
     }
+}
+
+/// `CODE_PEPPER_SECRET_ARN`: the Secrets Manager secret holding the code pepper, for the functions
+/// that seal or check codes.
+pub fn code_pepper_secret(source: &impl Source) -> Result<Option<String>, ConfigError> {
+    source
+        .get("CODE_PEPPER_SECRET_ARN")
+        .map(|arn| {
+            if arn.starts_with("arn:") && arn.contains(":secretsmanager:") {
+                Ok(arn)
+            } else {
+                Err(ConfigError::Invalid { name: "CODE_PEPPER_SECRET_ARN", why: "not a Secrets Manager ARN".into() })
+            }
+        })
+        .transpose()
 }
 
 /// `RATE_LIMITS=send=30,verify=30,refresh=150,contact=10,phones=3,emails=3`: the per-IP limits per
@@ -116,29 +120,55 @@ pub fn trust_roots(source: &impl Source) -> Result<TrustRoots, ConfigError> {
     }
 }
 
-/// The token keys: `SIGNING_KEY` is a base64 P-256 PKCS#8 DER key and `SIGNING_KEY_ID` its `kid`;
-/// `PREVIOUS_SIGNING_KEYS` (optional) lists retired keys as `kid:base64,kid:base64`, which still
-/// verify (and appear in the JWKS) but never sign, so a key rotation logs nobody out.
-pub fn token_issuer(source: &impl Source) -> Result<TokenIssuer, ConfigError> {
-    let der = base64_secret(source, "SIGNING_KEY")?;
-    let key = SigningKey::from_pkcs8_der(&required(source, "SIGNING_KEY_ID")?, &der)?;
-    let issuer = required(source, "TOKEN_ISSUER")?;
-    let audience = source.get("TOKEN_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned());
-    let previous =
-        source.get("PREVIOUS_SIGNING_KEYS").map(|list| previous_keys(&list)).transpose()?.unwrap_or_default();
-    Ok(TokenIssuer::new(key, issuer, audience).with_previous(previous))
+/// Where access tokens come from and who they are for. Key ARNs only: the private key stays in KMS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSettings {
+    pub issuer: String,
+    pub audience: String,
+    /// `SIGNING_KEY_ARN`: the KMS key that signs, set only for the functions that mint tokens.
+    pub signing_key_arn: Option<String>,
+    /// `TOKEN_KEY_ARNS`: the keys whose tokens verify, current first, then those rotated out
+    /// (comma-separated), for the functions that verify tokens and the JWKS.
+    pub verifying_key_arns: Vec<String>,
 }
 
-fn previous_keys(list: &str) -> Result<Vec<SigningKey>, ConfigError> {
-    let invalid = |why: &str| ConfigError::Invalid { name: "PREVIOUS_SIGNING_KEYS", why: why.to_owned() };
-    list.split(',')
-        .filter(|entry| !entry.trim().is_empty())
-        .map(|entry| {
-            let (kid, key) = entry.trim().split_once(':').ok_or_else(|| invalid("each entry is kid:base64"))?;
-            let der = Zeroizing::new(STANDARD.decode(key).map_err(|_| invalid("a key is not base64"))?);
-            Ok(SigningKey::from_pkcs8_der(kid, &der)?)
+impl TokenSettings {
+    pub fn load(source: &impl Source) -> Result<Self, ConfigError> {
+        let signing_key_arn =
+            source.get("SIGNING_KEY_ARN").map(|arn| kms_key_arn("SIGNING_KEY_ARN", arn)).transpose()?;
+        let verifying_key_arns = source
+            .get("TOKEN_KEY_ARNS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|arn| !arn.is_empty())
+            .map(|arn| kms_key_arn("TOKEN_KEY_ARNS", arn.to_owned()))
+            .collect::<Result<Vec<_>, _>>()?;
+        if signing_key_arn.is_none() && verifying_key_arns.is_empty() {
+            return Err(ConfigError::Missing("SIGNING_KEY_ARN or TOKEN_KEY_ARNS"));
+        }
+        Ok(TokenSettings {
+            issuer: required(source, "TOKEN_ISSUER")?,
+            audience: source.get("TOKEN_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
+            signing_key_arn,
+            verifying_key_arns,
         })
-        .collect()
+    }
+}
+
+/// `arn:<partition>:kms:<region>:<account>:key/<key id>`: a key, not an alias, because IAM grants
+/// `kms:Sign` on key ARNs.
+fn kms_key_arn(name: &'static str, arn: String) -> Result<String, ConfigError> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let valid = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "kms"
+        && !parts[3].is_empty()
+        && parts[4].len() == 12
+        && parts[4].bytes().all(|b| b.is_ascii_digit())
+        && parts[5].strip_prefix("key/").is_some_and(|id| !id.is_empty() && !id.contains('/'));
+    if valid { Ok(arn) } else { Err(ConfigError::Invalid { name, why: format!("{arn:?} is not a KMS key ARN") }) }
 }
 
 #[cfg(test)]
@@ -161,62 +191,44 @@ mod tests {
         assert!(rate_limits("signup=5").is_err());
     }
 
-    const PEPPER: &str = "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=";
+    const KEY: &str = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const OLD_KEY: &str = "arn:aws:kms:eu-west-1:123456789012:key/0000abcd-12ab-34cd-56ef-1234567890ab";
 
     #[test]
     fn loads_required_values() {
-        let config = Config::load(&[("TABLE_NAME", "t"), ("CODE_PEPPER", PEPPER)]).unwrap();
+        let config = Config::load(&[("TABLE_NAME", "t")]).unwrap();
         assert_eq!(config.table_name, "t");
-        assert_eq!(config.code_pepper.len(), 32);
+        assert!(config.code_pepper.is_none());
         assert!(config.sms_sender_id.is_none());
     }
 
-    /// A throwaway key made as docs/deploy.md tells operators to:
-    /// `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 | openssl pkcs8 -topk8 -nocrypt -outform DER | base64 -w0`
-    const OPENSSL_KEY: &str = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgrOJwxnbuJo6/osdL/APUXvkoGPUiVO+s+a3M2ja3P9yhRANCAAQ5fgwKv5vGN62UZ2YfvT/lk//rrXsvvFrUI03kUeB3nTwwIyU4eXrYMoQ5kQzEwjGuQCvP8BTAqCWiqQyQX4YX";
-
     #[test]
-    fn accepts_a_signing_key_made_with_openssl() {
-        let issuer = token_issuer(&[
-            ("SIGNING_KEY", OPENSSL_KEY),
-            ("SIGNING_KEY_ID", "k1"),
-            ("TOKEN_ISSUER", "https://api.example"),
-        ])
-        .unwrap();
-        assert_eq!(issuer.signing_key().kid(), "k1");
-        assert_eq!(issuer.audience(), DEFAULT_AUDIENCE);
-    }
-
-    #[test]
-    fn previous_keys_verify_and_are_published() {
-        let previous = format!("old-1:{OPENSSL_KEY}");
-        let issuer = token_issuer(&[
-            ("SIGNING_KEY", OPENSSL_KEY),
-            ("SIGNING_KEY_ID", "new-2"),
-            ("TOKEN_ISSUER", "https://api.example"),
-            ("PREVIOUS_SIGNING_KEYS", previous.as_str()),
-        ])
-        .unwrap();
-        let kids: Vec<_> = issuer.jwks()["keys"].as_array().unwrap().iter().map(|k| k["kid"].clone()).collect();
-        assert_eq!(kids, ["new-2", "old-1"]);
-        let bad = token_issuer(&[
-            ("SIGNING_KEY", OPENSSL_KEY),
-            ("SIGNING_KEY_ID", "new-2"),
-            ("TOKEN_ISSUER", "https://api.example"),
-            ("PREVIOUS_SIGNING_KEYS", "no-colon"),
-        ]);
-        assert!(bad.err().unwrap().to_string().contains("PREVIOUS_SIGNING_KEYS"));
+    fn token_settings_take_key_arns_current_first() {
+        let keys = format!("{KEY}, {OLD_KEY}");
+        let settings =
+            TokenSettings::load(&[("TOKEN_KEY_ARNS", keys.as_str()), ("TOKEN_ISSUER", "https://api.example")]).unwrap();
+        assert_eq!(settings.verifying_key_arns, [KEY, OLD_KEY]);
+        assert_eq!(settings.signing_key_arn, None);
+        assert_eq!(settings.audience, DEFAULT_AUDIENCE);
+        let signer = TokenSettings::load(&[("SIGNING_KEY_ARN", KEY), ("TOKEN_ISSUER", "i")]).unwrap();
+        assert_eq!(signer.signing_key_arn.as_deref(), Some(KEY));
     }
 
     #[test]
     fn names_the_variable_at_fault() {
-        let missing = Config::load(&[("CODE_PEPPER", PEPPER)]).err().unwrap();
+        let missing = Config::load(&[("SMS_SENDER_ID", "x")]).err().unwrap();
         assert!(missing.to_string().contains("TABLE_NAME"));
-        let short = Config::load(&[("TABLE_NAME", "t"), ("CODE_PEPPER", "c2hvcnQ=")]).err().unwrap();
-        assert!(short.to_string().contains("CODE_PEPPER"));
-        let key = token_issuer(&[("SIGNING_KEY", "bm90IGEga2V5"), ("SIGNING_KEY_ID", "k1"), ("TOKEN_ISSUER", "i")])
-            .err()
-            .unwrap();
-        assert!(matches!(key, ConfigError::Key(_)), "{key}");
+        for (name, value) in [
+            ("SIGNING_KEY_ARN", "arn:aws:kms:eu-west-1:123456789012:alias/tokens"),
+            ("SIGNING_KEY_ARN", "not-an-arn"),
+            ("TOKEN_KEY_ARNS", "arn:aws:kms:eu-west-1:1234:key/k"),
+        ] {
+            let refused = TokenSettings::load(&[(name, value), ("TOKEN_ISSUER", "i")]).err().unwrap();
+            assert!(refused.to_string().contains(name), "{refused}");
+        }
+        let none = TokenSettings::load(&[("TOKEN_ISSUER", "i")]).err().unwrap();
+        assert!(none.to_string().contains("SIGNING_KEY_ARN"), "{none}");
+        let pepper = code_pepper_secret(&[("CODE_PEPPER_SECRET_ARN", "c2hvcnQ=")]).err().unwrap();
+        assert!(pepper.to_string().contains("CODE_PEPPER_SECRET_ARN"));
     }
 }

@@ -23,4 +23,6 @@ mod security_notices;
 mod sessions;
 mod signup;
 mod signup_email;
+mod template_secrets;
+mod token_keys;
 mod unreachable_aws;

@@ -217,19 +217,17 @@ async fn forged_expired_and_misused_tokens_are_refused() {
     let mut other_sub = claims.clone();
     other_sub["sub"] = json!("usr:00000000-0000-0000-0000-000000000001");
     let tampered = format!("{}.{}.{}", parts[0], b64(&other_sub), parts[2]);
-    let none = format!("{}.{}.", b64(&json!({ "alg": "none", "typ": "at+jwt", "kid": "test-key-1" })), parts[1]);
+    let kid = env.issuer.signing_kid();
+    let none = format!("{}.{}.", b64(&json!({ "alg": "none", "typ": "at+jwt", "kid": kid })), parts[1]);
     let mut hs_header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
-    hs_header.kid = Some("test-key-1".into());
+    hs_header.kid = Some(kid.into());
     hs_header.typ = Some("at+jwt".into());
-    let public_key = env.issuer.signing_key().public_jwk().to_string();
+    let public_key = env.issuer.jwks()["keys"][0].to_string();
     let hs256 =
         jsonwebtoken::encode(&hs_header, &claims, &jsonwebtoken::EncodingKey::from_secret(public_key.as_bytes()))
             .unwrap();
-    let foreign_key = registration::security::tokens::SigningKey::from_pkcs8_der(
-        "someone-elses-key",
-        &registration::security::tokens::SigningKey::generate_pkcs8(),
-    )
-    .unwrap();
+    let foreign_key =
+        std::sync::Arc::new(registration::security::tokens::SigningKey::generate("someone-elses-key").unwrap());
     let mut foreign_header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
     foreign_header.kid = Some("someone-elses-key".into());
     foreign_header.typ = Some("at+jwt".into());
@@ -242,7 +240,7 @@ async fn forged_expired_and_misused_tokens_are_refused() {
             session_id: claims["sid"].as_str().unwrap(),
             sandbox: false,
         };
-        issuer.access_token(&subject, registration::ports::Clock::now(env.clock.as_ref())).unwrap()
+        issuer.access_token(&subject, registration::ports::Clock::now(env.clock.as_ref())).await.unwrap()
     };
     let refresh = token_of(&tokens, "refresh_token");
 

@@ -35,8 +35,10 @@ async fn seed_curl_example_signs_up_and_confirms_with_the_sms_code() {
 
     let access = tokens.body["access_token"].as_str().unwrap();
     let header = jsonwebtoken::decode_header(access).unwrap();
-    assert_eq!(header.kid.as_deref(), Some("test-key-1"));
-    let jwk = env.issuer.signing_key().public_jwk();
+    // signed by the KMS key, whose key id is the kid, and verified by the JWKS the service publishes
+    assert_eq!(header.kid.as_deref(), Some(env.issuer.signing_kid()));
+    let jwks: serde_json::Value = serde_json::from_str(&env.jwks_document).unwrap();
+    let jwk = jwks["keys"].as_array().unwrap().iter().find(|k| k["kid"] == env.issuer.signing_kid()).unwrap();
     let key =
         jsonwebtoken::DecodingKey::from_ec_components(jwk["x"].as_str().unwrap(), jwk["y"].as_str().unwrap()).unwrap();
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);

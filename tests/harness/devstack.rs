@@ -2,18 +2,18 @@
 //!
 //!   devstack setup   create the table (as template.yaml declares it) and the SES sender identity
 //!                    on the emulator named by AWS_ENDPOINT_URL; TABLE_NAME and SES_SENDER name them
-//!   devstack env     print a fresh CODE_PEPPER, SIGNING_KEY and SIGNING_KEY_ID for a local env file
+//!   devstack env     create a token signing key (KMS) and the code pepper's secret (Secrets Manager)
+//!                    on the emulator and print their ARNs as a local env file's lines
 //!   devstack sms     print the SMS the emulator captured, newest last
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use e2e::stack::{TableSpec, create_email_identity, create_table, template_path};
+use e2e::stack::{
+    TableSpec, create_email_identity, create_pepper_secret, create_signing_key, create_table, template_path,
+};
 use registration::security::random;
-use registration::security::tokens::SigningKey;
 
 const USAGE: &str = "usage: devstack setup | env | sms\n\
   setup  create the table and SES sender on the emulator at AWS_ENDPOINT_URL (TABLE_NAME, SES_SENDER)\n\
-  env    print fresh local secrets (CODE_PEPPER, SIGNING_KEY, SIGNING_KEY_ID) as KEY=VALUE lines\n\
+  env    create the signing key and pepper secret on the emulator; print SIGNING_KEY_ARN, TOKEN_KEY_ARNS, CODE_PEPPER_SECRET_ARN\n\
   sms    print the SMS the emulator captured";
 
 #[tokio::main]
@@ -21,10 +21,7 @@ async fn main() {
     let command = std::env::args().nth(1).unwrap_or_default();
     let result = match command.as_str() {
         "setup" => setup().await,
-        "env" => {
-            print_env();
-            Ok(())
-        }
+        "env" => print_env().await,
         "sms" => sms().await,
         _ => Err(USAGE.to_owned()),
     };
@@ -50,10 +47,17 @@ async fn setup() -> Result<(), String> {
     Ok(())
 }
 
-fn print_env() {
-    println!("CODE_PEPPER={}", STANDARD.encode(random::bytes::<32>()));
-    println!("SIGNING_KEY={}", STANDARD.encode(SigningKey::generate_pkcs8()));
-    println!("SIGNING_KEY_ID=dev-{}", &random::id()[..8]);
+/// The emulator forgets everything when it stops, so each start makes a new key and secret.
+async fn print_env() -> Result<(), String> {
+    var("AWS_ENDPOINT_URL")?;
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let key = create_signing_key(&aws_sdk_kms::Client::new(&sdk)).await?;
+    let name = format!("registration-code-pepper-{}", &random::id()[..8]);
+    let secret = create_pepper_secret(&aws_sdk_secretsmanager::Client::new(&sdk), &name).await?;
+    println!("SIGNING_KEY_ARN={key}");
+    println!("TOKEN_KEY_ARNS={key}");
+    println!("CODE_PEPPER_SECRET_ARN={secret}");
+    Ok(())
 }
 
 async fn sms() -> Result<(), String> {

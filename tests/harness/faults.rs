@@ -1,4 +1,4 @@
-//! The test doubles: a clock tests can move, and wrappers of the real SNS, SES and deletion
+//! The test doubles: a clock tests can move, and wrappers of the real SNS, SES, KMS and deletion
 //! adapters that fail on command.
 
 use std::sync::Arc;
@@ -8,9 +8,10 @@ use async_trait::async_trait;
 use registration::domain::email::EmailAddress;
 use registration::domain::phone::PhoneNumber;
 use registration::ports::{
-    AccountDeletions, Clock, DeletionRecord, EmailMessage, EmailSender, Erasure, SendError, SmsSender, StoreError,
-    SystemClock,
+    AccountDeletions, Clock, DeletionRecord, EmailMessage, EmailSender, Erasure, SendError, SignError, SmsSender,
+    StoreError, SystemClock, TokenSigner,
 };
+use registration::security::tokens::PublicKey;
 
 pub struct TestClock(AtomicI64);
 
@@ -129,5 +130,35 @@ impl AccountDeletions for FlakyDeletions {
 
     async fn deletion_records(&self, merchant_id: &str) -> Result<Vec<DeletionRecord>, StoreError> {
         self.inner.deletion_records(merchant_id).await
+    }
+}
+
+/// The real KMS signer, unless told to answer as a throttled KMS does.
+pub struct FlakySigner {
+    inner: Arc<dyn TokenSigner>,
+    failing: AtomicBool,
+}
+
+impl FlakySigner {
+    pub fn wrapping(inner: Arc<dyn TokenSigner>) -> Self {
+        FlakySigner { inner, failing: AtomicBool::new(false) }
+    }
+
+    pub fn fail(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl TokenSigner for FlakySigner {
+    fn public_key(&self) -> &PublicKey {
+        self.inner.public_key()
+    }
+
+    async fn sign(&self, message: &[u8]) -> Result<[u8; 64], SignError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(SignError::Unavailable("injected: KMS ThrottlingException".into()));
+        }
+        self.inner.sign(message).await
     }
 }

@@ -14,7 +14,6 @@ use std::sync::Arc;
 
 use lambda_http::{Body, Request};
 use registration::App;
-use registration::config::Config;
 use registration::domain::partner::PolicyName;
 use registration::handlers::{
     account_delete, account_export, deletion_page, email_add, email_confirm, email_resend, jwks, password_change,
@@ -22,10 +21,10 @@ use registration::handlers::{
     revoke, session_end, sessions_end_others, sessions_list, signup, signup_email, token,
 };
 use registration::security::access_token::AccessTokenVerifier;
-use registration::security::tokens::{SigningKey, TokenIssuer};
+use registration::security::tokens::TokenIssuer;
 use serde_json::Value;
 
-pub use faults::{FlakyDeletions, FlakyEmail, FlakySms, TestClock};
+pub use faults::{FlakyDeletions, FlakyEmail, FlakySigner, FlakySms, TestClock};
 pub use moto::Moto;
 
 /// The seed 002 partner id and version.
@@ -44,6 +43,8 @@ pub struct TestEnv {
     pub moto: &'static Moto,
     pub app: App,
     pub issuer: TokenIssuer,
+    /// The issuer's signer: KMS on moto, failing on command.
+    pub signer: Arc<FlakySigner>,
     pub verifier: AccessTokenVerifier,
     pub jwks_document: String,
     pub clock: Arc<TestClock>,
@@ -82,13 +83,19 @@ impl TestEnv {
         let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
         stack::create_table(&dynamodb, &table, &stack::TableSpec::from_template()).await.expect("create table");
 
-        let pepper = registration::security::random::bytes::<32>().to_vec();
-        let config = Config {
-            table_name: table.clone(),
-            code_pepper: pepper.into(),
-            sms_sender_id: None,
-            rate_limits: Default::default(),
-        };
+        // The pepper and the signing key as deployed: a Secrets Manager secret and a KMS key, read by
+        // the same code the functions run at init.
+        let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+        let pepper = stack::create_pepper_secret(&secrets, &format!("pepper-{table}")).await.expect("pepper secret");
+        let key = stack::create_signing_key(&aws_sdk_kms::Client::new(&sdk)).await.expect("signing key");
+        let source = [
+            ("TABLE_NAME", table.as_str()),
+            ("CODE_PEPPER_SECRET_ARN", pepper.as_str()),
+            ("SIGNING_KEY_ARN", key.as_str()),
+            ("TOKEN_KEY_ARNS", key.as_str()),
+            ("TOKEN_ISSUER", ISSUER),
+        ];
+        let config = App::config(&sdk, &source).await.expect("config");
         let mut app = App::from_sdk(&sdk, &config);
         // Tests change partners and expect the next request to see it.
         app.partners.ttl = std::time::Duration::ZERO;
@@ -105,16 +112,35 @@ impl TestEnv {
         app.clock = clock.clone();
         app.sms = sms.clone();
         app.deletions = deletions.clone();
-        let key = SigningKey::from_pkcs8_der("test-key-1", &SigningKey::generate_pkcs8()).expect("key");
-        let issuer = TokenIssuer::new(key, ISSUER, registration::config::DEFAULT_AUDIENCE);
+        // The real KMS signer, wrapped so a test can make KMS fail.
+        let kms =
+            registration::adapters::kms::KmsSigner::load(aws_sdk_kms::Client::new(&sdk), &key).await.expect("key");
+        let signer = Arc::new(FlakySigner::wrapping(Arc::new(kms)));
+        let issuer = TokenIssuer::new(signer.clone(), ISSUER, registration::config::DEFAULT_AUDIENCE);
         stack::create_email_identity(&aws_sdk_sesv2::Client::new(&sdk), EMAIL_SENDER).await.expect("SES sender");
         let email_config = [("EMAIL_SENDER", EMAIL_SENDER), ("PUBLIC_BASE_URL", base_url)];
         let mut mailer = App::mailer(&sdk, &email_config).expect("mailer");
         let email = Arc::new(FlakyEmail::wrapping(mailer.sender.clone()));
         mailer.sender = email.clone();
-        let verifier = AccessTokenVerifier::new(&issuer);
-        let jwks_document = issuer.jwks().to_string();
-        TestEnv { moto, app, issuer, verifier, jwks_document, clock, sms, deletions, mailer, email, table, dynamodb }
+        // What the verifying functions and the JWKS function load.
+        let keys = App::token_keys(&sdk, &source).await.expect("token keys");
+        let verifier = AccessTokenVerifier::new(&keys);
+        let jwks_document = keys.jwks().to_string();
+        TestEnv {
+            moto,
+            app,
+            issuer,
+            signer,
+            verifier,
+            jwks_document,
+            clock,
+            sms,
+            deletions,
+            mailer,
+            email,
+            table,
+            dynamodb,
+        }
     }
 
     /// Moves the clock past the per-recipient cooldown, so the next send to a phone or mailbox fits.

@@ -106,3 +106,32 @@ pub async fn create_email_identity(client: &aws_sdk_sesv2::Client, sender: &str)
         Err(e) => Err(aws_sdk_sesv2::error::DisplayErrorContext(e).to_string()),
     }
 }
+
+/// A token signing key as docs/deploy.md creates one: ECC_NIST_P256 for signing. Returns its ARN.
+pub async fn create_signing_key(client: &aws_sdk_kms::Client) -> Result<String, String> {
+    let created = client
+        .create_key()
+        .key_spec(aws_sdk_kms::types::KeySpec::EccNistP256)
+        .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
+        .description("registration access tokens (local)")
+        .send()
+        .await
+        .map_err(|e| aws_sdk_kms::error::DisplayErrorContext(e).to_string())?;
+    created.key_metadata().and_then(|m| m.arn()).map(str::to_owned).ok_or_else(|| "CreateKey returned no ARN".into())
+}
+
+/// The code pepper's secret as template.yaml generates it: 64 random letters and digits. Returns its ARN.
+pub async fn create_pepper_secret(client: &aws_sdk_secretsmanager::Client, name: &str) -> Result<String, String> {
+    use base64::Engine;
+    let value = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(registration::security::random::bytes::<48>())
+        .replace(['-', '_'], "x");
+    let created = client
+        .create_secret()
+        .name(name)
+        .secret_string(value)
+        .send()
+        .await
+        .map_err(|e| aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())?;
+    created.arn().map(str::to_owned).ok_or_else(|| "CreateSecret returned no ARN".into())
+}

@@ -2,14 +2,14 @@
 //! Clients and templates are loaded once per cold start.
 
 use lambda_http::{Error, run, service_fn};
-use registration::config::{Config, Environment};
+use registration::config::Environment;
 use registration::{App, handlers::deletion_page, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
     let sdk = App::sdk_config().await?;
-    let app = &App::from_sdk(&sdk, &Config::load(&Environment)?);
+    let app = &App::from_sdk(&sdk, &App::config(&sdk, &Environment).await?);
     let mailer = &App::mailer(&sdk, &Environment)?;
     run(service_fn(move |req| deletion_page::handle(app, mailer, req))).await
 }

@@ -2,12 +2,13 @@
 //! start; this function touches no table.
 
 use lambda_http::{Error, run, service_fn};
-use registration::config::{Environment, token_issuer};
-use registration::{handlers::jwks, telemetry};
+use registration::config::Environment;
+use registration::{App, handlers::jwks, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
-    let document = &token_issuer(&Environment)?.jwks().to_string();
+    let sdk = App::sdk_config().await?;
+    let document = &App::token_keys(&sdk, &Environment).await?.jwks().to_string();
     run(service_fn(move |req| jwks::handle(document, req))).await
 }

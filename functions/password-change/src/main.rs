@@ -1,7 +1,7 @@
 //! Lambda for `PUT /v2/mobile/password`: wiring only. Keys, clients and templates are loaded once per cold start.
 
 use lambda_http::{Error, run, service_fn};
-use registration::config::{Config, Environment, token_issuer};
+use registration::config::Environment;
 use registration::security::access_token::AccessTokenVerifier;
 use registration::{App, handlers::password_change, telemetry};
 
@@ -9,8 +9,8 @@ use registration::{App, handlers::password_change, telemetry};
 async fn main() -> Result<(), Error> {
     telemetry::init();
     let sdk = App::sdk_config().await?;
-    let app = &App::from_sdk(&sdk, &Config::load(&Environment)?);
+    let app = &App::from_sdk(&sdk, &App::config(&sdk, &Environment).await?);
     let mailer = &App::mailer(&sdk, &Environment)?;
-    let verifier = &AccessTokenVerifier::new(&token_issuer(&Environment)?);
+    let verifier = &AccessTokenVerifier::new(&App::token_keys(&sdk, &Environment).await?);
     run(service_fn(move |req| password_change::handle(app, verifier, mailer, req))).await
 }

@@ -1,14 +1,15 @@
 //! Lambda for `DELETE /v2/customer/sessions/{id}`: wiring only. Keys and clients are loaded once per cold start.
 
 use lambda_http::{Error, run, service_fn};
-use registration::config::{Environment, token_issuer};
+use registration::config::Environment;
 use registration::security::access_token::AccessTokenVerifier;
 use registration::{App, handlers::session_end, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
-    let app = &App::from_env().await?;
-    let verifier = &AccessTokenVerifier::new(&token_issuer(&Environment)?);
+    let sdk = App::sdk_config().await?;
+    let app = &App::from_sdk(&sdk, &App::config(&sdk, &Environment).await?);
+    let verifier = &AccessTokenVerifier::new(&App::token_keys(&sdk, &Environment).await?);
     run(service_fn(move |req| session_end::handle(app, verifier, req))).await
 }

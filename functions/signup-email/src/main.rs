@@ -2,15 +2,15 @@
 //! templates are loaded once per cold start.
 
 use lambda_http::{Error, run, service_fn};
-use registration::config::{Config, Environment, token_issuer};
+use registration::config::Environment;
 use registration::{App, handlers::signup_email, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
     let sdk = App::sdk_config().await?;
-    let app = &App::from_sdk(&sdk, &Config::load(&Environment)?);
+    let app = &App::from_sdk(&sdk, &App::config(&sdk, &Environment).await?);
     let mailer = &App::mailer(&sdk, &Environment)?;
-    let issuer = &token_issuer(&Environment)?;
+    let issuer = &App::token_issuer(&sdk, &Environment).await?;
     run(service_fn(move |req| signup_email::handle(app, issuer, mailer, req))).await
 }

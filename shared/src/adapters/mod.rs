@@ -3,5 +3,7 @@
 pub mod call_limits;
 pub mod dynamodb;
 pub mod https;
+pub mod kms;
+pub mod secrets;
 pub mod ses;
 pub mod sns;

@@ -22,7 +22,7 @@ use crate::security::code::{CodePurpose, ConfirmationCode};
 use super::codes::{check_code, consume_code};
 use crate::security::tokens::TokenIssuer;
 
-use super::token::session_tokens::{new_session, token_response};
+use super::token::session_tokens::{access_token_for, new_session, token_response};
 
 #[derive(Deserialize)]
 struct ConfirmRequest {
@@ -46,16 +46,12 @@ async fn confirm(app: &App, issuer: &TokenIssuer, req: &Request) -> Result<Respo
 
     let stored = check_code(&*app.store, &app.code_mac, Identifier::Phone(&key), purpose, &code, None, now).await?;
 
-    let (refresh, session_id) =
-        consume_code(&*app.store, Identifier::Phone(&key), purpose, &stored.code_id, || async {
-            let (refresh, session) = new_session(caller.headers.fingerprint.clone(), 0, now);
-            let session_id = session.session_id.clone();
-            app.store
-                .activate_account(&key, &stored.code_id, &stored.user_id, session, now)
-                .await
-                .map(|()| (refresh, session_id))
-        })
-        .await?;
+    let (refresh, session) = new_session(caller.headers.fingerprint.clone(), 0, now);
+    let access_token = access_token_for(issuer, &caller, &stored.user_id, &session.session_id, now).await?;
+    consume_code(&*app.store, Identifier::Phone(&key), purpose, &stored.code_id, || {
+        app.store.activate_account(&key, &stored.code_id, &stored.user_id, session.clone(), now)
+    })
+    .await?;
     tracing::info!(user_id = %stored.user_id, "phone confirmed; account active");
-    token_response(issuer, &caller, &stored.user_id, &session_id, &refresh, now)
+    Ok(token_response(access_token, &caller, &stored.user_id, &refresh))
 }

@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::codes::{check_code, consume_code};
 use super::delivery::{Timing, decoy_code, deliver, new_code_for};
-use super::token::session_tokens::{new_session, token_response};
+use super::token::session_tokens::{access_token_for, new_session, token_response};
 use super::{Attempt, EMAIL_CODE_TTL_SECS, NO_USER, retry_races};
 use crate::App;
 use crate::admission::{Caller, RateClass, admit};
@@ -154,18 +154,18 @@ async fn create_account(
     let stored = check_code(&*app.store, &app.code_mac, who, CodePurpose::EmailSignup, code, None, now).await?;
     let password_hash = app.hasher.hash(password).await?;
 
-    let (refresh, session_id) = consume_code(&*app.store, who, CodePurpose::EmailSignup, &stored.code_id, || async {
-        let (refresh, session) = new_session(caller.headers.fingerprint.clone(), 0, now);
-        let session_id = session.session_id.clone();
+    let (refresh, session) = new_session(caller.headers.fingerprint.clone(), 0, now);
+    let access_token = access_token_for(issuer, caller, &stored.user_id, &session.session_id, now).await?;
+    consume_code(&*app.store, who, CodePurpose::EmailSignup, &stored.code_id, || {
         let account = NewEmailAccount {
             user_id: stored.user_id.clone(),
             password_hash: password_hash.clone(),
             user_type: user_type.to_owned(),
             created_at: now,
         };
-        app.store.create_email_account(key, &stored.code_id, account, session).await.map(|()| (refresh, session_id))
+        app.store.create_email_account(key, &stored.code_id, account, session.clone())
     })
     .await?;
     tracing::info!(user_id = %stored.user_id, email = %key.email.masked(), "email-first account created");
-    token_response(issuer, caller, &stored.user_id, &session_id, &refresh, now)
+    Ok(token_response(access_token, caller, &stored.user_id, &refresh))
 }

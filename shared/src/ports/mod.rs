@@ -8,15 +8,18 @@
 //!   `SigninStreaks`, `Sessions`, `Passwords`), joined as `AccountStore`; the partner registry and
 //!   counters.
 //! - `delivery`: sending SMS and email.
+//! - `signing`: signing access tokens (KMS in production).
 
 mod delivery;
 mod keys;
 mod records;
+mod signing;
 mod store;
 
 pub use delivery::*;
 pub use keys::*;
 pub use records::*;
+pub use signing::*;
 pub use store::*;
 
 /// Whether a store call failed because a condition did not hold (a race or a stale read, safe to

@@ -48,6 +48,7 @@ pub struct NewPendingAccount {
 }
 
 /// A session family as it starts: its first refresh token, by hash.
+#[derive(Clone)]
 pub struct NewSession {
     pub session_id: String,
     pub refresh_token_hash: String,

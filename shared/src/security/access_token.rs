@@ -11,7 +11,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
 use super::low_s::is_low_s;
-use super::tokens::{ACCESS_TOKEN_TYPE, SigningKey, TokenIssuer};
+use super::tokens::{ACCESS_TOKEN_TYPE, PublicKey, TokenKeys};
 
 /// Clock skew tolerated on `exp` and `nbf`.
 pub const LEEWAY_SECS: i64 = 30;
@@ -55,7 +55,7 @@ pub struct AccessTokenVerifier {
     validation: Validation,
 }
 
-fn decoding_key(key: &SigningKey) -> Option<(String, DecodingKey)> {
+fn decoding_key(key: &PublicKey) -> Option<(String, DecodingKey)> {
     let jwk = key.public_jwk();
     let decoding = DecodingKey::from_ec_components(jwk["x"].as_str()?, jwk["y"].as_str()?).ok()?;
     Some((key.kid().to_owned(), decoding))
@@ -63,7 +63,7 @@ fn decoding_key(key: &SigningKey) -> Option<(String, DecodingKey)> {
 
 impl AccessTokenVerifier {
     /// Parsed once per cold start and kept for the life of the process.
-    pub fn new(issuer: &TokenIssuer) -> Self {
+    pub fn new(issuer: &TokenKeys) -> Self {
         let mut validation = Validation::new(Algorithm::ES256);
         validation.algorithms = vec![Algorithm::ES256];
         validation.set_issuer(&[issuer.issuer()]);
@@ -72,7 +72,7 @@ impl AccessTokenVerifier {
         // Checked below against the caller's clock.
         validation.validate_exp = false;
         validation.validate_nbf = false;
-        AccessTokenVerifier { keys: issuer.verification_keys().filter_map(decoding_key).collect(), validation }
+        AccessTokenVerifier { keys: issuer.keys().iter().filter_map(decoding_key).collect(), validation }
     }
 
     pub fn verify(&self, token: &str, now: i64) -> Result<VerifiedClaims, Rejected> {
@@ -104,21 +104,24 @@ impl AccessTokenVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::security::tokens::Subject;
+    use std::sync::Arc;
+
+    use crate::ports::TokenSigner;
+    use crate::security::tokens::{SigningKey, Subject, TokenIssuer};
 
     const NOW: i64 = 1_800_000_000;
 
     fn issuer(kid: &str) -> TokenIssuer {
-        TokenIssuer::new(
-            SigningKey::from_pkcs8_der(kid, &SigningKey::generate_pkcs8()).unwrap(),
-            "https://iss",
-            "registration",
-        )
+        TokenIssuer::new(Arc::new(SigningKey::generate(kid).unwrap()), "https://iss", "registration")
     }
 
     fn token(issuer: &TokenIssuer, at: i64) -> String {
-        issuer
-            .access_token(&Subject { user_id: "u1", merchant_id: "m1", session_id: "s1", sandbox: false }, at)
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        runtime
+            .block_on(
+                issuer
+                    .access_token(&Subject { user_id: "u1", merchant_id: "m1", session_id: "s1", sandbox: false }, at),
+            )
             .unwrap()
     }
 
@@ -129,14 +132,14 @@ mod tests {
     #[test]
     fn a_fresh_token_verifies_with_its_claims() {
         let issuer = issuer("k1");
-        let claims = AccessTokenVerifier::new(&issuer).verify(&token(&issuer, NOW), NOW + 10).unwrap();
+        let claims = AccessTokenVerifier::new(issuer.keys()).verify(&token(&issuer, NOW), NOW + 10).unwrap();
         assert_eq!((claims.sub.as_str(), claims.mid.as_str(), claims.sid.as_str()), ("usr:u1", "m1", "s1"));
     }
 
     #[test]
     fn expiry_and_not_before_hold_with_leeway() {
         let issuer = issuer("k1");
-        let verifier = AccessTokenVerifier::new(&issuer);
+        let verifier = AccessTokenVerifier::new(issuer.keys());
         let t = token(&issuer, NOW);
         assert!(verifier.verify(&t, NOW + 900 + LEEWAY_SECS - 1).is_ok());
         assert_eq!(verifier.verify(&t, NOW + 900 + LEEWAY_SECS).unwrap_err(), Rejected::Expired);
@@ -146,7 +149,7 @@ mod tests {
     #[test]
     fn tampered_foreign_none_and_symmetric_tokens_are_refused() {
         let issuer = issuer("k1");
-        let verifier = AccessTokenVerifier::new(&issuer);
+        let verifier = AccessTokenVerifier::new(issuer.keys());
         let good = token(&issuer, NOW);
         let parts: Vec<&str> = good.split('.').collect();
 
@@ -159,7 +162,7 @@ mod tests {
         assert!(verifier.verify(&none, NOW).is_err());
 
         // HS256 keyed with the public key's bytes: the classic algorithm-confusion forgery.
-        let public_pem = issuer.signing_key().public_jwk().to_string();
+        let public_pem = issuer.jwks()["keys"][0].to_string();
         let mut header = jsonwebtoken::Header::new(Algorithm::HS256);
         header.kid = Some("k1".into());
         header.typ = Some("at+jwt".into());
@@ -177,11 +180,11 @@ mod tests {
 
     #[test]
     fn tokens_signed_with_a_previous_key_still_verify() {
-        let der = SigningKey::generate_pkcs8();
-        let old = TokenIssuer::new(SigningKey::from_pkcs8_der("old", &der).unwrap(), "https://iss", "registration");
+        let old_key = Arc::new(SigningKey::generate("old").unwrap());
+        let old = TokenIssuer::new(old_key.clone(), "https://iss", "registration");
         let old_token = token(&old, NOW);
-        let rotated = issuer("new").with_previous(vec![SigningKey::from_pkcs8_der("old", &der).unwrap()]);
-        let verifier = AccessTokenVerifier::new(&rotated);
+        let rotated = issuer("new").with_previous(vec![old_key.public_key().clone()]);
+        let verifier = AccessTokenVerifier::new(rotated.keys());
         assert!(verifier.verify(&old_token, NOW).is_ok());
         assert!(verifier.verify(&token(&rotated, NOW), NOW).is_ok());
         assert_eq!(rotated.jwks()["keys"].as_array().unwrap().len(), 2);
@@ -195,7 +198,7 @@ mod tests {
     fn of_a_token_and_its_signature_twin_only_one_verifies() {
         // Finding 10: (r, n - s) verifies under plain ECDSA; one token must not have two spellings.
         let issuer = issuer("k1");
-        let verifier = AccessTokenVerifier::new(&issuer);
+        let verifier = AccessTokenVerifier::new(issuer.keys());
         for i in 0..8 {
             let token = token(&issuer, NOW + i);
             let signature: [u8; 64] = signature_of(&token).try_into().unwrap();

@@ -2,17 +2,19 @@
 //! keys can rotate), and opaque refresh tokens that are stored only as their SHA-256.
 
 use std::fmt;
+use std::sync::Arc;
 
+use async_trait::async_trait;
 use aws_lc_rs::digest;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
 use super::random;
 use crate::error::ApiError;
+use crate::ports::{SignError, TokenSigner};
 
 /// Access tokens live 15 minutes (docs/targets.md).
 pub const ACCESS_TOKEN_TTL_SECS: i64 = 15 * 60;
@@ -26,39 +28,43 @@ pub const DEFAULT_SCOPE: &str = "profile:read profile:write";
 pub enum KeyError {
     #[error("the signing key is not a P-256 PKCS#8 key: {0}")]
     NotP256(String),
+    #[error("the public key is not an uncompressed P-256 key in SubjectPublicKeyInfo form")]
+    NotP256Public,
     #[error("the signing key id is empty")]
     EmptyKeyId,
 }
 
-/// The private key that signs access tokens, with the id published in its JWK.
-pub struct SigningKey {
+/// DER of a P-256 SubjectPublicKeyInfo up to its 65-byte point (id-ecPublicKey, prime256v1).
+const P256_SPKI_PREFIX: [u8; 26] = [
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
+    0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+];
+
+/// The public half of a token key, with the `kid` published in its JWK: all a verifier holds.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PublicKey {
     kid: String,
-    encoding: EncodingKey,
     /// Uncompressed SEC1 point: 0x04 || x || y.
-    public_point: Vec<u8>,
+    point: Vec<u8>,
 }
 
-impl SigningKey {
-    pub fn from_pkcs8_der(kid: &str, der: &[u8]) -> Result<Self, KeyError> {
+impl PublicKey {
+    pub fn from_point(kid: &str, point: &[u8]) -> Result<Self, KeyError> {
         if kid.trim().is_empty() {
             return Err(KeyError::EmptyKeyId);
         }
-        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
-            .map_err(|e| KeyError::NotP256(e.to_string()))?;
-        Ok(SigningKey {
-            kid: kid.to_owned(),
-            encoding: EncodingKey::from_ec_der(der),
-            public_point: pair.public_key().as_ref().to_vec(),
-        })
+        if point.len() != 65 || point[0] != 0x04 {
+            return Err(KeyError::NotP256Public);
+        }
+        Ok(PublicKey { kid: kid.to_owned(), point: point.to_vec() })
     }
 
-    /// A fresh P-256 key as PKCS#8 DER, for local stacks and tests; production keys come from config.
-    pub fn generate_pkcs8() -> Vec<u8> {
-        #[allow(clippy::expect_used)]
-        EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &aws_lc_rs::rand::SystemRandom::new())
-            .expect("the system random generator failed")
-            .as_ref()
-            .to_vec()
+    /// From the DER SubjectPublicKeyInfo that KMS `GetPublicKey` returns.
+    pub fn from_spki_der(kid: &str, der: &[u8]) -> Result<Self, KeyError> {
+        match der.strip_prefix(&P256_SPKI_PREFIX[..]) {
+            Some(point) => PublicKey::from_point(kid, point),
+            None => Err(KeyError::NotP256Public),
+        }
     }
 
     pub fn kid(&self) -> &str {
@@ -67,7 +73,7 @@ impl SigningKey {
 
     /// The public JWK (RFC 7517) that verifies tokens signed with this key.
     pub fn public_jwk(&self) -> serde_json::Value {
-        let (x, y) = self.public_point[1..].split_at(32);
+        let (x, y) = self.point[1..].split_at(32);
         serde_json::json!({
             "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": self.kid,
             "x": URL_SAFE_NO_PAD.encode(x), "y": URL_SAFE_NO_PAD.encode(y),
@@ -75,9 +81,68 @@ impl SigningKey {
     }
 }
 
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicKey(kid={})", self.kid)
+    }
+}
+
+/// A P-256 key held in this process: for unit tests, benches and the local stack's tools. Deployed
+/// functions sign with KMS (`adapters::kms`) and never hold a private key.
+pub struct SigningKey {
+    pair: EcdsaKeyPair,
+    public: PublicKey,
+}
+
+impl SigningKey {
+    pub fn from_pkcs8_der(kid: &str, der: &[u8]) -> Result<Self, KeyError> {
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
+            .map_err(|e| KeyError::NotP256(e.to_string()))?;
+        let public = PublicKey::from_point(kid, pair.public_key().as_ref())?;
+        Ok(SigningKey { pair, public })
+    }
+
+    /// A fresh P-256 key as PKCS#8 DER.
+    pub fn generate_pkcs8() -> Vec<u8> {
+        #[allow(clippy::expect_used)]
+        EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &aws_lc_rs::rand::SystemRandom::new())
+            .expect("the system random generator failed")
+            .as_ref()
+            .to_vec()
+    }
+
+    /// A fresh key, ready to sign.
+    pub fn generate(kid: &str) -> Result<Self, KeyError> {
+        SigningKey::from_pkcs8_der(kid, &SigningKey::generate_pkcs8())
+    }
+
+    pub fn kid(&self) -> &str {
+        self.public.kid()
+    }
+
+    pub fn public_jwk(&self) -> serde_json::Value {
+        self.public.public_jwk()
+    }
+}
+
+#[async_trait]
+impl TokenSigner for SigningKey {
+    fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+
+    async fn sign(&self, message: &[u8]) -> Result<[u8; 64], SignError> {
+        let signature = self
+            .pair
+            .sign(&aws_lc_rs::rand::SystemRandom::new(), message)
+            .map_err(|_| SignError::Failed("ECDSA signing failed".into()))?;
+        signature.as_ref().try_into().map_err(|_| SignError::Failed("the signature is not 64 bytes".into()))
+    }
+}
+
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SigningKey(kid={})", self.kid)
+        write!(f, "SigningKey(kid={})", self.kid())
     }
 }
 
@@ -107,37 +172,29 @@ pub struct Subject<'a> {
     pub sandbox: bool,
 }
 
-/// Signs with the current key; `previous` keys only verify, so tokens signed before a rotation keep
-/// working until they expire.
-pub struct TokenIssuer {
-    key: SigningKey,
-    previous: Vec<SigningKey>,
+/// What verifies access tokens: every key that may have signed one still alive (the current key
+/// first, then those rotated out), the issuer and the audience. Functions that only verify tokens,
+/// and the JWKS, hold this and nothing that signs.
+#[derive(Debug, Clone)]
+pub struct TokenKeys {
+    keys: Vec<PublicKey>,
     issuer: String,
     audience: String,
 }
 
-impl TokenIssuer {
-    pub fn new(key: SigningKey, issuer: impl Into<String>, audience: impl Into<String>) -> Self {
-        TokenIssuer { key, previous: Vec::new(), issuer: issuer.into(), audience: audience.into() }
+impl TokenKeys {
+    /// `keys` must not be empty: the first is the one tokens are signed with now.
+    pub fn new(keys: Vec<PublicKey>, issuer: impl Into<String>, audience: impl Into<String>) -> Self {
+        TokenKeys { keys, issuer: issuer.into(), audience: audience.into() }
     }
 
-    pub fn with_previous(mut self, previous: Vec<SigningKey>) -> Self {
-        self.previous = previous;
-        self
-    }
-
-    pub fn signing_key(&self) -> &SigningKey {
-        &self.key
-    }
-
-    /// Every key that verifies tokens: the current one first.
-    pub fn verification_keys(&self) -> impl Iterator<Item = &SigningKey> {
-        std::iter::once(&self.key).chain(self.previous.iter())
+    pub fn keys(&self) -> &[PublicKey] {
+        &self.keys
     }
 
     /// The JWKS document (RFC 7517) partners verify access tokens with.
     pub fn jwks(&self) -> serde_json::Value {
-        serde_json::json!({ "keys": self.verification_keys().map(SigningKey::public_jwk).collect::<Vec<_>>() })
+        serde_json::json!({ "keys": self.keys.iter().map(PublicKey::public_jwk).collect::<Vec<_>>() })
     }
 
     pub fn issuer(&self) -> &str {
@@ -147,15 +204,58 @@ impl TokenIssuer {
     pub fn audience(&self) -> &str {
         &self.audience
     }
+}
 
-    pub fn access_token(&self, subject: &Subject<'_>, now: i64) -> Result<String, ApiError> {
-        let mut header = Header::new(Algorithm::ES256);
-        header.kid = Some(self.key.kid.clone());
-        header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
+/// Signs with the current key; the keys rotated out only verify, so tokens signed before a rotation
+/// keep working until they expire.
+pub struct TokenIssuer {
+    signer: Arc<dyn TokenSigner>,
+    keys: TokenKeys,
+}
+
+impl TokenIssuer {
+    pub fn new(signer: Arc<dyn TokenSigner>, issuer: impl Into<String>, audience: impl Into<String>) -> Self {
+        let keys = TokenKeys::new(vec![signer.public_key().clone()], issuer, audience);
+        TokenIssuer { signer, keys }
+    }
+
+    /// Adds the keys rotated out, which verify and are published but never sign.
+    pub fn with_previous(mut self, previous: Vec<PublicKey>) -> Self {
+        let current = self.signer.public_key().kid().to_owned();
+        self.keys.keys.extend(previous.into_iter().filter(|key| key.kid() != current));
+        self
+    }
+
+    /// The `kid` of the key that signs now.
+    pub fn signing_kid(&self) -> &str {
+        self.signer.public_key().kid()
+    }
+
+    /// The verifying half.
+    pub fn keys(&self) -> &TokenKeys {
+        &self.keys
+    }
+
+    pub fn jwks(&self) -> serde_json::Value {
+        self.keys.jwks()
+    }
+
+    pub fn issuer(&self) -> &str {
+        self.keys.issuer()
+    }
+
+    pub fn audience(&self) -> &str {
+        self.keys.audience()
+    }
+
+    /// A signed access token. A signer that is throttled or unreachable is a 503 `UNAVAILABLE`.
+    pub async fn access_token(&self, subject: &Subject<'_>, now: i64) -> Result<String, ApiError> {
+        let header =
+            serde_json::json!({ "alg": "ES256", "typ": ACCESS_TOKEN_TYPE, "kid": self.signing_kid() }).to_string();
         let claims = AccessClaims {
-            iss: &self.issuer,
+            iss: self.keys.issuer(),
             sub: user_ref(subject.user_id),
-            aud: &self.audience,
+            aud: self.keys.audience(),
             exp: now + ACCESS_TOKEN_TTL_SECS,
             iat: now,
             nbf: now,
@@ -165,19 +265,19 @@ impl TokenIssuer {
             sid: subject.session_id,
             sandbox: subject.sandbox,
         };
-        let token = jsonwebtoken::encode(&header, &claims, &self.key.encoding)
-            .map_err(|e| ApiError::Internal(format!("signing an access token failed: {e}")))?;
-        canonical_signature(token)
+        let claims = serde_json::to_string(&claims)
+            .map_err(|e| ApiError::Internal(format!("access token claims did not serialise: {e}")))?;
+        let signing_input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(claims));
+        let signature = self.signer.sign(signing_input.as_bytes()).await.map_err(|e| match e {
+            SignError::Unavailable(why) => {
+                tracing::warn!(error = %why, "the token signer is unavailable");
+                ApiError::Unavailable
+            }
+            SignError::Failed(why) => ApiError::Internal(format!("signing an access token failed: {why}")),
+        })?;
+        // Only the low-S form is issued and accepted (see `low_s`): KMS returns either.
+        Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(super::low_s::to_low_s(&signature))))
     }
-}
-
-/// The token with its signature in low-S form, the only form verifiers accept (see `low_s`).
-fn canonical_signature(token: String) -> Result<String, ApiError> {
-    let malformed = || ApiError::Internal("the signer returned a signature that is not 64 bytes".into());
-    let (signed, signature) = token.rsplit_once('.').ok_or_else(malformed)?;
-    let signature: [u8; 64] =
-        URL_SAFE_NO_PAD.decode(signature).ok().and_then(|s| s.try_into().ok()).ok_or_else(malformed)?;
-    Ok(format!("{signed}.{}", URL_SAFE_NO_PAD.encode(super::low_s::to_low_s(&signature))))
 }
 
 /// The public form of a user id (seed 003): `usr:<uuid>`.
@@ -235,50 +335,52 @@ pub struct TokenResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jsonwebtoken::{DecodingKey, Validation};
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
     fn issuer() -> TokenIssuer {
-        let der = SigningKey::generate_pkcs8();
-        TokenIssuer::new(SigningKey::from_pkcs8_der("k1", &der).unwrap(), "https://issuer.test", "registration")
+        TokenIssuer::new(Arc::new(SigningKey::generate("k1").unwrap()), "https://issuer.test", "registration")
     }
 
-    #[test]
-    fn access_token_verifies_with_the_published_jwk_alone() {
+    fn decoding_key(issuer: &TokenIssuer) -> DecodingKey {
+        let jwk = &issuer.jwks()["keys"][0];
+        DecodingKey::from_ec_components(jwk["x"].as_str().unwrap(), jwk["y"].as_str().unwrap()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn access_token_verifies_with_the_published_jwk_alone() {
         let issuer = issuer();
         let token = issuer
             .access_token(
                 &Subject { user_id: "u-1", merchant_id: "m-1", session_id: "s-1", sandbox: false },
                 1_700_000_000,
             )
+            .await
             .unwrap();
         let header = jsonwebtoken::decode_header(&token).unwrap();
         assert_eq!(header.kid.as_deref(), Some("k1"));
         assert_eq!(header.typ.as_deref(), Some("at+jwt"));
         assert_eq!(header.alg, Algorithm::ES256);
 
-        let jwk = issuer.signing_key().public_jwk();
-        let key = DecodingKey::from_ec_components(jwk["x"].as_str().unwrap(), jwk["y"].as_str().unwrap()).unwrap();
         let mut validation = Validation::new(Algorithm::ES256);
         validation.set_audience(&["registration"]);
         validation.set_issuer(&["https://issuer.test"]);
         validation.validate_exp = false;
-        let data = jsonwebtoken::decode::<serde_json::Value>(&token, &key, &validation).unwrap();
+        let data = jsonwebtoken::decode::<serde_json::Value>(&token, &decoding_key(&issuer), &validation).unwrap();
         assert_eq!(data.claims["sub"], "usr:u-1");
         assert_eq!(data.claims["mid"], "m-1");
         assert_eq!(data.claims["exp"], 1_700_000_000 + 900);
     }
 
-    #[test]
-    fn a_token_from_another_key_does_not_verify() {
+    #[tokio::test]
+    async fn a_token_from_another_key_does_not_verify() {
         let token = issuer()
             .access_token(&Subject { user_id: "u", merchant_id: "m", session_id: "s", sandbox: false }, 0)
+            .await
             .unwrap();
-        let jwk = issuer().signing_key().public_jwk();
-        let key = DecodingKey::from_ec_components(jwk["x"].as_str().unwrap(), jwk["y"].as_str().unwrap()).unwrap();
         let mut validation = Validation::new(Algorithm::ES256);
         validation.validate_exp = false;
         validation.validate_aud = false;
-        assert!(jsonwebtoken::decode::<serde_json::Value>(&token, &key, &validation).is_err());
+        assert!(jsonwebtoken::decode::<serde_json::Value>(&token, &decoding_key(&issuer()), &validation).is_err());
     }
 
     #[test]
@@ -293,5 +395,25 @@ mod tests {
     #[test]
     fn a_key_that_is_not_p256_is_refused() {
         assert!(SigningKey::from_pkcs8_der("k", b"garbage").is_err());
+        assert!(PublicKey::from_spki_der("k", b"garbage").is_err());
+        assert!(PublicKey::from_point("k", &[4; 33]).is_err());
+    }
+
+    #[test]
+    fn a_public_key_in_spki_form_gives_the_same_jwk_as_its_point() {
+        let key = SigningKey::generate("k").unwrap();
+        let mut spki = P256_SPKI_PREFIX.to_vec();
+        spki.extend_from_slice(&key.public.point);
+        assert_eq!(PublicKey::from_spki_der("k", &spki).unwrap().public_jwk(), key.public_jwk());
+    }
+
+    #[test]
+    fn a_rotated_key_verifies_and_is_published_after_the_current_one() {
+        let old = SigningKey::generate("old").unwrap();
+        let rotated = TokenIssuer::new(Arc::new(SigningKey::generate("new").unwrap()), "https://i", "a")
+            .with_previous(vec![old.public_key().clone()]);
+        let kids: Vec<_> = rotated.jwks()["keys"].as_array().unwrap().iter().map(|k| k["kid"].clone()).collect();
+        assert_eq!(kids, ["new", "old"]);
+        assert_eq!(rotated.signing_kid(), "new");
     }
 }

@@ -99,9 +99,9 @@ impl TestApp {
         let mut app = App::new(store.clone(), sms.clone(), clock.clone(), b"pepper-pepper-pepper-pepper-32by");
         app.partners.ttl = std::time::Duration::ZERO;
         store.add_partner(&live_partner()).await.expect("a new partner");
-        let key = SigningKey::from_pkcs8_der("unit-1", &SigningKey::generate_pkcs8()).expect("a P-256 key");
+        let key = Arc::new(SigningKey::generate("unit-1").expect("a P-256 key"));
         let issuer = TokenIssuer::new(key, "https://registration.test", crate::config::DEFAULT_AUDIENCE);
-        let verifier = AccessTokenVerifier::new(&issuer);
+        let verifier = AccessTokenVerifier::new(issuer.keys());
         let mailer = Mailer::new(email.clone(), "https://registration.test");
         TestApp { app, store, sms, email, clock, issuer, verifier, mailer }
     }

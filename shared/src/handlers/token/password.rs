@@ -6,7 +6,7 @@
 
 use lambda_http::{Body, Response};
 
-use super::session_tokens::{new_session, token_response};
+use super::session_tokens::{access_token_for, new_session, token_response};
 use crate::App;
 use crate::admission::Caller;
 use crate::domain::email::EmailAddress;
@@ -74,6 +74,7 @@ pub(super) async fn password_grant(
     let new_device = is_new_device(app, &caller.partner, &account.user_id, caller.headers.fingerprint.as_deref()).await;
     let (refresh, session) = new_session(caller.headers.fingerprint.clone(), account.credential_version, now);
     let session_id = session.session_id.clone();
+    let access_token = access_token_for(issuer, caller, &account.user_id, &session_id, now).await?;
     match app.store.start_session(&account.user_id, &merchant_id, session, &account.password_hash).await {
         Ok(()) => {}
         // The password changed after it was checked: it is no longer the right one.
@@ -84,7 +85,7 @@ pub(super) async fn password_grant(
     if new_device {
         notify(app, mailer, &caller.partner, &confirmed_channels(&account), &SecurityEvent::NewDeviceSignIn, now).await;
     }
-    token_response(issuer, caller, &account.user_id, &session_id, &refresh, now)
+    Ok(token_response(access_token, caller, &account.user_id, &refresh))
 }
 
 /// Whether the partner wants new-device notices and no session of the account, live or ended, was

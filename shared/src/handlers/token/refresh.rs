@@ -5,7 +5,7 @@
 
 use lambda_http::{Body, Response};
 
-use super::session_tokens::token_response;
+use super::session_tokens::{access_token_for, token_response};
 use crate::App;
 use crate::admission::Caller;
 use crate::error::ApiError;
@@ -50,6 +50,7 @@ pub(super) async fn refresh_grant(
         .filter(|s| s.is_live(now, account.credential_version) && s.created_at >= account.valid_after)
         .ok_or_else(invalid_token)?;
 
+    let access_token = access_token_for(issuer, caller, &record.user_id, &record.session_id, now).await?;
     let next = RefreshToken::generate();
     let rotation = Rotation {
         presented_hash: &hash,
@@ -66,7 +67,7 @@ pub(super) async fn refresh_grant(
         Err(StoreError::Conflict) => return Err(invalid_token()),
         Err(other) => return Err(other.into()),
     }
-    token_response(issuer, caller, &record.user_id, &record.session_id, &next, now)
+    Ok(token_response(access_token, caller, &record.user_id, &next))
 }
 
 #[cfg(test)]

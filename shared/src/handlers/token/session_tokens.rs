@@ -32,26 +32,37 @@ pub(in crate::handlers) fn new_session(
     (refresh, session)
 }
 
-/// The token response for a session of `user_id` at the caller's partner (sandbox or live alike).
-pub(in crate::handlers) fn token_response(
+/// The access token for a session of `user_id` at the caller's partner. Signed before the session
+/// is written, so a signer that is down leaves nothing half made: no session without its tokens,
+/// no refresh token rotated away with nothing in its place.
+pub(in crate::handlers) async fn access_token_for(
     issuer: &TokenIssuer,
     caller: &Caller,
     user_id: &str,
     session_id: &str,
-    refresh: &RefreshToken,
     now: i64,
-) -> Result<Response<Body>, ApiError> {
+) -> Result<String, ApiError> {
     let subject = &Subject { user_id, merchant_id: caller.merchant_id(), session_id, sandbox: caller.partner.sandbox };
-    Ok(json(
+    issuer.access_token(subject, now).await
+}
+
+/// The token response (sandbox or live alike), once the session it names is written.
+pub(in crate::handlers) fn token_response(
+    access_token: String,
+    caller: &Caller,
+    user_id: &str,
+    refresh: &RefreshToken,
+) -> Response<Body> {
+    json(
         200,
         &TokenResponse {
-            access_token: issuer.access_token(subject, now)?,
+            access_token,
             token_type: "Bearer",
             refresh_token: refresh.expose().to_owned(),
             expires_in: ACCESS_TOKEN_TTL_SECS,
             scope: DEFAULT_SCOPE,
-            user_id: user_ref(subject.user_id),
-            sandbox: subject.sandbox,
+            user_id: user_ref(user_id),
+            sandbox: caller.partner.sandbox,
         },
-    ))
+    )
 }

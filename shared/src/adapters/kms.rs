@@ -1,0 +1,153 @@
+//! Access tokens signed by an asymmetric KMS key (ECC_NIST_P256, ECDSA_SHA_256): the private key
+//! never leaves KMS, and only the functions that mint tokens may ask it to sign. Verifiers and the
+//! JWKS read the public keys once per cold start with `GetPublicKey`.
+
+use async_trait::async_trait;
+use aws_sdk_kms::Client;
+use aws_sdk_kms::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_kms::primitives::Blob;
+use aws_sdk_kms::types::{KeyUsageType, MessageType, SigningAlgorithmSpec};
+
+use crate::ports::{SignError, TokenSigner};
+use crate::security::tokens::PublicKey;
+
+/// KMS error codes that say "try again", not "this key or request is wrong".
+const RETRYABLE: &[&str] =
+    &["ThrottlingException", "KMSInternalException", "DependencyTimeoutException", "KeyUnavailableException"];
+
+/// Signs with one KMS key; its public half was read when the function started.
+pub struct KmsSigner {
+    client: Client,
+    key_arn: String,
+    public: PublicKey,
+}
+
+impl KmsSigner {
+    /// Reads the key's public half once; a key that is not a P-256 signing key stops the function at init.
+    pub async fn load(client: Client, key_arn: &str) -> Result<Self, String> {
+        let public = public_key(&client, key_arn).await?;
+        Ok(KmsSigner { client, key_arn: key_arn.to_owned(), public })
+    }
+}
+
+#[async_trait]
+impl TokenSigner for KmsSigner {
+    fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+
+    async fn sign(&self, message: &[u8]) -> Result<[u8; 64], SignError> {
+        let answer = self
+            .client
+            .sign()
+            .key_id(&self.key_arn)
+            .message(Blob::new(message))
+            .message_type(MessageType::Raw)
+            .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
+            .send()
+            .await
+            .map_err(classify)?;
+        let der = answer.signature().ok_or_else(|| SignError::Failed("KMS returned no signature".into()))?;
+        fixed_signature(der.as_ref()).ok_or_else(|| SignError::Failed("KMS returned a malformed signature".into()))
+    }
+}
+
+/// The public half of a KMS key, with its key id as the `kid`.
+pub async fn public_key(client: &Client, key_arn: &str) -> Result<PublicKey, String> {
+    let answer = client
+        .get_public_key()
+        .key_id(key_arn)
+        .send()
+        .await
+        .map_err(|e| format!("GetPublicKey {key_arn}: {}", DisplayErrorContext(&e)))?;
+    // The curve is checked by the SubjectPublicKeyInfo below (its OIDs name P-256), not by `KeySpec`,
+    // which moto leaves out (it sends only the deprecated `CustomerMasterKeySpec`).
+    if answer.key_usage() != Some(&KeyUsageType::SignVerify) {
+        return Err(format!("{key_arn} is not a SIGN_VERIFY key"));
+    }
+    let arn = answer.key_id().unwrap_or(key_arn);
+    let kid = arn.rsplit('/').next().unwrap_or(arn);
+    let der = answer.public_key().ok_or_else(|| format!("GetPublicKey {key_arn}: no public key"))?;
+    PublicKey::from_spki_der(kid, der.as_ref()).map_err(|e| format!("{key_arn} is not an ECC_NIST_P256 key: {e}"))
+}
+
+fn classify<E, R>(err: SdkError<E, R>) -> SignError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let retryable = match &err {
+        SdkError::ServiceError(service) => service.err().code().is_some_and(|code| RETRYABLE.contains(&code)),
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
+        _ => false,
+    };
+    let why = format!("Sign: {}", DisplayErrorContext(&err));
+    if retryable { SignError::Unavailable(why) } else { SignError::Failed(why) }
+}
+
+/// A DER `ECDSA-Sig-Value` (what KMS returns) as the fixed-size `r || s` that JWS wants.
+fn fixed_signature(der: &[u8]) -> Option<[u8; 64]> {
+    let body = match der {
+        [0x30, len, body @ ..] if usize::from(*len) == body.len() && *len < 0x80 => body,
+        _ => return None,
+    };
+    let (r, rest) = integer(body)?;
+    let (s, rest) = integer(rest)?;
+    if !rest.is_empty() {
+        return None;
+    }
+    let mut out = [0u8; 64];
+    out[32 - r.len()..32].copy_from_slice(r);
+    out[64 - s.len()..].copy_from_slice(s);
+    Some(out)
+}
+
+/// One DER INTEGER of at most 32 significant bytes, without its sign padding, and what follows it.
+fn integer(input: &[u8]) -> Option<(&[u8], &[u8])> {
+    let [0x02, len, rest @ ..] = input else { return None };
+    let len = usize::from(*len);
+    if len == 0 || len >= 0x80 || rest.len() < len {
+        return None;
+    }
+    let (mut value, rest) = rest.split_at(len);
+    while let [0, tail @ ..] = value {
+        value = tail;
+    }
+    (value.len() <= 32).then_some((value, rest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{
+        ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P256_SHA256_FIXED, EcdsaKeyPair, KeyPair, UnparsedPublicKey,
+    };
+
+    #[test]
+    fn a_der_signature_becomes_the_fixed_form_that_verifies() {
+        // GIVEN DER signatures as KMS returns them (some with short r or s, some with sign padding)
+        let rng = SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref()).unwrap();
+        let public = UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, pair.public_key().as_ref().to_vec());
+        for i in 0..200u32 {
+            let message = i.to_be_bytes();
+            let der = pair.sign(&rng, &message).unwrap();
+            // WHEN converted THEN the fixed form verifies the same message
+            let fixed = fixed_signature(der.as_ref()).expect("a well-formed DER signature");
+            assert!(public.verify(&message, &fixed).is_ok(), "signature {i}");
+        }
+    }
+
+    #[test]
+    fn malformed_der_is_refused() {
+        assert!(fixed_signature(&[]).is_none());
+        assert!(fixed_signature(&[0x30, 0x02, 0x02, 0x00]).is_none());
+        assert!(fixed_signature(&[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01, 0x00]).is_none());
+        let mut long = vec![0x30, 0x26, 0x02, 0x21];
+        long.extend([0x01; 33]);
+        long.extend([0x02, 0x01, 0x01]);
+        assert!(fixed_signature(&long).is_none());
+    }
+}

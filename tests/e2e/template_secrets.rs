@@ -1,0 +1,147 @@
+//! What template.yaml gives each function, read from the template itself with Globals merged in as
+//! SAM merges them: no secret in any environment variable or parameter, `kms:Sign` only where tokens
+//! are minted, the pepper only where codes are sealed or checked.
+
+use std::collections::BTreeMap;
+
+use e2e::stack::template_path;
+use serde_yaml::Value;
+
+struct Function {
+    binary: String,
+    variables: BTreeMap<String, Value>,
+    actions: Vec<String>,
+}
+
+fn template() -> Value {
+    serde_yaml::from_str(&std::fs::read_to_string(template_path()).unwrap()).unwrap()
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(s) => vec![s.clone()],
+        Value::Sequence(items) => items.iter().flat_map(strings).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Every function with its environment (Globals first, its own over them) and the IAM actions its policies allow.
+fn functions(template: &Value) -> Vec<Function> {
+    let globals = template["Globals"]["Function"]["Environment"]["Variables"].as_mapping().cloned().unwrap_or_default();
+    let mut out = Vec::new();
+    for (_, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let mut variables: BTreeMap<String, Value> =
+            globals.iter().map(|(k, v)| (k.as_str().unwrap().to_owned(), v.clone())).collect();
+        if let Some(own) = resource["Properties"]["Environment"]["Variables"].as_mapping() {
+            variables.extend(own.iter().map(|(k, v)| (k.as_str().unwrap().to_owned(), v.clone())));
+        }
+        let mut actions = Vec::new();
+        for policy in resource["Properties"]["Policies"].as_sequence().into_iter().flatten() {
+            for statement in policy["Statement"].as_sequence().into_iter().flatten() {
+                actions.extend(strings(&statement["Action"]));
+            }
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned();
+        out.push(Function { binary, variables, actions });
+    }
+    assert!(out.len() >= 20, "found only {} functions", out.len());
+    out
+}
+
+/// What the function's `main` loads, which decides what it may be given.
+fn main_rs(binary: &str) -> String {
+    std::fs::read_to_string(template_path().with_file_name("functions").join(binary).join("src/main.rs")).unwrap()
+}
+
+fn refs(value: &Value) -> Vec<String> {
+    match value {
+        Value::Tagged(tagged) => {
+            let mut names = if tagged.tag == "!Ref" { strings(&tagged.value) } else { Vec::new() };
+            names.extend(refs(&tagged.value));
+            if tagged.tag == "!Sub" {
+                for text in strings(&tagged.value) {
+                    names.extend(text.split("${").skip(1).filter_map(|s| s.split('}').next()).map(str::to_owned));
+                }
+            }
+            names
+        }
+        Value::Sequence(items) => items.iter().flat_map(refs).collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[test]
+fn no_secret_is_a_parameter_or_in_any_functions_environment() {
+    let template = template();
+    // GIVEN the template's parameters: none may hold a secret
+    let parameters = template["Parameters"].as_mapping().unwrap();
+    for (name, parameter) in parameters {
+        assert_ne!(parameter["NoEcho"], Value::Bool(true), "{name:?} is a secret parameter");
+        let name = name.as_str().unwrap();
+        let lower = name.to_lowercase();
+        assert!(
+            !(lower.contains("pepper") || lower.contains("secret") || lower.contains("private"))
+                && (!lower.contains("key") || lower.ends_with("arn")),
+            "parameter {name} looks like a secret"
+        );
+    }
+    for function in functions(&template) {
+        for (name, value) in &function.variables {
+            // THEN a variable may name where a secret lives (an ARN), never hold one
+            let sensitive = ["PEPPER", "SECRET", "PRIVATE", "KEY", "PASSWORD"].iter().any(|w| name.contains(w));
+            assert!(
+                !sensitive || name.ends_with("_ARN") || name.ends_with("_ARNS"),
+                "{}: {name} holds a secret",
+                function.binary
+            );
+            for text in strings(value) {
+                assert!(text.len() < 40 || text.contains(':'), "{}: {name} holds a long literal", function.binary);
+            }
+            for referenced in refs(value) {
+                if let Some(parameter) = parameters.get(referenced.as_str()) {
+                    assert_ne!(parameter["NoEcho"], Value::Bool(true), "{}: {name}", function.binary);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn only_the_functions_that_mint_tokens_may_sign_and_verifiers_get_public_keys_only() {
+    for function in functions(&template()) {
+        let main = main_rs(&function.binary);
+        let mints = main.contains("App::token_issuer(");
+        let verifies = main.contains("App::token_keys(");
+        let signs = function.actions.iter().any(|a| a == "kms:Sign" || a == "kms:*" || a == "*");
+        assert_eq!(signs, mints, "{}: kms:Sign {signs}, mints tokens {mints}", function.binary);
+        assert_eq!(function.variables.contains_key("SIGNING_KEY_ARN"), mints, "{}", function.binary);
+        assert_eq!(function.variables.contains_key("TOKEN_KEY_ARNS"), verifies, "{}", function.binary);
+        let reads_public = function.actions.iter().any(|a| a == "kms:GetPublicKey");
+        assert_eq!(reads_public, mints || verifies, "{}: kms:GetPublicKey", function.binary);
+    }
+}
+
+#[test]
+fn the_pepper_reaches_exactly_the_functions_that_seal_or_check_codes() {
+    // Which handlers seal or check codes, from the code: they call into `delivery` or `check_code`.
+    let handlers = template_path().with_file_name("shared").join("src/handlers");
+    let uses_codes = |module: &str| {
+        let path = handlers.join(format!("{module}.rs"));
+        std::fs::read_to_string(path).is_ok_and(|source| {
+            ["new_code", "check_code", "code_to_account_phone", "code_to_new_phone"].iter().any(|f| source.contains(f))
+        })
+    };
+    let mut given = 0;
+    for function in functions(&template()) {
+        let module = function.binary.replace('-', "_");
+        let has = function.variables.contains_key("CODE_PEPPER_SECRET_ARN");
+        let reads = function.actions.iter().any(|a| a == "secretsmanager:GetSecretValue");
+        assert_eq!(has, uses_codes(&module), "{}: CODE_PEPPER_SECRET_ARN", function.binary);
+        assert_eq!(reads, has, "{}: secretsmanager:GetSecretValue", function.binary);
+        given += usize::from(has);
+    }
+    assert!(given >= 9, "the pepper reaches {given} functions");
+}
