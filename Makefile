@@ -5,7 +5,7 @@ MOTO_PORT ?= 5005
 API_PORT ?= 9000
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test browser unit lint template contract sam-build sam-local release sizes bench bench-enumeration venv clean
+.PHONY: dev test browser unit lint template checkov contract sam-build sam-local release sizes bench bench-enumeration venv clean
 
 # The virtualenv is rebuilt whenever requirements-dev.txt changes.
 $(VENV)/.installed: requirements-dev.txt
@@ -14,6 +14,11 @@ $(VENV)/.installed: requirements-dev.txt
 	touch $@
 
 venv: $(VENV)/.installed
+
+$(VENV)-checkov/.installed: requirements-checkov.txt
+	python3 -m venv $(VENV)-checkov
+	$(VENV)-checkov/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
 
 ## make dev: moto on 127.0.0.1:$(MOTO_PORT), the table, the API on http://127.0.0.1:$(API_PORT).
 dev: venv
@@ -34,9 +39,13 @@ lint:
 unit:
 	MOTO_PYTHON=$(abspath $(VENV))/bin/python cargo test --workspace
 
-template: venv
+template: venv checkov
 	$(VENV)/bin/cfn-lint template.yaml
 	$(VENV)/bin/sam validate --lint --template template.yaml
+
+## make checkov: checkov on template.yaml; fails on any finding not in checkov-skips.txt (each with its reason).
+checkov: $(VENV)-checkov/.installed
+	VENV=$(VENV) scripts/checkov.sh
 
 ## make contract: schemathesis over every operation of openapi.yaml against the local stack (all checks).
 contract: venv

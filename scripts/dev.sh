@@ -45,7 +45,7 @@ echo "dev: building the functions (the first build takes a few minutes)"
 cargo build --quiet -p admin --bin partners -p e2e --bin devstack
 # The signing key and the pepper's secret live in the emulator (KMS, Secrets Manager), as deployed;
 # moto starts empty, so they are made anew each time and only their ARNs reach the functions.
-target/debug/devstack env >"$STATE/secrets.env"
+target/debug/devstack env >"$STATE/keys.env"
 target/debug/devstack setup
 
 # The two partners the README and docs/local-testing.md name: the seed's id as a sandbox (nothing sent, code 12345), and a live
@@ -62,7 +62,7 @@ register "$LIVE_PARTNER" --name "Live partner (sends to moto)" --sms-countries G
 
 # Values are quoted: cargo-lambda's env-file parser refuses base64 padding ('=') unquoted.
 {
-  cat "$STATE/secrets.env"
+  cat "$STATE/keys.env"
   echo "TABLE_NAME=$TABLE_NAME"
   echo "TOKEN_ISSUER=http://127.0.0.1:$API_PORT"
   echo "PUBLIC_BASE_URL=http://127.0.0.1:$API_PORT"

@@ -73,7 +73,7 @@ echo "sam-local: moto ready on the network $NETWORK after $(($(date +%s) - start
 # The table, SES sender and partners exactly as `make dev` makes them (the same programs).
 cargo build --quiet -p admin --bin partners -p e2e --bin devstack
 # The signing key (KMS) and the pepper's secret (Secrets Manager), made in this moto: their ARNs only.
-target/debug/devstack env >"$STATE/secrets.env"
+target/debug/devstack env >"$STATE/keys.env"
 SES_SENDER=no-reply@registration.local TABLE_NAME=$TABLE_NAME target/debug/devstack setup
 register() {
   local id=$1
@@ -86,7 +86,7 @@ register 6f1c2d3e-4b5a-4978-8a9b-0c1d2e3f4a5b --name "Live partner (sends to mot
 # The template's parameters (the key's ARN; no secret is a parameter) and the table's real name;
 # the functions reach moto by its container name.
 # shellcheck disable=SC1091
-source "$STATE/secrets.env"
+source "$STATE/keys.env"
 overrides="SigningKeyArn=$SIGNING_KEY_ARN"
 overrides+=" TokenIssuer=http://127.0.0.1:$API_PORT PublicBaseUrl=http://127.0.0.1:$API_PORT"
 overrides+=" EmailSender=no-reply@registration.local LocalEndpointUrl=http://$MOTO_CONTAINER:5005 AwsTrustRoots=system"

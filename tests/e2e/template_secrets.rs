@@ -145,3 +145,50 @@ fn the_pepper_reaches_exactly_the_functions_that_seal_or_check_codes() {
     }
     assert!(given >= 9, "the pepper reaches {given} functions");
 }
+
+#[test]
+fn malformed_keys_urls_senders_and_sender_ids_are_refused_at_deploy_time() {
+    // GIVEN each parameter's AllowedPattern, as CloudFormation applies it before anything is made
+    let template = template();
+    let pattern = |name: &str| {
+        let text = template["Parameters"][name]["AllowedPattern"].as_str().unwrap_or_else(|| panic!("{name}"));
+        regex::Regex::new(text).unwrap()
+    };
+    let cases: &[(&str, &[&str], &[&str])] = &[
+        (
+            "SigningKeyArn",
+            &["arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"],
+            &[
+                "",
+                "arn:aws:kms:eu-west-1:123456789012:alias/tokens",
+                "1234abcd-12ab-34cd-56ef-1234567890ab",
+                "arn:aws:kms:eu-west-1:1234:key/k",
+                "SET-ME",
+            ],
+        ),
+        (
+            "PreviousSigningKeyArn",
+            &["", "arn:aws-cn:kms:cn-north-1:123456789012:key/k-1"],
+            &["arn:aws:kms:eu-west-1:123456789012:key/a,arn:aws:kms:eu-west-1:123456789012:key/b"],
+        ),
+        (
+            "TokenIssuer",
+            &["https://auth.example.com", "https://api.example.com/prod", "http://127.0.0.1:3000"],
+            &["", "http://auth.example.com", "auth.example.com", "https://auth.example.com/?q=1", "ftp://x"],
+        ),
+        ("PublicBaseUrl", &["https://auth.example.com"], &["http://evil.example", "https://a b"]),
+        ("EmailSender", &["no-reply@example.com", "a.b+c@mail.example.co.uk"], &["", "example.com", "a@b", "a@@b.c"]),
+        ("SmsSenderId", &["", "Acme", "ACME2026ab1"], &["Acme Bank", "TwelveChars1", "Acme!"]),
+        ("Stage", &["dev", "prod", "eu-1"], &["", "Prod", "a_b"]),
+    ];
+    for (name, good, bad) in cases {
+        let allowed = pattern(name);
+        // THEN the good values pass and every malformed one is refused
+        for value in *good {
+            assert!(allowed.is_match(value), "{name} refuses {value:?}");
+        }
+        for value in *bad {
+            assert!(!allowed.is_match(value), "{name} accepts {value:?}");
+        }
+    }
+}
