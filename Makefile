@@ -5,7 +5,7 @@ MOTO_PORT ?= 5005
 API_PORT ?= 9000
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test browser unit lint template checkov contract sam-build sam-local release sizes bench bench-enumeration venv clean
+.PHONY: dev test browser unit lint template checkov contract sam-build sam-local release sizes bench bench-enumeration bench-cost venv clean
 
 # The virtualenv is rebuilt whenever requirements-dev.txt changes.
 $(VENV)/.installed: requirements-dev.txt
@@ -80,6 +80,11 @@ bench: venv
 ## make bench-enumeration: sign-in timing, unknown phone against known phone with a wrong password.
 bench-enumeration: venv
 	MOTO_PYTHON=$(abspath $(VENV))/bin/python cargo bench -p e2e --bench enumeration_timing
+
+## make bench-cost: per flow, DynamoDB read and write units (DynamoDB's rules over the real requests, and
+## moto's ReturnConsumedCapacity), KMS calls, SMS, emails, handler time; then a partner's monthly bill.
+bench-cost: venv
+	MOTO_PYTHON=$(abspath $(VENV))/bin/python cargo bench -p e2e --bench cost_model
 
 clean:
 	cargo clean

@@ -91,9 +91,10 @@ overrides="SigningKeyArn=$SIGNING_KEY_ARN"
 overrides+=" TokenIssuer=http://127.0.0.1:$API_PORT PublicBaseUrl=http://127.0.0.1:$API_PORT"
 overrides+=" EmailSender=no-reply@registration.local LocalEndpointUrl=http://$MOTO_CONTAINER:5005 AwsTrustRoots=system"
 # SAM local does not evaluate the template's conditions (it leaves AWS_ENDPOINT_URL and
-# TOKEN_KEY_ARNS empty, which the functions refuse) nor create the pepper's secret; --env-vars sets
+# TOKEN_KEY_ARNS empty, which the functions refuse) nor create the pepper's secret or the SES
+# configuration set (left out: moto's SES ignores it); --env-vars sets
 # the variables the template declares, so they are set here, each only where a function declares it.
-printf '{"Parameters": {"TABLE_NAME": "%s", "AWS_ENDPOINT_URL": "http://%s:5005", "TOKEN_KEY_ARNS": "%s", "CODE_PEPPER_SECRET_ARN": "%s"}}\n' \
+printf '{"Parameters": {"TABLE_NAME": "%s", "AWS_ENDPOINT_URL": "http://%s:5005", "TOKEN_KEY_ARNS": "%s", "CODE_PEPPER_SECRET_ARN": "%s", "SES_CONFIGURATION_SET": ""}}\n' \
   "$TABLE_NAME" "$MOTO_CONTAINER" "$TOKEN_KEY_ARNS" "$CODE_PEPPER_SECRET_ARN" >"$STATE/env.json"
 args=(--env-vars "$STATE/env.json" --parameter-overrides "$overrides" --docker-network "$NETWORK" --region eu-west-1)
 [ "$BASE_IMAGE" = sam-default ] || args+=(--invoke-image "$BASE_IMAGE" --skip-pull-image)

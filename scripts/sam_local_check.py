@@ -61,8 +61,13 @@ def function_of(event_file, functions):
 last_duration_ms = [None]
 
 
+# Every event file invoked so far: the invoke phase must have used each one in events/.
+invoked = set()
+
+
 def invoke(event_name, replace=None, body=None, expect=None, label=None):
     """Invokes the event's function with sam local; checks the answer with `expect(status, headers, body)`."""
+    invoked.add(event_name)
     functions = sorted(os.listdir(os.path.join(ROOT, "functions")))
     path = os.path.join(ROOT, "events", event_name)
     text = open(path, encoding="utf-8").read()
@@ -164,6 +169,9 @@ def invocations():
     # Phone signup on the sandbox partner (code 12345), and bad input.
     invoke("signup.json", expect=status_is(200, result_ok))
     invoke("signup.json", body={"phone": "12", "password": "1234Qwerty"}, expect=envelope(400, "VALIDATION"), label="signup.json (bad phone)")
+    # The same route as a named stage (path /dev/v2/...) and a custom domain (no stage segment) send it.
+    invoke("signup-named-stage.json", body={"phone": "+447871230020", "password": "1234Qwerty"}, expect=status_is(200, result_ok))
+    invoke("signup-custom-domain.json", body={"phone": "+447871230021", "password": "1234Qwerty"}, expect=status_is(200, result_ok))
     tokens = invoke("phone-confirm.json", body={"phone": PHONE, "code": SANDBOX_CODE}, expect=status_is(200, token_response))
     if not isinstance(tokens, dict) or "access_token" not in tokens:
         raise SystemExit("no tokens from phone-confirm: the rest cannot run")
@@ -184,6 +192,8 @@ def invocations():
     added = invoke("email-add.json", replace=auth, expect=status_is(200, lambda h, b: "confirmationLink" in b["sandbox"]))
     link_token = added["sandbox"]["confirmationLink"].split("token=", 1)[1] if added else "missing"
     invoke("email-confirm.json", replace={"REPLACE_WITH_THE_TOKEN_FROM_THE_EMAIL": link_token}, expect=status_is(200, page_with("Confirm my email address")))
+    for variant in ("email-confirm-named-stage.json", "email-confirm-custom-domain.json"):
+        invoke(variant, replace={"REPLACE_WITH_THE_TOKEN_FROM_THE_EMAIL": link_token}, expect=status_is(200, page_with("Confirm my email address")))
     invoke("email-confirm-post.json", body=f"token={urllib.parse.quote(link_token)}", expect=status_is(200, page_with("Your email is confirmed")))
     # The address is confirmed: nothing waits for a link.
     invoke("email-resend.json", replace=auth, expect=envelope(400, "VALIDATION"))
@@ -348,6 +358,9 @@ def main():
     started = time.monotonic()
     if phase == "invoke":
         invocations()
+        unused = sorted(set(f for f in os.listdir(os.path.join(ROOT, "events")) if f.endswith(".json")) - invoked)
+        if unused:
+            failures.append(f"events never invoked: {', '.join(unused)}")
     elif phase == "start-api":
         start_api_flow()
     elif phase == "moto-stopped":

@@ -119,14 +119,17 @@ impl App {
         })
     }
 
-    /// The email sender on SES: `EMAIL_SENDER` is the From address, `PUBLIC_BASE_URL` where links point.
+    /// The email sender on SES: `EMAIL_SENDER` is the From address, `PUBLIC_BASE_URL` where links point,
+    /// `SES_CONFIGURATION_SET` (optional) the configuration set every message goes through.
     pub fn mailer(sdk: &SdkConfig, source: &impl Source) -> Result<Mailer, ConfigError> {
         let from = source.get("EMAIL_SENDER").ok_or(ConfigError::Missing("EMAIL_SENDER"))?;
         let base = source.get("PUBLIC_BASE_URL").ok_or(ConfigError::Missing("PUBLIC_BASE_URL"))?;
         if !(base.starts_with("https://") || base.starts_with("http://")) {
             return Err(ConfigError::Invalid { name: "PUBLIC_BASE_URL", why: "must be an http(s) URL".into() });
         }
-        Ok(Mailer::new(Arc::new(SesEmailSender::new(aws_sdk_sesv2::Client::new(sdk), from)), &base))
+        let sender = SesEmailSender::new(aws_sdk_sesv2::Client::new(sdk), from)
+            .with_configuration_set(source.get("SES_CONFIGURATION_SET"));
+        Ok(Mailer::new(Arc::new(sender), &base))
     }
 
     /// The real adapters on one SDK configuration, with the system clock.

@@ -49,3 +49,35 @@ fn contains_word(haystack: &str, needle: &str) -> bool {
         !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
     })
 }
+
+#[tokio::test]
+async fn each_request_line_carries_the_lambda_and_api_gateway_request_ids() {
+    use lambda_http::RequestExt;
+    use lambda_http::request::RequestContext;
+    // GIVEN a request as Lambda hands it over, with both ids
+    let env = TestEnv::new().await;
+    let api_id = uuid::Uuid::new_v4().to_string();
+    let lambda_id = uuid::Uuid::new_v4().to_string();
+    let mut req = e2e::Endpoint::Jwks.event();
+    let mut context = req.request_context();
+    if let RequestContext::ApiGatewayV2(ctx) = &mut context {
+        ctx.request_id = Some(api_id.clone());
+    }
+    let mut lambda = lambda_http::Context::default();
+    lambda.request_id = lambda_id.clone();
+    req = req.with_request_context(context).with_lambda_context(lambda);
+
+    // WHEN it is handled
+    let response = registration::handlers::jwks::handle(&env.jwks_document, req).await.unwrap();
+    assert_eq!(response.status(), 200);
+
+    // THEN its one request line names both, so it joins the access log and Lambda's REPORT line
+    let line = logs::text()
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .find(|line| line["apiRequestId"] == api_id.as_str())
+        .expect("a line with the API request id");
+    assert_eq!(line["lambdaRequestId"], lambda_id.as_str());
+    assert_eq!(line["endpoint"], "jwks");
+    assert_eq!(line["status"], 200);
+}

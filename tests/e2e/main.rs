@@ -23,6 +23,7 @@ mod security_notices;
 mod sessions;
 mod signup;
 mod signup_email;
+mod stages;
 mod template_secrets;
 mod token_keys;
 mod unreachable_aws;

@@ -1,6 +1,7 @@
 //! What template.yaml gives each function, read from the template itself with Globals merged in as
 //! SAM merges them: no secret in any environment variable or parameter, `kms:Sign` only where tokens
-//! are minted, the pepper only where codes are sealed or checked.
+//! are minted, the pepper only where codes are sealed or checked; and parameters that refuse a
+//! malformed value before anything is deployed.
 
 use std::collections::BTreeMap;
 
@@ -180,6 +181,17 @@ fn malformed_keys_urls_senders_and_sender_ids_are_refused_at_deploy_time() {
         ("EmailSender", &["no-reply@example.com", "a.b+c@mail.example.co.uk"], &["", "example.com", "a@b", "a@@b.c"]),
         ("SmsSenderId", &["", "Acme", "ACME2026ab1"], &["Acme Bank", "TwelveChars1", "Acme!"]),
         ("Stage", &["dev", "prod", "eu-1"], &["", "Prod", "a_b"]),
+        ("DomainName", &["", "auth.example.com"], &["https://auth.example.com", "Auth.Example.com", "localhost"]),
+        (
+            "DomainCertificateArn",
+            &["", "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"],
+            &["arn:aws:iam::123456789012:server-certificate/x", "certificate"],
+        ),
+        (
+            "AlarmTopicArn",
+            &["", "arn:aws:sns:eu-west-1:123456789012:ops-pager"],
+            &["ops-pager", "arn:aws:sqs:eu-west-1:123456789012:q"],
+        ),
     ];
     for (name, good, bad) in cases {
         let allowed = pattern(name);

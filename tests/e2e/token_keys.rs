@@ -124,7 +124,7 @@ async fn a_key_that_is_not_a_p256_signing_key_stops_the_function_at_init_naming_
         // WHEN a function starts with it
         let source = [("SIGNING_KEY_ARN", arn.as_str()), ("TOKEN_KEY_ARNS", arn.as_str()), ("TOKEN_ISSUER", "i")];
         let signing = App::token_issuer(&sdk, &source).await.err().expect("refused");
-        let verifying = App::token_keys(&sdk, &source).await.err().expect("refused");
+        let verifying = App::token_keys(&sdk, &source).await.expect_err("refused");
         // THEN it stops with a message that names the key
         for refused in [signing.to_string(), verifying.to_string()] {
             assert!(refused.contains(&arn), "{refused}");

@@ -137,11 +137,17 @@ impl AccountDeletions for FlakyDeletions {
 pub struct FlakySigner {
     inner: Arc<dyn TokenSigner>,
     failing: AtomicBool,
+    signs: AtomicUsize,
 }
 
 impl FlakySigner {
     pub fn wrapping(inner: Arc<dyn TokenSigner>) -> Self {
-        FlakySigner { inner, failing: AtomicBool::new(false) }
+        FlakySigner { inner, failing: AtomicBool::new(false), signs: AtomicUsize::new(0) }
+    }
+
+    /// How many signatures KMS was asked for.
+    pub fn signs(&self) -> usize {
+        self.signs.load(Ordering::SeqCst)
     }
 
     pub fn fail(&self, failing: bool) {
@@ -156,6 +162,7 @@ impl TokenSigner for FlakySigner {
     }
 
     async fn sign(&self, message: &[u8]) -> Result<[u8; 64], SignError> {
+        self.signs.fetch_add(1, Ordering::SeqCst);
         if self.failing.load(Ordering::SeqCst) {
             return Err(SignError::Unavailable("injected: KMS ThrottlingException".into()));
         }

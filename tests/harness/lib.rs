@@ -182,7 +182,19 @@ impl TestEnv {
         body: Body,
         headers: &[(&'static str, Option<&str>)],
     ) -> Answer {
-        let mut req = endpoint.event();
+        self.call_with_event(endpoint, endpoint.event(), ip, body, headers).await
+    }
+
+    /// `call_from` on a request built from another event of the same route (a named stage's, a
+    /// custom domain's), as API Gateway would send it there.
+    pub async fn call_with_event(
+        &self,
+        endpoint: Endpoint,
+        mut req: Request,
+        ip: Option<&str>,
+        body: Body,
+        headers: &[(&'static str, Option<&str>)],
+    ) -> Answer {
         if let Some(ip) = ip {
             use lambda_http::RequestExt;
             use lambda_http::request::RequestContext;

@@ -11,11 +11,19 @@ use crate::ports::{EmailMessage, EmailSender, SendError};
 pub struct SesEmailSender {
     client: Client,
     from: String,
+    /// The stage's configuration set: its event destination counts bounces and complaints, and its
+    /// suppression list stops mail to addresses that bounced or complained.
+    configuration_set: Option<String>,
 }
 
 impl SesEmailSender {
     pub fn new(client: Client, from: impl Into<String>) -> Self {
-        SesEmailSender { client, from: from.into() }
+        SesEmailSender { client, from: from.into(), configuration_set: None }
+    }
+
+    pub fn with_configuration_set(mut self, name: Option<String>) -> Self {
+        self.configuration_set = name;
+        self
     }
 }
 
@@ -33,6 +41,7 @@ impl EmailSender for SesEmailSender {
             .from_email_address(message.from.as_deref().unwrap_or(&self.from))
             .destination(Destination::builder().to_addresses(to.as_str()).build())
             .content(EmailContent::builder().simple(email).build())
+            .set_configuration_set_name(self.configuration_set.clone())
             .send()
             .await
             .map(|_| ())

@@ -10,6 +10,7 @@ pub mod sms_budget;
 use std::sync::Arc;
 
 use lambda_http::Request;
+use lambda_http::RequestExt;
 
 use crate::App;
 use crate::domain::partner::Partner;
@@ -40,9 +41,13 @@ pub async fn identify(app: &App, req: &Request) -> Result<Caller, ApiError> {
     }
     if let Some(secret) = &partner.signing_secret {
         let header = req.headers().get(signature::HEADER).map(|v| v.to_str().unwrap_or_default());
+        // The path as the client sent it: API Gateway's rawPath, which holds a named stage's segment
+        // on the execute-api endpoint and no stage behind a custom domain. (The URI's path would have
+        // the stage added back by lambda_http even behind a custom domain.)
+        let raw = req.raw_http_path();
         let path = match req.uri().query().filter(|q| !q.is_empty()) {
-            Some(query) => format!("{}?{query}", req.uri().path()),
-            None => req.uri().path().to_owned(),
+            Some(query) => format!("{raw}?{query}"),
+            None => raw.to_owned(),
         };
         signature::verify(secret, header, req.method().as_str(), &path, body_bytes(req)?, app.clock.now())?;
     }

@@ -32,7 +32,7 @@ pub async fn handle(
     mailer: &Mailer,
     req: Request,
 ) -> Result<Response<Body>, Infallible> {
-    finish("account-delete", delete(app, verifier, mailer, &req).await)
+    finish("account-delete", &req, delete(app, verifier, mailer, &req).await)
 }
 
 async fn delete(

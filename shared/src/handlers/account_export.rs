@@ -19,7 +19,7 @@ use crate::http::response::{finish, json};
 use crate::security::access_token::AccessTokenVerifier;
 
 pub async fn handle(app: &App, verifier: &AccessTokenVerifier, req: Request) -> Result<Response<Body>, Infallible> {
-    finish("account-export", export(app, verifier, &req).await)
+    finish("account-export", &req, export(app, verifier, &req).await)
 }
 
 async fn export(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Result<Response<Body>, ApiError> {

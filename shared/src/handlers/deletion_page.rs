@@ -83,7 +83,7 @@ pub async fn handle(app: &App, mailer: &Mailer, req: Request) -> Result<Response
         (None, false) => DeletionStep::None,
     };
     let page = deletion_page(shown.ok, shown.done, shown.title, &shown.message, shown.next.as_deref(), step);
-    finish("deletion-page", page.map(|body| html(shown.status, body)))
+    finish("deletion-page", &req, page.map(|body| html(shown.status, body)))
 }
 
 /// A failure the person can act on, as a page.

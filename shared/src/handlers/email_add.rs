@@ -34,7 +34,7 @@ pub async fn handle(
     mailer: &Mailer,
     req: Request,
 ) -> Result<Response<Body>, Infallible> {
-    finish("email-add", add(app, verifier, mailer, &req).await)
+    finish("email-add", &req, add(app, verifier, mailer, &req).await)
 }
 
 async fn add(

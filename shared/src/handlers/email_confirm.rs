@@ -47,7 +47,7 @@ pub async fn handle(app: &App, mailer: &Mailer, req: Request) -> Result<Response
         _ => Err(ApiError::MethodNotAllowed { allow: "GET, POST" }),
     };
     if api_client {
-        return finish("email-confirm", result.map(|_| json(200, &json!({ "result": "ok" }))));
+        return finish("email-confirm", &req, result.map(|_| json(200, &json!({ "result": "ok" }))));
     }
     let response = match &result {
         Ok(Outcome::Ready(token)) => confirm_button_page(token),
@@ -79,6 +79,7 @@ pub async fn handle(app: &App, mailer: &Mailer, req: Request) -> Result<Response
     let status = result.as_ref().map_or_else(ApiError::status, |_| 200);
     finish(
         "email-confirm",
+        &req,
         match (result, response) {
             (_, Ok(body)) => Ok(html(status, body)),
             (_, Err(render)) => Err(render),

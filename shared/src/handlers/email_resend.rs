@@ -22,7 +22,7 @@ pub async fn handle(
     mailer: &Mailer,
     req: Request,
 ) -> Result<Response<Body>, Infallible> {
-    finish("email-resend", resend(app, verifier, mailer, &req).await)
+    finish("email-resend", &req, resend(app, verifier, mailer, &req).await)
 }
 
 async fn resend(

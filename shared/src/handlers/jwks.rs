@@ -13,5 +13,5 @@ pub const MAX_AGE_SECS: u32 = 300;
 
 /// `document` is the JWKS rendered once at cold start.
 pub async fn handle(document: &str, req: Request) -> Result<Response<Body>, Infallible> {
-    finish("jwks", require_method(&req, Method::GET).map(|()| cacheable_json(document, MAX_AGE_SECS)))
+    finish("jwks", &req, require_method(&req, Method::GET).map(|()| cacheable_json(document, MAX_AGE_SECS)))
 }

@@ -36,7 +36,7 @@ pub async fn handle(
     mailer: &Mailer,
     req: Request,
 ) -> Result<Response<Body>, Infallible> {
-    finish("password-change", change(app, verifier, mailer, &req).await)
+    finish("password-change", &req, change(app, verifier, mailer, &req).await)
 }
 
 async fn change(

@@ -35,7 +35,7 @@ struct ForgotRequest {
 }
 
 pub async fn handle(app: &App, mailer: &Mailer, req: Request) -> Result<Response<Body>, Infallible> {
-    finish("password-forgot", forgot(app, mailer, &req).await)
+    finish("password-forgot", &req, forgot(app, mailer, &req).await)
 }
 
 async fn forgot(app: &App, mailer: &Mailer, req: &Request) -> Result<Response<Body>, ApiError> {

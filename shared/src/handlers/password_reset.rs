@@ -36,7 +36,7 @@ struct ResetRequest {
 }
 
 pub async fn handle(app: &App, mailer: &Mailer, req: Request) -> Result<Response<Body>, Infallible> {
-    finish("password-reset", reset(app, mailer, &req).await)
+    finish("password-reset", &req, reset(app, mailer, &req).await)
 }
 
 async fn reset(app: &App, mailer: &Mailer, req: &Request) -> Result<Response<Body>, ApiError> {

@@ -37,7 +37,7 @@ struct AddPhoneRequest {
 }
 
 pub async fn handle(app: &App, verifier: &AccessTokenVerifier, req: Request) -> Result<Response<Body>, Infallible> {
-    finish("phone-add", add(app, verifier, &req).await)
+    finish("phone-add", &req, add(app, verifier, &req).await)
 }
 
 async fn add(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Result<Response<Body>, ApiError> {

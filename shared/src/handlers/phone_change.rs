@@ -50,7 +50,7 @@ pub async fn handle(
     mailer: &Mailer,
     req: Request,
 ) -> Result<Response<Body>, Infallible> {
-    finish("phone-change", change(app, verifier, mailer, &req).await)
+    finish("phone-change", &req, change(app, verifier, mailer, &req).await)
 }
 
 async fn change(

@@ -31,7 +31,7 @@ struct ConfirmRequest {
 }
 
 pub async fn handle(app: &App, issuer: &TokenIssuer, req: Request) -> Result<Response<Body>, Infallible> {
-    finish("phone-confirm", confirm(app, issuer, &req).await)
+    finish("phone-confirm", &req, confirm(app, issuer, &req).await)
 }
 
 async fn confirm(app: &App, issuer: &TokenIssuer, req: &Request) -> Result<Response<Body>, ApiError> {

@@ -27,7 +27,7 @@ struct ResendRequest {
 }
 
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, Infallible> {
-    finish("phone-resend", resend(app, &req).await)
+    finish("phone-resend", &req, resend(app, &req).await)
 }
 
 async fn resend(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {

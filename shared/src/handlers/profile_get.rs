@@ -15,7 +15,7 @@ use crate::security::access_token::AccessTokenVerifier;
 use crate::security::tokens::user_ref;
 
 pub async fn handle(app: &App, verifier: &AccessTokenVerifier, req: Request) -> Result<Response<Body>, Infallible> {
-    finish("profile-get", profile(app, verifier, &req).await)
+    finish("profile-get", &req, profile(app, verifier, &req).await)
 }
 
 async fn profile(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Result<Response<Body>, ApiError> {

@@ -20,7 +20,7 @@ use crate::ports::StoreError;
 use crate::security::access_token::AccessTokenVerifier;
 
 pub async fn handle(app: &App, verifier: &AccessTokenVerifier, req: Request) -> Result<Response<Body>, Infallible> {
-    finish("profile-update", update(app, verifier, &req).await)
+    finish("profile-update", &req, update(app, verifier, &req).await)
 }
 
 async fn update(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Result<Response<Body>, ApiError> {

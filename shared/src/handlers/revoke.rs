@@ -25,7 +25,7 @@ struct RevokeRequest {
 }
 
 pub async fn handle(app: &App, verifier: &AccessTokenVerifier, req: Request) -> Result<Response<Body>, Infallible> {
-    finish("revoke", revoke(app, verifier, &req).await)
+    finish("revoke", &req, revoke(app, verifier, &req).await)
 }
 
 async fn revoke(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Result<Response<Body>, ApiError> {

@@ -16,7 +16,7 @@ use crate::http::response::{finish, no_content};
 use crate::security::access_token::AccessTokenVerifier;
 
 pub async fn handle(app: &App, verifier: &AccessTokenVerifier, req: Request) -> Result<Response<Body>, Infallible> {
-    finish("session-end", end(app, verifier, &req).await)
+    finish("session-end", &req, end(app, verifier, &req).await)
 }
 
 /// The `{id}` of the path: API Gateway's path parameter, or the last segment where a local router

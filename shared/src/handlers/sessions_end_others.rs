@@ -15,7 +15,7 @@ use crate::http::response::{finish, no_content};
 use crate::security::access_token::AccessTokenVerifier;
 
 pub async fn handle(app: &App, verifier: &AccessTokenVerifier, req: Request) -> Result<Response<Body>, Infallible> {
-    finish("sessions-end-others", end_others(app, verifier, &req).await)
+    finish("sessions-end-others", &req, end_others(app, verifier, &req).await)
 }
 
 async fn end_others(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Result<Response<Body>, ApiError> {

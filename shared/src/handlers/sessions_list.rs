@@ -17,7 +17,7 @@ use crate::ports::{AccountRecord, SessionRecord, Sessions};
 use crate::security::access_token::AccessTokenVerifier;
 
 pub async fn handle(app: &App, verifier: &AccessTokenVerifier, req: Request) -> Result<Response<Body>, Infallible> {
-    finish("sessions-list", list(app, verifier, &req).await)
+    finish("sessions-list", &req, list(app, verifier, &req).await)
 }
 
 async fn list(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Result<Response<Body>, ApiError> {

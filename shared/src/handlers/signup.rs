@@ -47,7 +47,7 @@ struct SignupRequest {
 }
 
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, Infallible> {
-    finish("signup", signup(app, &req).await)
+    finish("signup", &req, signup(app, &req).await)
 }
 
 async fn signup(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {

@@ -49,7 +49,7 @@ pub async fn handle(
     mailer: &Mailer,
     req: Request,
 ) -> Result<Response<Body>, Infallible> {
-    finish("signup-email", signup(app, issuer, mailer, &req).await)
+    finish("signup-email", &req, signup(app, issuer, mailer, &req).await)
 }
 
 async fn signup(app: &App, issuer: &TokenIssuer, mailer: &Mailer, req: &Request) -> Result<Response<Body>, ApiError> {

@@ -3,7 +3,7 @@
 use std::convert::Infallible;
 
 use lambda_http::http::{HeaderValue, StatusCode, header};
-use lambda_http::{Body, Response};
+use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
 use crate::error::ApiError;
@@ -81,25 +81,68 @@ pub fn error(err: &ApiError) -> Response<Body> {
     response
 }
 
-/// Turns a handler's result into the response, logging the outcome. Internal details go to the log,
-/// never to the client; nothing from the request body is logged.
-pub fn finish(endpoint: &'static str, result: Result<Response<Body>, ApiError>) -> Result<Response<Body>, Infallible> {
+/// Turns a handler's result into the response, logging the outcome in one line per request with
+/// the Lambda and API Gateway request ids, which tie it to the API's access log and to Lambda's own
+/// lines. Internal details go to the log, never to the client; nothing from the request body is logged.
+pub fn finish(
+    endpoint: &'static str,
+    req: &Request,
+    result: Result<Response<Body>, ApiError>,
+) -> Result<Response<Body>, Infallible> {
+    let ids = RequestIds::of(req);
+    let (lambda, api) = (ids.lambda.as_deref().unwrap_or("-"), ids.api.as_deref().unwrap_or("-"));
     Ok(match result {
         Ok(response) => {
-            tracing::info!(endpoint, status = response.status().as_u16(), outcome = "ok", "request handled");
+            let status = response.status().as_u16();
+            tracing::info!(
+                endpoint,
+                status,
+                outcome = "ok",
+                lambdaRequestId = lambda,
+                apiRequestId = api,
+                "request handled"
+            );
             response
         }
         Err(err) => {
+            let (status, outcome) = (err.status(), err.code());
             match &err {
                 ApiError::Unauthorized(why) => {
-                    tracing::info!(endpoint, status = err.status(), outcome = err.code(), reason = %why, "request refused")
+                    tracing::info!(endpoint, status, outcome, reason = %why, lambdaRequestId = lambda, apiRequestId = api, "request refused")
                 }
                 ApiError::Internal(detail) => {
-                    tracing::error!(endpoint, status = err.status(), outcome = err.code(), detail = %detail, "request failed")
+                    tracing::error!(endpoint, status, outcome, detail = %detail, lambdaRequestId = lambda, apiRequestId = api, "request failed")
                 }
-                _ => tracing::info!(endpoint, status = err.status(), outcome = err.code(), "request refused"),
+                _ => tracing::info!(
+                    endpoint,
+                    status,
+                    outcome,
+                    lambdaRequestId = lambda,
+                    apiRequestId = api,
+                    "request refused"
+                ),
             }
             error(&err)
         }
     })
+}
+
+/// The ids a request is known by: Lambda's (in its REPORT line and the runtime's span) and API
+/// Gateway's (`$context.requestId` in the access log).
+struct RequestIds {
+    lambda: Option<String>,
+    api: Option<String>,
+}
+
+impl RequestIds {
+    fn of(req: &Request) -> Self {
+        use lambda_http::RequestExt;
+        use lambda_http::request::RequestContext;
+        let lambda = req.lambda_context_ref().map(|context| context.request_id.clone());
+        let api = match req.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(context)) => context.request_id.clone(),
+            _ => None,
+        };
+        RequestIds { lambda, api }
+    }
 }

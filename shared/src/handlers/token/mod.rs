@@ -39,7 +39,7 @@ pub async fn handle(
     mailer: &Mailer,
     req: Request,
 ) -> Result<Response<Body>, Infallible> {
-    finish("token", token(app, issuer, mailer, &req).await)
+    finish("token", &req, token(app, issuer, mailer, &req).await)
 }
 
 async fn token(app: &App, issuer: &TokenIssuer, mailer: &Mailer, req: &Request) -> Result<Response<Body>, ApiError> {

@@ -1,0 +1,442 @@
+//! `make bench-cost`: what each user flow consumes, measured on the real handlers against moto, and
+//! what a partner's month costs. Every DynamoDB request goes through an interceptor on the SDK
+//! client that asks for `ReturnConsumedCapacity` and also prices the request by DynamoDB's own
+//! rules (on-demand: 1 write unit per KB written, 2 in a transaction; 0.5 read unit per 4 KB read
+//! eventually consistent, 1 strongly consistent, 2 in a transaction), because moto answers
+//! `ConsumedCapacity` with a constant per call, not by item size. KMS signatures, SMS and emails are
+//! counted at the adapters. Prints a table per flow and the monthly bill (docs/cost.md).
+
+// A failed unwrap here is a failed measurement, which is what it should be.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::config::interceptors::{
+    AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
+};
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::config_bag::{Storable, StoreReplace};
+use e2e::{Endpoint, TestEnv, bearer, fresh_phone};
+use registration::adapters::dynamodb::DynamoStore;
+use registration::admission::directory::PartnerDirectory;
+use serde_json::{Value, json};
+
+const ROUNDS: usize = 20;
+
+/// Units of one flow: by DynamoDB's rules, and as moto reported them.
+#[derive(Debug, Default, Clone)]
+struct Units {
+    write: f64,
+    read: f64,
+    moto: f64,
+    requests: usize,
+}
+
+#[derive(Debug, Default)]
+struct Meter(Mutex<Units>);
+
+/// What the request half of a call priced, carried to its response in the operation's config bag.
+#[derive(Debug, Clone)]
+struct Pending {
+    operation: String,
+    consistent: bool,
+}
+
+impl Storable for Pending {
+    type Storer = StoreReplace<Self>;
+}
+
+fn kb(value: &Value) -> f64 {
+    (value.to_string().len() as f64 / 1024.0).ceil().max(1.0)
+}
+
+impl Intercept for Meter {
+    fn name(&self) -> &'static str {
+        "CostMeter"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = context.request_mut();
+        let target = request.headers().get("x-amz-target").unwrap_or_default().to_owned();
+        let operation = target.rsplit('.').next().unwrap_or_default().to_owned();
+        let mut body: Value = serde_json::from_slice(request.body().bytes().unwrap_or_default())?;
+        let mut units = self.0.lock().unwrap();
+        units.requests += 1;
+        match operation.as_str() {
+            "PutItem" => units.write += kb(&body["Item"]),
+            "UpdateItem" | "DeleteItem" => units.write += kb(&body["Key"]),
+            "BatchWriteItem" => {
+                for requests in body["RequestItems"].as_object().into_iter().flat_map(|t| t.values()) {
+                    for request in requests.as_array().into_iter().flatten() {
+                        units.write += kb(&request["PutRequest"]["Item"]).max(1.0);
+                    }
+                }
+            }
+            "TransactWriteItems" => {
+                for item in body["TransactItems"].as_array().into_iter().flatten() {
+                    if let Some(put) = item.get("Put") {
+                        units.write += 2.0 * kb(&put["Item"]);
+                    } else if item.get("ConditionCheck").is_some() {
+                        units.read += 2.0;
+                    } else {
+                        units.write += 2.0;
+                    }
+                }
+            }
+            _ => {}
+        }
+        drop(units);
+        let consistent = body["ConsistentRead"].as_bool().unwrap_or(false);
+        cfg.interceptor_state().store_put(Pending { operation, consistent });
+        if body.get("TableName").is_some() || body.get("TransactItems").is_some() || body.get("RequestItems").is_some()
+        {
+            body["ReturnConsumedCapacity"] = json!("TOTAL");
+            let bytes = serde_json::to_vec(&body)?;
+            request.headers_mut().insert("content-length", bytes.len().to_string());
+            *request.body_mut() = SdkBody::from(bytes);
+        }
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(pending) = cfg.load::<Pending>().cloned() else { return Ok(()) };
+        let Some(bytes) = context.response().body().bytes() else { return Ok(()) };
+        let Ok(body) = serde_json::from_slice::<Value>(bytes) else { return Ok(()) };
+        let per_4kb = if pending.consistent { 1.0 } else { 0.5 };
+        let mut units = self.0.lock().unwrap();
+        match pending.operation.as_str() {
+            "GetItem" => units.read += per_4kb * (body["Item"].to_string().len() as f64 / 4096.0).ceil().max(1.0),
+            "Query" => {
+                let bytes: usize = body["Items"].as_array().into_iter().flatten().map(|i| i.to_string().len()).sum();
+                units.read += per_4kb * (bytes as f64 / 4096.0).ceil().max(1.0);
+            }
+            _ => {}
+        }
+        let capacity = |c: &Value| c["CapacityUnits"].as_f64().unwrap_or(0.0);
+        units.moto += match &body["ConsumedCapacity"] {
+            Value::Array(list) => list.iter().map(capacity).sum(),
+            object @ Value::Object(_) => capacity(object),
+            _ => 0.0,
+        };
+        Ok(())
+    }
+}
+
+/// One flow's consumption, averaged over its rounds.
+struct Flow {
+    name: &'static str,
+    units: Units,
+    kms: f64,
+    sms: f64,
+    emails: f64,
+    argon2: f64,
+    millis: f64,
+}
+
+struct Counters<'a> {
+    env: &'a TestEnv,
+    meter: &'a Meter,
+}
+
+impl Counters<'_> {
+    fn snapshot(&self) -> (Units, usize, usize, usize) {
+        let units = self.meter.0.lock().unwrap().clone();
+        (units, self.env.signer.signs(), self.env.sms.attempts(), self.env.email.attempts())
+    }
+}
+
+async fn measure<F, Fut>(counters: &Counters<'_>, name: &'static str, argon2: f64, mut round: F) -> Flow
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = Duration>,
+{
+    let before = counters.snapshot();
+    let mut elapsed = Duration::ZERO;
+    for i in 0..ROUNDS {
+        elapsed += round(i).await;
+    }
+    let after = counters.snapshot();
+    let n = ROUNDS as f64;
+    let units = Units {
+        write: (after.0.write - before.0.write) / n,
+        read: (after.0.read - before.0.read) / n,
+        moto: (after.0.moto - before.0.moto) / n,
+        requests: (after.0.requests - before.0.requests) / ROUNDS,
+    };
+    Flow {
+        name,
+        units,
+        kms: (after.1 - before.1) as f64 / n,
+        sms: (after.2 - before.2) as f64 / n,
+        emails: (after.3 - before.3) as f64 / n,
+        argon2,
+        millis: elapsed.as_secs_f64() * 1000.0 / n,
+    }
+}
+
+async fn timed<T>(work: impl std::future::Future<Output = T>) -> (T, Duration) {
+    let started = Instant::now();
+    let out = work.await;
+    (out, started.elapsed())
+}
+
+#[tokio::main]
+async fn main() {
+    let mut env = TestEnv::new().await;
+    // The same table through a metered client.
+    let meter = Arc::new(Meter::default());
+    let sdk = env.moto.sdk_config().await;
+    let config = aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(MeterHandle(meter.clone())).build();
+    let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), env.table.clone()));
+    env.app.store = store.clone();
+    env.app.counters = store.clone();
+    env.app.deletions = store.clone();
+    env.app.partners = PartnerDirectory::new(store);
+    // A warm function keeps its partner cache (5 minutes in production), as here.
+    env.app.partners.ttl = Duration::from_secs(300);
+    // Every request here comes from one address: the per-IP limits would stop the rounds.
+    let limits = &mut env.app.rate_limits;
+    (limits.send, limits.verify, limits.refresh, limits.contact) = (1_000_000, 1_000_000, 1_000_000, 1_000_000);
+    let env = &env;
+    let counters = Counters { env, meter: &meter };
+    const PASSWORD: &str = "Harbour-Kestrel-42";
+
+    let phones: Vec<String> = (0..ROUNDS).map(|_| fresh_phone()).collect();
+    let signup = measure(&counters, "signup by phone (signup, SMS, confirm)", 1.0, |i| {
+        let phone = phones[i].clone();
+        async move {
+            let (_, a) = timed(env.signup(json!({ "phone": phone, "password": PASSWORD }))).await;
+            let code = env.latest_code(&phone).await;
+            let (tokens, b) = timed(env.confirm(&phone, &code)).await;
+            assert_eq!(tokens.status, 200, "{:?}", tokens.body);
+            a + b
+        }
+    })
+    .await;
+    let sign_in = measure(&counters, "sign-in (password grant)", 1.0, |i| {
+        let phone = phones[i].clone();
+        async move {
+            let (answer, took) = timed(env.sign_in(&phone, PASSWORD)).await;
+            assert_eq!(answer.status, 200, "{:?}", answer.body);
+            took
+        }
+    })
+    .await;
+    let mut refresh_tokens = Vec::new();
+    for phone in &phones {
+        refresh_tokens.push(env.sign_in(phone, PASSWORD).await.body["refresh_token"].as_str().unwrap().to_owned());
+    }
+    let refresh = measure(&counters, "refresh (token rotation)", 0.0, |i| {
+        let token = refresh_tokens[i].clone();
+        async move {
+            let (answer, took) = timed(env.refresh(&token)).await;
+            assert_eq!(answer.status, 200, "{:?}", answer.body);
+            took
+        }
+    })
+    .await;
+    let mut auths = Vec::new();
+    for phone in &phones {
+        auths.push(bearer(&env.sign_in(phone, PASSWORD).await));
+    }
+    let profile = measure(&counters, "profile read (bearer)", 0.0, |i| {
+        let auth = auths[i].clone();
+        async move {
+            let (answer, took) = timed(env.as_user(Endpoint::ProfileGet, &auth, Value::Null)).await;
+            assert_eq!(answer.status, 200);
+            took
+        }
+    })
+    .await;
+    let email = measure(&counters, "email add and confirm (link)", 0.0, |i| {
+        let auth = auths[i].clone();
+        async move {
+            let address = format!("cost.{i}.{}@example.com", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+            let (added, a) = timed(env.as_user(Endpoint::EmailAdd, &auth, json!({ "email": address }))).await;
+            assert_eq!(added.status, 200, "{:?}", added.body);
+            let link = env.latest_link(&address).await;
+            let (opened, b) = timed(env.open_link(&link, true)).await;
+            assert_eq!(opened.status, 200, "{:?}", opened.body);
+            a + b
+        }
+    })
+    .await;
+
+    let flows = [signup, sign_in, refresh, profile, email];
+    println!("\nper flow, averaged over {ROUNDS} rounds (moto; handlers in-process):\n");
+    println!(
+        "| flow | DynamoDB requests | write units | read units | moto's ConsumedCapacity | KMS Sign | SMS | emails | Argon2 | time on moto |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for f in &flows {
+        println!(
+            "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.0} | {:.0} ms |",
+            f.name,
+            f.units.requests,
+            f.units.write,
+            f.units.read,
+            f.units.moto,
+            f.kms,
+            f.sms,
+            f.emails,
+            f.argon2,
+            f.millis
+        );
+    }
+    bill(&flows);
+    secrets_cost(env).await;
+}
+
+/// What keeping the key in KMS and the pepper in Secrets Manager costs, on moto: the reads at cold
+/// start, and a KMS signature against one made in process.
+async fn secrets_cost(env: &TestEnv) {
+    use registration::App;
+    use registration::security::tokens::{SigningKey, Subject, TokenIssuer};
+    let sdk = env.moto.sdk_config().await;
+    let kms = aws_sdk_kms::Client::new(&sdk);
+    let key = e2e::stack::create_signing_key(&kms).await.unwrap();
+    let secret =
+        e2e::stack::create_pepper_secret(&aws_sdk_secretsmanager::Client::new(&sdk), "cost-pepper").await.unwrap();
+    let source = [
+        ("TABLE_NAME", env.table.as_str()),
+        ("CODE_PEPPER_SECRET_ARN", secret.as_str()),
+        ("SIGNING_KEY_ARN", key.as_str()),
+        ("TOKEN_KEY_ARNS", key.as_str()),
+        ("TOKEN_ISSUER", e2e::ISSUER),
+    ];
+    let p50 = |mut samples: Vec<Duration>| {
+        samples.sort();
+        samples[samples.len() / 2].as_secs_f64() * 1000.0
+    };
+    let mut pepper = Vec::new();
+    let mut public = Vec::new();
+    let mut kms_sign = Vec::new();
+    let mut local_sign = Vec::new();
+    let issuer = App::token_issuer(&sdk, &source).await.unwrap();
+    let local = TokenIssuer::new(Arc::new(SigningKey::generate("local").unwrap()), e2e::ISSUER, "registration");
+    let subject = Subject { user_id: "u", merchant_id: "m", session_id: "s", sandbox: false };
+    for _ in 0..ROUNDS {
+        pepper.push(timed(App::config(&sdk, &source)).await.1);
+        public.push(timed(App::token_keys(&sdk, &source)).await.1);
+        kms_sign.push(timed(issuer.access_token(&subject, 1_800_000_000)).await.1);
+        local_sign.push(timed(local.access_token(&subject, 1_800_000_000)).await.1);
+    }
+    println!("\nkeys and secrets on moto, p50 of {ROUNDS}:");
+    println!(
+        "  cold start: GetSecretValue (pepper) {:.1} ms, GetPublicKey (one key) {:.1} ms",
+        p50(pepper),
+        p50(public)
+    );
+    println!("  per token: KMS Sign {:.1} ms, against {:.2} ms signing in process", p50(kms_sign), p50(local_sign));
+}
+
+/// The interceptor is shared by the client; the meter is read by the bench.
+#[derive(Debug)]
+struct MeterHandle(Arc<Meter>);
+
+impl Intercept for MeterHandle {
+    fn name(&self) -> &'static str {
+        "CostMeter"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.modify_before_signing(context, components, cfg)
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.read_after_deserialization(context, components, cfg)
+    }
+}
+
+// Prices (us-east-1 / eu-west-1 list prices; docs/cost.md gives the sources and date).
+const WRITE_UNIT: f64 = 0.625 / 1e6;
+const READ_UNIT: f64 = 0.125 / 1e6;
+const KMS_REQUEST: f64 = 0.15 / 1e4; // the higher of the published asymmetric rates
+const SMS: f64 = 0.0395; // to a UK number; varies by country
+const EMAIL: f64 = 0.10 / 1e3;
+const HTTP_API_REQUEST: f64 = 1.00 / 1e6;
+const LAMBDA_REQUEST: f64 = 0.20 / 1e6;
+const LAMBDA_GB_SECOND: f64 = 0.000_016_666_7;
+const LOG_GB: f64 = 0.50;
+/// One Argon2id (m=19 MiB, t=2) on a whole vCPU (docs/bench.md); Lambda gives a whole vCPU at 1,769 MB.
+const ARGON2_MS_ONE_VCPU: f64 = 15.1;
+/// In-region round trips, assumed for the real-AWS estimate: DynamoDB, KMS Sign, SNS/SES send.
+const DYNAMODB_MS: f64 = 8.0;
+const KMS_MS: f64 = 15.0;
+const SEND_MS: f64 = 60.0;
+
+/// Lambda seconds of one flow on real AWS at `memory_mb`: Argon2 scales with the CPU share,
+/// waiting on AWS does not.
+fn lambda_seconds(f: &Flow, memory_mb: f64) -> f64 {
+    let argon2 = f.argon2 * ARGON2_MS_ONE_VCPU * (1769.0 / memory_mb).max(1.0);
+    let waits = f.units.requests as f64 * DYNAMODB_MS + f.kms * KMS_MS + (f.sms + f.emails) * SEND_MS;
+    (argon2 + waits) / 1000.0
+}
+
+fn flow_cost(f: &Flow, memory_mb: f64, invocations: f64) -> f64 {
+    let gb_s = lambda_seconds(f, memory_mb) * memory_mb / 1024.0;
+    f.units.write * WRITE_UNIT
+        + f.units.read * READ_UNIT
+        + f.kms * KMS_REQUEST
+        + f.sms * SMS
+        + f.emails * EMAIL
+        + invocations * (HTTP_API_REQUEST + LAMBDA_REQUEST + 1024.0 / 1e9 * LOG_GB)
+        + gb_s * LAMBDA_GB_SECOND
+}
+
+fn bill(flows: &[Flow]) {
+    let (signup, sign_in) = (&flows[0], &flows[1]);
+    let signups = 1_000_000.0;
+    let sign_ins = 10_000_000.0;
+    println!("\nreal-AWS estimate per flow (Lambda time = Argon2 at the function's memory + in-region waits):\n");
+    println!("| flow | Lambda ms | USD per million |");
+    println!("|---|---|---|");
+    for (f, memory, invocations) in [
+        (signup, 512.0, 2.0),
+        (sign_in, 512.0, 1.0),
+        (&flows[2], 256.0, 1.0),
+        (&flows[3], 256.0, 1.0),
+        (&flows[4], 256.0, 2.0),
+    ] {
+        println!(
+            "| {} | {:.0} | {:.2} |",
+            f.name,
+            lambda_seconds(f, memory) * 1000.0,
+            flow_cost(f, memory, invocations) * 1e6
+        );
+    }
+    let month = signups * flow_cost(signup, 512.0, 2.0) + sign_ins * flow_cost(sign_in, 512.0, 1.0);
+    let sms = signups * signup.sms * SMS;
+    println!(
+        "\n1M signups and 10M sign-ins a month: USD {month:.0}, of which SMS USD {sms:.0} and the rest USD {:.0}",
+        month - sms
+    );
+    for (tier, per_mau, free) in [("Cognito Essentials", 0.015, 10_000.0), ("Cognito Lite", 0.0055, 10_000.0)] {
+        for mau in [1_000_000.0, 2_000_000.0] {
+            println!("{tier} at {:.0}M MAU: USD {:.0} (+ the same SMS)", mau / 1e6, (mau - free) * per_mau);
+        }
+    }
+}
