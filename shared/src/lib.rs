@@ -14,6 +14,7 @@ pub mod latency;
 pub mod mail;
 pub mod ports;
 pub mod security;
+pub mod serve;
 pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
