@@ -18,6 +18,7 @@ pub mod serve;
 pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod wiring;
 
 pub use app::App;
 pub use error::ApiError;

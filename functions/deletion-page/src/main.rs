@@ -2,22 +2,11 @@
 //! Clients and templates are loaded once per cold start.
 
 use lambda_http::Error;
-use registration::config::Environment;
 use registration::serve::serve;
-use registration::{App, handlers::deletion_page, telemetry};
+use registration::{handlers::deletion_page, telemetry, wiring};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
-    serve(
-        "deletion-page",
-        || async {
-            let sdk = App::sdk_config().await?;
-            let app = App::from_sdk(&sdk, &App::config(&sdk, &Environment).await?);
-            let mailer = App::mailer(&sdk, &Environment)?;
-            Ok((app, mailer))
-        },
-        |(app, mailer), req| deletion_page::handle(app, mailer, req),
-    )
-    .await
+    serve("deletion-page", wiring::app_mailer, |(app, mailer), req| deletion_page::handle(app, mailer, req)).await
 }

@@ -1,24 +1,14 @@
 //! Lambda for `PUT /v2/mobile/email/add`: wiring only. Keys, clients and templates are loaded once per cold start.
 
 use lambda_http::Error;
-use registration::config::Environment;
-use registration::security::access_token::AccessTokenVerifier;
 use registration::serve::serve;
-use registration::{App, handlers::email_add, telemetry};
+use registration::{handlers::email_add, telemetry, wiring};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
-    serve(
-        "email-add",
-        || async {
-            let sdk = App::sdk_config().await?;
-            let app = App::from_sdk(&sdk, &App::config(&sdk, &Environment).await?);
-            let mailer = App::mailer(&sdk, &Environment)?;
-            let verifier = AccessTokenVerifier::new(&App::token_keys(&sdk, &Environment).await?);
-            Ok((app, mailer, verifier))
-        },
-        |(app, mailer, verifier), req| email_add::handle(app, verifier, mailer, req),
-    )
+    serve("email-add", wiring::app_verifier_mailer, |(app, verifier, mailer), req| {
+        email_add::handle(app, verifier, mailer, req)
+    })
     .await
 }

@@ -1,22 +1,11 @@
 //! Lambda for `GET` and `POST /v2/mobile/email/confirm`: wiring only. Clients and templates are loaded once per cold start.
 
 use lambda_http::Error;
-use registration::config::Environment;
 use registration::serve::serve;
-use registration::{App, handlers::email_confirm, telemetry};
+use registration::{handlers::email_confirm, telemetry, wiring};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
-    serve(
-        "email-confirm",
-        || async {
-            let sdk = App::sdk_config().await?;
-            let app = App::from_sdk(&sdk, &App::config(&sdk, &Environment).await?);
-            let mailer = App::mailer(&sdk, &Environment)?;
-            Ok((app, mailer))
-        },
-        |(app, mailer), req| email_confirm::handle(app, mailer, req),
-    )
-    .await
+    serve("email-confirm", wiring::app_mailer, |(app, mailer), req| email_confirm::handle(app, mailer, req)).await
 }

@@ -2,18 +2,10 @@
 
 use lambda_http::Error;
 use registration::serve::serve;
-use registration::{App, handlers::phone_resend, telemetry};
+use registration::{handlers::phone_resend, telemetry, wiring};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
-    serve(
-        "phone-resend",
-        || async {
-            let app = App::from_env().await?;
-            Ok((app,))
-        },
-        |(app,), req| phone_resend::handle(app, req),
-    )
-    .await
+    serve("phone-resend", wiring::app, |(app,), req| phone_resend::handle(app, req)).await
 }

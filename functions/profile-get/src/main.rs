@@ -1,23 +1,11 @@
 //! Lambda for `GET /v2/customer/profile`: wiring only. Keys and clients are loaded once per cold start.
 
 use lambda_http::Error;
-use registration::config::Environment;
-use registration::security::access_token::AccessTokenVerifier;
 use registration::serve::serve;
-use registration::{App, handlers::profile_get, telemetry};
+use registration::{handlers::profile_get, telemetry, wiring};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
-    serve(
-        "profile-get",
-        || async {
-            let sdk = App::sdk_config().await?;
-            let app = App::from_sdk(&sdk, &App::config(&sdk, &Environment).await?);
-            let verifier = AccessTokenVerifier::new(&App::token_keys(&sdk, &Environment).await?);
-            Ok((app, verifier))
-        },
-        |(app, verifier), req| profile_get::handle(app, verifier, req),
-    )
-    .await
+    serve("profile-get", wiring::app_verifier, |(app, verifier), req| profile_get::handle(app, verifier, req)).await
 }

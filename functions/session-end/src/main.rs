@@ -1,23 +1,11 @@
 //! Lambda for `DELETE /v2/customer/sessions/{id}`: wiring only. Keys and clients are loaded once per cold start.
 
 use lambda_http::Error;
-use registration::config::Environment;
-use registration::security::access_token::AccessTokenVerifier;
 use registration::serve::serve;
-use registration::{App, handlers::session_end, telemetry};
+use registration::{handlers::session_end, telemetry, wiring};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
-    serve(
-        "session-end",
-        || async {
-            let sdk = App::sdk_config().await?;
-            let app = App::from_sdk(&sdk, &App::config(&sdk, &Environment).await?);
-            let verifier = AccessTokenVerifier::new(&App::token_keys(&sdk, &Environment).await?);
-            Ok((app, verifier))
-        },
-        |(app, verifier), req| session_end::handle(app, verifier, req),
-    )
-    .await
+    serve("session-end", wiring::app_verifier, |(app, verifier), req| session_end::handle(app, verifier, req)).await
 }

@@ -1,23 +1,14 @@
 //! Lambda for `DELETE /v2/customer/sessions`: wiring only. Keys and clients are loaded once per cold start.
 
 use lambda_http::Error;
-use registration::config::Environment;
-use registration::security::access_token::AccessTokenVerifier;
 use registration::serve::serve;
-use registration::{App, handlers::sessions_end_others, telemetry};
+use registration::{handlers::sessions_end_others, telemetry, wiring};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
-    serve(
-        "sessions-end-others",
-        || async {
-            let sdk = App::sdk_config().await?;
-            let app = App::from_sdk(&sdk, &App::config(&sdk, &Environment).await?);
-            let verifier = AccessTokenVerifier::new(&App::token_keys(&sdk, &Environment).await?);
-            Ok((app, verifier))
-        },
-        |(app, verifier), req| sessions_end_others::handle(app, verifier, req),
-    )
+    serve("sessions-end-others", wiring::app_verifier, |(app, verifier), req| {
+        sessions_end_others::handle(app, verifier, req)
+    })
     .await
 }

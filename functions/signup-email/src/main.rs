@@ -2,23 +2,14 @@
 //! templates are loaded once per cold start.
 
 use lambda_http::Error;
-use registration::config::Environment;
 use registration::serve::serve;
-use registration::{App, handlers::signup_email, telemetry};
+use registration::{handlers::signup_email, telemetry, wiring};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
-    serve(
-        "signup-email",
-        || async {
-            let sdk = App::sdk_config().await?;
-            let app = App::from_sdk(&sdk, &App::config(&sdk, &Environment).await?);
-            let mailer = App::mailer(&sdk, &Environment)?;
-            let issuer = App::token_issuer(&sdk, &Environment).await?;
-            Ok((app, mailer, issuer))
-        },
-        |(app, mailer, issuer), req| signup_email::handle(app, issuer, mailer, req),
-    )
+    serve("signup-email", wiring::app_issuer_mailer, |(app, issuer, mailer), req| {
+        signup_email::handle(app, issuer, mailer, req)
+    })
     .await
 }

@@ -2,18 +2,10 @@
 
 use lambda_http::Error;
 use registration::serve::serve;
-use registration::{App, handlers::signup, telemetry};
+use registration::{handlers::signup, telemetry, wiring};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
-    serve(
-        "signup",
-        || async {
-            let app = App::from_env().await?;
-            Ok((app,))
-        },
-        |(app,), req| signup::handle(app, req),
-    )
-    .await
+    serve("signup", wiring::app, |(app,), req| signup::handle(app, req)).await
 }

@@ -1,23 +1,12 @@
 //! Lambda for `POST /oauth/token`: wiring only. The signing keys, clients and templates are loaded once here.
 
 use lambda_http::Error;
-use registration::config::Environment;
 use registration::serve::serve;
-use registration::{App, handlers::token, telemetry};
+use registration::{handlers::token, telemetry, wiring};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
-    serve(
-        "token",
-        || async {
-            let sdk = App::sdk_config().await?;
-            let app = App::from_sdk(&sdk, &App::config(&sdk, &Environment).await?);
-            let issuer = App::token_issuer(&sdk, &Environment).await?;
-            let mailer = App::mailer(&sdk, &Environment)?;
-            Ok((app, issuer, mailer))
-        },
-        |(app, issuer, mailer), req| token::handle(app, issuer, mailer, req),
-    )
-    .await
+    serve("token", wiring::app_issuer_mailer, |(app, issuer, mailer), req| token::handle(app, issuer, mailer, req))
+        .await
 }

@@ -1,0 +1,56 @@
+//! What each kind of function loads at cold start, named once so every `main.rs` only picks one and
+//! hands it to `serve`. All read configuration from the environment; AWS reads go through the
+//! adapters (`App::config` for the pepper, `App::token_keys` and `App::token_issuer` for KMS).
+
+use crate::App;
+use crate::config::{ConfigError, Environment};
+use crate::mail::Mailer;
+use crate::security::access_token::AccessTokenVerifier;
+use crate::security::tokens::TokenIssuer;
+
+/// The clients, the table and, where the function is given one, the code pepper.
+pub async fn app() -> Result<(App,), ConfigError> {
+    Ok((App::from_env().await?,))
+}
+
+/// `app`, and the SES sender with its templates.
+pub async fn app_mailer() -> Result<(App, Mailer), ConfigError> {
+    let sdk = App::sdk_config().await?;
+    Ok((App::from_sdk(&sdk, &App::config(&sdk, &Environment).await?), App::mailer(&sdk, &Environment)?))
+}
+
+/// `app`, and the public keys that verify bearer tokens.
+pub async fn app_verifier() -> Result<(App, AccessTokenVerifier), ConfigError> {
+    let sdk = App::sdk_config().await?;
+    let app = App::from_sdk(&sdk, &App::config(&sdk, &Environment).await?);
+    Ok((app, AccessTokenVerifier::new(&App::token_keys(&sdk, &Environment).await?)))
+}
+
+/// `app_verifier`, and the SES sender.
+pub async fn app_verifier_mailer() -> Result<(App, AccessTokenVerifier, Mailer), ConfigError> {
+    let sdk = App::sdk_config().await?;
+    let app = App::from_sdk(&sdk, &App::config(&sdk, &Environment).await?);
+    let verifier = AccessTokenVerifier::new(&App::token_keys(&sdk, &Environment).await?);
+    Ok((app, verifier, App::mailer(&sdk, &Environment)?))
+}
+
+/// `app`, and the KMS signer that mints access tokens.
+pub async fn app_issuer() -> Result<(App, TokenIssuer), ConfigError> {
+    let sdk = App::sdk_config().await?;
+    let app = App::from_sdk(&sdk, &App::config(&sdk, &Environment).await?);
+    Ok((app, App::token_issuer(&sdk, &Environment).await?))
+}
+
+/// `app_issuer`, and the SES sender.
+pub async fn app_issuer_mailer() -> Result<(App, TokenIssuer, Mailer), ConfigError> {
+    let sdk = App::sdk_config().await?;
+    let app = App::from_sdk(&sdk, &App::config(&sdk, &Environment).await?);
+    let issuer = App::token_issuer(&sdk, &Environment).await?;
+    Ok((app, issuer, App::mailer(&sdk, &Environment)?))
+}
+
+/// The JWKS document, rendered once: the public keys only.
+pub async fn jwks_document() -> Result<(String,), ConfigError> {
+    let sdk = App::sdk_config().await?;
+    Ok((App::token_keys(&sdk, &Environment).await?.jwks().to_string(),))
+}
