@@ -52,9 +52,18 @@ fn functions(template: &Value) -> Vec<Function> {
     out
 }
 
-/// What the function's `main` loads, which decides what it may be given.
-fn main_rs(binary: &str) -> String {
-    std::fs::read_to_string(template_path().with_file_name("functions").join(binary).join("src/main.rs")).unwrap()
+/// What the function loads at cold start, which decides what it may be given: its `main.rs`, and the
+/// body of the `wiring::` function that `main.rs` hands to `serve`.
+fn loads(binary: &str) -> String {
+    let root = template_path();
+    let main = std::fs::read_to_string(root.with_file_name("functions").join(binary).join("src/main.rs")).unwrap();
+    let wiring = std::fs::read_to_string(root.with_file_name("shared").join("src/wiring.rs")).unwrap();
+    let name = main.split("wiring::").nth(1).and_then(|rest| rest.split([',', ' ', ')']).next());
+    let Some(name) = name else { return main };
+    let start = wiring.find(&format!("pub async fn {name}(")).unwrap_or_else(|| panic!("{binary}: wiring::{name}"));
+    let body = &wiring[start..];
+    let end = body[1..].find("\npub async fn ").map_or(body.len(), |i| i + 1);
+    format!("{main}\n{}", &body[..end])
 }
 
 fn refs(value: &Value) -> Vec<String> {
@@ -113,7 +122,7 @@ fn no_secret_is_a_parameter_or_in_any_functions_environment() {
 #[test]
 fn only_the_functions_that_mint_tokens_may_sign_and_verifiers_get_public_keys_only() {
     for function in functions(&template()) {
-        let main = main_rs(&function.binary);
+        let main = loads(&function.binary);
         let mints = main.contains("App::token_issuer(");
         let verifies = main.contains("App::token_keys(");
         let signs = function.actions.iter().any(|a| a == "kms:Sign" || a == "kms:*" || a == "*");
