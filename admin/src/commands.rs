@@ -94,6 +94,7 @@ async fn add(registry: &dyn PartnerRegistry, args: AddArgs) -> Result<String, Fa
         email_sender: args.email_sender,
         public_base_url: args.public_base_url,
         new_device_notices: args.new_device_notices,
+        sumsub: None,
         created_at: at,
         updated_at: at,
     };

@@ -98,6 +98,7 @@ mod tests {
             email_sender: None,
             public_base_url: None,
             new_device_notices: false,
+            sumsub: None,
             created_at: 0,
             updated_at: 0,
         }

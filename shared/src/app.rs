@@ -8,20 +8,31 @@ use crate::adapters::call_limits;
 use crate::adapters::dynamodb::DynamoStore;
 use crate::adapters::https::{self, TrustRoots};
 use crate::adapters::kms::{self, KmsSigner};
+use crate::adapters::partner_secrets::SecretsManagerPartnerSecrets;
 use crate::adapters::secrets;
 use crate::adapters::ses::SesEmailSender;
 use crate::adapters::sns::SnsSmsSender;
+use crate::adapters::sumsub;
 use crate::admission::directory::PartnerDirectory;
 use crate::admission::rate_limit::RateLimits;
 use crate::config::{Config, ConfigError, Environment, Source, TokenSettings, code_pepper_secret, trust_roots};
 use crate::domain::send_limits::SendLimits;
 use crate::latency::SendLatencies;
 use crate::mail::Mailer;
-use crate::ports::{AccountDeletions, AccountStore, Clock, Counters, PartnerRegistry, SmsSender, SystemClock};
+use crate::ports::{
+    AccountDeletions, AccountStore, Clock, Counters, PartnerRegistry, PartnerSecrets, SmsSender, SumsubApi, SystemClock,
+};
 use crate::security::code::CodeMac;
 use crate::security::password_hash::PasswordHasher;
 use crate::security::tokens::{TokenIssuer, TokenKeys};
 use zeroize::Zeroizing;
+
+/// What the two Sumsub functions call: Sumsub's API, and where the partners' secrets for it are.
+#[derive(Clone)]
+pub struct SumsubClients {
+    pub api: Arc<dyn SumsubApi>,
+    pub secrets: Arc<dyn PartnerSecrets>,
+}
 
 pub struct App {
     pub store: Arc<dyn AccountStore>,
@@ -102,6 +113,19 @@ impl App {
             keys.push(kms::public_key(&client, arn).await.map_err(ConfigError::Unreadable)?);
         }
         Ok(TokenKeys::new(keys, settings.issuer, settings.audience))
+    }
+
+    /// Sumsub's API at `SUMSUB_API_URL` (Sumsub's own host if unset) and the partners' credentials
+    /// in Secrets Manager. Nothing is read until a request needs it.
+    pub fn sumsub(sdk: &SdkConfig, source: &impl Source) -> Result<SumsubClients, ConfigError> {
+        let base_url = source.get("SUMSUB_API_URL").unwrap_or_else(|| sumsub::DEFAULT_BASE_URL.to_owned());
+        if !(base_url.starts_with("https://") || base_url.starts_with("http://127.0.0.1:")) {
+            return Err(ConfigError::Invalid { name: "SUMSUB_API_URL", why: "must be an https:// URL".into() });
+        }
+        let api =
+            sumsub::SumsubHttp::new(&base_url).map_err(|why| ConfigError::Invalid { name: "SUMSUB_API_URL", why })?;
+        let secrets = SecretsManagerPartnerSecrets::new(aws_sdk_secretsmanager::Client::new(sdk));
+        Ok(SumsubClients { api: Arc::new(api), secrets: Arc::new(secrets) })
     }
 
     /// The SDK configuration from the default chain (and `AWS_ENDPOINT_URL`), loaded once.

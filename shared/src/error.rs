@@ -64,6 +64,21 @@ pub enum ApiError {
     SmsCountryNotAllowed { allowed: Vec<String> },
     #[error("the partner's daily SMS budget is spent")]
     SmsBudgetExhausted { retry_after: u64 },
+    /// The caller's partner has not turned identity verification with Sumsub on.
+    #[error("identity verification is not enabled for this partner")]
+    KycNotEnabled,
+    /// Identity verification starts at KYC_0 (phone, email and personal details).
+    #[error("the account is below KYC_0")]
+    Kyc0Required,
+    #[error("the account's identity is already verified")]
+    KycAlreadyVerified,
+    /// Sumsub's final RED: no further attempt through this service.
+    #[error("the account's identity verification was finally rejected")]
+    KycRejected,
+    /// A Sumsub webhook whose digest does not verify, or for a partner without Sumsub. Why is for the
+    /// log only.
+    #[error("webhook refused: {0}")]
+    WebhookSignature(&'static str),
     /// The detail is for the log only; the client sees the seed's generic message.
     #[error("internal error: {0}")]
     Internal(String),
@@ -141,6 +156,11 @@ impl ApiError {
             ApiError::Signature(_) => (401, "SIGNATURE_INVALID", 1404),
             ApiError::SmsCountryNotAllowed { .. } => (400, "SMS_COUNTRY_NOT_ALLOWED", 1304),
             ApiError::SmsBudgetExhausted { .. } => (429, "SMS_BUDGET_EXHAUSTED", 1202),
+            ApiError::KycNotEnabled => (403, "KYC_NOT_ENABLED", 1701),
+            ApiError::Kyc0Required => (403, "KYC_0_REQUIRED", 1702),
+            ApiError::KycAlreadyVerified => (409, "KYC_ALREADY_VERIFIED", 1703),
+            ApiError::KycRejected => (403, "KYC_REJECTED", 1704),
+            ApiError::WebhookSignature(_) => (401, "WEBHOOK_SIGNATURE_INVALID", 1705),
             ApiError::Internal(_) => (500, "COMMON", 0),
         };
         Row { status, code, id }
@@ -177,6 +197,7 @@ impl ApiError {
             }
             ApiError::PartnerUnknown | ApiError::PartnerDisabled => Some("X-Merchant-ID".to_owned()),
             ApiError::Signature(_) => Some("X-Signature".to_owned()),
+            ApiError::WebhookSignature(_) => Some("X-Payload-Digest".to_owned()),
             _ => None,
         }
     }
@@ -227,6 +248,16 @@ impl ApiError {
                 "SMS cannot be sent to numbers of this country. Use a number from an allowed country.".to_owned()
             }
             ApiError::SmsBudgetExhausted { .. } => "No more SMS can be sent today. Try again later.".to_owned(),
+            ApiError::KycNotEnabled => "Identity verification is not available for this app.".to_owned(),
+            ApiError::Kyc0Required => {
+                "Confirm the phone and the email and complete the personal details (KYC_0) before identity verification."
+                    .to_owned()
+            }
+            ApiError::KycAlreadyVerified => "This account's identity is already verified.".to_owned(),
+            ApiError::KycRejected => {
+                "This account's identity verification was declined. Contact the app's support.".to_owned()
+            }
+            ApiError::WebhookSignature(_) => "The webhook's payload digest is not accepted.".to_owned(),
             ApiError::Internal(_) => {
                 "Sorry for inconvenience. We're fixing the issue. If you have urgent questions, contact support"
                     .to_owned()

@@ -3,6 +3,7 @@
 //! adapters (`App::config` for the pepper, `App::token_keys` and `App::token_issuer` for KMS).
 
 use crate::App;
+use crate::app::SumsubClients;
 use crate::config::{ConfigError, Environment};
 use crate::mail::Mailer;
 use crate::security::access_token::AccessTokenVerifier;
@@ -32,6 +33,21 @@ pub async fn app_verifier_mailer() -> Result<(App, AccessTokenVerifier, Mailer),
     let app = App::from_sdk(&sdk, &App::config(&sdk, &Environment).await?);
     let verifier = AccessTokenVerifier::new(&App::token_keys(&sdk, &Environment).await?);
     Ok((app, verifier, App::mailer(&sdk, &Environment)?))
+}
+
+/// `app_verifier`, and Sumsub's API with the partners' credentials for it.
+pub async fn app_verifier_sumsub() -> Result<(App, AccessTokenVerifier, SumsubClients), ConfigError> {
+    let sdk = App::sdk_config().await?;
+    let app = App::from_sdk(&sdk, &App::config(&sdk, &Environment).await?);
+    let verifier = AccessTokenVerifier::new(&App::token_keys(&sdk, &Environment).await?);
+    Ok((app, verifier, App::sumsub(&sdk, &Environment)?))
+}
+
+/// `app`, and the partners' Sumsub credentials (their webhook secrets).
+pub async fn app_sumsub() -> Result<(App, SumsubClients), ConfigError> {
+    let sdk = App::sdk_config().await?;
+    let app = App::from_sdk(&sdk, &App::config(&sdk, &Environment).await?);
+    Ok((app, App::sumsub(&sdk, &Environment)?))
 }
 
 /// `app`, and the KMS signer that mints access tokens.

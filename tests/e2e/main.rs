@@ -12,6 +12,7 @@ mod deletion_page;
 mod email_profile;
 mod emulator;
 mod hardening;
+mod kyc_sumsub;
 mod logs;
 mod malformed;
 mod partners;

@@ -12,6 +12,8 @@ struct Function {
     binary: String,
     variables: BTreeMap<String, Value>,
     actions: Vec<String>,
+    /// What each statement granting `secretsmanager:GetSecretValue` names as its resource, as text.
+    secret_resources: Vec<String>,
 }
 
 fn template() -> Value {
@@ -40,13 +42,18 @@ fn functions(template: &Value) -> Vec<Function> {
             variables.extend(own.iter().map(|(k, v)| (k.as_str().unwrap().to_owned(), v.clone())));
         }
         let mut actions = Vec::new();
+        let mut secret_resources = Vec::new();
         for policy in resource["Properties"]["Policies"].as_sequence().into_iter().flatten() {
             for statement in policy["Statement"].as_sequence().into_iter().flatten() {
-                actions.extend(strings(&statement["Action"]));
+                let granted = strings(&statement["Action"]);
+                if granted.iter().any(|a| a == "secretsmanager:GetSecretValue") {
+                    secret_resources.push(serde_yaml::to_string(&statement["Resource"]).unwrap());
+                }
+                actions.extend(granted);
             }
         }
         let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned();
-        out.push(Function { binary, variables, actions });
+        out.push(Function { binary, variables, actions, secret_resources });
     }
     assert!(out.len() >= 20, "found only {} functions", out.len());
     out
@@ -148,12 +155,36 @@ fn the_pepper_reaches_exactly_the_functions_that_seal_or_check_codes() {
     for function in functions(&template()) {
         let module = function.binary.replace('-', "_");
         let has = function.variables.contains_key("CODE_PEPPER_SECRET_ARN");
-        let reads = function.actions.iter().any(|a| a == "secretsmanager:GetSecretValue");
+        let reads = function.secret_resources.iter().any(|r| r.contains("CodePepperSecret"));
         assert_eq!(has, uses_codes(&module), "{}: CODE_PEPPER_SECRET_ARN", function.binary);
-        assert_eq!(reads, has, "{}: secretsmanager:GetSecretValue", function.binary);
+        assert_eq!(reads, has, "{}: secretsmanager:GetSecretValue on the pepper", function.binary);
         given += usize::from(has);
     }
     assert!(given >= 9, "the pepper reaches {given} functions");
+}
+
+#[test]
+fn only_the_sumsub_functions_read_partners_sumsub_secrets_and_only_those() {
+    // Which functions load Sumsub's clients, from the code; what they may read, from the template.
+    let mut readers = Vec::new();
+    for function in functions(&template()) {
+        let loads_sumsub = loads(&function.binary).contains("App::sumsub(");
+        let sumsub_grants: Vec<&String> = function.secret_resources.iter().filter(|r| r.contains("/sumsub/")).collect();
+        assert_eq!(!sumsub_grants.is_empty(), loads_sumsub, "{}: GetSecretValue on Sumsub secrets", function.binary);
+        for grant in sumsub_grants {
+            // The prefix `partners sumsub` writes under, and nothing wider.
+            assert!(grant.contains(":secret:${Table}/sumsub/*"), "{}: {grant}", function.binary);
+        }
+        // Every secret a function may read is the pepper or a partner's Sumsub secret.
+        for grant in &function.secret_resources {
+            assert!(grant.contains("CodePepperSecret") || grant.contains("/sumsub/"), "{}: {grant}", function.binary);
+        }
+        if loads_sumsub {
+            readers.push(function.binary.clone());
+        }
+    }
+    readers.sort();
+    assert_eq!(readers, ["kyc-sumsub-token", "sumsub-webhook"]);
 }
 
 #[test]

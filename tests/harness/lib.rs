@@ -9,6 +9,7 @@ pub mod logs;
 pub mod moto;
 pub mod partners;
 pub mod stack;
+pub mod sumsub_standin;
 
 use std::sync::Arc;
 
@@ -16,9 +17,10 @@ use lambda_http::{Body, Request};
 use registration::App;
 use registration::domain::partner::PolicyName;
 use registration::handlers::{
-    account_delete, account_export, deletion_page, email_add, email_confirm, email_resend, jwks, password_change,
-    password_forgot, password_reset, phone_add, phone_change, phone_confirm, phone_resend, profile_get, profile_update,
-    revoke, session_end, sessions_end_others, sessions_list, signup, signup_email, token,
+    account_delete, account_export, deletion_page, email_add, email_confirm, email_resend, jwks, kyc_sumsub_token,
+    password_change, password_forgot, password_reset, phone_add, phone_change, phone_confirm, phone_resend,
+    profile_get, profile_update, revoke, session_end, sessions_end_others, sessions_list, signup, signup_email,
+    sumsub_webhook, token,
 };
 use registration::security::access_token::AccessTokenVerifier;
 use registration::security::tokens::TokenIssuer;
@@ -37,6 +39,13 @@ pub const SANDBOX_MERCHANT: &str = "5a0d7c1e-93b2-4e1f-a6c4-2b8e9f0d1c3a";
 pub const ISSUER: &str = "https://registration.test";
 /// The From address of emails; the harness verifies it in moto's SES first.
 pub const EMAIL_SENDER: &str = "no-reply@registration.test";
+/// A live partner that verifies identities with Sumsub (the stand-in, in the tests).
+pub const KYC_MERCHANT: &str = "0b6e3f2a-7c1d-4e5f-9a8b-1c2d3e4f5a6b";
+/// A sandbox partner with Sumsub in sandbox mode: no call to Sumsub, its tests send the webhooks.
+pub const KYC_SANDBOX_MERCHANT: &str = "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b";
+/// The Sumsub app token and secret the live KYC partner uses, which the stand-in expects.
+pub const SUMSUB_APP_TOKEN: &str = "prd:stand-in-app-token";
+pub const SUMSUB_APP_SECRET: &str = "stand-in-app-secret";
 
 /// One isolated service: its own table on the shared moto server, its own clock and keys.
 pub struct TestEnv {
@@ -54,6 +63,9 @@ pub struct TestEnv {
     pub email: Arc<FlakyEmail>,
     pub table: String,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// Sumsub's API (the stand-in below) and the partners' Sumsub credentials (Secrets Manager on moto).
+    pub sumsub: registration::app::SumsubClients,
+    pub sumsub_standin: sumsub_standin::SumsubStandIn,
 }
 
 /// A raw table item.
@@ -99,10 +111,39 @@ impl TestEnv {
         let mut app = App::from_sdk(&sdk, &config);
         // Tests change partners and expect the next request to see it.
         app.partners.ttl = std::time::Duration::ZERO;
+        // The KYC partners' Sumsub credentials, written as `partners sumsub` writes them.
+        let sumsub_standin = sumsub_standin::SumsubStandIn::start(SUMSUB_APP_TOKEN, SUMSUB_APP_SECRET).await;
+        let mut credentials_arns = Vec::new();
+        for (id, app_secret) in [(KYC_MERCHANT, Some(SUMSUB_APP_SECRET)), (KYC_SANDBOX_MERCHANT, None)] {
+            let credentials = registration::domain::sumsub::SumsubCredentials {
+                app_secret: app_secret.map(|s| zeroize::Zeroizing::new(s.to_owned())),
+                webhook_secret: zeroize::Zeroizing::new(webhook_secret(id)),
+            };
+            let name = registration::adapters::partner_secrets::secret_name(&table, id);
+            let arn = registration::adapters::partner_secrets::put_sumsub_credentials(&secrets, &name, &credentials)
+                .await
+                .expect("Sumsub credentials secret");
+            credentials_arns.push(arn);
+        }
+        let sumsub_source = [("SUMSUB_API_URL", sumsub_standin.base_url.as_str())];
+        let sumsub = App::sumsub(&sdk, &sumsub_source).expect("Sumsub clients");
+        use registration::domain::sumsub::SumsubMode;
         for partner in [
             partners::live(MERCHANT, PolicyName::Seed000),
             partners::live(SEED_003_MERCHANT, PolicyName::Seed003),
             partners::sandbox(SANDBOX_MERCHANT),
+            partners::with_sumsub(
+                partners::live(KYC_MERCHANT, PolicyName::Seed000),
+                SumsubMode::Live,
+                Some(SUMSUB_APP_TOKEN),
+                &credentials_arns[0],
+            ),
+            partners::with_sumsub(
+                partners::sandbox(KYC_SANDBOX_MERCHANT),
+                SumsubMode::Sandbox,
+                None,
+                &credentials_arns[1],
+            ),
         ] {
             app.partners.registry().add_partner(&partner).await.expect("register partner");
         }
@@ -140,6 +181,8 @@ impl TestEnv {
             email,
             table,
             dynamodb,
+            sumsub,
+            sumsub_standin,
         }
     }
 
@@ -243,6 +286,8 @@ impl TestEnv {
             Endpoint::SessionsList => sessions_list::handle(&self.app, &self.verifier, req).await,
             Endpoint::SessionEnd => session_end::handle(&self.app, &self.verifier, req).await,
             Endpoint::SessionsEndOthers => sessions_end_others::handle(&self.app, &self.verifier, req).await,
+            Endpoint::KycSumsubToken => kyc_sumsub_token::handle(&self.app, &self.verifier, &self.sumsub, req).await,
+            Endpoint::SumsubWebhook => sumsub_webhook::handle(&self.app, &self.sumsub, req).await,
         }
         .expect("handlers are infallible");
         let status = response.status().as_u16();
@@ -508,6 +553,11 @@ where
         .collect()
 }
 
+/// The webhook secret the tests' KYC partner `id` was given: different for each partner.
+pub fn webhook_secret(id: &str) -> String {
+    format!("webhook-secret-of-{id}")
+}
+
 /// A random valid UK mobile number, so tests never share a phone.
 pub fn fresh_phone() -> String {
     let n = u32::from_le_bytes(registration::security::random::bytes::<4>()) % 1_000_000;
@@ -547,6 +597,8 @@ pub enum Endpoint {
     /// `DELETE /v2/customer/sessions/{id}`; `session_end` puts the id in.
     SessionEnd,
     SessionsEndOthers,
+    KycSumsubToken,
+    SumsubWebhook,
 }
 
 impl Endpoint {
@@ -579,6 +631,8 @@ impl Endpoint {
             Endpoint::SessionsList => include_str!("../../events/sessions-list.json"),
             Endpoint::SessionEnd => include_str!("../../events/session-end.json"),
             Endpoint::SessionsEndOthers => include_str!("../../events/sessions-end-others.json"),
+            Endpoint::KycSumsubToken => include_str!("../../events/kyc-sumsub-token.json"),
+            Endpoint::SumsubWebhook => include_str!("../../events/sumsub-webhook.json"),
         };
         lambda_http::request::from_str(json).expect("event fixture parses")
     }

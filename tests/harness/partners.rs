@@ -1,6 +1,7 @@
 //! Partners the tests register in their table, and helpers to change them.
 
 use registration::domain::partner::{CountryCode, Partner, PartnerStatus, PolicyName};
+use registration::domain::sumsub::{SumsubMode, SumsubSettings};
 
 /// Countries the tests' live partners send to.
 const COUNTRIES: &[&str] = &["GB", "IE", "FR", "US"];
@@ -18,6 +19,7 @@ pub fn live(id: &str, policy: PolicyName) -> Partner {
         email_sender: None,
         public_base_url: None,
         new_device_notices: false,
+        sumsub: None,
         created_at: 1,
         updated_at: 1,
     }
@@ -25,4 +27,18 @@ pub fn live(id: &str, policy: PolicyName) -> Partner {
 
 pub fn sandbox(id: &str) -> Partner {
     Partner { sandbox: true, name: "Test sandbox".into(), ..live(id, PolicyName::Seed000) }
+}
+
+/// The Sumsub level the tests' partners verify users at.
+pub const SUMSUB_LEVEL: &str = "basic-kyc-level";
+
+/// `partner` with Sumsub in `mode`, its credentials in the secret `credentials_arn`.
+pub fn with_sumsub(partner: Partner, mode: SumsubMode, app_token: Option<&str>, credentials_arn: &str) -> Partner {
+    let sumsub = SumsubSettings {
+        mode,
+        level_name: SUMSUB_LEVEL.into(),
+        app_token: app_token.map(str::to_owned),
+        credentials_arn: credentials_arn.to_owned(),
+    };
+    Partner { sumsub: Some(sumsub), ..partner }
 }

@@ -8,6 +8,7 @@ use zeroize::Zeroizing;
 
 use super::password_policy::PasswordPolicy;
 use super::phone::PhoneNumber;
+use super::sumsub::{SumsubMode, SumsubSettings};
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +132,8 @@ pub struct Partner {
     /// used before. Off unless the partner turns it on: apps that send no fingerprint, or a new one
     /// per install, would tell users too often.
     pub new_device_notices: bool,
+    /// Identity verification with Sumsub after KYC_0; `None` is mode "off".
+    pub sumsub: Option<SumsubSettings>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -180,6 +183,12 @@ impl Partner {
         if let Some(url) = &self.public_base_url {
             validate_base_url(url)?;
         }
+        if let Some(sumsub) = &self.sumsub {
+            sumsub.validate()?;
+            if self.sandbox && sumsub.mode == SumsubMode::Live {
+                return Err("a sandbox partner's Sumsub mode can only be sandbox or off".into());
+            }
+        }
         Ok(())
     }
 }
@@ -207,6 +216,7 @@ pub(crate) fn test_partner() -> Partner {
         email_sender: None,
         public_base_url: None,
         new_device_notices: false,
+        sumsub: None,
         created_at: 0,
         updated_at: 0,
     }

@@ -47,6 +47,13 @@ async fn export(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Res
         "updatedAt": UtcTime(account.updated_at).rfc3339(),
         "sessions": sessions,
         "consents": [],
+        // Everything Sumsub's verdict said about the person, final labels included (GDPR art. 15).
+        "identityReview": account.identity_review.as_ref().map(|r| json!({
+            "status": r.status.as_str(),
+            "rejectLabels": r.reject_labels,
+            "sumsubApplicantId": r.applicant_id,
+            "decidedAt": UtcTime(r.event_at_ms.div_euclid(1000)).rfc3339(),
+        })),
     });
     if let (Value::Object(document), Value::Object(more)) = (&mut document, more) {
         document.extend(more);

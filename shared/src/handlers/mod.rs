@@ -12,6 +12,7 @@ mod email_delivery;
 pub mod email_resend;
 mod erasure;
 pub mod jwks;
+pub mod kyc_sumsub_token;
 mod new_password;
 mod notices;
 pub mod password_change;
@@ -32,6 +33,7 @@ pub mod sessions_list;
 mod signed_in;
 pub mod signup;
 pub mod signup_email;
+pub mod sumsub_webhook;
 pub mod token;
 
 pub use email_delivery::EMAIL_LINK_TTL_SECS;

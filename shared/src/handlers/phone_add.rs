@@ -87,5 +87,8 @@ async fn confirm(
     })
     .await?;
     tracing::info!(user_id = %account.user_id, phone = %key.phone.masked(), "phone added and confirmed");
-    Ok(json(200, &json!({ "phone": key.phone.e164(), "phoneVerified": true, "kycLevel": kyc_level.as_str() })))
+    Ok(json(
+        200,
+        &json!({ "phone": key.phone.e164(), "phoneVerified": true, "kycLevel": KycLevel::shown(kyc_level, account.identity_review.as_ref()).as_str() }),
+    ))
 }

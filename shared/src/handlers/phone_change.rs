@@ -130,5 +130,8 @@ async fn confirm(
     told.extend(account.email.as_deref().and_then(|e| EmailAddress::parse(e).ok()).map(NoticeTo::Email));
     let event = SecurityEvent::PhoneChanged { new_phone: new.phone.masked() };
     notify(app, mailer, partner, &told, &event, now).await;
-    Ok(json(200, &json!({ "phone": new.phone.e164(), "phoneVerified": true, "kycLevel": account.kyc_level.as_str() })))
+    Ok(json(
+        200,
+        &json!({ "phone": new.phone.e164(), "phoneVerified": true, "kycLevel": account.shown_kyc_level().as_str() }),
+    ))
 }

@@ -36,6 +36,20 @@ pub(super) fn identity(account: &AccountRecord) -> Value {
         "email": account.email,
         "emailVerified": account.email.is_some(),
         "pendingEmail": account.pending_email,
-        "kycLevel": account.kyc_level.as_str(),
+        "kycLevel": account.shown_kyc_level().as_str(),
+        "identityVerification": verification(account),
     })
+}
+
+/// Where identity verification with Sumsub stands, as the user may see it: `not_started`,
+/// `pending`, `approved`, `retry` (with the labels that say what to resubmit) or `rejected`.
+fn verification(account: &AccountRecord) -> Value {
+    match &account.identity_review {
+        None => json!({ "provider": "sumsub", "status": "not_started", "rejectLabels": [] }),
+        Some(review) => json!({
+            "provider": "sumsub",
+            "status": review.status.as_str(),
+            "rejectLabels": review.labels_for_user(),
+        }),
+    }
 }

@@ -9,15 +9,18 @@
 //!   counters.
 //! - `delivery`: sending SMS and email.
 //! - `signing`: signing access tokens (KMS in production).
+//! - `kyc`: Sumsub's API and the partners' Sumsub credentials.
 
 mod delivery;
 mod keys;
+mod kyc;
 mod records;
 mod signing;
 mod store;
 
 pub use delivery::*;
 pub use keys::*;
+pub use kyc::*;
 pub use records::*;
 pub use signing::*;
 pub use store::*;

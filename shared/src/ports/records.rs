@@ -3,6 +3,7 @@
 
 use super::keys::{EmailKey, Identifier, PhoneKey};
 use crate::domain::email::EmailAddress;
+use crate::domain::identity_review::IdentityReview;
 use crate::domain::kyc::KycLevel;
 use crate::domain::personal_details::PersonalDetails;
 use crate::domain::phone::PhoneNumber;
@@ -84,7 +85,10 @@ pub struct AccountRecord {
     /// account's current version, so no session made with an old password outlives the change,
     /// whatever the interleaving.
     pub credential_version: u64,
+    /// The KYC_0 rule's result, as last written; `shown_kyc_level` adds Sumsub's review.
     pub kyc_level: KycLevel,
+    /// Sumsub's newest verdict on this account's identity, if it sent one.
+    pub identity_review: Option<IdentityReview>,
     /// When the account was made (its signup).
     pub created_at: i64,
     /// When its phone, email, details or password last changed; its creation until then.
@@ -95,6 +99,11 @@ pub struct AccountRecord {
 }
 
 impl AccountRecord {
+    /// The level the account holds: KYC_0 by its own data, KYC_1 once Sumsub approved it too.
+    pub fn shown_kyc_level(&self) -> KycLevel {
+        KycLevel::shown(self.kyc_level, self.identity_review.as_ref())
+    }
+
     /// A phone-first account confirms its phone by activating; an email-first one by adding it.
     pub fn phone_confirmed(&self) -> bool {
         self.status == AccountStatus::Active && self.phone.is_some()

@@ -6,6 +6,7 @@ use super::StoreError;
 use super::keys::{EmailKey, Identifier, PhoneKey, Streak};
 use super::records::*;
 use crate::domain::email::EmailAddress;
+use crate::domain::identity_review::IdentityReview;
 use crate::domain::kyc::KycLevel;
 use crate::domain::partner::Partner;
 use crate::domain::personal_details::PersonalDetails;
@@ -110,6 +111,15 @@ pub trait Profiles: Send + Sync {
         kyc_level: KycLevel,
         expected_version: u64,
         now: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Records Sumsub's verdict on the account of `merchant_id`'s user, if it is newer than the one
+    /// recorded. `Conflict` if it is not (a retried or older event), or if no such account exists.
+    async fn record_identity_review(
+        &self,
+        user_id: &str,
+        merchant_id: &str,
+        review: &IdentityReview,
     ) -> Result<(), StoreError>;
 }
 

@@ -5,4 +5,5 @@ pub mod code;
 pub mod low_s;
 pub mod password_hash;
 pub mod random;
+pub mod sumsub_signature;
 pub mod tokens;

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 pub use super::table::Item;
+use crate::domain::identity_review::{IdentityReview, ReviewStatus};
 use crate::domain::kyc::KycLevel;
 use crate::domain::personal_details::PersonalDetails;
 use crate::domain::send_limits::SendLog;
@@ -173,6 +174,25 @@ pub fn phone_key(key: &PhoneKey, sk: impl Into<String>) -> Item {
     item_key(phone_pk(key), sk)
 }
 
+/// Sumsub's verdict, kept beside the account's own attributes (`kycReview*`).
+fn identity_review(item: &Item) -> Result<Option<IdentityReview>, StoreError> {
+    let Some(status) = get_opt_s(item, "kycReviewStatus") else { return Ok(None) };
+    Ok(Some(IdentityReview {
+        status: ReviewStatus::parse(&status).ok_or_else(|| malformed("kycReviewStatus"))?,
+        reject_labels: match item.get("kycRejectLabels") {
+            Some(list) => list
+                .as_l()
+                .map_err(|_| malformed("kycRejectLabels"))?
+                .iter()
+                .filter_map(|v| v.as_s().ok().cloned())
+                .collect(),
+            None => Vec::new(),
+        },
+        applicant_id: get_s(item, "kycApplicantId")?,
+        event_at_ms: get_n(item, "kycReviewAt")?,
+    }))
+}
+
 impl TryFrom<&Item> for AccountRecord {
     type Error = StoreError;
 
@@ -212,6 +232,7 @@ impl TryFrom<&Item> for AccountRecord {
                 Some("KYC_0") => KycLevel::Kyc0,
                 _ => KycLevel::None,
             },
+            identity_review: identity_review(item)?,
             created_at: get_opt_n(item, "createdAt")?.unwrap_or(0),
             updated_at: match get_opt_n(item, "updatedAt")? {
                 Some(at) => at,

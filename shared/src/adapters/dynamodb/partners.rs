@@ -7,6 +7,7 @@ use super::errors::classify;
 use super::items::*;
 use super::table::{DynamoStore, values};
 use crate::domain::partner::{CountryCode, Partner, PartnerStatus, PolicyName, SigningSecret};
+use crate::domain::sumsub::{SumsubMode, SumsubSettings};
 use crate::ports::{CounterKey, Counters, PartnerRegistry, StoreError};
 
 fn partner_key(id: &str) -> Item {
@@ -35,6 +36,10 @@ fn partner_item(p: &Partner) -> Item {
         ("signingSecret", p.signing_secret.as_ref().map(|secret| secret.expose().to_owned())),
         ("emailSender", p.email_sender.clone()),
         ("publicBaseUrl", p.public_base_url.clone()),
+        ("sumsubMode", p.sumsub.as_ref().map(|k| k.mode.as_str().to_owned())),
+        ("sumsubLevel", p.sumsub.as_ref().map(|k| k.level_name.clone())),
+        ("sumsubAppToken", p.sumsub.as_ref().and_then(|k| k.app_token.clone())),
+        ("sumsubCredentialsArn", p.sumsub.as_ref().map(|k| k.credentials_arn.clone())),
     ];
     for (name, value) in optional {
         if let Some(value) = value {
@@ -46,6 +51,17 @@ fn partner_item(p: &Partner) -> Item {
 
 fn malformed(attr: &str) -> StoreError {
     StoreError::Backend(format!("partner attribute {attr} is missing or malformed"))
+}
+
+/// Absent on partners that never turned Sumsub on: off.
+fn sumsub_from(item: &Item) -> Result<Option<SumsubSettings>, StoreError> {
+    let Some(mode) = get_opt_s(item, "sumsubMode") else { return Ok(None) };
+    Ok(Some(SumsubSettings {
+        mode: SumsubMode::parse(&mode).ok_or_else(|| malformed("sumsubMode"))?,
+        level_name: get_s(item, "sumsubLevel")?,
+        app_token: get_opt_s(item, "sumsubAppToken"),
+        credentials_arn: get_s(item, "sumsubCredentialsArn")?,
+    }))
 }
 
 fn partner_from(item: &Item) -> Result<Partner, StoreError> {
@@ -70,6 +86,7 @@ fn partner_from(item: &Item) -> Result<Partner, StoreError> {
         public_base_url: get_opt_s(item, "publicBaseUrl"),
         // Absent on partners registered before the setting existed: off.
         new_device_notices: item.get("newDeviceNotices").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
+        sumsub: sumsub_from(item)?,
         created_at: get_n(item, "createdAt")?,
         updated_at: get_n(item, "updatedAt")?,
     })

@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::items::*;
 use super::table::{DynamoStore, Values, values};
 use crate::domain::email::EmailAddress;
+use crate::domain::identity_review::IdentityReview;
 use crate::domain::kyc::KycLevel;
 use crate::domain::personal_details::{FIELDS, PersonalDetails};
 use crate::domain::send_limits::SendReservation;
@@ -196,5 +197,31 @@ impl Profiles for DynamoStore {
         let condition = format!("#status = :active AND {}", version_condition(expected_version, &mut vals));
         let update = format!("SET {}", sets.join(", "));
         self.update_one("UpdateItem personal details", key_for_account(user_id), &update, &condition, vals).await
+    }
+
+    async fn record_identity_review(
+        &self,
+        user_id: &str,
+        merchant_id: &str,
+        review: &IdentityReview,
+    ) -> Result<(), StoreError> {
+        // Strictly newer: Sumsub's retry of the same event, or an older one arriving late, fails the
+        // condition and changes nothing, whatever order concurrent deliveries land in.
+        let labels = AttributeValue::L(review.reject_labels.iter().map(|l| s(l.as_str())).collect());
+        let vals = values([
+            (":status", s(review.status.as_str())),
+            (":labels", labels),
+            (":applicant", s(review.applicant_id.as_str())),
+            (":at", n(review.event_at_ms)),
+            (":merchant", s(merchant_id)),
+        ]);
+        self.update_one(
+            "UpdateItem identity review",
+            key_for_account(user_id),
+            "SET kycReviewStatus = :status, kycRejectLabels = :labels, kycApplicantId = :applicant, kycReviewAt = :at",
+            "merchantId = :merchant AND (attribute_not_exists(kycReviewAt) OR kycReviewAt < :at)",
+            vals,
+        )
+        .await
     }
 }

@@ -11,6 +11,7 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use crate::domain::email::EmailAddress;
+use crate::domain::identity_review::IdentityReview;
 use crate::domain::kyc::KycLevel;
 use crate::domain::partner::Partner;
 use crate::domain::personal_details::PersonalDetails;
@@ -151,6 +152,7 @@ fn blank_account(user_id: &str) -> AccountRecord {
         profile_version: 0,
         credential_version: 0,
         kyc_level: KycLevel::None,
+        identity_review: None,
         created_at: 0,
         updated_at: 0,
         sessions_started: 0,
@@ -385,6 +387,20 @@ impl Profiles for MemoryStore {
         account.details = account.details.merged(changes);
         account.kyc_level = kyc_level;
         account.profile_version += 1;
+        Ok(())
+    }
+
+    async fn record_identity_review(
+        &self,
+        user_id: &str,
+        merchant_id: &str,
+        review: &IdentityReview,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state().await;
+        let account = state.account(user_id)?;
+        let newer = account.identity_review.as_ref().is_none_or(|r| r.event_at_ms < review.event_at_ms);
+        require(account.merchant_id == merchant_id && newer)?;
+        state.account_mut(user_id).identity_review = Some(review.clone());
         Ok(())
     }
 }
