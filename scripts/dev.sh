@@ -59,6 +59,11 @@ register() {
 }
 register "$SANDBOX_PARTNER" --name "Seed partner (sandbox)" --sandbox --sms-countries GB,IE,DE,FR,ES,IT,NL,US
 register "$LIVE_PARTNER" --name "Live partner (sends to moto)" --sms-countries GB,IE,DE,FR,ES,IT,NL,US --daily-sms-budget 500
+# Identity verification in sandbox mode for the sandbox partner; its webhook secret, to sign the
+# reviews a test sends in Sumsub's place (docs/kyc.md), is kept in the state directory.
+od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$STATE/sumsub-webhook-secret"
+target/debug/partners sumsub "$SANDBOX_PARTNER" --mode sandbox --level basic-kyc-level --webhook-secret-stdin \
+  <"$STATE/sumsub-webhook-secret" >/dev/null
 
 # Values are quoted: cargo-lambda's env-file parser refuses base64 padding ('=') unquoted.
 {
@@ -80,7 +85,8 @@ cat <<BANNER
   API         http://127.0.0.1:$API_PORT   (routes: Cargo.toml [workspace.metadata.lambda.watch.router])
   moto        $AWS_ENDPOINT_URL            (log: $STATE/moto.log)
   table       $TABLE_NAME
-  partners    $SANDBOX_PARTNER  sandbox: sends nothing, every code is 12345
+  partners    $SANDBOX_PARTNER  sandbox: sends nothing, every code is 12345; Sumsub in sandbox
+              mode, webhook secret in $STATE/sumsub-webhook-secret
               $LIVE_PARTNER  live: SMS and email go to moto
               TABLE_NAME=$TABLE_NAME AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL target/debug/partners --help
   SMS sent    curl -s $AWS_ENDPOINT_URL/moto-api/data.json | jq .sns.SMS

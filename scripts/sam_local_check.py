@@ -13,6 +13,8 @@
 Usage: python scripts/sam_local_check.py (the environment comes from scripts/sam_local.sh).
 """
 
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -197,7 +199,19 @@ def invocations():
     invoke("email-confirm-post.json", body=f"token={urllib.parse.quote(link_token)}", expect=status_is(200, page_with("Your email is confirmed")))
     # The address is confirmed: nothing waits for a link.
     invoke("email-resend.json", replace=auth, expect=envelope(400, "VALIDATION"))
-    invoke("profile-get.json", replace=auth, expect=status_is(200, lambda h, b: b["kycLevel"] == "KYC_0"), label="profile-get.json (KYC_0)")
+    kyc_0 = invoke("profile-get.json", replace=auth, expect=status_is(200, lambda h, b: b["kycLevel"] == "KYC_0"), label="profile-get.json (KYC_0)")
+
+    # Identity verification, Sumsub in sandbox mode: an SDK token with no call to Sumsub, then the
+    # partner's test playing Sumsub, a GREEN review signed with its webhook secret; a forged one first.
+    invoke("kyc-sumsub-token.json", replace=auth, expect=status_is(200, lambda h, b: b["token"].startswith("_sandbox-act-") and b["expiresIn"] == 600))
+    user_id = kyc_0["userId"] if isinstance(kyc_0, dict) else "usr:none"
+    webhook = json.loads(open(os.path.join(ROOT, "events", "sumsub-webhook.json"), encoding="utf-8").read())
+    review = webhook["body"].replace("usr:REPLACE_WITH_A_USER_ID", user_id)
+    digest = hmac.new(os.environ["SAM_LOCAL_WEBHOOK_SECRET"].encode(), review.encode(), hashlib.sha256).hexdigest()
+    invoke("sumsub-webhook.json", replace={"REPLACE_WITH_THE_HMAC_OF_THE_BODY": "00" * 32}, body=review, expect=envelope(401, "WEBHOOK_SIGNATURE_INVALID"), label="sumsub-webhook.json (forged)")
+    invoke("sumsub-webhook.json", replace={"REPLACE_WITH_THE_HMAC_OF_THE_BODY": digest}, body=review, expect=status_is(200, lambda h, b: b == {"result": "applied", "verification": "approved"}))
+    invoke("sumsub-webhook.json", replace={"REPLACE_WITH_THE_HMAC_OF_THE_BODY": digest}, body=review, expect=status_is(200, lambda h, b: b == {"result": "ignored", "reason": "stale"}), label="sumsub-webhook.json (again)")
+    invoke("profile-get.json", replace=auth, expect=status_is(200, lambda h, b: b["kycLevel"] == "KYC_1" and b["identityVerification"]["status"] == "approved"), label="profile-get.json (KYC_1)")
 
     # Sessions: list, end the token-password one, end every other.
     listed = invoke("sessions-list.json", replace=auth, expect=status_is(200, lambda h, b: len(b["sessions"]) >= 2))

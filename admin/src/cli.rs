@@ -17,7 +17,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
         partners --table registration-prod add --name \"Acme Pay sandbox\" --sandbox --sms-countries GB\n  \
         partners --table registration-prod list\n  \
         partners --table registration-prod update 6f1c2d3e-4b5a-4978-8a9b-0c1d2e3f4a5b --disable\n  \
-        partners --table registration-prod deletions 6f1c2d3e-4b5a-4978-8a9b-0c1d2e3f4a5b"
+        partners --table registration-prod deletions 6f1c2d3e-4b5a-4978-8a9b-0c1d2e3f4a5b\n  \
+        partners --table registration-prod sumsub 6f1c2d3e-4b5a-4978-8a9b-0c1d2e3f4a5b --mode live --level basic-kyc-level --app-token prd:... --app-secret-stdin < app-secret.txt"
 )]
 pub struct Cli {
     /// The service's DynamoDB table (the stack's TableName output).
@@ -41,12 +42,51 @@ pub enum Command {
     },
     /// Change a partner's settings; options not given stay as they are.
     Update(UpdateArgs),
+    /// Turn identity verification with Sumsub on (sandbox or live) or off, or change its settings.
+    /// The app secret and the webhook secret go to Secrets Manager, never to the table; a new
+    /// webhook secret is printed once.
+    Sumsub(SumsubArgs),
     /// List the partner's account deletions (time, user id, app or web), oldest first. Records hold
     /// no personal data and are kept 3 years.
     Deletions {
         /// The partner's id (its X-Merchant-ID).
         id: String,
     },
+}
+
+#[derive(Args)]
+pub struct SumsubArgs {
+    /// The partner's id (its X-Merchant-ID).
+    pub id: String,
+    /// off; sandbox (a sandbox partner: no call to Sumsub, its tests send the webhooks); live (a live
+    /// partner: SDK tokens from Sumsub's API; a Sumsub sandbox app token `sbx:` is fine while integrating).
+    #[arg(long, value_enum)]
+    pub mode: SumsubModeArg,
+    /// The Sumsub verification level users go through (its name in Sumsub's dashboard).
+    #[arg(long)]
+    pub level: Option<String>,
+    /// The Sumsub app token (live mode).
+    #[arg(long)]
+    pub app_token: Option<String>,
+    /// Read the Sumsub app token's secret key from the first line of standard input (live mode), so
+    /// it is never in the shell's history or the process list.
+    #[arg(long)]
+    pub app_secret_stdin: bool,
+    /// Make a new webhook secret (printed once): the old one stops working within 5 minutes.
+    #[arg(long, conflicts_with = "webhook_secret_stdin")]
+    pub rotate_webhook_secret: bool,
+    /// Read the webhook secret from standard input (after the app secret's line, if both) instead
+    /// of making one: for a webhook whose secret key was set in Sumsub's dashboard. 32 characters
+    /// at least.
+    #[arg(long)]
+    pub webhook_secret_stdin: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SumsubModeArg {
+    Off,
+    Sandbox,
+    Live,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -162,5 +202,29 @@ mod tests {
         assert!(add.sandbox);
         assert!(Cli::try_parse_from(["partners", "update", "x", "--enable", "--disable"]).is_err());
         assert!(Cli::try_parse_from(["partners", "add", "--name", "A"]).is_err(), "countries are required");
+        let cli = Cli::try_parse_from([
+            "partners",
+            "sumsub",
+            "x",
+            "--mode",
+            "live",
+            "--level",
+            "basic",
+            "--app-secret-stdin",
+        ]);
+        assert!(matches!(cli.map(|c| c.command), Ok(Command::Sumsub(_))));
+        assert!(Cli::try_parse_from(["partners", "sumsub", "x"]).is_err(), "the mode is required");
+        assert!(
+            Cli::try_parse_from([
+                "partners",
+                "sumsub",
+                "x",
+                "--mode",
+                "live",
+                "--rotate-webhook-secret",
+                "--webhook-secret-stdin"
+            ])
+            .is_err()
+        );
     }
 }

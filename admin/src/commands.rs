@@ -24,6 +24,13 @@ pub async fn run(cli: Cli) -> Result<String, String> {
             Ok(render::show(&partner, None))
         }
         Command::Update(args) => update(registry.as_ref(), args).await.map_err(|e| e.unwrap_or_else(explain)),
+        Command::Sumsub(args) => {
+            let id = partner_id(&args.id)?;
+            let partner = registry.partner(&id).await.map_err(explain)?.ok_or_else(|| no_such(&id))?;
+            let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+            let outcome = crate::sumsub::configure(registry.as_ref(), &secrets, &table, partner, args, now()).await?;
+            Ok(render::show_sumsub(&outcome.partner, outcome.new_webhook_secret.as_deref().map(String::as_str)))
+        }
         Command::Deletions { id } => {
             let id = partner_id(&id)?;
             registry.partner(&id).await.map_err(explain)?.ok_or_else(|| no_such(&id))?;

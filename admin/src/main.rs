@@ -3,6 +3,7 @@
 mod cli;
 mod commands;
 mod render;
+mod sumsub;
 
 use clap::Parser;
 

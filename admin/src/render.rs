@@ -32,6 +32,7 @@ pub fn show(partner: &Partner, new_secret: Option<&SigningSecret>) -> String {
         ("email sender", default(&partner.email_sender)),
         ("public base url", default(&partner.public_base_url)),
         ("new device notices", if partner.new_device_notices { "on" } else { "off" }.to_owned()),
+        ("sumsub", sumsub(partner)),
         ("created at", partner.created_at.to_string()),
         ("updated at", partner.updated_at.to_string()),
     ] {
@@ -39,6 +40,38 @@ pub fn show(partner: &Partner, new_secret: Option<&SigningSecret>) -> String {
     }
     if let Some(secret) = new_secret {
         out.push_str(&format!("\nSigning secret (store it now; it is not shown again):\n{}\n", secret.expose()));
+    }
+    out
+}
+
+/// Mode, level and the app token's first characters; never a secret.
+fn sumsub(partner: &Partner) -> String {
+    match &partner.sumsub {
+        None => "off".to_owned(),
+        Some(s) => match &s.app_token {
+            Some(token) => {
+                let start: String = token.chars().take(8).collect();
+                format!("{} (level {}, app token {start}...)", s.mode.as_str(), s.level_name)
+            }
+            None => format!("{} (level {})", s.mode.as_str(), s.level_name),
+        },
+    }
+}
+
+/// `show`, then what to set in Sumsub's dashboard, with a new webhook secret printed this once.
+pub fn show_sumsub(partner: &Partner, new_webhook_secret: Option<&str>) -> String {
+    let mut out = show(partner, None);
+    if partner.sumsub.is_some() {
+        out.push_str(&format!(
+            "\nSumsub webhook: target https://<your API>/v2/webhooks/sumsub/{}, signature algorithm SHA256,\n\
+             types applicantReviewed and applicantPending.\n",
+            partner.id
+        ));
+    }
+    if let Some(secret) = new_webhook_secret {
+        out.push_str(&format!(
+            "\nWebhook secret key (store it now in Sumsub's dashboard; it is not shown again):\n{secret}\n"
+        ));
     }
     out
 }

@@ -187,6 +187,11 @@ async fn a_signed_green_review_raises_the_account_to_kyc_1_and_the_same_webhook_
     assert_eq!(sdk_token(&env, &user).await.body["error"], "KYC_ALREADY_VERIFIED");
     assert_eq!(env.call(Endpoint::ProfileUpdate, json!({ "city": "Lisboa" }), &user.headers()).await.status, 204);
     assert_eq!(profile(&env, &user).await["kycLevel"], "KYC_1");
+    // AND the verdict is server-owned: the app cannot write it
+    for field in ["kycLevel", "identityVerification"] {
+        let forged = env.call(Endpoint::ProfileUpdate, json!({ field: "KYC_1" }), &user.headers()).await;
+        assert_eq!(forged.status, 400, "{field}");
+    }
 }
 
 #[tokio::test]

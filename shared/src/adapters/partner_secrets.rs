@@ -48,8 +48,8 @@ impl PartnerSecrets for SecretsManagerPartnerSecrets {
             self.client.get_secret_value().secret_id(arn).send().await.map_err(|e| {
                 KycProviderError::Credentials(format!("GetSecretValue {arn}: {}", DisplayErrorContext(&e)))
             })?;
-        let credentials: SumsubCredentials = serde_json::from_str(answer.secret_string().unwrap_or_default())
-            .map_err(|_| KycProviderError::Credentials(format!("{arn} is not JSON with webhookSecret")))?;
+        let credentials = SumsubCredentials::parse(answer.secret_string().unwrap_or_default())
+            .ok_or_else(|| KycProviderError::Credentials(format!("{arn} is not JSON with webhookSecret")))?;
         if let Ok(mut cache) = self.cache.lock() {
             cache.insert(arn.to_owned(), (Instant::now(), credentials.clone()));
         }

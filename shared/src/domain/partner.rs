@@ -185,8 +185,11 @@ impl Partner {
         }
         if let Some(sumsub) = &self.sumsub {
             sumsub.validate()?;
-            if self.sandbox && sumsub.mode == SumsubMode::Live {
-                return Err("a sandbox partner's Sumsub mode can only be sandbox or off".into());
+            // A sandbox partner's users are never real, and a live partner's always are.
+            if self.sandbox != (sumsub.mode == SumsubMode::Sandbox) {
+                return Err(
+                    "a sandbox partner's Sumsub mode is sandbox (or off), a live partner's live (or off)".into()
+                );
             }
         }
         Ok(())

@@ -83,6 +83,13 @@ pub struct SumsubCredentials {
     pub webhook_secret: Zeroizing<String>,
 }
 
+impl SumsubCredentials {
+    /// The secret's JSON; `None` if it is not Sumsub credentials.
+    pub fn parse(text: &str) -> Option<Self> {
+        serde_json::from_str(text).ok()
+    }
+}
+
 impl fmt::Debug for SumsubCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SumsubCredentials(<redacted>)")

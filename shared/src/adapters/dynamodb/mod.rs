@@ -5,7 +5,7 @@
 //! | phone claim (uniqueness marker) | `PHONE#<merchant>#<e164>` | `CLAIM` |
 //! | confirmation code | `PHONE#<merchant>#<e164>` | `CODE#<purpose>` |
 //! | sign-in failure streak of a phone | `PHONE#<merchant>#<e164>` | `SIGNIN` |
-//! | account | `USER#<uuid>` | `ACCOUNT` |
+//! | account (with Sumsub's newest verdict in `kycReview*`, apart from the KYC_0 rule's `kycLevel`) | `USER#<uuid>` | `ACCOUNT` |
 //! | sign-in failure streak of an account (of an identifier without one: `USER#none:<merchant>:<id>`) | `USER#<uuid>` | `SIGNIN` |
 //! | session family | `USER#<uuid>` | `SESSION#<id>` |
 //! | index entry: an item of the account found by another key (refresh token, link token), for deletion | `USER#<uuid>` | `INDEX#<its pk>` (`targetSk`: its sk) |
@@ -15,7 +15,7 @@
 //! | email confirmation link token | `EMAILTOKEN#<sha256>` | `TOKEN` |
 //! | send log of a phone or mailbox (caps across live partners) | `SENDLOG#SMS:<e164>`, `SENDLOG#EMAIL:<address>` | `LOG` |
 //! | a sandbox partner's own send log of one | `SENDLOG#SANDBOX:<merchant>:SMS:<e164>` (or `EMAIL:`) | `LOG` |
-//! | partner (one partition: the admin lists it with one query) | `PARTNERS` | `PARTNER#<uuid>` |
+//! | partner (one partition: the admin lists it with one query); its Sumsub secrets are in Secrets Manager | `PARTNERS` | `PARTNER#<uuid>` |
 //! | deletion record (no personal data; kept 3 years) | `DELETIONS#<merchant>` | `AT#<unix, 12 digits>#<uuid>` |
 //! | counter (per-IP window, daily SMS budget), member set (an account's recipients of the day) | `COUNTER#<name>` | `COUNT` |
 //!
