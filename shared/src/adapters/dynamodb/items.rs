@@ -162,6 +162,16 @@ pub fn get_n_list(item: &Item, attr: &str) -> Result<Vec<i64>, StoreError> {
     }
 }
 
+/// A list of strings, `None` if the attribute is absent; entries that are not strings are skipped.
+pub fn get_opt_s_list(item: &Item, attr: &str) -> Result<Option<Vec<String>>, StoreError> {
+    match item.get(attr) {
+        None => Ok(None),
+        Some(value) => {
+            Ok(Some(value.as_l().map_err(|_| malformed(attr))?.iter().filter_map(|v| v.as_s().ok().cloned()).collect()))
+        }
+    }
+}
+
 pub fn n_list(values: &[i64]) -> AttributeValue {
     AttributeValue::L(values.iter().map(n).collect())
 }
@@ -179,15 +189,7 @@ fn identity_review(item: &Item) -> Result<Option<IdentityReview>, StoreError> {
     let Some(status) = get_opt_s(item, "kycReviewStatus") else { return Ok(None) };
     Ok(Some(IdentityReview {
         status: ReviewStatus::parse(&status).ok_or_else(|| malformed("kycReviewStatus"))?,
-        reject_labels: match item.get("kycRejectLabels") {
-            Some(list) => list
-                .as_l()
-                .map_err(|_| malformed("kycRejectLabels"))?
-                .iter()
-                .filter_map(|v| v.as_s().ok().cloned())
-                .collect(),
-            None => Vec::new(),
-        },
+        reject_labels: get_opt_s_list(item, "kycRejectLabels")?.unwrap_or_default(),
         applicant_id: get_s(item, "kycApplicantId")?,
         event_at_ms: get_n(item, "kycReviewAt")?,
     }))
@@ -217,13 +219,8 @@ impl TryFrom<&Item> for AccountRecord {
                 address: detail("address"),
                 postal_code: detail("postalCode"),
             },
-            password_history: match item.get("passwordHistory") {
-                Some(list) => list
-                    .as_l()
-                    .map_err(|_| malformed("passwordHistory"))?
-                    .iter()
-                    .filter_map(|v| v.as_s().ok().cloned())
-                    .collect(),
+            password_history: match get_opt_s_list(item, "passwordHistory")? {
+                Some(list) => list,
                 None => vec![get_s(item, "passwordHash")?],
             },
             profile_version: get_opt_n(item, "profileVersion")?.unwrap_or(0),
