@@ -87,7 +87,7 @@ impl App {
         let mut config = Config::load(source)?;
         if let Some(arn) = code_pepper_secret(source)? {
             let client = aws_sdk_secretsmanager::Client::new(sdk);
-            config.code_pepper = Some(secrets::code_pepper(&client, &arn).await.map_err(ConfigError::Unreadable)?);
+            config.code_pepper = Some(secrets::code_pepper(&client, &arn).await?);
         }
         Ok(config)
     }
@@ -96,7 +96,7 @@ impl App {
     pub async fn token_issuer(sdk: &SdkConfig, source: &impl Source) -> Result<TokenIssuer, ConfigError> {
         let settings = TokenSettings::load(source)?;
         let arn = settings.signing_key_arn.ok_or(ConfigError::Missing("SIGNING_KEY_ARN"))?;
-        let signer = KmsSigner::load(aws_sdk_kms::Client::new(sdk), &arn).await.map_err(ConfigError::Unreadable)?;
+        let signer = KmsSigner::load(aws_sdk_kms::Client::new(sdk), &arn).await?;
         Ok(TokenIssuer::new(Arc::new(signer), settings.issuer, settings.audience))
     }
 
@@ -110,7 +110,7 @@ impl App {
         let client = aws_sdk_kms::Client::new(sdk);
         let mut keys = Vec::with_capacity(settings.verifying_key_arns.len());
         for arn in &settings.verifying_key_arns {
-            keys.push(kms::public_key(&client, arn).await.map_err(ConfigError::Unreadable)?);
+            keys.push(kms::public_key(&client, arn).await?);
         }
         Ok(TokenKeys::new(keys, settings.issuer, settings.audience))
     }

@@ -19,9 +19,22 @@ pub enum ConfigError {
     Invalid { name: &'static str, why: String },
     #[error("the signing key is invalid: {0}")]
     Key(#[from] KeyError),
-    /// A key or secret named by the configuration could not be read at init.
+    /// A key or secret named by the configuration could not be read at init: AWS unreachable.
     #[error("{0}")]
     Unreadable(String),
+    /// A key or secret named by the configuration was read and cannot serve (not a P-256 signing
+    /// key, a pepper too short): the configuration is wrong, and trying again will not mend it.
+    #[error("{0}")]
+    Unsuitable(String),
+}
+
+impl From<crate::adapters::ReadError> for ConfigError {
+    fn from(err: crate::adapters::ReadError) -> Self {
+        match err {
+            crate::adapters::ReadError::Unreachable(why) => ConfigError::Unreadable(why),
+            crate::adapters::ReadError::Unsuitable(why) => ConfigError::Unsuitable(why),
+        }
+    }
 }
 
 /// What every function needs.

@@ -4,6 +4,7 @@
 use aws_sdk_kms::types::{KeySpec, KeyUsageType};
 use e2e::{Answer, Endpoint, TestEnv, assert_error, bearer, fresh_phone};
 use registration::App;
+use registration::config::ConfigError;
 use registration::security::access_token::AccessTokenVerifier;
 use serde_json::Value;
 
@@ -125,9 +126,18 @@ async fn a_key_that_is_not_a_p256_signing_key_stops_the_function_at_init_naming_
         let source = [("SIGNING_KEY_ARN", arn.as_str()), ("TOKEN_KEY_ARNS", arn.as_str()), ("TOKEN_ISSUER", "i")];
         let signing = App::token_issuer(&sdk, &source).await.err().expect("refused");
         let verifying = App::token_keys(&sdk, &source).await.expect_err("refused");
-        // THEN it stops with a message that names the key
-        for refused in [signing.to_string(), verifying.to_string()] {
-            assert!(refused.contains(&arn), "{refused}");
+        // THEN it stops with a message that names the key: unsuitable, which `serve` does not retry
+        for refused in [signing, verifying] {
+            assert!(matches!(refused, ConfigError::Unsuitable(_)), "{refused:?}");
+            assert!(refused.to_string().contains(&arn), "{refused}");
         }
     }
+    // AND a pepper secret too short to seal codes safely stops it the same way, naming the secret
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    let short = secrets.create_secret().name(format!("short-{}", env.table)).secret_string("too-short").send().await;
+    let arn = short.unwrap().arn().unwrap().to_owned();
+    let source = [("TABLE_NAME", env.table.as_str()), ("CODE_PEPPER_SECRET_ARN", arn.as_str())];
+    let refused = App::config(&sdk, &source).await.err().expect("refused");
+    assert!(matches!(refused, ConfigError::Unsuitable(_)), "{refused:?}");
+    assert!(refused.to_string().contains(&arn), "{refused}");
 }

@@ -8,6 +8,7 @@ use aws_sdk_kms::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{KeyUsageType, MessageType, SigningAlgorithmSpec};
 
+use super::ReadError;
 use crate::ports::{SignError, TokenSigner};
 use crate::security::tokens::PublicKey;
 
@@ -24,7 +25,7 @@ pub struct KmsSigner {
 
 impl KmsSigner {
     /// Reads the key's public half once; a key that is not a P-256 signing key stops the function at init.
-    pub async fn load(client: Client, key_arn: &str) -> Result<Self, String> {
+    pub async fn load(client: Client, key_arn: &str) -> Result<Self, ReadError> {
         let public = public_key(&client, key_arn).await?;
         Ok(KmsSigner { client, key_arn: key_arn.to_owned(), public })
     }
@@ -53,22 +54,24 @@ impl TokenSigner for KmsSigner {
 }
 
 /// The public half of a KMS key, with its key id as the `kid`.
-pub async fn public_key(client: &Client, key_arn: &str) -> Result<PublicKey, String> {
+pub async fn public_key(client: &Client, key_arn: &str) -> Result<PublicKey, ReadError> {
     let answer = client
         .get_public_key()
         .key_id(key_arn)
         .send()
         .await
-        .map_err(|e| format!("GetPublicKey {key_arn}: {}", DisplayErrorContext(&e)))?;
+        .map_err(|e| ReadError::Unreachable(format!("GetPublicKey {key_arn}: {}", DisplayErrorContext(&e))))?;
+    let unsuitable = ReadError::Unsuitable;
     // The curve is checked by the SubjectPublicKeyInfo below (its OIDs name P-256), not by `KeySpec`,
     // which moto leaves out (it sends only the deprecated `CustomerMasterKeySpec`).
     if answer.key_usage() != Some(&KeyUsageType::SignVerify) {
-        return Err(format!("{key_arn} is not a SIGN_VERIFY key"));
+        return Err(unsuitable(format!("{key_arn} is not a SIGN_VERIFY key")));
     }
     let arn = answer.key_id().unwrap_or(key_arn);
     let kid = arn.rsplit('/').next().unwrap_or(arn);
-    let der = answer.public_key().ok_or_else(|| format!("GetPublicKey {key_arn}: no public key"))?;
-    PublicKey::from_spki_der(kid, der.as_ref()).map_err(|e| format!("{key_arn} is not an ECC_NIST_P256 key: {e}"))
+    let der = answer.public_key().ok_or_else(|| unsuitable(format!("GetPublicKey {key_arn}: no public key")))?;
+    PublicKey::from_spki_der(kid, der.as_ref())
+        .map_err(|e| unsuitable(format!("{key_arn} is not an ECC_NIST_P256 key: {e}")))
 }
 
 fn classify<E, R>(err: SdkError<E, R>) -> SignError

@@ -1,6 +1,16 @@
 //! AWS (and Sumsub) implementations of the ports. Nothing outside this module talks to an AWS SDK
 //! or to Sumsub.
 
+/// Why a cold-start read (a public key, the pepper) gave nothing: AWS could not be reached, which
+/// may pass, or what it holds cannot serve, which will not.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{0}")]
+    Unreachable(String),
+    #[error("{0}")]
+    Unsuitable(String),
+}
+
 pub mod call_limits;
 pub mod dynamodb;
 pub mod https;
