@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use crate::ports::{KycProviderError, SdkToken, SdkTokenRequest, SumsubApi};
+use crate::ports::{Clock, KycProviderError, SdkToken, SdkTokenRequest, SumsubApi, SystemClock};
 use crate::security::sumsub_signature::request_signature;
 
 /// Sumsub's API (sandbox app tokens work against the same host).
@@ -44,10 +44,6 @@ struct TokenAnswer {
     user_id: String,
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
-}
-
 #[async_trait]
 impl SumsubApi for SumsubHttp {
     async fn sdk_access_token(
@@ -62,7 +58,7 @@ impl SumsubApi for SumsubHttp {
             "ttlInSecs": request.ttl_secs,
         })
         .to_string();
-        let ts = now();
+        let ts = SystemClock.now();
         let signature = request_signature(app_secret, ts, "POST", SDK_TOKEN_PATH, body.as_bytes());
         let answer = self
             .client
