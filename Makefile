@@ -5,7 +5,8 @@ MOTO_PORT ?= 5005
 API_PORT ?= 9000
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test browser unit lint template checkov contract sam-build sam-local release sizes bench bench-enumeration bench-cost venv clean
+STAGE ?= dev
+.PHONY: deploy dev test browser unit lint template rehearsal checkov contract sam-build sam-local release sizes bench bench-enumeration bench-cost venv clean
 
 # The virtualenv is rebuilt whenever requirements-dev.txt changes.
 $(VENV)/.installed: requirements-dev.txt
@@ -25,8 +26,8 @@ dev: venv
 	VENV=$(VENV) MOTO_PORT=$(MOTO_PORT) API_PORT=$(API_PORT) scripts/dev.sh
 
 ## make test: formatting, lints, unit and end-to-end tests (moto started by the harness, a real
-## Chromium for the email link), template checks.
-test: venv browser lint unit template
+## Chromium for the email link), template checks, and the deploy rehearsal.
+test: venv browser lint unit template rehearsal
 
 # Debian's chromium for the browser test; installed once (the machines run as root).
 browser:
@@ -36,12 +37,22 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
+# The end-to-end suite records every AWS call each function makes (tests/harness/aws_calls.rs) for
+# the rehearsal's IAM check.
+AWS_CALLS_LOG := $(abspath .local)/aws-calls.jsonl
 unit:
-	MOTO_PYTHON=$(abspath $(VENV))/bin/python cargo test --workspace
+	mkdir -p .local && rm -f $(AWS_CALLS_LOG)
+	AWS_CALLS_LOG=$(AWS_CALLS_LOG) MOTO_PYTHON=$(abspath $(VENV))/bin/python cargo test --workspace
 
 template: venv checkov
 	$(VENV)/bin/cfn-lint template.yaml
 	$(VENV)/bin/sam validate --lint --template template.yaml
+
+## make rehearsal: what AWS would refuse and moto does not check (tests/rehearsal): the template as
+## CloudFormation receives it (SAM's translator) without dependency cycles and cfn-lint clean, each
+## function's policy against the AWS calls `make unit` recorded, parameter strings through SAM CLI's parser.
+rehearsal: venv
+	cd tests/rehearsal && $(abspath $(VENV))/bin/python -m pytest -q -p no:cacheprovider
 
 ## make checkov: checkov on template.yaml; fails on any finding not in checkov-skips.txt (each with its reason).
 checkov: $(VENV)-checkov/.installed
@@ -60,6 +71,11 @@ sam-build: venv
 ## SAM_LOCAL_BASE_IMAGE=sam-default uses SAM's own image where a registry is reachable.
 sam-local: venv
 	VENV=$(VENV) scripts/sam_local.sh
+
+## make deploy STAGE=dev|prod: sam deploy of the built stage with samconfig.toml's parameters and a
+## DeployDigest, so every changed parameter reaches the functions' live alias (scripts/deploy.py says why).
+deploy: venv
+	source $(VENV)/bin/activate && python scripts/deploy.py $(STAGE)
 
 ## make release: every Lambda bootstrap (functions/*; not the admin program) with cargo-lambda (zig), and their sizes.
 release: venv

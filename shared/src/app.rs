@@ -7,7 +7,7 @@ use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 use crate::adapters::call_limits;
 use crate::adapters::dynamodb::DynamoStore;
 use crate::adapters::https::{self, TrustRoots};
-use crate::adapters::kms::{self, KmsSigner};
+use crate::adapters::kms::KmsSigner;
 use crate::adapters::partner_secrets::SecretsManagerPartnerSecrets;
 use crate::adapters::secrets;
 use crate::adapters::ses::SesEmailSender;
@@ -92,27 +92,22 @@ impl App {
         Ok(config)
     }
 
-    /// What mints access tokens: the KMS key `SIGNING_KEY_ARN` names, its public half read once.
-    pub async fn token_issuer(sdk: &SdkConfig, source: &impl Source) -> Result<TokenIssuer, ConfigError> {
+    /// What mints access tokens: the KMS key `SIGNING_KEY_ARN` names, whose public half leads
+    /// `TOKEN_PUBLIC_KEYS`. Nothing is read from KMS until the first token is signed.
+    pub fn token_issuer(sdk: &SdkConfig, source: &impl Source) -> Result<TokenIssuer, ConfigError> {
         let settings = TokenSettings::load(source)?;
         let arn = settings.signing_key_arn.ok_or(ConfigError::Missing("SIGNING_KEY_ARN"))?;
-        let signer = KmsSigner::load(aws_sdk_kms::Client::new(sdk), &arn).await?;
-        Ok(TokenIssuer::new(Arc::new(signer), settings.issuer, settings.audience))
+        let mut keys = settings.public_keys.into_iter();
+        let current = keys.next().ok_or(ConfigError::Missing("TOKEN_PUBLIC_KEYS"))?;
+        let signer = KmsSigner::new(aws_sdk_kms::Client::new(sdk), &arn, current);
+        Ok(TokenIssuer::new(Arc::new(signer), settings.issuer, settings.audience).with_previous(keys.collect()))
     }
 
-    /// What verifies access tokens: the public halves of the keys `TOKEN_KEY_ARNS` names, read once.
-    /// One `GetPublicKey` per key; there are two at most while a rotation is under way.
-    pub async fn token_keys(sdk: &SdkConfig, source: &impl Source) -> Result<TokenKeys, ConfigError> {
+    /// What verifies access tokens: the public keys the deploy hands over in `TOKEN_PUBLIC_KEYS`.
+    /// Public by nature, so a parameter may carry them; no AWS call at init.
+    pub fn token_keys(source: &impl Source) -> Result<TokenKeys, ConfigError> {
         let settings = TokenSettings::load(source)?;
-        if settings.verifying_key_arns.is_empty() {
-            return Err(ConfigError::Missing("TOKEN_KEY_ARNS"));
-        }
-        let client = aws_sdk_kms::Client::new(sdk);
-        let mut keys = Vec::with_capacity(settings.verifying_key_arns.len());
-        for arn in &settings.verifying_key_arns {
-            keys.push(kms::public_key(&client, arn).await?);
-        }
-        Ok(TokenKeys::new(keys, settings.issuer, settings.audience))
+        Ok(TokenKeys::new(settings.public_keys, settings.issuer, settings.audience))
     }
 
     /// Sumsub's API at `SUMSUB_API_URL` (Sumsub's own host if unset) and the partners' credentials
@@ -163,8 +158,10 @@ impl App {
         // A function given no pepper seals and checks no codes; a random one makes any code it did
         // seal unverifiable everywhere, never guessable.
         let unshared = Zeroizing::new(crate::security::random::bytes::<32>().to_vec());
-        let pepper = config.code_pepper.as_ref().unwrap_or(&unshared);
-        let mut app = App::new(Arc::new(store), Arc::new(sms), Arc::new(SystemClock), pepper);
+        let mut app = App::new(Arc::new(store), Arc::new(sms), Arc::new(SystemClock), &unshared);
+        if let Some(peppers) = &config.code_pepper {
+            app.code_mac = CodeMac::rotating(peppers);
+        }
         app.rate_limits = config.rate_limits;
         app
     }

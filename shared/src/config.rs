@@ -1,11 +1,10 @@
 //! Configuration, read from the environment once per cold start. A missing or malformed value stops
 //! the function at init with a message that says which variable is wrong.
 
-use zeroize::Zeroizing;
-
 use crate::adapters::https::TrustRoots;
 use crate::admission::rate_limit::RateLimits;
-use crate::security::tokens::KeyError;
+use crate::security::code::Peppers;
+use crate::security::tokens::{KeyError, PublicKey};
 
 /// A pepper shorter than this would make code MACs guessable offline from a table dump.
 pub const MIN_PEPPER_BYTES: usize = 32;
@@ -42,7 +41,7 @@ pub struct Config {
     pub table_name: String,
     /// Only the functions that seal or check codes have it (`CODE_PEPPER_SECRET_ARN`, read by
     /// `App::from_env`); without it, codes are sealed with a key no other process holds.
-    pub code_pepper: Option<Zeroizing<Vec<u8>>>,
+    pub code_pepper: Option<Peppers>,
     pub sms_sender_id: Option<String>,
     pub rate_limits: RateLimits,
 }
@@ -133,40 +132,67 @@ pub fn trust_roots(source: &impl Source) -> Result<TrustRoots, ConfigError> {
     }
 }
 
-/// Where access tokens come from and who they are for. Key ARNs only: the private key stays in KMS.
+/// Where access tokens come from and who they are for. Key ARNs and public keys only: the private
+/// key stays in KMS, and the public keys come with the deploy, so no function reads KMS at init.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenSettings {
     pub issuer: String,
     pub audience: String,
     /// `SIGNING_KEY_ARN`: the KMS key that signs, set only for the functions that mint tokens.
     pub signing_key_arn: Option<String>,
-    /// `TOKEN_KEY_ARNS`: the keys whose tokens verify, current first, then those rotated out
-    /// (comma-separated), for the functions that verify tokens and the JWKS.
-    pub verifying_key_arns: Vec<String>,
+    /// `TOKEN_PUBLIC_KEYS`: the public halves of the keys whose tokens verify, current first, then
+    /// those rotated out, as `kid:point` (comma-separated). `keys rotate` writes them into the
+    /// stage's parameters; the JWKS publishes them.
+    pub public_keys: Vec<PublicKey>,
 }
 
 impl TokenSettings {
     pub fn load(source: &impl Source) -> Result<Self, ConfigError> {
         let signing_key_arn =
             source.get("SIGNING_KEY_ARN").map(|arn| kms_key_arn("SIGNING_KEY_ARN", arn)).transpose()?;
-        let verifying_key_arns = source
-            .get("TOKEN_KEY_ARNS")
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|arn| !arn.is_empty())
-            .map(|arn| kms_key_arn("TOKEN_KEY_ARNS", arn.to_owned()))
-            .collect::<Result<Vec<_>, _>>()?;
-        if signing_key_arn.is_none() && verifying_key_arns.is_empty() {
-            return Err(ConfigError::Missing("SIGNING_KEY_ARN or TOKEN_KEY_ARNS"));
+        let public_keys = token_public_keys(&source.get("TOKEN_PUBLIC_KEYS").unwrap_or_default())?;
+        if public_keys.is_empty() {
+            return Err(ConfigError::Missing("TOKEN_PUBLIC_KEYS"));
+        }
+        if let Some(arn) = &signing_key_arn {
+            // The key that signs must be the first one published, or its tokens would not verify.
+            let key_id = arn.rsplit('/').next().unwrap_or_default();
+            if public_keys[0].kid() != key_id {
+                return Err(ConfigError::Invalid {
+                    name: "TOKEN_PUBLIC_KEYS",
+                    why: format!(
+                        "its first key is {}, not the signing key {key_id}: run `keys rotate`",
+                        public_keys[0].kid()
+                    ),
+                });
+            }
         }
         Ok(TokenSettings {
             issuer: required(source, "TOKEN_ISSUER")?,
             audience: source.get("TOKEN_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
             signing_key_arn,
-            verifying_key_arns,
+            public_keys,
         })
     }
+}
+
+/// `kid:point,kid:point`: at least one key, no kid twice.
+pub fn token_public_keys(text: &str) -> Result<Vec<PublicKey>, ConfigError> {
+    let mut keys: Vec<PublicKey> = Vec::new();
+    for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let key = PublicKey::from_parameter(entry).map_err(|e| ConfigError::Invalid {
+            name: "TOKEN_PUBLIC_KEYS",
+            why: format!("{}: {e}", entry.split(':').next().unwrap_or_default()),
+        })?;
+        if keys.iter().any(|k| k.kid() == key.kid()) {
+            return Err(ConfigError::Invalid {
+                name: "TOKEN_PUBLIC_KEYS",
+                why: format!("{} is listed twice", key.kid()),
+            });
+        }
+        keys.push(key);
+    }
+    Ok(keys)
 }
 
 /// `arn:<partition>:kms:<region>:<account>:key/<key id>`: a key, not an alias, because IAM grants
@@ -205,7 +231,7 @@ mod tests {
     }
 
     const KEY: &str = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-    const OLD_KEY: &str = "arn:aws:kms:eu-west-1:123456789012:key/0000abcd-12ab-34cd-56ef-1234567890ab";
+    const KEY_ID: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
 
     #[test]
     fn loads_required_values() {
@@ -215,16 +241,47 @@ mod tests {
         assert!(config.sms_sender_id.is_none());
     }
 
+    fn published(kid: &str) -> String {
+        let point = crate::security::tokens::SigningKey::generate(kid).unwrap().public_jwk();
+        let (x, y) = (point["x"].as_str().unwrap(), point["y"].as_str().unwrap());
+        use base64::Engine;
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut raw = vec![4u8];
+        raw.extend(engine.decode(x).unwrap());
+        raw.extend(engine.decode(y).unwrap());
+        crate::security::tokens::PublicKey::from_point(kid, &raw).unwrap().to_parameter()
+    }
+
     #[test]
-    fn token_settings_take_key_arns_current_first() {
-        let keys = format!("{KEY}, {OLD_KEY}");
+    fn token_settings_take_public_keys_current_first_and_the_signer_must_lead() {
+        let (current, old) = (published(KEY_ID), published("0000abcd"));
+        let keys = format!("{current}, {old}");
         let settings =
-            TokenSettings::load(&[("TOKEN_KEY_ARNS", keys.as_str()), ("TOKEN_ISSUER", "https://api.example")]).unwrap();
-        assert_eq!(settings.verifying_key_arns, [KEY, OLD_KEY]);
+            TokenSettings::load(&[("TOKEN_PUBLIC_KEYS", keys.as_str()), ("TOKEN_ISSUER", "https://api.example")])
+                .unwrap();
+        assert_eq!(settings.public_keys.iter().map(|k| k.kid()).collect::<Vec<_>>(), [KEY_ID, "0000abcd"]);
         assert_eq!(settings.signing_key_arn, None);
         assert_eq!(settings.audience, DEFAULT_AUDIENCE);
-        let signer = TokenSettings::load(&[("SIGNING_KEY_ARN", KEY), ("TOKEN_ISSUER", "i")]).unwrap();
+        let signer = TokenSettings::load(&[
+            ("SIGNING_KEY_ARN", KEY),
+            ("TOKEN_PUBLIC_KEYS", keys.as_str()),
+            ("TOKEN_ISSUER", "i"),
+        ])
+        .unwrap();
         assert_eq!(signer.signing_key_arn.as_deref(), Some(KEY));
+        // The old key first: the signer's tokens would not verify anywhere.
+        let swapped = format!("{old},{current}");
+        let refused = TokenSettings::load(&[
+            ("SIGNING_KEY_ARN", KEY),
+            ("TOKEN_PUBLIC_KEYS", swapped.as_str()),
+            ("TOKEN_ISSUER", "i"),
+        ])
+        .unwrap_err();
+        assert!(refused.to_string().contains("TOKEN_PUBLIC_KEYS"), "{refused}");
+        let twice = format!("{current},{current}");
+        assert!(token_public_keys(&twice).is_err());
+        assert!(token_public_keys("k:AAAA").is_err());
+        assert!(token_public_keys("no-colon").is_err());
     }
 
     #[test]
@@ -234,13 +291,17 @@ mod tests {
         for (name, value) in [
             ("SIGNING_KEY_ARN", "arn:aws:kms:eu-west-1:123456789012:alias/tokens"),
             ("SIGNING_KEY_ARN", "not-an-arn"),
-            ("TOKEN_KEY_ARNS", "arn:aws:kms:eu-west-1:1234:key/k"),
+            ("TOKEN_PUBLIC_KEYS", "k:not-a-point"),
         ] {
-            let refused = TokenSettings::load(&[(name, value), ("TOKEN_ISSUER", "i")]).err().unwrap();
+            let keys = published(KEY_ID);
+            let refused =
+                TokenSettings::load(&[(name, value), ("TOKEN_PUBLIC_KEYS", keys.as_str()), ("TOKEN_ISSUER", "i")])
+                    .err()
+                    .unwrap();
             assert!(refused.to_string().contains(name), "{refused}");
         }
         let none = TokenSettings::load(&[("TOKEN_ISSUER", "i")]).err().unwrap();
-        assert!(none.to_string().contains("SIGNING_KEY_ARN"), "{none}");
+        assert!(none.to_string().contains("TOKEN_PUBLIC_KEYS"), "{none}");
         let pepper = code_pepper_secret(&[("CODE_PEPPER_SECRET_ARN", "c2hvcnQ=")]).err().unwrap();
         assert!(pepper.to_string().contains("CODE_PEPPER_SECRET_ARN"));
     }

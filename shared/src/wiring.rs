@@ -1,6 +1,7 @@
 //! What each kind of function loads at cold start, named once so every `main.rs` only picks one and
 //! hands it to `serve`. All read configuration from the environment; AWS reads go through the
-//! adapters (`App::config` for the pepper, `App::token_keys` and `App::token_issuer` for KMS).
+//! adapters (`App::config` for the pepper); the public keys that verify tokens come with the deploy
+//! (`App::token_keys`), and the KMS signer reads nothing until it signs (`App::token_issuer`).
 
 use crate::App;
 use crate::app::SumsubClients;
@@ -24,14 +25,14 @@ pub async fn app_mailer() -> Result<(App, Mailer), ConfigError> {
 pub async fn app_verifier() -> Result<(App, AccessTokenVerifier), ConfigError> {
     let sdk = App::sdk_config().await?;
     let app = App::from_sdk(&sdk, &App::config(&sdk, &Environment).await?);
-    Ok((app, AccessTokenVerifier::new(&App::token_keys(&sdk, &Environment).await?)))
+    Ok((app, AccessTokenVerifier::new(&App::token_keys(&Environment)?)))
 }
 
 /// `app_verifier`, and the SES sender.
 pub async fn app_verifier_mailer() -> Result<(App, AccessTokenVerifier, Mailer), ConfigError> {
     let sdk = App::sdk_config().await?;
     let app = App::from_sdk(&sdk, &App::config(&sdk, &Environment).await?);
-    let verifier = AccessTokenVerifier::new(&App::token_keys(&sdk, &Environment).await?);
+    let verifier = AccessTokenVerifier::new(&App::token_keys(&Environment)?);
     Ok((app, verifier, App::mailer(&sdk, &Environment)?))
 }
 
@@ -39,7 +40,7 @@ pub async fn app_verifier_mailer() -> Result<(App, AccessTokenVerifier, Mailer),
 pub async fn app_verifier_sumsub() -> Result<(App, AccessTokenVerifier, SumsubClients), ConfigError> {
     let sdk = App::sdk_config().await?;
     let app = App::from_sdk(&sdk, &App::config(&sdk, &Environment).await?);
-    let verifier = AccessTokenVerifier::new(&App::token_keys(&sdk, &Environment).await?);
+    let verifier = AccessTokenVerifier::new(&App::token_keys(&Environment)?);
     Ok((app, verifier, App::sumsub(&sdk, &Environment)?))
 }
 
@@ -54,19 +55,18 @@ pub async fn app_sumsub() -> Result<(App, SumsubClients), ConfigError> {
 pub async fn app_issuer() -> Result<(App, TokenIssuer), ConfigError> {
     let sdk = App::sdk_config().await?;
     let app = App::from_sdk(&sdk, &App::config(&sdk, &Environment).await?);
-    Ok((app, App::token_issuer(&sdk, &Environment).await?))
+    Ok((app, App::token_issuer(&sdk, &Environment)?))
 }
 
 /// `app_issuer`, and the SES sender.
 pub async fn app_issuer_mailer() -> Result<(App, TokenIssuer, Mailer), ConfigError> {
     let sdk = App::sdk_config().await?;
     let app = App::from_sdk(&sdk, &App::config(&sdk, &Environment).await?);
-    let issuer = App::token_issuer(&sdk, &Environment).await?;
+    let issuer = App::token_issuer(&sdk, &Environment)?;
     Ok((app, issuer, App::mailer(&sdk, &Environment)?))
 }
 
-/// The JWKS document, rendered once: the public keys only.
+/// The JWKS document, rendered once from the public keys the deploy handed over: no AWS call.
 pub async fn jwks_document() -> Result<(String,), ConfigError> {
-    let sdk = App::sdk_config().await?;
-    Ok((App::token_keys(&sdk, &Environment).await?.jwks().to_string(),))
+    Ok((App::token_keys(&Environment)?.jwks().to_string(),))
 }

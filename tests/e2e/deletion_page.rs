@@ -116,3 +116,24 @@ async fn malformed_numbers_barred_countries_and_asking_too_often_are_4xx_pages()
     assert!(again.text.contains("Please wait") && again.text.contains("Try again in a minute"), "{}", again.text);
     assert!(enter_code(&env, &phone, "12").await.text.contains("6 digits"));
 }
+
+#[tokio::test]
+async fn a_deletion_on_the_page_is_told_to_the_confirmed_address() {
+    // GIVEN an account with a confirmed address, and the page's code for its number
+    let env = TestEnv::new().await;
+    let (phone, email) = (fresh_phone(), e2e::fresh_email());
+    let tokens = env.registered(&phone, PASSWORD).await;
+    let added = env.as_user(Endpoint::EmailAdd, &e2e::bearer(&tokens), serde_json::json!({ "email": email })).await;
+    assert_eq!(added.status, 200, "{:?}", added.body);
+    assert_eq!(env.press_link_button(&env.latest_link(&email.to_lowercase()).await).await.status, 200);
+    env.wait_out_cooldown();
+    ask_code(&env, &phone).await;
+    let code = env.latest_code(&phone).await;
+
+    // WHEN the code is entered on the page
+    assert_eq!(enter_code(&env, &phone, &code).await.status, 200);
+
+    // THEN the owner's address hears of it, whoever held the phone
+    let emails = env.emails_to(&email.to_lowercase()).await;
+    assert_eq!(emails.last().map(|(subject, _)| subject.as_str()), Some("Your account was deleted"));
+}

@@ -20,6 +20,7 @@ mod password_reset_by_email;
 mod passwords;
 mod phone_change;
 mod resend;
+mod rotations;
 mod security_notices;
 mod sessions;
 mod signup;

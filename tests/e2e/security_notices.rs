@@ -155,3 +155,23 @@ async fn a_sign_in_from_a_new_device_is_told_only_when_the_partner_asks_and_only
     assert!(sms.last().unwrap().starts_with("New sign-in to your account"), "{:?}", sms.last());
     carries_no_secret(sms.last().unwrap());
 }
+
+#[tokio::test]
+async fn a_sign_in_from_a_new_device_is_told_to_the_confirmed_address_too() {
+    // GIVEN an account with a confirmed address, at a partner that asks for new-device notices
+    let env = TestEnv::new().await;
+    let (phone, email) = (fresh_phone(), fresh_email());
+    account_with_email(&env, &phone, &email).await;
+    env.update_partner(MERCHANT, |p| p.new_device_notices = true).await;
+
+    // WHEN it signs in from a device it never used
+    let body = json!({ "grant_type": "password", "username": phone, "password": PASSWORD });
+    let signed_in = env.call(Endpoint::Token, body, &[("x-fingerprint", Some("watch-3"))]).await;
+    assert_eq!(signed_in.status, 200, "{:?}", signed_in.body);
+
+    // THEN the address is told too, with nothing in the mail that signs anyone in
+    let emails = env.emails_to(&email.to_lowercase()).await;
+    let (subject, html) = emails.last().expect("a notice by email");
+    assert_eq!(subject, "New sign-in to your account");
+    carries_no_secret(&visible_text(html));
+}

@@ -1,71 +1,20 @@
-//! Access tokens signed by KMS: a key rotation logs nobody out, and a KMS that is down answers 503
-//! and leaves nothing half made (no session without its tokens, no refresh token spent for nothing).
+//! Access tokens signed by KMS: a KMS that is down answers 503 and leaves nothing half made (no
+//! session without its tokens, no refresh token spent for nothing), and a wrong key or published
+//! key is refused before it can sign. Rotations: tests/e2e/rotations.rs.
 
+use admin::rotation::{KeyRotation, rotate_signing_key};
 use aws_sdk_kms::types::{KeySpec, KeyUsageType};
-use e2e::{Answer, Endpoint, TestEnv, assert_error, bearer, fresh_phone};
+use e2e::{Endpoint, TestEnv, assert_error, bearer, fresh_phone};
 use registration::App;
 use registration::config::ConfigError;
-use registration::security::access_token::AccessTokenVerifier;
 use serde_json::Value;
 
 const PASSWORD: &str = "Harbour-Kestrel-42";
-
-fn kid_of(answer: &Answer) -> String {
-    let token = answer.body["access_token"].as_str().unwrap();
-    jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
-}
 
 async fn sessions(env: &TestEnv, auth: &str) -> Vec<Value> {
     let answer = env.as_user(Endpoint::SessionsList, auth, Value::Null).await;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     answer.body["sessions"].as_array().unwrap().clone()
-}
-
-/// Restarts the functions as the template configures them after a deploy with these parameters:
-/// the minting functions sign with `signing`, the others verify with `verifying`.
-async fn deployed_with(env: &mut TestEnv, signing: &str, verifying: &str) {
-    let sdk = env.moto.sdk_config().await;
-    let source = [("SIGNING_KEY_ARN", signing), ("TOKEN_KEY_ARNS", verifying), ("TOKEN_ISSUER", e2e::ISSUER)];
-    env.issuer = App::token_issuer(&sdk, &source).await.unwrap();
-    let keys = App::token_keys(&sdk, &source).await.unwrap();
-    env.verifier = AccessTokenVerifier::new(&keys);
-    env.jwks_document = keys.jwks().to_string();
-}
-
-#[tokio::test]
-async fn a_key_rotation_logs_nobody_out_and_new_tokens_carry_the_new_kid() {
-    // GIVEN a user signed in with a token from the current key
-    let mut env = TestEnv::new().await;
-    let phone = fresh_phone();
-    let before = env.registered(&phone, PASSWORD).await;
-    let old_kid = kid_of(&before);
-    let old_key = format!("arn:aws:kms:{}:123456789012:key/{old_kid}", e2e::moto::REGION);
-    let new_key =
-        e2e::stack::create_signing_key(&aws_sdk_kms::Client::new(&env.moto.sdk_config().await)).await.unwrap();
-
-    // WHEN the operator deploys with the new key signing and the old one only verifying (step 1 of docs/deploy.md)
-    deployed_with(&mut env, &new_key, &format!("{new_key},{old_key}")).await;
-
-    // THEN the token signed before the rotation still works
-    let profile = env.as_user(Endpoint::ProfileGet, &bearer(&before), Value::Null).await;
-    assert_eq!(profile.status, 200, "{:?}", profile.body);
-    // AND the JWKS publishes the new key first, then the old one
-    let jwks: Value = serde_json::from_str(&env.jwks_document).unwrap();
-    let kids: Vec<&str> = jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap()).collect();
-    let new_kid = new_key.rsplit('/').next().unwrap();
-    assert_eq!(kids, [new_kid, old_kid.as_str()]);
-    // AND a refresh gives a token with the new kid, which works too
-    let refreshed = env.refresh(before.body["refresh_token"].as_str().unwrap()).await;
-    assert_eq!(refreshed.status, 200, "{:?}", refreshed.body);
-    assert_eq!(kid_of(&refreshed), new_kid);
-    assert_eq!(env.as_user(Endpoint::ProfileGet, &bearer(&refreshed), Value::Null).await.status, 200);
-
-    // WHEN the old key leaves the JWKS once its tokens have expired (step 2)
-    deployed_with(&mut env, &new_key, &new_key).await;
-
-    // THEN a token it signed is refused, and the new one still works
-    assert_eq!(env.as_user(Endpoint::ProfileGet, &bearer(&before), Value::Null).await.status, 401);
-    assert_eq!(env.as_user(Endpoint::ProfileGet, &bearer(&refreshed), Value::Null).await.status, 200);
 }
 
 #[tokio::test]
@@ -113,7 +62,7 @@ async fn when_kms_is_down_the_confirm_code_is_not_spent_and_no_account_is_half_m
 }
 
 #[tokio::test]
-async fn a_key_that_is_not_a_p256_signing_key_stops_the_function_at_init_naming_it() {
+async fn a_key_that_is_not_a_p256_signing_key_is_refused_by_the_rotation_naming_it() {
     // GIVEN keys an operator could pick by mistake: secp256k1 for signing, and an encryption key
     let env = TestEnv::new().await;
     let sdk = env.moto.sdk_config().await;
@@ -122,17 +71,47 @@ async fn a_key_that_is_not_a_p256_signing_key_stops_the_function_at_init_naming_
     let rsa = kms.create_key().key_spec(KeySpec::Rsa2048).key_usage(KeyUsageType::EncryptDecrypt).send().await;
     for created in [k1, rsa] {
         let arn = created.unwrap().key_metadata().unwrap().arn().unwrap().to_owned();
-        // WHEN a function starts with it
-        let source = [("SIGNING_KEY_ARN", arn.as_str()), ("TOKEN_KEY_ARNS", arn.as_str()), ("TOKEN_ISSUER", "i")];
-        let signing = App::token_issuer(&sdk, &source).await.err().expect("refused");
-        let verifying = App::token_keys(&sdk, &source).await.expect_err("refused");
-        // THEN it stops with a message that names the key: unsuitable, which `serve` does not retry
-        for refused in [signing, verifying] {
-            assert!(matches!(refused, ConfigError::Unsuitable(_)), "{refused:?}");
-            assert!(refused.to_string().contains(&arn), "{refused}");
-        }
+        // WHEN the operator rotates to it
+        let (mut stage, _dir) = crate::rotations::fresh_stage("prod");
+        let refused = rotate_signing_key(&kms, &mut stage, KeyRotation::Normal, Some(&arn)).await.unwrap_err();
+        // THEN the rotation stops with a message that names the key, and the stage is untouched
+        assert!(refused.contains(&arn), "{refused}");
+        assert_eq!(stage.get("SigningKeyArn"), None);
     }
-    // AND a pepper secret too short to seal codes safely stops it the same way, naming the secret
+}
+
+#[tokio::test]
+async fn published_keys_that_are_malformed_or_not_the_signers_stop_the_function_at_init_naming_them() {
+    // GIVEN public keys as a person could mistype them, or list in the wrong order
+    let env = TestEnv::new().await;
+    let sdk = env.moto.sdk_config().await;
+    let kms = aws_sdk_kms::Client::new(&sdk);
+    let (one, two) =
+        (e2e::stack::create_signing_key(&kms).await.unwrap(), e2e::stack::create_signing_key(&kms).await.unwrap());
+    let (p1, p2) = (
+        e2e::stack::published_public_key(&kms, &one).await.unwrap(),
+        e2e::stack::published_public_key(&kms, &two).await.unwrap(),
+    );
+    let wrong_order = format!("{p2},{p1}");
+    for (signing, published) in
+        [(one.as_str(), "kid:not-a-point"), (one.as_str(), wrong_order.as_str()), (one.as_str(), "")]
+    {
+        // WHEN a function starts with them
+        let source = [("SIGNING_KEY_ARN", signing), ("TOKEN_PUBLIC_KEYS", published), ("TOKEN_ISSUER", "i")];
+        let refused = App::token_issuer(&sdk, &source).err().expect("refused");
+        // THEN it stops at init, naming the variable: a configuration error `serve` does not retry
+        assert!(matches!(refused, ConfigError::Invalid { .. } | ConfigError::Missing(_)), "{refused:?}");
+        assert!(refused.to_string().contains("TOKEN_PUBLIC_KEYS"), "{refused}");
+    }
+    // AND a point that parses but is another key's never yields a token: KMS's signature is checked
+    let mismatched = p2.replacen(two.rsplit('/').next().unwrap(), one.rsplit('/').next().unwrap(), 1);
+    let source = [("SIGNING_KEY_ARN", one.as_str()), ("TOKEN_PUBLIC_KEYS", mismatched.as_str()), ("TOKEN_ISSUER", "i")];
+    let issuer = App::token_issuer(&sdk, &source).unwrap();
+    let subject =
+        registration::security::tokens::Subject { user_id: "u", merchant_id: "m", session_id: "s", sandbox: false };
+    assert!(issuer.access_token(&subject, 1_800_000_000).await.is_err());
+
+    // AND a pepper secret too short to seal codes safely stops a function, naming the secret
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
     let short = secrets.create_secret().name(format!("short-{}", env.table)).secret_string("too-short").send().await;
     let arn = short.unwrap().arn().unwrap().to_owned();

@@ -13,7 +13,7 @@ use registration::security::random;
 
 const USAGE: &str = "usage: devstack setup | env | sms\n\
   setup  create the table and SES sender on the emulator at AWS_ENDPOINT_URL (TABLE_NAME, SES_SENDER)\n\
-  env    create the signing key and pepper secret on the emulator; print SIGNING_KEY_ARN, TOKEN_KEY_ARNS, CODE_PEPPER_SECRET_ARN\n\
+  env    create the signing key and pepper secret on the emulator; print SIGNING_KEY_ARN, TOKEN_PUBLIC_KEYS, CODE_PEPPER_SECRET_ARN\n\
   sms    print the SMS the emulator captured";
 
 #[tokio::main]
@@ -51,11 +51,13 @@ async fn setup() -> Result<(), String> {
 async fn print_env() -> Result<(), String> {
     var("AWS_ENDPOINT_URL")?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let key = create_signing_key(&aws_sdk_kms::Client::new(&sdk)).await?;
+    let kms = aws_sdk_kms::Client::new(&sdk);
+    let key = create_signing_key(&kms).await?;
+    let public_keys = e2e::stack::published_public_key(&kms, &key).await?;
     let name = format!("registration-code-pepper-{}", &random::id()[..8]);
     let secret = create_pepper_secret(&aws_sdk_secretsmanager::Client::new(&sdk), &name).await?;
     println!("SIGNING_KEY_ARN={key}");
-    println!("TOKEN_KEY_ARNS={key}");
+    println!("TOKEN_PUBLIC_KEYS={public_keys}");
     println!("CODE_PEPPER_SECRET_ARN={secret}");
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! The only test doubles wrap or replace what moto cannot do: a clock that tests can move (moto never
 //! expires anything), and wrappers of the real SNS, SES and deletion adapters that fail on command.
 
+pub mod aws_calls;
 pub mod faults;
 pub mod link_server;
 pub mod logs;
@@ -99,12 +100,14 @@ impl TestEnv {
         // the same code the functions run at init.
         let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
         let pepper = stack::create_pepper_secret(&secrets, &format!("pepper-{table}")).await.expect("pepper secret");
-        let key = stack::create_signing_key(&aws_sdk_kms::Client::new(&sdk)).await.expect("signing key");
+        let kms = aws_sdk_kms::Client::new(&sdk);
+        let key = stack::create_signing_key(&kms).await.expect("signing key");
+        let public_keys = stack::published_public_key(&kms, &key).await.expect("public key");
         let source = [
             ("TABLE_NAME", table.as_str()),
             ("CODE_PEPPER_SECRET_ARN", pepper.as_str()),
             ("SIGNING_KEY_ARN", key.as_str()),
-            ("TOKEN_KEY_ARNS", key.as_str()),
+            ("TOKEN_PUBLIC_KEYS", public_keys.as_str()),
             ("TOKEN_ISSUER", ISSUER),
         ];
         let config = App::config(&sdk, &source).await.expect("config");
@@ -154,8 +157,7 @@ impl TestEnv {
         app.sms = sms.clone();
         app.deletions = deletions.clone();
         // The real KMS signer, wrapped so a test can make KMS fail.
-        let kms =
-            registration::adapters::kms::KmsSigner::load(aws_sdk_kms::Client::new(&sdk), &key).await.expect("key");
+        let kms = registration::adapters::kms::KmsSigner::load(kms, &key).await.expect("key");
         let signer = Arc::new(FlakySigner::wrapping(Arc::new(kms)));
         let issuer = TokenIssuer::new(signer.clone(), ISSUER, registration::config::DEFAULT_AUDIENCE);
         stack::create_email_identity(&aws_sdk_sesv2::Client::new(&sdk), EMAIL_SENDER).await.expect("SES sender");
@@ -164,7 +166,7 @@ impl TestEnv {
         let email = Arc::new(FlakyEmail::wrapping(mailer.sender.clone()));
         mailer.sender = email.clone();
         // What the verifying functions and the JWKS function load.
-        let keys = App::token_keys(&sdk, &source).await.expect("token keys");
+        let keys = App::token_keys(&source).expect("token keys");
         let verifier = AccessTokenVerifier::new(&keys);
         let jwks_document = keys.jwks().to_string();
         TestEnv {
@@ -258,38 +260,44 @@ impl TestEnv {
                 }
             }
         }
-        let response = match endpoint {
-            Endpoint::AccountDelete => account_delete::handle(&self.app, &self.verifier, &self.mailer, req).await,
-            Endpoint::AccountExport => account_export::handle(&self.app, &self.verifier, req).await,
-            Endpoint::DeletionPage | Endpoint::DeletionPagePost => {
-                deletion_page::handle(&self.app, &self.mailer, req).await
+        let handled = aws_calls::as_function(endpoint.function(), async move {
+            match endpoint {
+                Endpoint::AccountDelete => account_delete::handle(&self.app, &self.verifier, &self.mailer, req).await,
+                Endpoint::AccountExport => account_export::handle(&self.app, &self.verifier, req).await,
+                Endpoint::DeletionPage | Endpoint::DeletionPagePost => {
+                    deletion_page::handle(&self.app, &self.mailer, req).await
+                }
+                Endpoint::Signup => signup::handle(&self.app, req).await,
+                Endpoint::PhoneConfirm => phone_confirm::handle(&self.app, &self.issuer, req).await,
+                Endpoint::PhoneResend => phone_resend::handle(&self.app, req).await,
+                Endpoint::Token | Endpoint::TokenForm => {
+                    token::handle(&self.app, &self.issuer, &self.mailer, req).await
+                }
+                Endpoint::Revoke => revoke::handle(&self.app, &self.verifier, req).await,
+                Endpoint::Jwks => jwks::handle(&self.jwks_document, req).await,
+                Endpoint::EmailAdd => email_add::handle(&self.app, &self.verifier, &self.mailer, req).await,
+                Endpoint::EmailResend => email_resend::handle(&self.app, &self.verifier, &self.mailer, req).await,
+                Endpoint::EmailConfirm | Endpoint::EmailConfirmPost => {
+                    email_confirm::handle(&self.app, &self.mailer, req).await
+                }
+                Endpoint::ProfileUpdate => profile_update::handle(&self.app, &self.verifier, req).await,
+                Endpoint::ProfileGet => profile_get::handle(&self.app, &self.verifier, req).await,
+                Endpoint::PasswordForgot => password_forgot::handle(&self.app, &self.mailer, req).await,
+                Endpoint::PasswordReset => password_reset::handle(&self.app, &self.mailer, req).await,
+                Endpoint::PasswordChange => password_change::handle(&self.app, &self.verifier, &self.mailer, req).await,
+                Endpoint::SignupEmail => signup_email::handle(&self.app, &self.issuer, &self.mailer, req).await,
+                Endpoint::PhoneAdd => phone_add::handle(&self.app, &self.verifier, req).await,
+                Endpoint::PhoneChange => phone_change::handle(&self.app, &self.verifier, &self.mailer, req).await,
+                Endpoint::SessionsList => sessions_list::handle(&self.app, &self.verifier, req).await,
+                Endpoint::SessionEnd => session_end::handle(&self.app, &self.verifier, req).await,
+                Endpoint::SessionsEndOthers => sessions_end_others::handle(&self.app, &self.verifier, req).await,
+                Endpoint::KycSumsubToken => {
+                    kyc_sumsub_token::handle(&self.app, &self.verifier, &self.sumsub, req).await
+                }
+                Endpoint::SumsubWebhook => sumsub_webhook::handle(&self.app, &self.sumsub, req).await,
             }
-            Endpoint::Signup => signup::handle(&self.app, req).await,
-            Endpoint::PhoneConfirm => phone_confirm::handle(&self.app, &self.issuer, req).await,
-            Endpoint::PhoneResend => phone_resend::handle(&self.app, req).await,
-            Endpoint::Token | Endpoint::TokenForm => token::handle(&self.app, &self.issuer, &self.mailer, req).await,
-            Endpoint::Revoke => revoke::handle(&self.app, &self.verifier, req).await,
-            Endpoint::Jwks => jwks::handle(&self.jwks_document, req).await,
-            Endpoint::EmailAdd => email_add::handle(&self.app, &self.verifier, &self.mailer, req).await,
-            Endpoint::EmailResend => email_resend::handle(&self.app, &self.verifier, &self.mailer, req).await,
-            Endpoint::EmailConfirm | Endpoint::EmailConfirmPost => {
-                email_confirm::handle(&self.app, &self.mailer, req).await
-            }
-            Endpoint::ProfileUpdate => profile_update::handle(&self.app, &self.verifier, req).await,
-            Endpoint::ProfileGet => profile_get::handle(&self.app, &self.verifier, req).await,
-            Endpoint::PasswordForgot => password_forgot::handle(&self.app, &self.mailer, req).await,
-            Endpoint::PasswordReset => password_reset::handle(&self.app, &self.mailer, req).await,
-            Endpoint::PasswordChange => password_change::handle(&self.app, &self.verifier, &self.mailer, req).await,
-            Endpoint::SignupEmail => signup_email::handle(&self.app, &self.issuer, &self.mailer, req).await,
-            Endpoint::PhoneAdd => phone_add::handle(&self.app, &self.verifier, req).await,
-            Endpoint::PhoneChange => phone_change::handle(&self.app, &self.verifier, &self.mailer, req).await,
-            Endpoint::SessionsList => sessions_list::handle(&self.app, &self.verifier, req).await,
-            Endpoint::SessionEnd => session_end::handle(&self.app, &self.verifier, req).await,
-            Endpoint::SessionsEndOthers => sessions_end_others::handle(&self.app, &self.verifier, req).await,
-            Endpoint::KycSumsubToken => kyc_sumsub_token::handle(&self.app, &self.verifier, &self.sumsub, req).await,
-            Endpoint::SumsubWebhook => sumsub_webhook::handle(&self.app, &self.sumsub, req).await,
-        }
-        .expect("handlers are infallible");
+        });
+        let response = handled.await.expect("handlers are infallible");
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
@@ -361,7 +369,8 @@ impl TestEnv {
             .with_query_string_parameters(std::collections::HashMap::from([("token".to_owned(), token)]));
         let accept = if json { "application/json" } else { "text/html" };
         req.headers_mut().insert("accept", accept.parse().expect("header"));
-        let response = email_confirm::handle(&self.app, &self.mailer, req).await.expect("infallible");
+        let handled = aws_calls::as_function("email-confirm", email_confirm::handle(&self.app, &self.mailer, req));
+        let response = handled.await.expect("infallible");
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
@@ -375,7 +384,8 @@ impl TestEnv {
         let event = include_str!("../../events/session-end.json").replace("REPLACE_WITH_A_SESSION_ID", id);
         let mut req = lambda_http::request::from_str(&event).expect("event fixture parses");
         req.headers_mut().insert("authorization", authorization.parse().expect("header value"));
-        let response = session_end::handle(&self.app, &self.verifier, req).await.expect("handlers are infallible");
+        let handled = aws_calls::as_function("session-end", session_end::handle(&self.app, &self.verifier, req));
+        let response = handled.await.expect("handlers are infallible");
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
@@ -602,6 +612,37 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
+    /// The function (its crate, binary and `operationId`) that serves this endpoint.
+    pub fn function(self) -> &'static str {
+        match self {
+            Endpoint::AccountDelete => "account-delete",
+            Endpoint::AccountExport => "account-export",
+            Endpoint::DeletionPage | Endpoint::DeletionPagePost => "deletion-page",
+            Endpoint::Signup => "signup",
+            Endpoint::PhoneConfirm => "phone-confirm",
+            Endpoint::PhoneResend => "phone-resend",
+            Endpoint::Token | Endpoint::TokenForm => "token",
+            Endpoint::Revoke => "revoke",
+            Endpoint::Jwks => "jwks",
+            Endpoint::EmailAdd => "email-add",
+            Endpoint::EmailResend => "email-resend",
+            Endpoint::EmailConfirm | Endpoint::EmailConfirmPost => "email-confirm",
+            Endpoint::ProfileUpdate => "profile-update",
+            Endpoint::ProfileGet => "profile-get",
+            Endpoint::PasswordForgot => "password-forgot",
+            Endpoint::PasswordReset => "password-reset",
+            Endpoint::PasswordChange => "password-change",
+            Endpoint::SignupEmail => "signup-email",
+            Endpoint::PhoneAdd => "phone-add",
+            Endpoint::PhoneChange => "phone-change",
+            Endpoint::SessionsList => "sessions-list",
+            Endpoint::SessionEnd => "session-end",
+            Endpoint::SessionsEndOthers => "sessions-end-others",
+            Endpoint::KycSumsubToken => "kyc-sumsub-token",
+            Endpoint::SumsubWebhook => "sumsub-webhook",
+        }
+    }
+
     /// The endpoint's API Gateway HTTP API event from `events/`.
     pub fn event(self) -> Request {
         let json = match self {

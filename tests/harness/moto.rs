@@ -72,6 +72,14 @@ impl Moto {
             .endpoint_url(self.endpoint())
             .region(Region::new(REGION))
             .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
+            // Every call a handler makes is recorded as the IAM actions AWS would check.
+            .http_client(crate::aws_calls::RecordingClient::wrapping(
+                aws_smithy_http_client::Builder::new()
+                    .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                        aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
+                    ))
+                    .build_https(),
+            ))
             .load()
             .await
     }

@@ -109,15 +109,15 @@ pub async fn create_email_identity(client: &aws_sdk_sesv2::Client, sender: &str)
 
 /// A token signing key as docs/deploy.md creates one: ECC_NIST_P256 for signing. Returns its ARN.
 pub async fn create_signing_key(client: &aws_sdk_kms::Client) -> Result<String, String> {
-    let created = client
-        .create_key()
-        .key_spec(aws_sdk_kms::types::KeySpec::EccNistP256)
-        .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
-        .description("registration access tokens (local)")
-        .send()
+    registration::adapters::kms::create_signing_key(client, "registration access tokens (local)")
         .await
-        .map_err(|e| aws_sdk_kms::error::DisplayErrorContext(e).to_string())?;
-    created.key_metadata().and_then(|m| m.arn()).map(str::to_owned).ok_or_else(|| "CreateKey returned no ARN".into())
+        .map_err(|e| e.to_string())
+}
+
+/// The key's public half as the deploy hands it to the functions (`TokenPublicKeys`): `kid:point`.
+pub async fn published_public_key(client: &aws_sdk_kms::Client, key_arn: &str) -> Result<String, String> {
+    let key = registration::adapters::kms::public_key(client, key_arn).await.map_err(|e| e.to_string())?;
+    Ok(key.to_parameter())
 }
 
 /// The code pepper's secret as template.yaml generates it: 64 random letters and digits. Returns its ARN.

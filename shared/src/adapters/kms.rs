@@ -1,6 +1,6 @@
 //! Access tokens signed by an asymmetric KMS key (ECC_NIST_P256, ECDSA_SHA_256): the private key
-//! never leaves KMS, and only the functions that mint tokens may ask it to sign. Verifiers and the
-//! JWKS read the public keys once per cold start with `GetPublicKey`.
+//! never leaves KMS, and only the functions that mint tokens may ask it to sign. No function reads
+//! the public keys: `keys rotate` reads them with `GetPublicKey` and the deploy hands them over.
 
 use async_trait::async_trait;
 use aws_sdk_kms::Client;
@@ -16,7 +16,7 @@ use crate::security::tokens::PublicKey;
 const RETRYABLE: &[&str] =
     &["ThrottlingException", "KMSInternalException", "DependencyTimeoutException", "KeyUnavailableException"];
 
-/// Signs with one KMS key; its public half was read when the function started.
+/// Signs with one KMS key, whose public half came with the deploy.
 pub struct KmsSigner {
     client: Client,
     key_arn: String,
@@ -24,10 +24,16 @@ pub struct KmsSigner {
 }
 
 impl KmsSigner {
-    /// Reads the key's public half once; a key that is not a P-256 signing key stops the function at init.
+    /// `public` is the key's published half (`TOKEN_PUBLIC_KEYS`, checked by `keys rotate` to be
+    /// this key's); a signature KMS makes that it does not verify is never handed out.
+    pub fn new(client: Client, key_arn: &str, public: PublicKey) -> Self {
+        KmsSigner { client, key_arn: key_arn.to_owned(), public }
+    }
+
+    /// Reads the key's public half from KMS: what `keys rotate` and the tests use.
     pub async fn load(client: Client, key_arn: &str) -> Result<Self, ReadError> {
         let public = public_key(&client, key_arn).await?;
-        Ok(KmsSigner { client, key_arn: key_arn.to_owned(), public })
+        Ok(KmsSigner::new(client, key_arn, public))
     }
 }
 
@@ -49,8 +55,35 @@ impl TokenSigner for KmsSigner {
             .await
             .map_err(classify)?;
         let der = answer.signature().ok_or_else(|| SignError::Failed("KMS returned no signature".into()))?;
-        fixed_signature(der.as_ref()).ok_or_else(|| SignError::Failed("KMS returned a malformed signature".into()))
+        let fixed = fixed_signature(der.as_ref())
+            .ok_or_else(|| SignError::Failed("KMS returned a malformed signature".into()))?;
+        // A published key that is not this key's half would make every token fail everywhere else.
+        if !self.public.verifies(message, &fixed) {
+            return Err(SignError::Failed(format!(
+                "the published public key {} does not verify {}'s signature: run `keys rotate`",
+                self.public.kid(),
+                self.key_arn
+            )));
+        }
+        Ok(fixed)
     }
+}
+
+/// A new ECC_NIST_P256 signing key, as `keys signing-rotate` makes one; its ARN.
+pub async fn create_signing_key(client: &Client, description: &str) -> Result<String, ReadError> {
+    let created = client
+        .create_key()
+        .key_spec(aws_sdk_kms::types::KeySpec::EccNistP256)
+        .key_usage(KeyUsageType::SignVerify)
+        .description(description)
+        .send()
+        .await
+        .map_err(|e| ReadError::Unreachable(format!("CreateKey: {}", DisplayErrorContext(&e))))?;
+    created
+        .key_metadata()
+        .and_then(|m| m.arn())
+        .map(str::to_owned)
+        .ok_or_else(|| ReadError::Unreachable("CreateKey returned no ARN".into()))
 }
 
 /// The public half of a KMS key, with its key id as the `kid`.

@@ -7,20 +7,35 @@ use zeroize::Zeroizing;
 
 use super::ReadError;
 use crate::config::MIN_PEPPER_BYTES;
+use crate::security::code::Peppers;
 
-/// The secret's string, as bytes: the template generates it as random characters.
-pub async fn code_pepper(client: &Client, secret_arn: &str) -> Result<Zeroizing<Vec<u8>>, ReadError> {
+/// The secret's string: one pepper (the template generates it as random characters), or the
+/// peppers of a rotation under way (`Peppers::from_secret`).
+pub async fn code_pepper(client: &Client, secret_arn: &str) -> Result<Peppers, ReadError> {
+    let text = secret_string(client, secret_arn).await?;
+    Peppers::from_secret(&text, MIN_PEPPER_BYTES)
+        .map_err(|why| ReadError::Unsuitable(format!("the secret {secret_arn}: {why}")))
+}
+
+/// The secret's current string (AWSCURRENT).
+pub async fn secret_string(client: &Client, secret_arn: &str) -> Result<Zeroizing<String>, ReadError> {
     let answer = client
         .get_secret_value()
         .secret_id(secret_arn)
         .send()
         .await
         .map_err(|e| ReadError::Unreachable(format!("GetSecretValue {secret_arn}: {}", DisplayErrorContext(&e))))?;
-    let pepper = Zeroizing::new(answer.secret_string().unwrap_or_default().as_bytes().to_vec());
-    if pepper.len() < MIN_PEPPER_BYTES {
-        return Err(ReadError::Unsuitable(format!(
-            "the secret {secret_arn} must hold at least {MIN_PEPPER_BYTES} characters"
-        )));
-    }
-    Ok(pepper)
+    Ok(Zeroizing::new(answer.secret_string().unwrap_or_default().to_owned()))
+}
+
+/// Makes `value` the secret's current string: what `keys pepper-*` writes, never a function.
+pub async fn put_secret_string(client: &Client, secret_arn: &str, value: &str) -> Result<(), ReadError> {
+    client
+        .put_secret_value()
+        .secret_id(secret_arn)
+        .secret_string(value)
+        .send()
+        .await
+        .map_err(|e| ReadError::Unreachable(format!("PutSecretValue {secret_arn}: {}", DisplayErrorContext(&e))))?;
+    Ok(())
 }

@@ -94,15 +94,67 @@ pub struct CodeBinding<'a> {
     pub code_id: &'a str,
 }
 
-/// Computes and checks code MACs with the server pepper.
+/// The code peppers a function holds: the one it seals new codes with, and those it also accepts
+/// while a rotation is under way, so no environment, old or new, burns a user's attempt on a code
+/// another sealed (docs/deploy.md, "Rotating the code pepper").
+///
+/// The secret holds either one pepper (as the template generates it) or, during a rotation, the
+/// JSON `{"seal": "<pepper>", "check": ["<pepper>", ...]}` that `keys pepper` writes.
+pub struct Peppers {
+    pub seal: Zeroizing<Vec<u8>>,
+    pub also_check: Vec<Zeroizing<Vec<u8>>>,
+}
+
+impl Peppers {
+    /// Reads the secret's string; a pepper shorter than `min_bytes` or malformed JSON is refused.
+    pub fn from_secret(text: &str, min_bytes: usize) -> Result<Self, String> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Rotating {
+            seal: String,
+            #[serde(default)]
+            check: Vec<String>,
+            /// Where the rotation stands, for `keys`; the functions need only the peppers.
+            #[serde(default, rename = "step")]
+            _step: Option<String>,
+        }
+        let (seal, check) = if text.trim_start().starts_with('{') {
+            let rotating: Rotating = serde_json::from_str(text)
+                .map_err(|e| format!("a rotating pepper must be {{\"seal\": ..., \"check\": [...]}}: {e}"))?;
+            (rotating.seal, rotating.check)
+        } else {
+            (text.to_owned(), Vec::new())
+        };
+        let pepper = |value: String| {
+            if value.len() < min_bytes {
+                Err(format!("each pepper must hold at least {min_bytes} characters"))
+            } else {
+                Ok(Zeroizing::new(value.into_bytes()))
+            }
+        };
+        let seal = pepper(seal)?;
+        let also_check = check.into_iter().map(pepper).collect::<Result<Vec<_>, _>>()?;
+        Ok(Peppers { seal, also_check })
+    }
+}
+
+/// Computes and checks code MACs with the server pepper (and, during a rotation, checks under the
+/// others too).
 #[derive(Clone)]
 pub struct CodeMac {
     key: hmac::Key,
+    also: Vec<hmac::Key>,
 }
 
 impl CodeMac {
     pub fn new(pepper: &[u8]) -> Self {
-        CodeMac { key: hmac::Key::new(hmac::HMAC_SHA256, pepper) }
+        CodeMac { key: hmac::Key::new(hmac::HMAC_SHA256, pepper), also: Vec::new() }
+    }
+
+    /// Seals with `peppers.seal`; accepts a code sealed under any of them.
+    pub fn rotating(peppers: &Peppers) -> Self {
+        let also = peppers.also_check.iter().map(|p| hmac::Key::new(hmac::HMAC_SHA256, p)).collect();
+        CodeMac { also, ..CodeMac::new(&peppers.seal) }
     }
 
     fn message(binding: &CodeBinding<'_>, code: &ConfirmationCode) -> Zeroizing<String> {
@@ -126,7 +178,13 @@ impl CodeMac {
         let Some(stored) = random::decode_hex(stored_hex) else {
             return false;
         };
-        hmac::verify(&self.key, Self::message(binding, code).as_bytes(), &stored).is_ok()
+        let message = Self::message(binding, code);
+        // Every key is tried, whichever matches, so the time does not say which pepper sealed it.
+        let mut matched = hmac::verify(&self.key, message.as_bytes(), &stored).is_ok();
+        for key in &self.also {
+            matched |= hmac::verify(key, message.as_bytes(), &stored).is_ok();
+        }
+        matched
     }
 }
 
@@ -178,6 +236,38 @@ mod tests {
             &code,
             &sealed
         ));
+    }
+
+    #[test]
+    fn during_a_pepper_rotation_codes_sealed_under_either_pepper_check_on_both_sides() {
+        // GIVEN the old pepper, then each step `keys pepper` writes
+        let (old, new) = ("o".repeat(32), "n".repeat(32));
+        let before = CodeMac::rotating(&Peppers::from_secret(&old, 32).unwrap());
+        let begun = format!(r#"{{"seal": "{old}", "check": ["{new}"]}}"#);
+        let promoted = format!(r#"{{"seal": "{new}", "check": ["{old}"]}}"#);
+        let step1 = CodeMac::rotating(&Peppers::from_secret(&begun, 32).unwrap());
+        let step2 = CodeMac::rotating(&Peppers::from_secret(&promoted, 32).unwrap());
+        let after = CodeMac::rotating(&Peppers::from_secret(&new, 32).unwrap());
+        let code = ConfirmationCode::parse("654321").unwrap();
+        let b = binding("+447871234567", "c1");
+        // THEN each pair of neighbouring steps (old and new environments during one deploy) agree
+        for (older, newer) in [(&before, &step1), (&step1, &step2), (&step2, &after)] {
+            assert!(newer.matches(&b, &code, &older.seal(&b, &code)));
+            assert!(older.matches(&b, &code, &newer.seal(&b, &code)));
+        }
+        // AND once finished, a code sealed under the old pepper no longer checks
+        assert!(!after.matches(&b, &code, &before.seal(&b, &code)));
+    }
+
+    #[test]
+    fn a_pepper_secret_that_is_short_or_malformed_is_refused() {
+        assert!(Peppers::from_secret("short", 32).is_err());
+        assert!(Peppers::from_secret(r#"{"seal": "x"}"#, 32).is_err());
+        assert!(Peppers::from_secret(r#"{"seal": "#, 32).is_err());
+        let long = "p".repeat(32);
+        assert!(Peppers::from_secret(&format!(r#"{{"seal": "{long}", "check": ["short"]}}"#), 32).is_err());
+        assert!(Peppers::from_secret(&format!(r#"{{"seal": "{long}", "other": 1}}"#), 32).is_err());
+        assert_eq!(Peppers::from_secret(&long, 32).unwrap().also_check.len(), 0);
     }
 
     #[test]

@@ -71,6 +71,25 @@ impl PublicKey {
         &self.kid
     }
 
+    /// `kid:<base64url of the point>`, as the deploy hands public keys to the functions
+    /// (`TokenPublicKeys`, written by `keys rotate`): public, so a parameter may carry it.
+    pub fn to_parameter(&self) -> String {
+        format!("{}:{}", self.kid, URL_SAFE_NO_PAD.encode(&self.point))
+    }
+
+    /// Whether `signature` (JWS `r || s`) over `message` was made by this key's private half.
+    pub fn verifies(&self, message: &[u8], signature: &[u8; 64]) -> bool {
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
+        UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &self.point).verify(message, signature).is_ok()
+    }
+
+    /// The inverse of `to_parameter`; anything but a P-256 point under a key id is refused.
+    pub fn from_parameter(text: &str) -> Result<Self, KeyError> {
+        let (kid, point) = text.trim().split_once(':').ok_or(KeyError::NotP256Public)?;
+        let point = URL_SAFE_NO_PAD.decode(point).map_err(|_| KeyError::NotP256Public)?;
+        PublicKey::from_point(kid, &point)
+    }
+
     /// The public JWK (RFC 7517) that verifies tokens signed with this key.
     pub fn public_jwk(&self) -> serde_json::Value {
         let (x, y) = self.point[1..].split_at(32);

@@ -1,0 +1,147 @@
+"""IAM proven by the tests: every AWS action a function's handler called during the end-to-end
+suite is allowed by that function's policy in the transformed template, and every action a policy
+grants was called, or is listed below with the reason it is kept.
+
+moto authorizes nothing, so a missing grant passes every test and answers AccessDenied (a 500) on
+AWS. The calls come from `tests/harness/aws_calls.rs`, which records, per function, each request
+the SDK sends as the IAM actions AWS checks it by (a transaction as the actions of its items), into
+`.local/aws-calls.jsonl` while `make unit` runs the suite.
+"""
+
+import fnmatch
+import json
+
+import pytest
+
+from conftest import LOCAL
+
+CALLS = LOCAL / "aws-calls.jsonl"
+
+# Granted, never called by a handler in the suite, and kept: the reason each is needed.
+KEPT_UNUSED = {
+    ("secretsmanager:GetSecretValue", "pepper-secret"): "read at cold start (App::config), before any handler "
+    "runs; tests/e2e/template_secrets.rs holds each grant to the function's wiring",
+    ("kms:GetPublicKey", "signing-key"): "read at cold start (App::token_keys, App::token_issuer); "
+    "tests/e2e/template_secrets.rs holds each grant to the function's wiring",
+}
+
+
+def resource_kinds(statement):
+    """What a statement's Resource (or NotResource) covers, in the recorder's names."""
+    if "NotResource" in statement:
+        text = json.dumps(statement["NotResource"])
+        if ":sns:*:*:*" in text:
+            return {"phone"}  # every SNS ARN excluded: only direct-to-phone publishing is left
+        raise AssertionError(f"NotResource the rehearsal cannot read: {text}")
+    kinds = set()
+    resources = statement.get("Resource", [])
+    for resource in resources if isinstance(resources, list) else [resources]:
+        kinds |= kinds_of(resource)
+    return kinds
+
+
+def kinds_of(resource):
+    text = json.dumps(resource)
+    if "Fn::If" in text and isinstance(resource, dict) and "Fn::If" in resource:
+        _, yes, no = resource["Fn::If"]
+        kinds = set()
+        for branch in (yes, no):
+            for item in branch if isinstance(branch, list) else [branch]:
+                kinds |= kinds_of(item)
+        return kinds
+    if text == '{"Fn::GetAtt": ["Table", "Arn"]}':
+        return {"table"}
+    if "${Table.Arn}/index/" in text:
+        return {"table-index"}
+    if text == '{"Ref": "CodePepperSecret"}':
+        return {"pepper-secret"}
+    if ":secret:${Table}/sumsub/" in text:
+        return {"sumsub-secret"}
+    if text in ('{"Ref": "SigningKeyArn"}', '{"Ref": "PreviousSigningKeyArn"}'):
+        return {"signing-key"}
+    if ":ses:" in text and ":identity/" in text:
+        return {"email-identity"}
+    if ":ses:" in text and ":configuration-set/" in text:
+        return {"email-configuration-set"}
+    if ":sqs:" in text or "QueueArn" in text or "Queue" in text:
+        return {"queue"}
+    if text == '"*"':
+        return {"*"}
+    raise AssertionError(f"a Resource the rehearsal cannot name: {text}; add it to kinds_of")
+
+
+def grants(transformed, logical_id):
+    """(action pattern, resource kinds) for each Allow statement of the function's role."""
+    role = transformed["Resources"][f"{logical_id}Role"]["Properties"]
+    out = []
+    for policy in role.get("Policies", []):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if statement.get("Effect") != "Allow":
+                continue
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            kinds = resource_kinds(statement)
+            out += [(action, kinds) for action in actions]
+    return out
+
+
+def needed_kinds(action, resource):
+    # SES authorizes a send on the identity and on the configuration set it goes through.
+    if action == "ses:SendEmail":
+        return {"email-identity", "email-configuration-set"}
+    return {resource}
+
+
+def allowed(granted, action, resource):
+    needed = needed_kinds(action, resource)
+    covered = set()
+    for pattern, kinds in granted:
+        if fnmatch.fnmatchcase(action, pattern):
+            covered |= kinds if "*" not in kinds else needed
+    return needed <= covered
+
+
+@pytest.fixture(scope="module")
+def calls():
+    if not CALLS.exists():
+        pytest.fail(f"{CALLS} is missing: `make unit` records it while the end-to-end suite runs (AWS_CALLS_LOG)")
+    return [json.loads(line) for line in CALLS.read_text().splitlines() if line.strip()]
+
+
+def test_every_aws_call_a_function_made_in_the_suite_is_allowed_by_its_policy(transformed, functions, calls):
+    # GIVEN what each function called during the end-to-end suite
+    by_binary = {binary: logical for logical, binary in functions.items()}
+    denied = []
+    for call in calls:
+        logical = by_binary.get(call["function"])
+        if logical is None:
+            denied.append(f"{call['function']}: no such function in template.yaml")
+            continue
+        # WHEN AWS authorizes the call against the function's role
+        # THEN the role allows it
+        if not allowed(grants(transformed, logical), call["action"], call["resource"]):
+            denied.append(f"{logical} ({call['function']}): {call['action']} on {call['resource']} is not granted")
+    assert not denied, "AWS would answer AccessDenied (the handler a 500):\n" + "\n".join(sorted(set(denied)))
+
+
+def test_every_action_a_policy_grants_was_called_or_is_kept_for_a_stated_reason(transformed, functions, calls):
+    # GIVEN what each function's policy grants, and what the suite saw it call
+    used = {(c["function"], c["action"], c["resource"]) for c in calls}
+    unused = []
+    for logical, binary in functions.items():
+        for pattern, kinds in grants(transformed, logical):
+            for kind in kinds:
+                if kind == "email-configuration-set":
+                    kind = "email-identity"  # one send uses both
+                if any(f == binary and fnmatch.fnmatchcase(a, pattern) and r == kind for f, a, r in used):
+                    continue
+                if (pattern, kind) in KEPT_UNUSED:
+                    continue
+                unused.append(f"{logical} ({binary}): {pattern} on {kind}")
+    # THEN nothing is granted that no test exercised: remove it, or test it, or say why above
+    assert not unused, "granted and never called in the suite:\n" + "\n".join(sorted(set(unused)))
+
+
+def test_a_transaction_is_authorized_per_item_with_no_transact_action(calls):
+    # IAM has no dynamodb:TransactWriteItems action: the recorder must have split each transaction.
+    assert not [c for c in calls if c["action"].startswith("dynamodb:Transact")]
+    assert any(c["action"] == "dynamodb:ConditionCheckItem" for c in calls)
