@@ -170,6 +170,10 @@ pub struct UpdateArgs {
     /// Tell users when their account is signed in to from a new device: on or off.
     #[arg(long, value_parser = clap::builder::BoolishValueParser::new())]
     pub new_device_notices: Option<bool>,
+    /// The partner calls from its backend and signs each end user's address (X-End-User-Address):
+    /// the per-IP limits count that address. On or off; on needs a signing secret.
+    #[arg(long, value_parser = clap::builder::BoolishValueParser::new())]
+    pub forwards_end_user_address: Option<bool>,
 }
 
 #[cfg(test)]

@@ -101,6 +101,7 @@ async fn add(registry: &dyn PartnerRegistry, args: AddArgs) -> Result<String, Fa
         email_sender: args.email_sender,
         public_base_url: args.public_base_url,
         new_device_notices: args.new_device_notices,
+        forwards_end_user_address: false,
         sumsub: None,
         created_at: at,
         updated_at: at,
@@ -148,6 +149,16 @@ async fn update(registry: &dyn PartnerRegistry, args: UpdateArgs) -> Result<Stri
     }
     if args.public_base_url.is_some() || args.clear_public_base_url {
         partner.public_base_url = args.public_base_url;
+    }
+    if let Some(on) = args.forwards_end_user_address {
+        partner.forwards_end_user_address = on;
+    }
+    if partner.signing_secret.is_none() {
+        // Without a signature, nothing would vouch for the address a caller sends.
+        partner.forwards_end_user_address = false;
+        if args.forwards_end_user_address == Some(true) {
+            return Err(Ok("--forwards-end-user-address on needs a signing secret: only the partner's signature vouches for the address".into()));
+        }
     }
     if let Some(on) = args.new_device_notices {
         partner.new_device_notices = on;

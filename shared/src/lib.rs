@@ -12,6 +12,7 @@ pub mod handlers;
 pub mod http;
 pub mod latency;
 pub mod mail;
+pub mod metrics;
 pub mod ports;
 pub mod security;
 pub mod serve;

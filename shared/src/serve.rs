@@ -13,6 +13,7 @@ use tokio::sync::OnceCell;
 use crate::config::ConfigError;
 use crate::error::ApiError;
 use crate::http::response::finish;
+use crate::metrics;
 
 /// Runs `handle` on what `load` built, building it again on later requests if AWS was unreachable.
 pub async fn serve<S, L, LF, H, HF>(endpoint: &'static str, load: L, handle: H) -> Result<(), Error>
@@ -35,15 +36,28 @@ where
     }
     let load = &*Box::leak(Box::new(load));
     let handle = &*Box::leak(Box::new(handle));
+    let stack: &'static str = Box::leak(std::env::var("STACK_NAME").unwrap_or_default().into_boxed_str());
     run(service_fn(move |req: Request| async move {
-        match state.get_or_try_init(load).await {
-            Ok(loaded) => handle(loaded, req).await,
-            Err(ConfigError::Unreadable(why)) => {
-                tracing::warn!(endpoint, error = %why, "AWS still unreachable");
-                finish(endpoint, &req, Err(ApiError::Unavailable))
+        let started = std::time::Instant::now();
+        let (answer, counts) = metrics::counted(async {
+            match state.get_or_try_init(load).await {
+                Ok(loaded) => handle(loaded, req).await,
+                Err(ConfigError::Unreadable(why)) => {
+                    tracing::warn!(endpoint, error = %why, "AWS still unreachable");
+                    finish(endpoint, &req, Err(ApiError::Unavailable))
+                }
+                Err(other) => finish(endpoint, &req, Err(ApiError::Internal(other.to_string()))),
             }
-            Err(other) => finish(endpoint, &req, Err(ApiError::Internal(other.to_string()))),
+        })
+        .await;
+        if let Ok(response) = &answer {
+            let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            let now = u64::try_from(now.as_millis()).unwrap_or_default();
+            // EMF is read from standard output as one JSON object per line (metrics.rs).
+            println!("{}", metrics::request_record(stack, endpoint, response.status().as_u16(), latency, &counts, now));
         }
+        answer
     }))
     .await
 }

@@ -265,3 +265,48 @@ async fn the_daily_budget_stops_sms_until_the_next_day() {
     env.clock.advance(86_400);
     assert_eq!(env.signup(signup_body(&fresh_phone())).await.body["error"], "SMS_BUDGET_EXHAUSTED");
 }
+
+#[tokio::test]
+async fn a_backend_partner_has_each_end_user_counted_apart_by_the_address_its_signature_covers() {
+    // GIVEN a partner that calls from one backend address and forwards its users' addresses
+    let env = &TestEnv::new().await;
+    let secret = SigningSecret::generate();
+    let stored = secret.clone();
+    env.update_partner(MERCHANT, move |p| {
+        p.signing_secret = Some(stored);
+        p.forwards_end_user_address = true;
+    })
+    .await;
+    let attempt = |sent: &'static str, signed: &'static str| {
+        let body = json!({ "phone": fresh_phone(), "code": "000000" }).to_string();
+        let request = signature::Signed {
+            method: "POST",
+            path_and_query: "/v2/mobile/phone/confirm",
+            body: body.as_bytes(),
+            end_user: Some(signed),
+        };
+        let header = signature::sign_request(&secret, env.clock.now(), &request);
+        async move {
+            let headers = [("x-signature", Some(header.as_str())), ("x-end-user-address", Some(sent))];
+            env.call_from(Some("192.0.2.50"), Endpoint::PhoneConfirm, Body::Text(body), &headers).await
+        }
+    };
+
+    // WHEN one end user uses up its 30 verifications of the window
+    for _ in 0..30 {
+        assert_ne!(attempt("198.51.100.7", "198.51.100.7").await.status, 429);
+    }
+    // THEN its next is a 429, while another user behind the same backend is served
+    assert_eq!(attempt("198.51.100.7", "198.51.100.7").await.status, 429);
+    assert_ne!(attempt("198.51.100.8", "198.51.100.8").await.status, 429);
+
+    // AND an address the signature does not cover, or one that is no address, is refused
+    for (sent, signed) in [("198.51.100.9", "198.51.100.8"), ("not-an-address", "not-an-address")] {
+        let refused = attempt(sent, signed).await;
+        assert_eq!(refused.status, 401, "{sent}: {:?}", refused.body);
+        assert_eq!(refused.body["error"], "SIGNATURE_INVALID");
+    }
+    // AND a partner not set to forward addresses has the header refused, not silently ignored
+    env.update_partner(MERCHANT, |p| p.forwards_end_user_address = false).await;
+    assert_eq!(attempt("198.51.100.8", "198.51.100.8").await.status, 401);
+}

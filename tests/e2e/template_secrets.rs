@@ -100,8 +100,11 @@ fn no_secret_is_a_parameter_or_in_any_functions_environment() {
         let name = name.as_str().unwrap();
         let lower = name.to_lowercase();
         assert!(
-            !(lower.contains("pepper") || lower.contains("secret") || lower.contains("private"))
-                && (!lower.contains("key") || lower.ends_with("arn")),
+            // PepperRevision is a counter the pepper rotation raises, not the pepper.
+            !((lower.contains("pepper") && !lower.ends_with("revision"))
+                || lower.contains("secret")
+                || lower.contains("private"))
+                && (!lower.contains("key") || lower.ends_with("arn") || lower.ends_with("publickeys")),
             "parameter {name} looks like a secret"
         );
     }
@@ -109,11 +112,8 @@ fn no_secret_is_a_parameter_or_in_any_functions_environment() {
         for (name, value) in &function.variables {
             // THEN a variable may name where a secret lives (an ARN), never hold one
             let sensitive = ["PEPPER", "SECRET", "PRIVATE", "KEY", "PASSWORD"].iter().any(|w| name.contains(w));
-            assert!(
-                !sensitive || name.ends_with("_ARN") || name.ends_with("_ARNS"),
-                "{}: {name} holds a secret",
-                function.binary
-            );
+            let names_no_secret = ["_ARN", "_PUBLIC_KEYS", "_REVISION"].iter().any(|end| name.ends_with(end));
+            assert!(!sensitive || names_no_secret, "{}: {name} holds a secret", function.binary);
             for text in strings(value) {
                 assert!(text.len() < 40 || text.contains(':'), "{}: {name} holds a long literal", function.binary);
             }
@@ -127,7 +127,7 @@ fn no_secret_is_a_parameter_or_in_any_functions_environment() {
 }
 
 #[test]
-fn only_the_functions_that_mint_tokens_may_sign_and_verifiers_get_public_keys_only() {
+fn only_the_functions_that_mint_tokens_may_sign_and_no_function_reads_kms_at_init() {
     for function in functions(&template()) {
         let main = loads(&function.binary);
         let mints = main.contains("App::token_issuer(");
@@ -135,9 +135,16 @@ fn only_the_functions_that_mint_tokens_may_sign_and_verifiers_get_public_keys_on
         let signs = function.actions.iter().any(|a| a == "kms:Sign" || a == "kms:*" || a == "*");
         assert_eq!(signs, mints, "{}: kms:Sign {signs}, mints tokens {mints}", function.binary);
         assert_eq!(function.variables.contains_key("SIGNING_KEY_ARN"), mints, "{}", function.binary);
-        assert_eq!(function.variables.contains_key("TOKEN_KEY_ARNS"), verifies, "{}", function.binary);
-        let reads_public = function.actions.iter().any(|a| a == "kms:GetPublicKey");
-        assert_eq!(reads_public, mints || verifies, "{}: kms:GetPublicKey", function.binary);
+        // The public keys come with the deploy (TokenPublicKeys, filled by `keys signing-rotate`):
+        // every verifier and minter has them, and none may read KMS for them.
+        let published = function.variables.get("TOKEN_PUBLIC_KEYS").map(refs).unwrap_or_default();
+        assert!(!(mints || verifies) || published == ["TokenPublicKeys"], "{}: TOKEN_PUBLIC_KEYS", function.binary);
+        assert!(
+            function.actions.iter().all(|a| a == "kms:Sign" || !a.starts_with("kms:")),
+            "{}: KMS beyond Sign: {:?}",
+            function.binary,
+            function.actions
+        );
     }
 }
 
@@ -208,10 +215,19 @@ fn malformed_keys_urls_senders_and_sender_ids_are_refused_at_deploy_time() {
             ],
         ),
         (
-            "PreviousSigningKeyArn",
-            &["", "arn:aws-cn:kms:cn-north-1:123456789012:key/k-1"],
-            &["arn:aws:kms:eu-west-1:123456789012:key/a,arn:aws:kms:eu-west-1:123456789012:key/b"],
+            "TokenPublicKeys",
+            &[
+                "1234abcd-12ab-34cd-56ef-1234567890ab:BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                "a:BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA,b:BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            ],
+            &[
+                "",
+                "SET-ME",
+                "kid:short",
+                "a:BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA,",
+            ],
         ),
+        ("DeployDigest", &["0123456789", "abcdef0123"], &["", "SET-BY-MAKE-DEPLOY", "0123456789a", "ABCDEF0123"]),
         (
             "TokenIssuer",
             &["https://auth.example.com", "https://api.example.com/prod", "http://127.0.0.1:3000"],

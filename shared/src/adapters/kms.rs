@@ -118,7 +118,12 @@ where
         _ => false,
     };
     let why = format!("Sign: {}", DisplayErrorContext(&err));
-    if retryable { SignError::Unavailable(why) } else { SignError::Failed(why) }
+    if retryable {
+        crate::metrics::count(crate::metrics::Counter::KmsThrottled);
+        SignError::Unavailable(why)
+    } else {
+        SignError::Failed(why)
+    }
 }
 
 /// A DER `ECDSA-Sig-Value` (what KMS returns) as the fixed-size `r || s` that JWS wants.

@@ -43,6 +43,7 @@ impl SmsSender for SnsSmsSender {
         // Only the error's code goes into the message: the SDK's full text could echo the request.
         publish.send().await.map(|_| ()).map_err(|e| {
             let code = aws_sdk_sns::error::ProvideErrorMetadata::code(&e).unwrap_or("dispatch").to_owned();
+            crate::metrics::count(crate::metrics::Counter::SmsNotSent);
             SendError(format!("SNS Publish failed: {code}"))
         })
     }

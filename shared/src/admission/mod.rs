@@ -23,6 +23,9 @@ pub use rate_limit::RateClass;
 pub struct Caller {
     pub headers: PartnerHeaders,
     pub partner: Arc<Partner>,
+    /// Whom the per-IP limits count: the address API Gateway saw, or, from a partner that forwards
+    /// its end users' addresses, the `X-End-User-Address` its signature covers.
+    pub client: String,
 }
 
 impl Caller {
@@ -39,6 +42,7 @@ pub async fn identify(app: &App, req: &Request) -> Result<Caller, ApiError> {
     if !partner.is_active() {
         return Err(ApiError::PartnerDisabled);
     }
+    let end_user = end_user_address(req, &partner)?;
     if let Some(secret) = &partner.signing_secret {
         let header = req.headers().get(signature::HEADER).map(|v| v.to_str().unwrap_or_default());
         // The path as the client sent it: API Gateway's rawPath, which holds a named stage's segment
@@ -49,14 +53,45 @@ pub async fn identify(app: &App, req: &Request) -> Result<Caller, ApiError> {
             Some(query) => format!("{raw}?{query}"),
             None => raw.to_owned(),
         };
-        signature::verify(secret, header, req.method().as_str(), &path, body_bytes(req)?, app.clock.now())?;
+        let end_user_text = end_user.map(|ip| ip.to_string());
+        let request = signature::Signed {
+            method: req.method().as_str(),
+            path_and_query: &path,
+            body: body_bytes(req)?,
+            end_user: end_user_text.as_deref(),
+        };
+        signature::verify(secret, header, &request, app.clock.now())?;
     }
-    Ok(Caller { headers, partner })
+    let client = match end_user {
+        Some(ip) => rate_limit::address_key(ip),
+        None => rate_limit::client_address(req),
+    };
+    Ok(Caller { headers, partner, client })
+}
+
+/// `X-End-User-Address`, from a partner set to forward it (its signature then covers it); from
+/// anyone else the header is refused rather than ignored, so a partner never believes its users
+/// are counted apart when they are not.
+fn end_user_address(req: &Request, partner: &Partner) -> Result<Option<std::net::IpAddr>, ApiError> {
+    let Some(value) = req.headers().get(signature::END_USER_HEADER) else {
+        return Ok(None);
+    };
+    if !(partner.forwards_end_user_address && partner.signing_secret.is_some()) {
+        return Err(ApiError::Signature(
+            "X-End-User-Address is taken only from a partner that forwards addresses under its signature",
+        ));
+    }
+    value
+        .to_str()
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .map(Some)
+        .ok_or(ApiError::Signature("X-End-User-Address must be one IPv4 or IPv6 address"))
 }
 
 /// `identify`, then the per-IP limit of `class`.
 pub async fn admit(app: &App, req: &Request, class: RateClass) -> Result<Caller, ApiError> {
     let caller = identify(app, req).await?;
-    rate_limit::check(app, req, class).await?;
+    rate_limit::check(app, &caller.client, class).await?;
     Ok(caller)
 }

@@ -84,28 +84,35 @@ impl RateLimits {
     }
 }
 
-/// The caller's address as API Gateway saw it. IPv6 clients are counted per /64, the block one
-/// subscriber usually holds, so rotating addresses inside it does not reset the count.
+/// The caller's address as API Gateway saw it, as `address_key` counts it.
 pub fn client_address(req: &Request) -> String {
     let source = match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
         _ => None,
     };
     match source.as_deref().map(str::parse::<IpAddr>) {
-        Some(Ok(IpAddr::V4(v4))) => v4.to_string(),
-        Some(Ok(IpAddr::V6(v6))) => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
+        Some(Ok(ip)) => address_key(ip),
         _ => "unknown".to_owned(),
     }
 }
 
-/// Counts this request against its class; 429 with the seconds left in the window when over.
-pub async fn check(app: &App, req: &Request, class: RateClass) -> Result<(), ApiError> {
+/// What the limits count for `ip`. IPv6 clients are counted per /64, the block one subscriber
+/// usually holds, so rotating addresses inside it does not reset the count.
+pub fn address_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
+}
+
+/// Counts this request of `client` (`Caller::client`, or `client_address` where no partner is
+/// identified) against its class; 429 with the seconds left in the window when over.
+pub async fn check(app: &App, client: &str, class: RateClass) -> Result<(), ApiError> {
     let now = app.clock.now();
-    let client = client_address(req);
-    let (key, ends) = app.rate_limits.window(class, &client, now);
+    let (key, ends) = app.rate_limits.window(class, client, now);
     if app.counters.increment_below(&key, app.rate_limits.limit(class)).await? {
         Ok(())
     } else {

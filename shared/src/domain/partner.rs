@@ -132,6 +132,10 @@ pub struct Partner {
     /// used before. Off unless the partner turns it on: apps that send no fingerprint, or a new one
     /// per install, would tell users too often.
     pub new_device_notices: bool,
+    /// The partner calls from its own backend and passes each end user's address in
+    /// `X-End-User-Address`, covered by its request signature (admission/signature.rs): the per-IP
+    /// limits then count that address, not the backend's. Needs a signing secret; off by default.
+    pub forwards_end_user_address: bool,
     /// Identity verification with Sumsub after KYC_0; `None` is mode "off".
     pub sumsub: Option<SumsubSettings>,
     pub created_at: i64,
@@ -219,6 +223,7 @@ pub(crate) fn test_partner() -> Partner {
         email_sender: None,
         public_base_url: None,
         new_device_notices: false,
+        forwards_end_user_address: false,
         sumsub: None,
         created_at: 0,
         updated_at: 0,

@@ -142,7 +142,7 @@ async fn show(app: &App, mailer: &Mailer, req: &Request) -> Result<Shown, ApiErr
 }
 
 async fn ask_for_code(app: &App, req: &Request, partner: &Partner, phone: &str) -> Result<Shown, ApiError> {
-    rate_limit::check(app, req, RateClass::Send).await?;
+    rate_limit::check(app, &rate_limit::client_address(req), RateClass::Send).await?;
     let key = PhoneKey { merchant_id: partner.id.clone(), phone: PhoneNumber::parse(phone)? };
     partner.check_sms_country(&key.phone)?;
     let estimate = &app.send_latency.deletion;
@@ -175,7 +175,7 @@ async fn delete(
     phone: &str,
     code: &str,
 ) -> Result<Shown, ApiError> {
-    rate_limit::check(app, req, RateClass::Verify).await?;
+    rate_limit::check(app, &rate_limit::client_address(req), RateClass::Verify).await?;
     let key = PhoneKey { merchant_id: partner.id.clone(), phone: PhoneNumber::parse(phone)? };
     let retry = |message: String| Shown::ask_code(400, "Check the code", message, &key.phone);
     let Ok(code) = ConfirmationCode::parse(code) else {

@@ -44,7 +44,7 @@ async fn add(
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let SignedIn { caller, account, .. } = signed_in_account(app, verifier, req, Method::PUT).await?;
-    rate_limit::check(app, req, RateClass::Contact).await?;
+    rate_limit::check(app, &caller.client, RateClass::Contact).await?;
     let partner = &caller.partner;
     let body: AddEmailRequest = json_body(req)?;
     let email = EmailAddress::parse(&body.email)?;

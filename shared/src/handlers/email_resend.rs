@@ -32,7 +32,7 @@ async fn resend(
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let SignedIn { caller, account, .. } = signed_in_account(app, verifier, req, Method::POST).await?;
-    rate_limit::check(app, req, RateClass::Contact).await?;
+    rate_limit::check(app, &caller.client, RateClass::Contact).await?;
     let pending = account.pending_email.as_deref().ok_or_else(|| {
         ApiError::validation(
             "email",

@@ -149,9 +149,11 @@ pub(super) async fn notify(
         match send(app, mailer, partner, recipient, event, now).await {
             Ok(true) => tracing::info!(event = event.kind(), to = %recipient.masked(), "security notice sent"),
             Ok(false) => {
+                crate::metrics::count(crate::metrics::Counter::NoticeNotSent);
                 tracing::warn!(event = event.kind(), to = %recipient.masked(), "security notice not sent: daily cap")
             }
             Err(why) => {
+                crate::metrics::count(crate::metrics::Counter::NoticeNotSent);
                 tracing::warn!(event = event.kind(), to = %recipient.masked(), error = %why, "security notice not sent")
             }
         }

@@ -42,7 +42,7 @@ pub async fn handle(app: &App, verifier: &AccessTokenVerifier, req: Request) -> 
 
 async fn add(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Result<Response<Body>, ApiError> {
     let SignedIn { caller, account, .. } = signed_in_account(app, verifier, req, Method::PUT).await?;
-    rate_limit::check(app, req, RateClass::Contact).await?;
+    rate_limit::check(app, &caller.client, RateClass::Contact).await?;
     let partner = &caller.partner;
     let body: AddPhoneRequest = json_body(req)?;
     let phone = PhoneNumber::parse(&body.phone)?;

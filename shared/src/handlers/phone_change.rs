@@ -62,7 +62,8 @@ async fn change(
     let SignedIn { caller, account, .. } = signed_in_account(app, verifier, req, Method::PUT).await?;
     let body: ChangePhoneRequest = json_body(req)?;
     // Asking sends an SMS to a new contact; confirming is a guess like any other code.
-    rate_limit::check(app, req, if body.code.is_some() { RateClass::Verify } else { RateClass::Contact }).await?;
+    rate_limit::check(app, &caller.client, if body.code.is_some() { RateClass::Verify } else { RateClass::Contact })
+        .await?;
     let partner = &caller.partner;
     let new = PhoneKey { merchant_id: account.merchant_id.clone(), phone: PhoneNumber::parse(&body.phone)? };
     let old = account

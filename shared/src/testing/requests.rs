@@ -23,6 +23,7 @@ pub fn live_partner() -> Partner {
         email_sender: None,
         public_base_url: None,
         new_device_notices: false,
+        forwards_end_user_address: false,
         sumsub: None,
         created_at: 1,
         updated_at: 1,

@@ -51,6 +51,9 @@ pub fn classify_transaction<R: std::fmt::Debug>(
         if codes.iter().any(|c| THROTTLING.contains(c)) {
             return StoreError::Unavailable(format!("{operation}: cancelled {codes:?}"));
         }
+        if codes.contains(&"TransactionConflict") {
+            crate::metrics::count(crate::metrics::Counter::TransactionConflict);
+        }
         return StoreError::Conflict;
     }
     classify(operation, err)

@@ -29,6 +29,7 @@ fn partner_item(p: &Partner) -> Item {
         ("smsCountries", AttributeValue::L(p.sms_countries.iter().map(|c| s(c.as_str())).collect())),
         ("dailySmsBudget", n(p.daily_sms_budget)),
         ("newDeviceNotices", AttributeValue::Bool(p.new_device_notices)),
+        ("forwardsEndUserAddress", AttributeValue::Bool(p.forwards_end_user_address)),
         ("createdAt", n(p.created_at)),
         ("updatedAt", n(p.updated_at)),
     ]));
@@ -86,6 +87,11 @@ fn partner_from(item: &Item) -> Result<Partner, StoreError> {
         public_base_url: get_opt_s(item, "publicBaseUrl"),
         // Absent on partners registered before the setting existed: off.
         new_device_notices: item.get("newDeviceNotices").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
+        forwards_end_user_address: item
+            .get("forwardsEndUserAddress")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(false),
         sumsub: sumsub_from(item)?,
         created_at: get_n(item, "createdAt")?,
         updated_at: get_n(item, "updatedAt")?,

@@ -53,7 +53,7 @@ async fn token(app: &App, issuer: &TokenIssuer, mailer: &Mailer, req: &Request) 
     })?;
     let class =
         if body.grant_type.as_deref() == Some("refresh_token") { RateClass::Refresh } else { RateClass::Verify };
-    rate_limit::check(app, req, class).await?;
+    rate_limit::check(app, &caller.client, class).await?;
     match body.grant_type.as_deref() {
         Some("password") => match (body.username, body.password) {
             (Some(username), Some(password)) => {
