@@ -45,7 +45,7 @@ unit:
 	AWS_CALLS_LOG=$(AWS_CALLS_LOG) MOTO_PYTHON=$(abspath $(VENV))/bin/python cargo test --workspace
 
 template: venv checkov
-	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/cfn-lint template.yaml edge-waf.yaml
 	$(VENV)/bin/sam validate --lint --template template.yaml
 
 ## make rehearsal: what AWS would refuse and moto does not check (tests/rehearsal): the template as

@@ -6,6 +6,7 @@
 mod account_deletion;
 mod account_sessions;
 mod browser;
+mod concurrency;
 mod confirm;
 mod contract;
 mod deletion_page;
