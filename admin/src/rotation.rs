@@ -17,6 +17,7 @@ use registration::adapters::{kms, secrets};
 use registration::config::{MIN_PEPPER_BYTES, token_public_keys};
 use registration::security::code::Peppers;
 use registration::security::random;
+use registration::security::tokens::SigningKey;
 use serde_json::json;
 
 use crate::samconfig::StageParameters;
@@ -26,6 +27,17 @@ use crate::samconfig::StageParameters;
 pub const OLD_KEY_TOKENS_EXPIRED_AFTER_MINUTES: u32 = 16;
 /// The longest a confirmation code lives (an email code, 10 minutes), plus a minute.
 pub const CODES_EXPIRED_AFTER_MINUTES: u32 = 11;
+
+/// How the new key signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningMode {
+    /// KMS signs every token (`kms:Sign`); the private key never leaves KMS. The default.
+    Kms,
+    /// A P-256 key made here, sealed by a symmetric KMS key, opened by each minting function at
+    /// cold start and used in its memory: tokens a second no longer depend on KMS's quota, at the
+    /// price of the private key being in those functions' memory (docs/capacity.md).
+    Sealed,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyRotation {
@@ -69,22 +81,56 @@ pub async fn rotate_signing_key(
     how: KeyRotation,
     new_key: Option<&str>,
 ) -> Result<Step, String> {
+    rotate_signing_key_in(client, stage, how, SigningMode::Kms, new_key).await
+}
+
+/// `rotate_signing_key`, choosing how the new key signs. In the sealed mode `key` is the symmetric
+/// key that seals (made here when not given) and the signing key is made here.
+pub async fn rotate_signing_key_in(
+    client: &Kms,
+    stage: &mut StageParameters,
+    how: KeyRotation,
+    mode: SigningMode,
+    key: Option<&str>,
+) -> Result<Step, String> {
     let old = stage.get("SigningKeyArn").map(str::to_owned);
-    let new = match new_key {
-        Some(arn) => arn.to_owned(),
-        None => kms::create_signing_key(client, &format!("registration access tokens ({})", stage.stage()))
-            .await
-            .map_err(|e| e.to_string())?,
+    // The key that signs now, as published: a KMS key's or a sealed key's public half.
+    let old_public = token_public_keys(stage.get("TokenPublicKeys").unwrap_or_default())
+        .ok()
+        .and_then(|keys| keys.into_iter().next());
+    let description = format!("registration access tokens ({})", stage.stage());
+    let (arn, new_public, sealed) = match mode {
+        SigningMode::Kms => {
+            let arn = match key {
+                Some(arn) => arn.to_owned(),
+                None => kms::create_signing_key(client, &description).await.map_err(|e| e.to_string())?,
+            };
+            if old.as_deref() == Some(arn.as_str()) && stage.get("SealedSigningKey").is_none() {
+                return Err(format!("{arn} already signs for {}", stage.stage()));
+            }
+            // Refuses a key that is not an ECC_NIST_P256 SIGN_VERIFY key, naming it.
+            (arn.clone(), kms::public_key(client, &arn).await.map_err(|e| e.to_string())?, String::new())
+        }
+        SigningMode::Sealed => {
+            let arn = match key {
+                Some(arn) => arn.to_owned(),
+                None => kms::create_sealing_key(client, &format!("{description}, sealing"))
+                    .await
+                    .map_err(|e| e.to_string())?,
+            };
+            let kid = format!("sealed-{}", uuid::Uuid::new_v4());
+            let pkcs8 = zeroize::Zeroizing::new(SigningKey::generate_pkcs8());
+            let key = SigningKey::from_pkcs8_der(&kid, &pkcs8).map_err(|e| e.to_string())?;
+            let sealed = kms::seal_signing_key(client, &arn, &kid, &pkcs8).await.map_err(|e| e.to_string())?;
+            (arn, key.public_key_ref().clone(), sealed.to_parameter())
+        }
     };
-    if old.as_deref() == Some(new.as_str()) {
-        return Err(format!("{new} already signs for {}", stage.stage()));
-    }
-    // Refuses a key that is not an ECC_NIST_P256 SIGN_VERIFY key, naming it.
-    let mut published = vec![kms::public_key(client, &new).await.map_err(|e| e.to_string())?];
+    let mut published = vec![new_public];
     let mut step = Step::default();
+    let old = old.filter(|_| old_public.is_some());
     match (&old, how) {
-        (Some(old), KeyRotation::Normal) => {
-            published.push(kms::public_key(client, old).await.map_err(|e| e.to_string())?);
+        (Some(_), KeyRotation::Normal) => {
+            published.extend(old_public.clone());
             step.next = vec![
                 deploy(stage),
                 format!(
@@ -94,18 +140,22 @@ pub async fn rotate_signing_key(
             ];
         }
         (Some(old), KeyRotation::Compromised) => {
-            step.next = vec![
-                format!("{} (the old key's tokens stop verifying everywhere at once)", deploy(stage)),
-                format!("then stop the old key signing anything: aws kms disable-key --key-id {old}"),
-            ];
+            step.next = vec![format!("{} (the old key's tokens stop verifying everywhere at once)", deploy(stage))];
+            if *old != arn {
+                step.next.push(format!(
+                    "then stop the old key signing or opening anything: aws kms disable-key --key-id {old}"
+                ));
+            }
         }
         (None, _) => step.next = vec![deploy(stage)],
     }
     let value = published.iter().map(|k| k.to_parameter()).collect::<Vec<_>>().join(",");
-    stage.set("SigningKeyArn", &new);
+    stage.set("SigningKeyArn", &arn);
+    stage.set("SigningMode", if mode == SigningMode::Sealed { "sealed" } else { "kms" });
+    stage.set("SealedSigningKey", &sealed);
     stage.set("TokenPublicKeys", &value);
     stage.write()?;
-    step.done.push(format!("{}: SigningKeyArn={new}", stage.stage()));
+    step.done.push(format!("{}: SigningKeyArn={arn} (signing mode {mode:?})", stage.stage()));
     step.done.push(format!(
         "{}: TokenPublicKeys lists {}",
         stage.stage(),

@@ -7,7 +7,7 @@ use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 use crate::adapters::call_limits;
 use crate::adapters::dynamodb::DynamoStore;
 use crate::adapters::https::{self, TrustRoots};
-use crate::adapters::kms::KmsSigner;
+use crate::adapters::kms::{self, KmsSigner};
 use crate::adapters::partner_secrets::SecretsManagerPartnerSecrets;
 use crate::adapters::secrets;
 use crate::adapters::ses::SesEmailSender;
@@ -93,14 +93,19 @@ impl App {
     }
 
     /// What mints access tokens: the KMS key `SIGNING_KEY_ARN` names, whose public half leads
-    /// `TOKEN_PUBLIC_KEYS`. Nothing is read from KMS until the first token is signed.
-    pub fn token_issuer(sdk: &SdkConfig, source: &impl Source) -> Result<TokenIssuer, ConfigError> {
+    /// `TOKEN_PUBLIC_KEYS`; nothing is read from KMS until the first token is signed. In the sealed
+    /// mode (`SEALED_SIGNING_KEY`), the key KMS opens here, once, which then signs in the process.
+    pub async fn token_issuer(sdk: &SdkConfig, source: &impl Source) -> Result<TokenIssuer, ConfigError> {
         let settings = TokenSettings::load(source)?;
         let arn = settings.signing_key_arn.ok_or(ConfigError::Missing("SIGNING_KEY_ARN"))?;
         let mut keys = settings.public_keys.into_iter();
         let current = keys.next().ok_or(ConfigError::Missing("TOKEN_PUBLIC_KEYS"))?;
-        let signer = KmsSigner::new(aws_sdk_kms::Client::new(sdk), &arn, current);
-        Ok(TokenIssuer::new(Arc::new(signer), settings.issuer, settings.audience).with_previous(keys.collect()))
+        let client = aws_sdk_kms::Client::new(sdk);
+        let signer: Arc<dyn crate::ports::TokenSigner> = match &settings.sealed_signing_key {
+            Some(sealed) => Arc::new(kms::open_sealed_key(&client, &arn, sealed, &current).await?),
+            None => Arc::new(KmsSigner::new(client, &arn, current)),
+        };
+        Ok(TokenIssuer::new(signer, settings.issuer, settings.audience).with_previous(keys.collect()))
     }
 
     /// What verifies access tokens: the public keys the deploy hands over in `TOKEN_PUBLIC_KEYS`.

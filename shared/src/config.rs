@@ -138,8 +138,12 @@ pub fn trust_roots(source: &impl Source) -> Result<TrustRoots, ConfigError> {
 pub struct TokenSettings {
     pub issuer: String,
     pub audience: String,
-    /// `SIGNING_KEY_ARN`: the KMS key that signs, set only for the functions that mint tokens.
+    /// `SIGNING_KEY_ARN`: the KMS key that signs, set only for the functions that mint tokens; in
+    /// the sealed mode, the symmetric KMS key that sealed the signing key.
     pub signing_key_arn: Option<String>,
+    /// `SEALED_SIGNING_KEY`: the sealed mode (docs/capacity.md, "Past the KMS ceiling"): a P-256
+    /// key sealed by `SIGNING_KEY_ARN`, opened once at cold start, that signs in the process.
+    pub sealed_signing_key: Option<SealedSigningKey>,
     /// `TOKEN_PUBLIC_KEYS`: the public halves of the keys whose tokens verify, current first, then
     /// those rotated out, as `kid:point` (comma-separated). `keys rotate` writes them into the
     /// stage's parameters; the JWKS publishes them.
@@ -154,9 +158,14 @@ impl TokenSettings {
         if public_keys.is_empty() {
             return Err(ConfigError::Missing("TOKEN_PUBLIC_KEYS"));
         }
+        let sealed_signing_key =
+            source.get("SEALED_SIGNING_KEY").map(|text| SealedSigningKey::parse(&text)).transpose()?;
         if let Some(arn) = &signing_key_arn {
             // The key that signs must be the first one published, or its tokens would not verify.
-            let key_id = arn.rsplit('/').next().unwrap_or_default();
+            let key_id = match &sealed_signing_key {
+                Some(sealed) => sealed.kid.as_str(),
+                None => arn.rsplit('/').next().unwrap_or_default(),
+            };
             if public_keys[0].kid() != key_id {
                 return Err(ConfigError::Invalid {
                     name: "TOKEN_PUBLIC_KEYS",
@@ -171,8 +180,41 @@ impl TokenSettings {
             issuer: required(source, "TOKEN_ISSUER")?,
             audience: source.get("TOKEN_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
             signing_key_arn,
+            sealed_signing_key,
             public_keys,
         })
+    }
+}
+
+/// A signing key sealed by KMS: its `kid`, and the ciphertext `kms:Encrypt` made of its PKCS#8 under
+/// the encryption context `SealedSigningKey::context`. Not a secret: only `kms:Decrypt` on the
+/// sealing key, with that context, opens it. Written `kid:<base64>` by `keys signing-rotate --sealed`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedSigningKey {
+    pub kid: String,
+    pub ciphertext: Vec<u8>,
+}
+
+impl SealedSigningKey {
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        use base64::Engine;
+        let invalid = |why: &str| ConfigError::Invalid { name: "SEALED_SIGNING_KEY", why: why.to_owned() };
+        let (kid, blob) = text.trim().split_once(':').ok_or_else(|| invalid("must be kid:<base64>"))?;
+        if kid.is_empty() || !kid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(invalid("the kid must be letters, digits and dashes"));
+        }
+        let ciphertext = base64::engine::general_purpose::STANDARD.decode(blob).map_err(|_| invalid("not base64"))?;
+        Ok(SealedSigningKey { kid: kid.to_owned(), ciphertext })
+    }
+
+    pub fn to_parameter(&self) -> String {
+        use base64::Engine;
+        format!("{}:{}", self.kid, base64::engine::general_purpose::STANDARD.encode(&self.ciphertext))
+    }
+
+    /// The encryption context the key is sealed under: KMS opens it only for this purpose and kid.
+    pub fn context(kid: &str) -> [(&'static str, String); 2] {
+        [("purpose", "registration-token-signing".to_owned()), ("kid", kid.to_owned())]
     }
 }
 

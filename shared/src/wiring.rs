@@ -55,14 +55,14 @@ pub async fn app_sumsub() -> Result<(App, SumsubClients), ConfigError> {
 pub async fn app_issuer() -> Result<(App, TokenIssuer), ConfigError> {
     let sdk = App::sdk_config().await?;
     let app = App::from_sdk(&sdk, &App::config(&sdk, &Environment).await?);
-    Ok((app, App::token_issuer(&sdk, &Environment)?))
+    Ok((app, App::token_issuer(&sdk, &Environment).await?))
 }
 
 /// `app_issuer`, and the SES sender.
 pub async fn app_issuer_mailer() -> Result<(App, TokenIssuer, Mailer), ConfigError> {
     let sdk = App::sdk_config().await?;
     let app = App::from_sdk(&sdk, &App::config(&sdk, &Environment).await?);
-    let issuer = App::token_issuer(&sdk, &Environment)?;
+    let issuer = App::token_issuer(&sdk, &Environment).await?;
     Ok((app, issuer, App::mailer(&sdk, &Environment)?))
 }
 

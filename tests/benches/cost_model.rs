@@ -304,7 +304,7 @@ async fn main() {
 /// start, and a KMS signature against one made in process.
 async fn secrets_cost(env: &TestEnv) {
     use registration::App;
-    use registration::security::tokens::{SigningKey, Subject, TokenIssuer};
+    use registration::security::tokens::{SigningKey, Subject};
     let sdk = env.moto.sdk_config().await;
     let kms = aws_sdk_kms::Client::new(&sdk);
     let key = e2e::stack::create_signing_key(&kms).await.unwrap();
@@ -326,14 +326,28 @@ async fn secrets_cost(env: &TestEnv) {
     let mut public = Vec::new();
     let mut kms_sign = Vec::new();
     let mut local_sign = Vec::new();
-    let issuer = App::token_issuer(&sdk, &source).unwrap();
-    let local = TokenIssuer::new(Arc::new(SigningKey::generate("local").unwrap()), e2e::ISSUER, "registration");
+    let mut sealed_open = Vec::new();
+    let issuer = App::token_issuer(&sdk, &source).await.unwrap();
+    // The sealed mode (docs/capacity.md): a key sealed by a symmetric KMS key, opened at cold start.
+    let sealing = registration::adapters::kms::create_sealing_key(&kms, "cost sealing").await.unwrap();
+    let pkcs8 = SigningKey::generate_pkcs8();
+    let sealed_key = SigningKey::from_pkcs8_der("sealed-cost", &pkcs8).unwrap();
+    let sealed = registration::adapters::kms::seal_signing_key(&kms, &sealing, "sealed-cost", &pkcs8).await.unwrap();
+    let (sealed_param, sealed_public) = (sealed.to_parameter(), sealed_key.public_key_ref().to_parameter());
+    let sealed_source = [
+        ("SIGNING_KEY_ARN", sealing.as_str()),
+        ("SEALED_SIGNING_KEY", sealed_param.as_str()),
+        ("TOKEN_PUBLIC_KEYS", sealed_public.as_str()),
+        ("TOKEN_ISSUER", e2e::ISSUER),
+    ];
+    let local = App::token_issuer(&sdk, &sealed_source).await.unwrap();
     let subject = Subject { user_id: "u", merchant_id: "m", session_id: "s", sandbox: false };
     for _ in 0..ROUNDS {
         pepper.push(timed(App::config(&sdk, &source)).await.1);
         public.push(timed(registration::adapters::kms::public_key(&kms, &key)).await.1);
         kms_sign.push(timed(issuer.access_token(&subject, 1_800_000_000)).await.1);
         local_sign.push(timed(local.access_token(&subject, 1_800_000_000)).await.1);
+        sealed_open.push(timed(App::token_issuer(&sdk, &sealed_source)).await.1);
     }
     println!("\nkeys and secrets on moto, p50 of {ROUNDS}:");
     println!(
@@ -341,7 +355,12 @@ async fn secrets_cost(env: &TestEnv) {
         p50(pepper),
         p50(public)
     );
-    println!("  per token: KMS Sign {:.1} ms, against {:.2} ms signing in process", p50(kms_sign), p50(local_sign));
+    println!(
+        "  per token: KMS Sign {:.1} ms, against {:.2} ms signing in process (the sealed mode)",
+        p50(kms_sign),
+        p50(local_sign)
+    );
+    println!("  sealed mode at cold start: kms:Decrypt and opening the key {:.1} ms", p50(sealed_open));
 }
 
 /// The interceptor is shared by the client; the meter is read by the bench.

@@ -241,3 +241,78 @@ async fn a_wrong_or_missing_password_another_partners_token_and_a_deleted_accoun
     assert_error(&delete(&env, &auth, PASSWORD).await, 401, "UNAUTHORIZED");
     assert_error(&export(&env, &auth).await, 401, "UNAUTHORIZED");
 }
+
+/// Code items (`CODE#…`) that hold `user_id`.
+async fn codes_holding(env: &TestEnv, user_id: &str) -> Vec<Item> {
+    env.items()
+        .await
+        .into_iter()
+        .filter(|item| {
+            item.get("sk").and_then(|v| v.as_s().ok()).is_some_and(|sk| sk.starts_with("CODE#"))
+                && item.get("userId").and_then(|v| v.as_s().ok()).is_some_and(|id| id == user_id)
+        })
+        .collect()
+}
+
+async fn ask_phone_change(env: &TestEnv, auth: &str, phone: &str) -> Answer {
+    let answer = env.as_user(Endpoint::PhoneChange, auth, json!({ "phone": phone, "password": PASSWORD })).await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    answer
+}
+
+#[tokio::test]
+async fn a_deletion_erases_the_codes_of_a_pending_phone_change_under_the_new_number_and_a_taken_one() {
+    // GIVEN an account that asked to move to a free number (a code there holds its id) and to a number
+    // another account holds (a decoy there holds its id), and asked for a reset code before moving
+    let env = TestEnv::new().await;
+    let (phone, free, taken, moved_to) = (fresh_phone(), fresh_phone(), fresh_phone(), fresh_phone());
+    let auth = bearer(&env.registered(&phone, PASSWORD).await);
+    env.registered(&taken, "Other-Owner-83").await;
+    let profile = env.as_user(Endpoint::ProfileGet, &auth, Value::Null).await;
+    let user_id = profile.body["userId"].as_str().unwrap().trim_start_matches("usr:").to_owned();
+    env.wait_out_cooldown();
+    env.forgot(&phone).await;
+    ask_phone_change(&env, &auth, &moved_to).await;
+    let code = env.latest_code(&moved_to).await;
+    let moved = env.as_user(Endpoint::PhoneChange, &auth, json!({ "phone": moved_to, "code": code })).await;
+    assert_eq!(moved.status, 200, "{:?}", moved.body);
+    ask_phone_change(&env, &auth, &free).await;
+    ask_phone_change(&env, &auth, &taken).await;
+    let pending = codes_holding(&env, &user_id).await;
+    for number in [&free, &taken] {
+        assert!(pending.iter().any(|code| texts(code).iter().any(|t| t.contains(number.as_str()))), "{pending:#?}");
+    }
+
+    // WHEN the account is deleted
+    assert_eq!(delete(&env, &auth, PASSWORD).await.status, 204);
+
+    // THEN no code item holds its id, and nothing but the deletion record names it
+    let codes = codes_holding(&env, &user_id).await;
+    assert!(codes.is_empty(), "{codes:#?}");
+    let left = items_mentioning(&env, &user_id).await;
+    assert_eq!(left.len(), 1, "{left:#?}");
+    // AND the other account keeps its number
+    assert_eq!(env.sign_in(&taken, "Other-Owner-83").await.status, 200);
+}
+
+#[tokio::test]
+async fn a_deletion_leaves_another_accounts_code_for_the_same_new_number_working() {
+    // GIVEN two accounts that asked, one after the other, to move to the same free number: the second
+    // code replaced the first
+    let env = TestEnv::new().await;
+    let (first, second, new) = (fresh_phone(), fresh_phone(), fresh_phone());
+    let first_auth = bearer(&env.registered(&first, PASSWORD).await);
+    let second_auth = bearer(&env.registered(&second, PASSWORD).await);
+    ask_phone_change(&env, &first_auth, &new).await;
+    env.wait_out_cooldown();
+    ask_phone_change(&env, &second_auth, &new).await;
+    let code = env.latest_code(&new).await;
+
+    // WHEN the first account is deleted
+    assert_eq!(delete(&env, &first_auth, PASSWORD).await.status, 204);
+
+    // THEN the second account's code still moves it to the number
+    let moved = env.as_user(Endpoint::PhoneChange, &second_auth, json!({ "phone": new, "code": code })).await;
+    assert_eq!(moved.status, 200, "{:?}", moved.body);
+    assert_eq!(env.sign_in(&new, PASSWORD).await.status, 200);
+}

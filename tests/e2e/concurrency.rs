@@ -4,9 +4,12 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use async_trait::async_trait;
 use e2e::{Answer, Endpoint, Item, TestEnv, bearer, fresh_phone};
+use registration::ports::{AccountDeletions, DeletionRecord, Erasure, StoreError};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "Quartz-Otter-52";
@@ -53,12 +56,41 @@ fn distinct_phones(used: &mut HashSet<String>, count: usize) -> Vec<String> {
     phones
 }
 
-/// A service whose per-IP limits do not stop a test that makes many accounts from one address.
-async fn roomy_env() -> Arc<TestEnv> {
+/// The real deletion steps, counting the erasures the store refused because the account changed
+/// after the deletion read it: each is a trial whose race landed in the window.
+struct CountingDeletions {
+    inner: Arc<dyn AccountDeletions>,
+    refused: AtomicUsize,
+}
+
+#[async_trait]
+impl AccountDeletions for CountingDeletions {
+    async fn sweep_account(&self, user_id: &str) -> Result<(), StoreError> {
+        self.inner.sweep_account(user_id).await
+    }
+
+    async fn erase_account(&self, erasure: Erasure<'_>) -> Result<(), StoreError> {
+        let result = self.inner.erase_account(erasure).await;
+        if matches!(result, Err(StoreError::Conflict)) {
+            self.refused.fetch_add(1, Ordering::SeqCst);
+        }
+        result
+    }
+
+    async fn deletion_records(&self, merchant_id: &str) -> Result<Vec<DeletionRecord>, StoreError> {
+        self.inner.deletion_records(merchant_id).await
+    }
+}
+
+/// A service whose per-IP limits do not stop a test that makes many accounts from one address, and
+/// whose deletions count the erasures the store refused.
+async fn roomy_env() -> (Arc<TestEnv>, Arc<CountingDeletions>) {
     let mut env = TestEnv::new().await;
     let limits = &mut env.app.rate_limits;
     (limits.send, limits.verify, limits.contact, limits.refresh) = (100_000, 100_000, 100_000, 100_000);
-    Arc::new(env)
+    let counting = Arc::new(CountingDeletions { inner: env.app.deletions.clone(), refused: AtomicUsize::new(0) });
+    env.app.deletions = counting.clone();
+    (Arc::new(env), counting)
 }
 
 async fn user_id(env: &TestEnv, auth: &str) -> String {
@@ -89,7 +121,7 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_deletion_racing_a_phone_change_leaves_nothing_of_the_account_and_no_claim_on_either_number() {
-    let env = roomy_env().await;
+    let (env, deletions) = roomy_env().await;
     let mut used = HashSet::new();
     let (mut orphan_claims, mut trials_with_leftovers, mut both_succeeded) = (0, 0, 0);
     let mut delete_took = Duration::ZERO;
@@ -134,9 +166,11 @@ async fn a_deletion_racing_a_phone_change_leaves_nothing_of_the_account_and_no_c
             eprintln!("trial {trial} (change answered {}): left {left:#?}", moved.status);
         }
     }
+    let refused = deletions.refused.load(Ordering::SeqCst);
     eprintln!(
         "deletion racing a phone change: {TRIALS} trials, {both_succeeded} with both answering success, \
-{orphan_claims} orphan claims, {trials_with_leftovers} trials leaving items"
+{refused} erasures refused by the store (the change landed in the window), {orphan_claims} orphan claims, \
+{trials_with_leftovers} trials leaving items"
     );
     assert_eq!((orphan_claims, trials_with_leftovers), (0, 0));
 }

@@ -3,7 +3,7 @@
 //! parameters would start them: a normal key rotation logs nobody out, a compromised-key rotation
 //! ends the old key's tokens at once, and a pepper rotation never burns a user's attempt.
 
-use admin::rotation::{self, KeyRotation, PepperStep};
+use admin::rotation::{self, KeyRotation, PepperStep, SigningMode};
 use admin::samconfig::StageParameters;
 use e2e::{Answer, Endpoint, TestEnv, bearer, fresh_phone};
 use registration::App;
@@ -23,20 +23,39 @@ pub fn fresh_stage(name: &str) -> (StageParameters, std::path::PathBuf) {
 }
 
 /// The functions as a deploy of `stage` starts them: template.yaml hands `SigningKeyArn` to the
-/// minting functions as SIGNING_KEY_ARN and `TokenPublicKeys` to every function as TOKEN_PUBLIC_KEYS
-/// (tests/e2e/template_secrets.rs holds the template to that).
+/// minting functions as SIGNING_KEY_ARN (and `SealedSigningKey` as SEALED_SIGNING_KEY in the sealed
+/// mode) and `TokenPublicKeys` to every function as TOKEN_PUBLIC_KEYS (tests/e2e/template_secrets.rs
+/// holds the template to that).
 async fn deployed(env: &mut TestEnv, stage: &StageParameters) {
     let sdk = env.moto.sdk_config().await;
     // Read back from the file, as `sam deploy` would.
     let written = StageParameters::read(stage.path(), stage.stage()).unwrap();
     let arn = written.get("SigningKeyArn").unwrap().to_owned();
     let keys = written.get("TokenPublicKeys").unwrap().to_owned();
-    let source =
-        [("SIGNING_KEY_ARN", arn.as_str()), ("TOKEN_PUBLIC_KEYS", keys.as_str()), ("TOKEN_ISSUER", e2e::ISSUER)];
-    env.issuer = App::token_issuer(&sdk, &source).unwrap();
+    // SEALED_SIGNING_KEY only with SigningMode=sealed, as the template's !If gives it.
+    let sealed = (written.get("SigningMode") == Some("sealed"))
+        .then(|| written.get("SealedSigningKey").unwrap().to_owned())
+        .unwrap_or_default();
+    let source = [
+        ("SIGNING_KEY_ARN", arn.as_str()),
+        ("TOKEN_PUBLIC_KEYS", keys.as_str()),
+        ("TOKEN_ISSUER", e2e::ISSUER),
+        ("SEALED_SIGNING_KEY", sealed.as_str()),
+    ];
+    let source = Present(source.into_iter().filter(|(_, v)| !v.is_empty()).collect());
+    env.issuer = App::token_issuer(&sdk, &source).await.unwrap();
     let keys = App::token_keys(&source).unwrap();
     env.verifier = AccessTokenVerifier::new(&keys);
     env.jwks_document = keys.jwks().to_string();
+}
+
+/// Variables as a deployed function sees them: the ones set, and no others.
+struct Present<'a>(Vec<(&'a str, &'a str)>);
+
+impl registration::config::Source for Present<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        self.0.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+    }
 }
 
 fn kid_of(answer: &Answer) -> String {
@@ -116,6 +135,53 @@ async fn a_compromised_key_rotation_ends_the_old_keys_tokens_with_the_deploy_and
     let refreshed = env.refresh(before.body["refresh_token"].as_str().unwrap()).await;
     assert_eq!(kid_of(&refreshed), new_kid);
     assert_eq!(env.as_user(Endpoint::ProfileGet, &bearer(&refreshed), Value::Null).await.status, 200);
+}
+
+#[tokio::test]
+async fn past_the_kms_ceiling_a_sealed_key_signs_in_process_and_logs_nobody_out() {
+    // GIVEN a user with a token KMS signed
+    let (mut env, mut stage, before, old_kid) = signed_in_on_a_deployed_stage().await;
+    let kms = aws_sdk_kms::Client::new(&env.moto.sdk_config().await);
+
+    // WHEN the operator moves the stage to the sealed mode (`keys signing-rotate --sealed`) and deploys
+    rotation::rotate_signing_key_in(&kms, &mut stage, KeyRotation::Normal, SigningMode::Sealed, None).await.unwrap();
+    assert_eq!(stage.get("SigningMode"), Some("sealed"));
+    deployed(&mut env, &stage).await;
+
+    // THEN the token KMS signed still works, and a refresh gives one the sealed key signed in process
+    assert_eq!(env.as_user(Endpoint::ProfileGet, &bearer(&before), Value::Null).await.status, 200);
+    let refreshed = env.refresh(before.body["refresh_token"].as_str().unwrap()).await;
+    let sealed_kid = kid_of(&refreshed);
+    assert!(sealed_kid.starts_with("sealed-"), "{sealed_kid}");
+    assert_eq!(jwks_kids(&env), [sealed_kid.clone(), old_kid]);
+    assert_eq!(env.as_user(Endpoint::ProfileGet, &bearer(&refreshed), Value::Null).await.status, 200);
+    // AND the token verifies with PyJWT from the JWKS alone, as a partner would
+    let jwks = env.jwks_document.clone();
+    let token = refreshed.body["access_token"].as_str().unwrap();
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/verify_with_jwks.py");
+    let verified = std::process::Command::new(&python)
+        .arg(&script)
+        .args([jwks.as_str(), token, "registration", e2e::ISSUER])
+        .output()
+        .expect("run PyJWT (make test installs it into .venv)");
+    assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stderr));
+
+    // AND a sealed key that is not the published one stops the function at init, naming it
+    let sdk = env.moto.sdk_config().await;
+    let arn = stage.get("SigningKeyArn").unwrap().to_owned();
+    let sealed = stage.get("SealedSigningKey").unwrap().to_owned();
+    let other = e2e::stack::create_signing_key(&kms).await.unwrap();
+    let other_public = e2e::stack::published_public_key(&kms, &other).await.unwrap();
+    let mislabelled = other_public.replacen(other.rsplit('/').next().unwrap(), &sealed_kid, 1);
+    let source = Present(vec![
+        ("SIGNING_KEY_ARN", arn.as_str()),
+        ("TOKEN_PUBLIC_KEYS", mislabelled.as_str()),
+        ("TOKEN_ISSUER", e2e::ISSUER),
+        ("SEALED_SIGNING_KEY", sealed.as_str()),
+    ]);
+    let refused = App::token_issuer(&sdk, &source).await.err().expect("refused");
+    assert!(refused.to_string().contains(&sealed_kid), "{refused}");
 }
 
 /// The code MAC a function of the current deploy holds: what it reads from the pepper's secret.

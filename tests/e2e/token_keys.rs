@@ -98,7 +98,7 @@ async fn published_keys_that_are_malformed_or_not_the_signers_stop_the_function_
     {
         // WHEN a function starts with them
         let source = [("SIGNING_KEY_ARN", signing), ("TOKEN_PUBLIC_KEYS", published), ("TOKEN_ISSUER", "i")];
-        let refused = App::token_issuer(&sdk, &source).err().expect("refused");
+        let refused = App::token_issuer(&sdk, &source).await.err().expect("refused");
         // THEN it stops at init, naming the variable: a configuration error `serve` does not retry
         assert!(matches!(refused, ConfigError::Invalid { .. } | ConfigError::Missing(_)), "{refused:?}");
         assert!(refused.to_string().contains("TOKEN_PUBLIC_KEYS"), "{refused}");
@@ -106,7 +106,7 @@ async fn published_keys_that_are_malformed_or_not_the_signers_stop_the_function_
     // AND a point that parses but is another key's never yields a token: KMS's signature is checked
     let mismatched = p2.replacen(two.rsplit('/').next().unwrap(), one.rsplit('/').next().unwrap(), 1);
     let source = [("SIGNING_KEY_ARN", one.as_str()), ("TOKEN_PUBLIC_KEYS", mismatched.as_str()), ("TOKEN_ISSUER", "i")];
-    let issuer = App::token_issuer(&sdk, &source).unwrap();
+    let issuer = App::token_issuer(&sdk, &source).await.unwrap();
     let subject =
         registration::security::tokens::Subject { user_id: "u", merchant_id: "m", session_id: "s", sandbox: false };
     assert!(issuer.access_token(&subject, 1_800_000_000).await.is_err());

@@ -21,8 +21,8 @@ CALLS = LOCAL / "aws-calls.jsonl"
 KEPT_UNUSED = {
     ("secretsmanager:GetSecretValue", "pepper-secret"): "read at cold start (App::config), before any handler "
     "runs; tests/e2e/template_secrets.rs holds each grant to the function's wiring",
-    ("kms:GetPublicKey", "signing-key"): "read at cold start (App::token_keys, App::token_issuer); "
-    "tests/e2e/template_secrets.rs holds each grant to the function's wiring",
+    ("kms:Decrypt", "signing-key"): "the sealed mode's one Decrypt at cold start (App::token_issuer), "
+    "granted only with SigningMode=sealed; tests/e2e/rotations.rs runs it",
 }
 
 
@@ -78,10 +78,17 @@ def grants(transformed, logical_id):
         for statement in policy["PolicyDocument"]["Statement"]:
             if statement.get("Effect") != "Allow":
                 continue
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            actions = flatten_if(statement["Action"])
             kinds = resource_kinds(statement)
             out += [(action, kinds) for action in actions]
     return out
+
+
+def flatten_if(value):
+    """An Action as a list; both branches of an Fn::If (each is granted in some deploy)."""
+    if isinstance(value, dict) and "Fn::If" in value:
+        return flatten_if(value["Fn::If"][1]) + flatten_if(value["Fn::If"][2])
+    return value if isinstance(value, list) else [value]
 
 
 def needed_kinds(action, resource):

@@ -122,7 +122,13 @@ def test_make_deploy_hands_sam_cli_every_value_as_written_empty_ones_included():
     spec = importlib.util.spec_from_file_location("deploy", ROOT / "scripts" / "deploy.py")
     deploy = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(deploy)
-    parameters = {"Stage": "prod", "SmsSenderId": "", "RateLimits": "send=60,verify=60", "Odd": "a b"}
+    parameters = {
+        "Stage": "prod",
+        "SmsSenderId": "",
+        "RateLimits": "send=60,verify=60",
+        "SealedSigningKey": "sealed-1:Nz+/Rh==",
+        "Odd": "a b",
+    }
     # WHEN `make deploy` renders its --parameter-overrides and SAM CLI parses it
     command = deploy.command("prod", parameters)
     # THEN SAM CLI gets every value back, nothing dropped

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use admin::rotation::{self, KeyRotation, PepperStep};
+use admin::rotation::{self, KeyRotation, PepperStep, SigningMode};
 use admin::samconfig::StageParameters;
 use clap::{Args, Parser, Subcommand};
 
@@ -51,9 +51,14 @@ enum Command {
         /// Drop the old key from the verifiers and the JWKS with this deploy, not 16 minutes later.
         #[arg(long)]
         compromised: bool,
-        /// An ECC_NIST_P256 SIGN_VERIFY key made beforehand, instead of a new one.
+        /// An ECC_NIST_P256 SIGN_VERIFY key made beforehand, instead of a new one (with --sealed: the
+        /// symmetric key that seals).
         #[arg(long)]
         key_arn: Option<String>,
+        /// Past KMS's signing quota: a P-256 key sealed by a symmetric KMS key, opened by the minting
+        /// functions at cold start and used in their memory (docs/capacity.md, "Past the KMS ceiling").
+        #[arg(long)]
+        sealed: bool,
     },
     /// End a rotation: publish the signing key only.
     SigningFinish(Stage),
@@ -77,10 +82,11 @@ async fn run(cli: Cli) -> Result<String, String> {
         }
     };
     let step = match cli.command {
-        Command::SigningRotate { stage, compromised, key_arn } => {
+        Command::SigningRotate { stage, compromised, key_arn, sealed } => {
             let how = if compromised { KeyRotation::Compromised } else { KeyRotation::Normal };
+            let mode = if sealed { SigningMode::Sealed } else { SigningMode::Kms };
             let client = aws_sdk_kms::Client::new(&sdk);
-            rotation::rotate_signing_key(&client, &mut read(&stage)?, how, key_arn.as_deref()).await?
+            rotation::rotate_signing_key_in(&client, &mut read(&stage)?, how, mode, key_arn.as_deref()).await?
         }
         Command::SigningFinish(stage) => rotation::finish_signing_rotation(&mut read(&stage)?)?,
         Command::PepperBegin(args) => pepper(args, PepperStep::Begin).await?,

@@ -9,8 +9,9 @@ use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{KeyUsageType, MessageType, SigningAlgorithmSpec};
 
 use super::ReadError;
+use crate::config::SealedSigningKey;
 use crate::ports::{SignError, TokenSigner};
-use crate::security::tokens::PublicKey;
+use crate::security::tokens::{PublicKey, SigningKey};
 
 /// KMS error codes that say "try again", not "this key or request is wrong".
 const RETRYABLE: &[&str] =
@@ -67,6 +68,69 @@ impl TokenSigner for KmsSigner {
         }
         Ok(fixed)
     }
+}
+
+/// Opens a sealed signing key at cold start (one `kms:Decrypt`, under its encryption context) and
+/// checks it is the key `published` says, so a wrong parameter stops the function at init.
+pub async fn open_sealed_key(
+    client: &Client,
+    sealing_key_arn: &str,
+    sealed: &SealedSigningKey,
+    published: &PublicKey,
+) -> Result<SigningKey, ReadError> {
+    let mut decrypt = client.decrypt().key_id(sealing_key_arn).ciphertext_blob(Blob::new(sealed.ciphertext.clone()));
+    for (name, value) in SealedSigningKey::context(&sealed.kid) {
+        decrypt = decrypt.encryption_context(name, value);
+    }
+    let answer = decrypt.send().await.map_err(|e| {
+        ReadError::Unreachable(format!("Decrypt of the sealed signing key: {}", DisplayErrorContext(&e)))
+    })?;
+    let plaintext = zeroize::Zeroizing::new(answer.plaintext().map(|b| b.as_ref().to_vec()).unwrap_or_default());
+    let key = SigningKey::from_pkcs8_der(&sealed.kid, &plaintext)
+        .map_err(|e| ReadError::Unsuitable(format!("the sealed signing key {}: {e}", sealed.kid)))?;
+    if key.public_key_ref() != published {
+        return Err(ReadError::Unsuitable(format!(
+            "the sealed signing key {} is not the first key of TOKEN_PUBLIC_KEYS: run `keys signing-rotate --sealed`",
+            sealed.kid
+        )));
+    }
+    Ok(key)
+}
+
+/// Seals a signing key's PKCS#8 under `sealing_key_arn`, as `keys signing-rotate --sealed` does.
+pub async fn seal_signing_key(
+    client: &Client,
+    sealing_key_arn: &str,
+    kid: &str,
+    pkcs8: &[u8],
+) -> Result<SealedSigningKey, ReadError> {
+    let mut encrypt = client.encrypt().key_id(sealing_key_arn).plaintext(Blob::new(pkcs8.to_vec()));
+    for (name, value) in SealedSigningKey::context(kid) {
+        encrypt = encrypt.encryption_context(name, value);
+    }
+    let answer = encrypt
+        .send()
+        .await
+        .map_err(|e| ReadError::Unreachable(format!("Encrypt under {sealing_key_arn}: {}", DisplayErrorContext(&e))))?;
+    let ciphertext = answer.ciphertext_blob().map(|b| b.as_ref().to_vec()).unwrap_or_default();
+    Ok(SealedSigningKey { kid: kid.to_owned(), ciphertext })
+}
+
+/// A new symmetric key that seals signing keys (the sealed mode); its ARN.
+pub async fn create_sealing_key(client: &Client, description: &str) -> Result<String, ReadError> {
+    let created = client
+        .create_key()
+        .key_spec(aws_sdk_kms::types::KeySpec::SymmetricDefault)
+        .key_usage(KeyUsageType::EncryptDecrypt)
+        .description(description)
+        .send()
+        .await
+        .map_err(|e| ReadError::Unreachable(format!("CreateKey: {}", DisplayErrorContext(&e))))?;
+    created
+        .key_metadata()
+        .and_then(|m| m.arn())
+        .map(str::to_owned)
+        .ok_or_else(|| ReadError::Unreachable("CreateKey returned no ARN".into()))
 }
 
 /// A new ECC_NIST_P256 signing key, as `keys signing-rotate` makes one; its ARN.

@@ -1,11 +1,14 @@
 //! Deleting an account, the same way from the app (bearer and password) and from the web page (an
 //! SMS code): sweep, then erase in one transaction, then tell the owner.
 //!
-//! The sweep deletes every session (so no token of the account works or rotates any more) and every
-//! refresh and link token filed under it; it can be repeated. The erasure deletes the account, its
-//! claims and every code and streak under keys known from it, and writes the deletion record, in
-//! one transaction conditional on the account being as read after the sweep: a sign-in that started
-//! a session meanwhile makes it fail, and the next round sweeps that session too. So a deletion that
+//! Each round reads the account, then sweeps: every session (so no token of the account works or
+//! rotates any more), every refresh and link token filed under it, every code it was sent under a
+//! number not its own (phone add and change), its device marks; a sweep can be repeated. The
+//! erasure deletes the account, its claims and every code and streak under keys known from it, and
+//! writes the deletion record, in one transaction conditional on the account being as read before
+//! the sweep (status, password, sessions started, profile version, phone, email, pending link,
+//! codes sent to new numbers): a sign-in, a phone or email change or a code sent meanwhile makes it
+//! fail, and the next round reads the account again and sweeps what it made. So a deletion that
 //! stops between the steps leaves a whole account with its claims, which signs in and can be deleted
 //! again, and one that finishes leaves nothing and frees the phone and address at once.
 
@@ -31,13 +34,14 @@ pub(super) async fn erase(
     account: &AccountRecord,
     channel: DeletionChannel,
 ) -> Result<(), ApiError> {
-    let told = confirmed_channels(account);
     let user_id = &account.user_id;
     for round in 1..=ERASE_ROUNDS {
-        app.deletions.sweep_account(user_id).await?;
+        // Read before the sweep: whatever is filed under the account after this read changes it, so
+        // the erasure (conditional on the account as read here) fails and the next round sweeps it.
         let Some(current) = app.store.account(user_id).await?.filter(|a| a.status == AccountStatus::Active) else {
             return Err(ApiError::Unauthorized("account gone".into()));
         };
+        app.deletions.sweep_account(user_id).await?;
         let now = app.clock.now();
         let record = DeletionRecord {
             user_id: user_id.clone(),
@@ -49,10 +53,11 @@ pub(super) async fn erase(
             Ok(()) => {
                 tracing::info!(user_id = %user_id, channel = channel.as_str(), "account deleted");
                 recipients::forget(app, user_id).await;
+                let told = confirmed_channels(&current);
                 notify(app, mailer, partner, &told, &SecurityEvent::AccountDeleted, now).await;
                 return Ok(());
             }
-            // A session started, or the account changed, since the sweep: sweep again.
+            // A session started, or the account changed, since it was read: read and sweep again.
             Err(StoreError::Conflict) => race_backoff(round).await,
             Err(other) => return Err(other.into()),
         }

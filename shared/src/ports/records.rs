@@ -96,6 +96,10 @@ pub struct AccountRecord {
     /// Sessions started by sign-ins so far: an erasure is refused if a sign-in started one since
     /// it swept the account, so no session outlives the account.
     pub sessions_started: u64,
+    /// Codes (and decoys) stored for this account under numbers not its own, by phone add and
+    /// change: each is filed in the account's index, and an erasure is refused if one was filed
+    /// since it read the account, so none outlives the account.
+    pub phone_codes_issued: u64,
 }
 
 impl AccountRecord {

@@ -201,6 +201,20 @@ pub trait Sessions: Send + Sync {
 
     /// Revokes a session family: none of its refresh or access tokens works after this.
     async fn revoke_session(&self, user_id: &str, session_id: &str, now: i64) -> Result<(), StoreError>;
+
+    /// Marks that the owner is told of a sign-in from `device` (a digest of its fingerprint) until
+    /// `expires_at`, unless a mark made before is still live: whether this call made it. Of
+    /// parallel sign-ins from one new device, only the one that made the mark tells the owner.
+    async fn mark_device_told(
+        &self,
+        user_id: &str,
+        device: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Removes the mark again (the sign-in that made it started no session, so told nobody).
+    async fn unmark_device(&self, user_id: &str, device: &str) -> Result<(), StoreError>;
 }
 
 /// Setting a password (change and reset).
@@ -240,15 +254,18 @@ pub trait PartnerRegistry: Send + Sync {
 #[async_trait]
 pub trait AccountDeletions: Send + Sync {
     /// Deletes every session of the account (so none of its tokens can be used or rotated again),
-    /// then every refresh token and link token filed under it, and its per-day recipient counters.
-    /// Idempotent: a sweep cut short is finished by the next one. Leaves the account and its
-    /// claims, so an account whose deletion stops here can still sign in and be deleted again.
+    /// then every refresh token and link token filed under it, every code it was sent (or decoy
+    /// stored for it) under a number not its own that is still its own code (phone add and
+    /// change), and its device marks. Idempotent: a sweep cut short is finished by the next one.
+    /// Leaves the account and its claims, so an account whose deletion stops here can still sign
+    /// in and be deleted again.
     async fn sweep_account(&self, user_id: &str) -> Result<(), StoreError>;
 
-    /// One transaction: deletes the account, if it is as read (active, same password, no session
-    /// started since), its phone and email claims, every code and sign-in streak of its phone,
-    /// address and account, its pending link token, and writes the deletion record. `Conflict`
-    /// if the account changed or is gone.
+    /// One transaction: deletes the account, if it is as read before the sweep (active, same
+    /// password, no session started, no code sent to a new number, same profile version, phone,
+    /// email and pending link), its phone and email claims, every code and sign-in streak of its
+    /// phone, address and account, its pending link token, and writes the deletion record.
+    /// `Conflict` if the account changed or is gone.
     async fn erase_account(&self, erasure: Erasure<'_>) -> Result<(), StoreError>;
 
     /// The partner's deletion records, oldest first.

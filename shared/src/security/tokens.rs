@@ -106,8 +106,9 @@ impl fmt::Debug for PublicKey {
     }
 }
 
-/// A P-256 key held in this process: for unit tests, benches and the local stack's tools. Deployed
-/// functions sign with KMS (`adapters::kms`) and never hold a private key.
+/// A P-256 key held in this process: unit tests, benches, and the sealed mode, where KMS opens it
+/// once at cold start (`adapters::kms::open_sealed_key`). By default deployed functions sign with KMS
+/// (`adapters::kms::KmsSigner`) and never hold a private key.
 pub struct SigningKey {
     pair: EcdsaKeyPair,
     public: PublicKey,
@@ -137,6 +138,10 @@ impl SigningKey {
 
     pub fn kid(&self) -> &str {
         self.public.kid()
+    }
+
+    pub fn public_key_ref(&self) -> &PublicKey {
+        &self.public
     }
 
     pub fn public_jwk(&self) -> serde_json::Value {

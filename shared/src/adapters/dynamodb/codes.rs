@@ -70,19 +70,57 @@ impl DynamoStore {
             }
             // Nobody confirmed the address meanwhile (that gets a notice instead, on the retry).
             CodePurpose::EmailSignup => self.check(claim, "attribute_not_exists(pk)", Values::new()),
-            // The user's account is active and has no phone yet.
-            CodePurpose::PhoneAdd => self.check(
-                key_for_account(user_id),
-                "#status = :active AND attribute_not_exists(phone)",
-                values([(":active", status_value(AccountStatus::Active))]),
-            ),
-            // The user's account is active and still has a phone to move from.
-            CodePurpose::PhoneChange => self.check(
-                key_for_account(user_id),
-                "#status = :active AND attribute_exists(phone)",
-                values([(":active", status_value(AccountStatus::Active))]),
-            ),
+            // Filed under the account (`account_filing`), which checks the account itself.
+            CodePurpose::PhoneAdd | CodePurpose::PhoneChange => {
+                Err(StoreError::Backend(format!("{} codes are filed under the account", purpose.as_str())))
+            }
         }
+    }
+
+    /// For a code of phone add or change, stored under a number that is not the account's: the
+    /// account's count of such codes goes up (an erasure that read the account before is refused)
+    /// if the account is still active, and still has no phone (add) or a phone to move from
+    /// (change) when the code is `sent`; and an entry in the account's index names the code, so the
+    /// deletion's sweep finds it. `None` for the purposes whose codes live under the account's own
+    /// phone or address, or none.
+    fn account_filing(
+        &self,
+        who: Identifier<'_>,
+        purpose: CodePurpose,
+        code: &StoredCode,
+        sent: bool,
+    ) -> Result<Option<[TransactWriteItem; 2]>, StoreError> {
+        let condition = match (purpose, sent) {
+            (CodePurpose::PhoneAdd, true) => "#status = :active AND attribute_not_exists(phone)",
+            (CodePurpose::PhoneChange, true) => "#status = :active AND attribute_exists(phone)",
+            (CodePurpose::PhoneAdd | CodePurpose::PhoneChange, false) => "#status = :active",
+            _ => return Ok(None),
+        };
+        let account = self.update(
+            key_for_account(&code.user_id),
+            "ADD phoneCodesIssued :one",
+            condition,
+            values([(":active", status_value(AccountStatus::Active)), (":one", n(1))]),
+        )?;
+        let (target_pk, target_sk) = (identifier_pk(who), code_sk(purpose));
+        let mut entry = item_key(user_pk(&code.user_id), code_ref_sk(&target_pk, &target_sk));
+        entry.extend([
+            ("targetPk".to_owned(), s(target_pk)),
+            ("targetSk".to_owned(), s(target_sk)),
+            ("ttl".to_owned(), n(code.expires_at + DAY)),
+        ]);
+        Ok(Some([account, self.put(entry, None, Values::new())?]))
+    }
+
+    /// Deletes the index entry of a phone add or change code, in the transaction that consumes it.
+    pub(super) fn code_ref_delete(
+        &self,
+        user_id: &str,
+        who: Identifier<'_>,
+        purpose: CodePurpose,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let key = item_key(user_pk(user_id), code_ref_sk(&identifier_pk(who), &code_sk(purpose)));
+        self.delete(key, None, Values::new())
     }
 }
 
@@ -100,14 +138,16 @@ impl Codes for DynamoStore {
         code: IssuedCode,
         send: &SendReservation,
     ) -> Result<(), StoreError> {
-        let mut items = Vec::with_capacity(3);
-        let code = match code {
-            IssuedCode::Sent(code) => {
-                items.push(self.code_guard(who, purpose, &code.user_id)?);
-                code
-            }
-            IssuedCode::Decoy(code) => code,
+        let mut items = Vec::with_capacity(4);
+        let (code, sent) = match code {
+            IssuedCode::Sent(code) => (code, true),
+            IssuedCode::Decoy(code) => (code, false),
         };
+        match self.account_filing(who, purpose, &code, sent)? {
+            Some(filing) => items.extend(filing),
+            None if sent => items.push(self.code_guard(who, purpose, &code.user_id)?),
+            None => {}
+        }
         items.push(self.code_item(who, purpose, code)?);
         items.push(self.send_log_write(send)?);
         self.transact("TransactWriteItems issue code", items).await

@@ -1,6 +1,7 @@
-//! Deleting an account: the sweep (sessions, then every item the account's index names) and the
-//! erasure (the account, its claims and every item under a key known from it, in one
-//! transaction), and the partner's deletion records.
+//! Deleting an account: the sweep (sessions, then every item the account's index names, the codes
+//! it was sent under other numbers, its device marks) and the erasure (the account, its claims and
+//! every item under a key known from it, in one transaction conditional on the account as read
+//! before the sweep), and the partner's deletion records.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
@@ -60,22 +61,43 @@ impl AccountDeletions for DynamoStore {
         }
         // Targets before their entries, so a sweep cut short finds what is left by its entries.
         self.delete_keys("BatchWriteItem delete indexed items", keys).await?;
-        self.delete_keys("BatchWriteItem delete index", index.iter().map(key_of).collect()).await
+        self.delete_keys("BatchWriteItem delete index", index.iter().map(key_of).collect()).await?;
+        // Codes sent for the account to numbers not its own (phone add and change): each is deleted
+        // only while it is still the account's, since another account may have been sent one there.
+        let codes = self.query_prefix("Query account code index", user_pk(user_id), CODE_REF_PREFIX).await?;
+        for entry in &codes {
+            let code = item_key(get_s(entry, "targetPk")?, get_s(entry, "targetSk")?);
+            let owned = values([(":uid", s(user_id))]);
+            match self.delete_one("DeleteItem account's code", code, Some("userId = :uid"), owned).await {
+                Ok(()) | Err(StoreError::Conflict) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        self.delete_keys("BatchWriteItem delete code index", codes.iter().map(key_of).collect()).await?;
+        let devices = self.query_prefix("Query device marks", user_pk(user_id), DEVICE_PREFIX).await?;
+        self.delete_keys("BatchWriteItem delete device marks", devices.iter().map(key_of).collect()).await
     }
 
     async fn erase_account(&self, erasure: Erasure<'_>) -> Result<(), StoreError> {
         let account = erasure.account;
         let record = erasure.record;
         let mut vals = values([(":active", status_value(AccountStatus::Active)), (":hash", s(&account.password_hash))]);
-        let started = if account.sessions_started == 0 {
-            "attribute_not_exists(sessionsStarted)"
-        } else {
-            vals.insert(":started".to_owned(), n(account.sessions_started));
-            "sessionsStarted = :started"
-        };
+        // Everything the erasure's keys come from, and every count of things filed under the
+        // account, as read before the sweep: a sign-in, a phone or email change, a pending address,
+        // or a code sent to a new number since then makes the erasure fail, and the next round
+        // sweeps and erases what it made.
+        let as_read = [
+            number_as_read("sessionsStarted", account.sessions_started, &mut vals),
+            number_as_read("profileVersion", account.profile_version, &mut vals),
+            number_as_read("phoneCodesIssued", account.phone_codes_issued, &mut vals),
+            text_as_read("phone", account.phone.as_deref(), &mut vals),
+            text_as_read("email", account.email.as_deref(), &mut vals),
+            text_as_read("pendingEmailToken", account.pending_email_token.as_deref(), &mut vals),
+        ]
+        .join(" AND ");
         let mut items = vec![self.delete(
             key_for_account(&account.user_id),
-            Some(&format!("#status = :active AND passwordHash = :hash AND {started}")),
+            Some(&format!("#status = :active AND passwordHash = :hash AND {as_read}")),
             vals,
         )?];
         let owned_by = || values([(":uid", s(&account.user_id))]);
@@ -123,6 +145,29 @@ impl AccountDeletions for DynamoStore {
                 })
             })
             .collect()
+    }
+}
+
+/// A condition that the account's count `name` is still `value` (a count never written reads 0).
+fn number_as_read(name: &str, value: u64, vals: &mut Values) -> String {
+    let placeholder = format!(":{name}");
+    vals.insert(placeholder.clone(), n(value));
+    if value == 0 {
+        format!("(attribute_not_exists({name}) OR {name} = {placeholder})")
+    } else {
+        format!("{name} = {placeholder}")
+    }
+}
+
+/// A condition that the account's attribute `name` is still `value`, or still absent.
+fn text_as_read(name: &str, value: Option<&str>, vals: &mut Values) -> String {
+    match value {
+        Some(value) => {
+            let placeholder = format!(":{name}");
+            vals.insert(placeholder.clone(), s(value));
+            format!("{name} = {placeholder}")
+        }
+        None => format!("attribute_not_exists({name})"),
     }
 }
 

@@ -88,6 +88,23 @@ pub fn index_sk(target_pk: &str) -> String {
 
 pub const INDEX_PREFIX: &str = "INDEX#";
 
+/// An entry of the account's index for a code it was sent (or a decoy stored for it) under a number
+/// that is not its own (phone add and change): the code's partition is another identifier's, so
+/// deleting the account finds it here. `targetPk` and `targetSk` hold the code's key.
+pub fn code_ref_sk(target_pk: &str, target_sk: &str) -> String {
+    format!("{CODE_REF_PREFIX}{target_pk}|{target_sk}")
+}
+
+pub const CODE_REF_PREFIX: &str = "CODEREF#";
+
+/// The mark that the owner is being told of sign-ins from one device (`X-Fingerprint`, by digest),
+/// so parallel sign-ins from it tell once.
+pub fn device_sk(device: &str) -> String {
+    format!("{DEVICE_PREFIX}{device}")
+}
+
+pub const DEVICE_PREFIX: &str = "DEVICE#";
+
 /// A partner's deletion records: one partition per partner, sorted by time.
 pub fn deletions_pk(merchant_id: &str) -> String {
     format!("DELETIONS#{merchant_id}")
@@ -236,6 +253,7 @@ impl TryFrom<&Item> for AccountRecord {
                 None => get_opt_n(item, "createdAt")?.unwrap_or(0),
             },
             sessions_started: get_opt_n(item, "sessionsStarted")?.unwrap_or(0),
+            phone_codes_issued: get_opt_n(item, "phoneCodesIssued")?.unwrap_or(0),
         })
     }
 }

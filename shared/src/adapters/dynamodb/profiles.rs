@@ -60,6 +60,7 @@ impl Profiles for DynamoStore {
                 &format!("#status = :active AND attribute_not_exists(phone) AND {version}"),
                 account_values,
             )?,
+            self.code_ref_delete(a.user_id, Identifier::Phone(a.key), CodePurpose::PhoneAdd)?,
         ];
         self.transact("TransactWriteItems add phone", items).await
     }
@@ -94,6 +95,10 @@ impl Profiles for DynamoStore {
                 &format!("#status = :active AND phone = :old AND {version}"),
                 account_values,
             )?,
+            self.code_ref_delete(m.user_id, Identifier::Phone(m.new), CodePurpose::PhoneChange)?,
+            // Codes sent to the old number for the account (a reset, a deletion) die with the move.
+            self.delete(phone_key(m.old, code_sk(CodePurpose::PasswordReset)), None, Values::new())?,
+            self.delete(phone_key(m.old, code_sk(CodePurpose::AccountDelete)), None, Values::new())?,
         ];
         self.transact("TransactWriteItems move phone", items).await
     }
@@ -164,11 +169,16 @@ impl Profiles for DynamoStore {
             self.put(claim, Some("attribute_not_exists(pk) OR userId = :uid"), values([(":uid", s(c.user_id))]))?,
         ];
         if let Some(previous) = c.previous_email.filter(|p| *p != c.email) {
+            let pk = email_claim_pk(c.merchant_id, previous);
             items.push(self.delete(
-                item_key(email_claim_pk(c.merchant_id, previous), CLAIM_SK),
+                item_key(pk.clone(), CLAIM_SK),
                 Some("userId = :uid"),
                 values([(":uid", s(c.user_id))]),
             )?);
+            // Codes sent to the old address for the account (a reset) die with the change.
+            for purpose in [CodePurpose::PasswordReset, CodePurpose::AccountDelete] {
+                items.push(self.delete(item_key(pk.clone(), code_sk(purpose)), None, Values::new())?);
+            }
         }
         self.transact("TransactWriteItems confirm email", items).await
     }

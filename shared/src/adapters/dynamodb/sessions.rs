@@ -143,6 +143,28 @@ impl Sessions for DynamoStore {
         self.transact("TransactWriteItems rotate refresh token", items).await
     }
 
+    async fn mark_device_told(
+        &self,
+        user_id: &str,
+        device: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<bool, StoreError> {
+        let mut mark = item_key(user_pk(user_id), device_sk(device));
+        mark.extend([("expiresAt".to_owned(), n(expires_at)), ("ttl".to_owned(), n(expires_at))]);
+        let condition = "attribute_not_exists(pk) OR expiresAt <= :now";
+        match self.put_one("PutItem device mark", mark, condition, values([(":now", n(now))])).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
+    async fn unmark_device(&self, user_id: &str, device: &str) -> Result<(), StoreError> {
+        let key = item_key(user_pk(user_id), device_sk(device));
+        self.delete_one("DeleteItem device mark", key, None, Values::new()).await
+    }
+
     async fn revoke_session(&self, user_id: &str, session_id: &str, now: i64) -> Result<(), StoreError> {
         let result = self
             .update_one(

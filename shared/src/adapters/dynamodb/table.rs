@@ -170,6 +170,46 @@ impl DynamoStore {
         request.send().await.map(|out| out.attributes.unwrap_or_default()).map_err(|e| classify(operation, e))
     }
 
+    /// One `PutItem`, if `condition` holds; `Conflict` when it does not.
+    pub(super) async fn put_one(
+        &self,
+        operation: &'static str,
+        item: Item,
+        condition: &str,
+        vals: Values,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_names(used_names(condition))
+            .set_expression_attribute_values((!vals.is_empty()).then_some(vals))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(operation, e))
+    }
+
+    /// One `DeleteItem`, if `condition` (when given) holds; `Conflict` when it does not. Deleting a
+    /// missing item without a condition is no error.
+    pub(super) async fn delete_one(
+        &self,
+        operation: &'static str,
+        key: Item,
+        condition: Option<&str>,
+        vals: Values,
+    ) -> Result<(), StoreError> {
+        let mut request = self.client.delete_item().table_name(&self.table).set_key(Some(key));
+        if let Some(condition) = condition {
+            request = request
+                .condition_expression(condition)
+                .set_expression_attribute_names(used_names(condition))
+                .set_expression_attribute_values((!vals.is_empty()).then_some(vals));
+        }
+        request.send().await.map(|_| ()).map_err(|e| classify(operation, e))
+    }
+
     /// A strongly consistent read of one item.
     pub(super) async fn get(&self, operation: &'static str, key: Item) -> Result<Option<Item>, StoreError> {
         self.client

@@ -4,6 +4,7 @@
 //! reserved under a back-off per phone or address and per account (`password_check`) that always
 //! ends; a session is made only if the password is still the one checked.
 
+use aws_lc_rs::digest;
 use lambda_http::{Body, Response};
 
 use super::session_tokens::{access_token_for, new_session, token_response};
@@ -13,6 +14,7 @@ use crate::domain::email::EmailAddress;
 use crate::domain::partner::Partner;
 use crate::domain::password::Password;
 use crate::domain::phone::PhoneNumber;
+use crate::domain::send_limits::DAY;
 use crate::error::ApiError;
 use crate::handlers::NO_USER;
 use crate::handlers::notices::{SecurityEvent, confirmed_channels, notify};
@@ -20,6 +22,7 @@ use crate::handlers::password_check::{no_account_streak, reserve_check};
 use crate::mail::Mailer;
 use crate::ports::{AccountStatus, EmailKey, OwnedIdentifier, PhoneKey, StoreError};
 use crate::security::password_hash::UNUSABLE_HASH;
+use crate::security::random;
 use crate::security::tokens::TokenIssuer;
 
 fn wrong_credentials() -> ApiError {
@@ -71,29 +74,80 @@ pub(super) async fn password_grant(
         return Err(wrong_credentials());
     };
     check.succeeded(&*app.store).await?;
-    let new_device = is_new_device(app, &caller.partner, &account.user_id, caller.headers.fingerprint.as_deref()).await;
+    let fingerprint = caller.headers.fingerprint.as_deref();
+    let new_device = match fingerprint {
+        Some(fingerprint) if is_new_device(app, &caller.partner, &account.user_id, fingerprint).await => {
+            Some(device_digest(fingerprint))
+        }
+        _ => None,
+    };
+    // Marked before the session starts (which an account deletion sees), so of parallel sign-ins
+    // from one new device only the one that made the mark tells the owner.
+    let tell = match &new_device {
+        Some(device) => tells_of_device(app, &account.user_id, device, now).await,
+        None => false,
+    };
     let (refresh, session) = new_session(caller.headers.fingerprint.clone(), account.credential_version, now);
     let session_id = session.session_id.clone();
-    let access_token = access_token_for(issuer, caller, &account.user_id, &session_id, now).await?;
-    match app.store.start_session(&account.user_id, &merchant_id, session, &account.password_hash).await {
-        Ok(()) => {}
-        // The password changed after it was checked: it is no longer the right one.
-        Err(StoreError::Conflict) => return Err(wrong_credentials()),
-        Err(other) => return Err(other.into()),
-    }
+    let started = match access_token_for(issuer, caller, &account.user_id, &session_id, now).await {
+        Ok(access_token) => app
+            .store
+            .start_session(&account.user_id, &merchant_id, session, &account.password_hash)
+            .await
+            .map(|()| access_token)
+            // The password changed after it was checked: it is no longer the right one.
+            .map_err(|err| match err {
+                StoreError::Conflict => wrong_credentials(),
+                other => other.into(),
+            }),
+        Err(err) => Err(err),
+    };
+    let access_token = match started {
+        Ok(access_token) => access_token,
+        Err(err) => {
+            if let (true, Some(device)) = (tell, &new_device) {
+                // Nobody was told and no session started: the next sign-in from the device tells.
+                if let Err(unmark) = app.store.unmark_device(&account.user_id, device).await {
+                    tracing::warn!(error = %unmark, "device mark not removed");
+                }
+            }
+            return Err(err);
+        }
+    };
     tracing::info!(user_id = %account.user_id, "signed in");
-    if new_device {
+    if tell {
         notify(app, mailer, &caller.partner, &confirmed_channels(&account), &SecurityEvent::NewDeviceSignIn, now).await;
     }
     Ok(token_response(access_token, caller, &account.user_id, &refresh))
 }
 
+/// How long a device mark stands: long enough for every parallel sign-in from the device to meet
+/// it; after that the device's session shows it is not new.
+const DEVICE_MARK_SECS: i64 = DAY;
+
+/// What a device mark keeps in place of the fingerprint a client sent: its SHA-256, in hex.
+fn device_digest(fingerprint: &str) -> String {
+    random::hex(digest::digest(&digest::SHA256, fingerprint.as_bytes()).as_ref())
+}
+
+/// Whether this sign-in is the one that tells the owner of the new device: it made the device's
+/// mark. A store that cannot say tells (a second notice is better than none).
+async fn tells_of_device(app: &App, user_id: &str, device: &str, now: i64) -> bool {
+    match app.store.mark_device_told(user_id, device, now, now + DEVICE_MARK_SECS).await {
+        Ok(made) => made,
+        Err(err) => {
+            tracing::warn!(error = %err, "device mark not written; telling anyway");
+            true
+        }
+    }
+}
+
 /// Whether the partner wants new-device notices and no session of the account, live or ended, was
 /// started from this fingerprint. Without a fingerprint there is nothing to compare: no notice.
-async fn is_new_device(app: &App, partner: &Partner, user_id: &str, fingerprint: Option<&str>) -> bool {
-    let Some(fingerprint) = fingerprint.filter(|_| partner.new_device_notices) else {
+async fn is_new_device(app: &App, partner: &Partner, user_id: &str, fingerprint: &str) -> bool {
+    if !partner.new_device_notices {
         return false;
-    };
+    }
     match app.store.sessions(user_id).await {
         Ok(sessions) => !sessions.iter().any(|s| s.fingerprint.as_deref() == Some(fingerprint)),
         Err(err) => {

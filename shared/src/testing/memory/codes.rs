@@ -30,7 +30,15 @@ impl Codes for MemoryStore {
         send: &SendReservation,
     ) -> Result<(), StoreError> {
         let mut state = self.state().await;
+        // Phone add and change codes are filed under the account: it must be active (and, for a
+        // code that is sent, still without a phone, or with one to move from), and its count of
+        // such codes goes up, as the DynamoDB adapter's `account_filing` does.
+        let filed = matches!(purpose, CodePurpose::PhoneAdd | CodePurpose::PhoneChange);
         let code = match code {
+            IssuedCode::Decoy(code) if filed => {
+                require(state.accounts.get(&code.user_id).is_some_and(|a| a.status == AccountStatus::Active))?;
+                code
+            }
             IssuedCode::Decoy(code) => code,
             IssuedCode::Sent(code) => {
                 let holds = match (purpose, who) {
@@ -64,6 +72,9 @@ impl Codes for MemoryStore {
             }
         };
         state.log_unchanged(send)?;
+        if filed {
+            state.account_mut(&code.user_id).phone_codes_issued += 1;
+        }
         state.codes.insert(code_id(who, purpose), code);
         state.write_log(send);
         Ok(())

@@ -15,6 +15,11 @@ impl AccountDeletions for MemoryStore {
         state.sessions.retain(|(user, _), _| user != user_id);
         state.refresh.retain(|_, token| token.user_id != user_id);
         state.email_tokens.retain(|_, token| token.user_id != user_id);
+        // The codes the DynamoDB adapter finds by the account's index: phone add and change codes
+        // (and decoys) that are still the account's, under any number.
+        let filed = [CodePurpose::PhoneAdd, CodePurpose::PhoneChange].map(|p| format!("#{}", p.as_str()));
+        state.codes.retain(|key, code| code.user_id != user_id || !filed.iter().any(|f| key.ends_with(f.as_str())));
+        state.device_marks.retain(|(user, _), _| user != user_id);
         Ok(())
     }
 
@@ -25,7 +30,12 @@ impl AccountDeletions for MemoryStore {
         require(
             account.status == AccountStatus::Active
                 && account.password_hash == expected.password_hash
-                && account.sessions_started == expected.sessions_started,
+                && account.sessions_started == expected.sessions_started
+                && account.profile_version == expected.profile_version
+                && account.phone_codes_issued == expected.phone_codes_issued
+                && account.phone == expected.phone
+                && account.email == expected.email
+                && account.pending_email_token == expected.pending_email_token,
         )?;
         let user_id = expected.user_id.clone();
         let merchant_id = expected.merchant_id.clone();

@@ -35,6 +35,8 @@ struct State {
     counters: HashMap<String, u64>,
     members: HashMap<String, HashSet<String>>,
     deletions: Vec<DeletionRecord>,
+    /// Device marks (user, device) and when each expires.
+    device_marks: HashMap<(String, String), i64>,
 }
 
 /// Every port of the store, in memory.
@@ -156,6 +158,7 @@ fn blank_account(user_id: &str) -> AccountRecord {
         created_at: 0,
         updated_at: 0,
         sessions_started: 0,
+        phone_codes_issued: 0,
     }
 }
 
@@ -304,6 +307,9 @@ impl Profiles for MemoryStore {
         require(account.status == AccountStatus::Active && account.phone.as_deref() == Some(m.old.phone.e164()))?;
         require(account.profile_version == m.expected_version)?;
         state.codes.remove(&code_id(Identifier::Phone(m.new), CodePurpose::PhoneChange));
+        for purpose in [CodePurpose::PasswordReset, CodePurpose::AccountDelete] {
+            state.codes.remove(&code_id(Identifier::Phone(m.old), purpose));
+        }
         state.phone_claims.remove(&phone_id(m.old));
         let claim = PhoneClaim { user_id: m.user_id.to_owned(), status: AccountStatus::Active, expires_at: None };
         state.phone_claims.insert(phone_id(m.new), claim);
@@ -357,6 +363,9 @@ impl Profiles for MemoryStore {
         if let Some(previous) = &previous {
             require(state.email_claims.get(previous).is_some_and(|owner| owner == c.user_id))?;
             state.email_claims.remove(previous);
+            for purpose in [CodePurpose::PasswordReset, CodePurpose::AccountDelete] {
+                state.codes.remove(&format!("EMAIL#{previous}#{}", purpose.as_str()));
+            }
         }
         if let Some(token) = state.email_tokens.get_mut(c.token_hash) {
             token.used_at = Some(c.now);

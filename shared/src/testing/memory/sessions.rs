@@ -61,6 +61,27 @@ impl Sessions for MemoryStore {
         Ok(())
     }
 
+    async fn mark_device_told(
+        &self,
+        user_id: &str,
+        device: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state().await;
+        let key = (user_id.to_owned(), device.to_owned());
+        if state.device_marks.get(&key).is_some_and(|at| *at > now) {
+            return Ok(false);
+        }
+        state.device_marks.insert(key, expires_at);
+        Ok(true)
+    }
+
+    async fn unmark_device(&self, user_id: &str, device: &str) -> Result<(), StoreError> {
+        self.state().await.device_marks.remove(&(user_id.to_owned(), device.to_owned()));
+        Ok(())
+    }
+
     async fn revoke_session(&self, user_id: &str, session_id: &str, _now: i64) -> Result<(), StoreError> {
         if let Some(session) = self.state().await.sessions.get_mut(&(user_id.to_owned(), session_id.to_owned())) {
             session.revoked = true;
