@@ -25,7 +25,13 @@ where
     HF: Future<Output = Result<Response<Body>, Infallible>> + Send,
 {
     let state: &'static OnceCell<S> = Box::leak(Box::new(OnceCell::new()));
-    match load().await {
+    let loading = std::time::Instant::now();
+    let loaded = load().await;
+    // What the cold start spent loading (configuration and any AWS read), apart from the process
+    // start: `make bench` reports it beside the whole init.
+    let load_ms = loading.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(endpoint, load_ms, "cold start loaded");
+    match loaded {
         Ok(loaded) => {
             let _ = state.set(loaded);
         }

@@ -215,7 +215,8 @@ async fn main() {
     const PASSWORD: &str = "Harbour-Kestrel-42";
 
     let phones: Vec<String> = (0..ROUNDS).map(|_| fresh_phone()).collect();
-    let signup = measure(&counters, "signup by phone (signup, SMS, confirm)", 1.0, |i| {
+    // A signup hashes the password and verifies it again at confirm: two Argon2 runs.
+    let signup = measure(&counters, "signup by phone (signup, SMS, confirm)", 2.0, |i| {
         let phone = phones[i].clone();
         async move {
             let (_, a) = timed(env.signup(json!({ "phone": phone, "password": PASSWORD }))).await;
@@ -428,16 +429,19 @@ fn flow_cost(f: &Flow, memory_mb: f64, invocations: f64) -> f64 {
 }
 
 fn bill(flows: &[Flow]) {
-    let (signup, sign_in) = (&flows[0], &flows[1]);
+    let (signup, sign_in, refresh) = (&flows[0], &flows[1], &flows[2]);
     let signups = 1_000_000.0;
     let sign_ins = 10_000_000.0;
+    // Access tokens live 15 minutes; a session used for about an hour refreshes 4 times (docs/cost.md).
+    let refreshes = 4.0 * sign_ins;
     println!("\nreal-AWS estimate per flow (Lambda time = Argon2 at the function's memory + in-region waits):\n");
     println!("| flow | Lambda ms | USD per million |");
     println!("|---|---|---|");
+    // Memory as template.yaml gives each function: refresh runs in the token function (512 MB).
     for (f, memory, invocations) in [
         (signup, 512.0, 2.0),
         (sign_in, 512.0, 1.0),
-        (&flows[2], 256.0, 1.0),
+        (refresh, 512.0, 1.0),
         (&flows[3], 256.0, 1.0),
         (&flows[4], 256.0, 2.0),
     ] {
@@ -448,15 +452,27 @@ fn bill(flows: &[Flow]) {
             flow_cost(f, memory, invocations) * 1e6
         );
     }
-    let month = signups * flow_cost(signup, 512.0, 2.0) + sign_ins * flow_cost(sign_in, 512.0, 1.0);
+    let month = signups * flow_cost(signup, 512.0, 2.0)
+        + sign_ins * flow_cost(sign_in, 512.0, 1.0)
+        + refreshes * flow_cost(refresh, 512.0, 1.0);
+    // The signup's code SMS is one part (GSM-7, under 160 characters); SNS bills parts.
     let sms = signups * signup.sms * SMS;
     println!(
-        "\n1M signups and 10M sign-ins a month: USD {month:.0}, of which SMS USD {sms:.0} and the rest USD {:.0}",
+        "\n1M signups, 10M sign-ins and 40M refreshes a month: USD {month:.0}, of which SMS USD {sms:.0} and the rest USD {:.0}",
         month - sms
     );
-    for (tier, per_mau, free) in [("Cognito Essentials", 0.015, 10_000.0), ("Cognito Lite", 0.0055, 10_000.0)] {
-        for mau in [1_000_000.0, 2_000_000.0] {
-            println!("{tier} at {:.0}M MAU: USD {:.0} (+ the same SMS)", mau / 1e6, (mau - free) * per_mau);
-        }
+    // Cognito bills monthly active users in tiers (docs/cost.md, with its sources).
+    let essentials = |mau: f64| (mau - 10_000.0).max(0.0) * 0.015;
+    let lite = |mau: f64| {
+        let tier = |from: f64, to: f64, rate: f64| (mau.min(to) - from).max(0.0) * rate;
+        tier(10_000.0, 100_000.0, 0.0055) + tier(100_000.0, 1_000_000.0, 0.0046) + tier(1_000_000.0, f64::MAX, 0.00325)
+    };
+    for mau in [1_000_000.0, 2_000_000.0] {
+        println!(
+            "Cognito at {:.0}M MAU: Essentials USD {:.0}, Lite USD {:.0} (+ the same SMS)",
+            mau / 1e6,
+            essentials(mau),
+            lite(mau)
+        );
     }
 }
