@@ -10,14 +10,5 @@ use clap::Parser;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
-    match commands::run(cli).await {
-        Ok(output) => {
-            print!("{output}");
-            std::process::ExitCode::SUCCESS
-        }
-        Err(message) => {
-            eprintln!("error: {message}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    admin::exit_with(commands::run(cli).await)
 }

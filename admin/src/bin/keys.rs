@@ -98,14 +98,5 @@ async fn run(cli: Cli) -> Result<String, String> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
-    match run(Cli::parse()).await {
-        Ok(output) => {
-            print!("{output}");
-            std::process::ExitCode::SUCCESS
-        }
-        Err(message) => {
-            eprintln!("error: {message}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    admin::exit_with(run(Cli::parse()).await)
 }

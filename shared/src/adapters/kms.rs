@@ -118,27 +118,24 @@ pub async fn seal_signing_key(
 
 /// A new symmetric key that seals signing keys (the sealed mode); its ARN.
 pub async fn create_sealing_key(client: &Client, description: &str) -> Result<String, ReadError> {
-    let created = client
-        .create_key()
-        .key_spec(aws_sdk_kms::types::KeySpec::SymmetricDefault)
-        .key_usage(KeyUsageType::EncryptDecrypt)
-        .description(description)
-        .send()
-        .await
-        .map_err(|e| ReadError::Unreachable(format!("CreateKey: {}", DisplayErrorContext(&e))))?;
-    created
-        .key_metadata()
-        .and_then(|m| m.arn())
-        .map(str::to_owned)
-        .ok_or_else(|| ReadError::Unreachable("CreateKey returned no ARN".into()))
+    create_key(client, aws_sdk_kms::types::KeySpec::SymmetricDefault, KeyUsageType::EncryptDecrypt, description).await
 }
 
 /// A new ECC_NIST_P256 signing key, as `keys signing-rotate` makes one; its ARN.
 pub async fn create_signing_key(client: &Client, description: &str) -> Result<String, ReadError> {
+    create_key(client, aws_sdk_kms::types::KeySpec::EccNistP256, KeyUsageType::SignVerify, description).await
+}
+
+async fn create_key(
+    client: &Client,
+    spec: aws_sdk_kms::types::KeySpec,
+    usage: KeyUsageType,
+    description: &str,
+) -> Result<String, ReadError> {
     let created = client
         .create_key()
-        .key_spec(aws_sdk_kms::types::KeySpec::EccNistP256)
-        .key_usage(KeyUsageType::SignVerify)
+        .key_spec(spec)
+        .key_usage(usage)
         .description(description)
         .send()
         .await
