@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod account_deletion;
+mod alarms;
 mod account_sessions;
 mod browser;
 mod concurrency;

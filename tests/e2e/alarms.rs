@@ -1,0 +1,107 @@
+//! Alarms that can fire: every alarm on the service's own metrics (namespace `Registration`) watches
+//! a metric and a set of dimensions that the functions really emit (shared/src/metrics.rs), with the
+//! values they emit them under. An alarm on a metric nobody publishes never has data, and with
+//! `TreatMissingData: notBreaching` it stays green for ever, as the SMS delivery alarm did.
+
+use std::collections::BTreeSet;
+
+use e2e::stack::template_path;
+use registration::metrics::{Counts, request_record};
+use serde_yaml::Value;
+
+/// (metric, sorted dimension names) of every metric a request record declares.
+fn emitted() -> BTreeSet<(String, Vec<String>)> {
+    let record: serde_json::Value =
+        serde_json::from_str(&request_record("stack", "signup", 200, 1, &Counts::default(), 0)).unwrap();
+    let mut out = BTreeSet::new();
+    for directive in record["_aws"]["CloudWatchMetrics"].as_array().unwrap() {
+        assert_eq!(directive["Namespace"], "Registration");
+        for dimensions in directive["Dimensions"].as_array().unwrap() {
+            let mut names: Vec<String> =
+                dimensions.as_array().unwrap().iter().map(|d| d.as_str().unwrap().to_owned()).collect();
+            names.sort();
+            for metric in directive["Metrics"].as_array().unwrap() {
+                out.insert((metric["Name"].as_str().unwrap().to_owned(), names.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Every `Metric` block (namespace, name, dimensions) in an alarm, single or in metric math.
+fn watched(alarm: &Value) -> Vec<(String, String, Vec<(String, Value)>)> {
+    let properties = &alarm["Properties"];
+    let mut blocks = Vec::new();
+    if properties["MetricName"].is_string() {
+        blocks.push(properties.clone());
+    }
+    for query in properties["Metrics"].as_sequence().into_iter().flatten() {
+        let metric = &query["MetricStat"]["Metric"];
+        if metric.is_mapping() {
+            blocks.push(metric.clone());
+        }
+    }
+    blocks
+        .iter()
+        .map(|block| {
+            let dimensions = block["Dimensions"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .map(|d| (d["Name"].as_str().unwrap().to_owned(), d["Value"].clone()))
+                .collect();
+            (
+                block["Namespace"].as_str().unwrap_or_default().to_owned(),
+                block["MetricName"].as_str().unwrap_or_default().to_owned(),
+                dimensions,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_alarm_on_the_services_own_metrics_watches_what_the_functions_emit() {
+    let template: Value = serde_yaml::from_str(&std::fs::read_to_string(template_path()).unwrap()).unwrap();
+    let resources = template["Resources"].as_mapping().unwrap();
+    let binaries: BTreeSet<String> = resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::Serverless::Function")
+        .map(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned())
+        .collect();
+    let emitted = emitted();
+    let mut checked = 0;
+    for (name, resource) in resources {
+        if resource["Type"] != "AWS::CloudWatch::Alarm" {
+            continue;
+        }
+        for (namespace, metric, dimensions) in watched(resource) {
+            if namespace != "Registration" {
+                continue;
+            }
+            checked += 1;
+            let name = name.as_str().unwrap();
+            let mut names: Vec<String> = dimensions.iter().map(|(n, _)| n.clone()).collect();
+            names.sort();
+            // THEN the functions publish that metric under exactly those dimensions
+            assert!(
+                emitted.contains(&(metric.clone(), names.clone())),
+                "{name}: {metric} by {names:?} is never emitted"
+            );
+            for (dimension, value) in &dimensions {
+                match dimension.as_str() {
+                    // serve.rs emits STACK_NAME, which the template sets to the stack's name.
+                    "Stack" => assert!(format!("{value:?}").contains("AWS::StackName"), "{name}: Stack = {value:?}"),
+                    // serve.rs emits the endpoint, which is the function's binary name.
+                    "Function" => {
+                        assert!(binaries.contains(value.as_str().unwrap_or_default()), "{name}: Function = {value:?}")
+                    }
+                    other => panic!("{name}: a dimension the functions never emit: {other}"),
+                }
+            }
+        }
+    }
+    // Each function's canary alarms, and the stack-wide ones.
+    assert!(checked >= 2 * binaries.len() + 5, "only {checked} alarm metrics checked");
+    let globals = &template["Globals"]["Function"]["Environment"]["Variables"]["STACK_NAME"];
+    assert!(format!("{globals:?}").contains("AWS::StackName"), "STACK_NAME: {globals:?}");
+}
