@@ -6,7 +6,7 @@ API_PORT ?= 9000
 export SAM_CLI_TELEMETRY := 0
 
 STAGE ?= dev
-.PHONY: deploy dev test browser unit lint template rehearsal checkov contract sam-build sam-local release sizes bench bench-enumeration bench-cost venv clean
+.PHONY: deploy dev test browser unit lint template rehearsal checkov contract sam-build sam-local release sizes bench bench-enumeration bench-cost fuzz venv clean
 
 # The virtualenv is rebuilt whenever requirements-dev.txt changes.
 $(VENV)/.installed: requirements-dev.txt
@@ -101,6 +101,11 @@ bench-enumeration: venv
 ## moto's ReturnConsumedCapacity), KMS calls, SMS, emails, handler time; then a partner's monthly bill.
 bench-cost: venv
 	MOTO_PYTHON=$(abspath $(VENV))/bin/python cargo bench -p e2e --bench cost_model
+
+## make fuzz: the property tests of every parser of outside input (shared/tests/properties.rs) with
+## PROPTEST_CASES=20000 where make test runs 256 (the handler-level and valid-number ones a quarter of that).
+fuzz:
+	PROPTEST_CASES=20000 cargo test --release -p registration --test properties
 
 clean:
 	cargo clean

@@ -43,6 +43,8 @@ pub async fn identify(app: &App, req: &Request) -> Result<Caller, ApiError> {
         return Err(ApiError::PartnerDisabled);
     }
     let end_user = end_user_address(req, &partner)?;
+    let end_user_sent = end_user
+        .map(|_| req.headers().get(signature::END_USER_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default());
     if let Some(secret) = &partner.signing_secret {
         let header = req.headers().get(signature::HEADER).map(|v| v.to_str().unwrap_or_default());
         // The path as the client sent it: API Gateway's rawPath, which holds a named stage's segment
@@ -53,12 +55,11 @@ pub async fn identify(app: &App, req: &Request) -> Result<Caller, ApiError> {
             Some(query) => format!("{raw}?{query}"),
             None => raw.to_owned(),
         };
-        let end_user_text = end_user.map(|ip| ip.to_string());
         let request = signature::Signed {
             method: req.method().as_str(),
             path_and_query: &path,
             body: body_bytes(req)?,
-            end_user: end_user_text.as_deref(),
+            end_user: end_user_sent,
         };
         signature::verify(secret, header, &request, app.clock.now())?;
     }

@@ -232,7 +232,8 @@ fn contains_personal_info(password: &str, context: &PasswordContext<'_>) -> bool
         [y, m, d] if y.len() == 4 => [y, m, d],
         _ => return false,
     };
-    let yy = &year[2..];
+    // `year` is four bytes but not necessarily four ASCII digits: slice only where it is safe.
+    let Some(yy) = year.get(2..) else { return false };
     [
         format!("{year}{month}{day}"),
         format!("{day}{month}{year}"),

@@ -126,7 +126,9 @@ fn free_text(field: &'static str, value: &str, max: usize) -> Result<String, Api
 }
 
 fn postal_code(value: &str) -> Result<String, ApiError> {
-    let value = bounded("postalCode", value, 12)?.to_uppercase();
+    // Checked before upper-casing, which turns some letters into several ('ß' into "SS") and some
+    // non-ASCII ones into ASCII ('ı' into 'I'): what is stored is what was checked.
+    let value = bounded("postalCode", value, 12)?;
     if value.len() < 2 || !value.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-') {
         return Err(ApiError::validation(
             "postalCode",
@@ -134,7 +136,7 @@ fn postal_code(value: &str) -> Result<String, ApiError> {
             "postalCode may contain letters, digits, spaces and hyphens.",
         ));
     }
-    Ok(value)
+    Ok(value.to_ascii_uppercase())
 }
 
 fn country(value: &str) -> Result<String, ApiError> {

@@ -32,7 +32,8 @@ pub fn hex(data: &[u8]) -> String {
 
 /// Lowercase or uppercase hex to bytes; `None` for anything else.
 pub fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
+    // Hex digits only: `from_str_radix` alone would also take a sign ("+f").
+    if !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()

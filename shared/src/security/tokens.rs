@@ -30,7 +30,7 @@ pub enum KeyError {
     NotP256(String),
     #[error("the public key is not an uncompressed P-256 key in SubjectPublicKeyInfo form")]
     NotP256Public,
-    #[error("the signing key id is empty")]
+    #[error("the key id is empty or holds whitespace, ':' or ','")]
     EmptyKeyId,
 }
 
@@ -50,7 +50,8 @@ pub struct PublicKey {
 
 impl PublicKey {
     pub fn from_point(kid: &str, point: &[u8]) -> Result<Self, KeyError> {
-        if kid.trim().is_empty() {
+        // A kid is printable and holds no ':' or ',', which separate keys in `TOKEN_PUBLIC_KEYS`.
+        if kid.trim().is_empty() || kid.chars().any(|c| c.is_whitespace() || c.is_control() || c == ':' || c == ',') {
             return Err(KeyError::EmptyKeyId);
         }
         if point.len() != 65 || point[0] != 0x04 {
