@@ -43,6 +43,24 @@ fn render(name: &str, ctx: minijinja::Value) -> Result<String, ApiError> {
         .map_err(|e| ApiError::Internal(format!("template {name}: {e}")))
 }
 
+/// The origin of an absolute URL, lower-cased and without the scheme's default port, as a browser
+/// writes it in `Origin`; `None` for anything that is not an http(s) URL.
+pub fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.trim().split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let authority = rest.split(['/', '?', '#']).next()?.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "https" => ":443",
+        "http" => ":80",
+        _ => return None,
+    };
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    let host = authority.strip_suffix(default_port).unwrap_or(&authority);
+    Some(format!("{scheme}://{host}"))
+}
+
 /// Sends the service's emails and knows where the links point.
 #[derive(Clone)]
 pub struct Mailer {
@@ -53,6 +71,16 @@ pub struct Mailer {
 impl Mailer {
     pub fn new(sender: Arc<dyn EmailSender>, public_base_url: &str) -> Self {
         Mailer { sender, public_base_url: public_base_url.trim_end_matches('/').to_owned() }
+    }
+
+    /// The origins (`scheme://host[:port]`) the service's pages are published under for `partner`:
+    /// the service's public base URL and the partner's own, if it has one.
+    pub fn page_origins(&self, partner: &Partner) -> Vec<String> {
+        [Some(self.public_base_url.as_str()), partner.public_base_url.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter_map(origin_of)
+            .collect()
     }
 
     /// The link in a confirmation email: under the partner's own base URL if it has one.

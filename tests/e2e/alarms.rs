@@ -28,8 +28,11 @@ fn emitted() -> BTreeSet<(String, Vec<String>)> {
     out
 }
 
-/// Every `Metric` block (namespace, name, dimensions) in an alarm, single or in metric math.
-fn watched(alarm: &Value) -> Vec<(String, String, Vec<(String, Value)>)> {
+/// A metric an alarm watches: namespace, name, and each dimension's name and value.
+type Watched = (String, String, Vec<(String, Value)>);
+
+/// Every `Metric` block in an alarm, single or in metric math.
+fn watched(alarm: &Value) -> Vec<Watched> {
     let properties = &alarm["Properties"];
     let mut blocks = Vec::new();
     if properties["MetricName"].is_string() {

@@ -137,3 +137,76 @@ async fn a_deletion_on_the_page_is_told_to_the_confirmed_address() {
     let emails = env.emails_to(&email.to_lowercase()).await;
     assert_eq!(emails.last().map(|(subject, _)| subject.as_str()), Some("Your account was deleted"));
 }
+
+/// Code items under `phone` (`CODE#…` in its partition).
+async fn codes_under(env: &TestEnv, phone: &str) -> usize {
+    let text = |item: &e2e::Item, name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+    env.items()
+        .await
+        .iter()
+        .filter(|item| text(item, "pk").ends_with(&format!("#{phone}")) && text(item, "sk").starts_with("CODE#"))
+        .count()
+}
+
+#[tokio::test]
+async fn a_post_from_another_site_sends_nothing_and_gets_a_page_that_says_to_use_this_one() {
+    // GIVEN an account, its number out of the code cooldown
+    let env = TestEnv::new().await;
+    let phone = fresh_phone();
+    env.registered(&phone, PASSWORD).await;
+    env.wait_out_cooldown();
+    let sms_before = env.sms_to(&phone).await.len();
+    let form = format!("phone={}", e2e::form_encode(&phone));
+    let own = "https://abcdef1234.execute-api.eu-west-1.amazonaws.com";
+
+    for (case, headers) in [
+        ("another site's origin", vec![("origin", Some("https://evil.example"))]),
+        ("a cross-site fetch", vec![("sec-fetch-site", Some("cross-site")), ("origin", Some(own))]),
+        ("a sibling subdomain", vec![("sec-fetch-site", Some("same-site")), ("origin", None)]),
+        ("an opaque origin (a sandboxed frame)", vec![("origin", Some("null"))]),
+        (
+            "the page's host over plain HTTP",
+            vec![("origin", Some("http://abcdef1234.execute-api.eu-west-1.amazonaws.com"))],
+        ),
+        (
+            "both, as the review sent them",
+            vec![("origin", Some("https://evil.example")), ("sec-fetch-site", Some("cross-site"))],
+        ),
+    ] {
+        // WHEN a page on another site makes a browser post the phone form, or the code form
+        for body in [form.clone(), format!("{form}&code=123456")] {
+            let answer = env.call_raw(Endpoint::DeletionPagePost, Body::Text(body), &headers).await;
+
+            // THEN a 403 page that says to send the form from the deletion page itself, and shows it
+            assert_eq!(answer.status, 403, "{case}: {}", answer.text);
+            assert_eq!(answer.headers["content-type"], "text/html; charset=utf-8", "{case}");
+            assert!(answer.text.contains("came from another website"), "{case}: {}", answer.text);
+            assert!(answer.text.contains("name=\"phone\"") && !answer.text.contains("name=\"code\""), "{case}");
+            assert!(!answer.text.contains(&phone), "{case}: the page repeats nothing it was sent");
+        }
+    }
+    // AND no SMS went to the number, no code was stored for it, and the account is whole
+    assert_eq!(env.sms_to(&phone).await.len(), sms_before);
+    assert_eq!(codes_under(&env, &phone).await, 0);
+    assert_eq!(env.sign_in(&phone, PASSWORD).await.status, 200);
+
+    // WHEN the person sends the form from the page itself, as a browser does
+    let same_origin = [("origin", Some(own)), ("sec-fetch-site", Some("same-origin"))];
+    let answer = env.call_raw(Endpoint::DeletionPagePost, Body::Text(form.clone()), &same_origin).await;
+
+    // THEN the code is sent as before, and the page lets the browser send its real origin next time
+    // (under `no-referrer`, Chromium sends `Origin: null` with a page's own forms)
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(env.sms_to(&phone).await.len(), sms_before + 1);
+    assert_eq!(answer.headers["referrer-policy"], "same-origin");
+
+    // WHEN a browser told to send no referrer sends the page's own form: `Origin: null`, but
+    // `Sec-Fetch-Site: same-origin`
+    env.wait_out_cooldown();
+    let no_referrer = [("origin", Some("null")), ("sec-fetch-site", Some("same-origin"))];
+    let answer = env.call_raw(Endpoint::DeletionPagePost, Body::Text(form), &no_referrer).await;
+
+    // THEN it is served too
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(env.sms_to(&phone).await.len(), sms_before + 2);
+}

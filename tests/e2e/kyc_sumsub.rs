@@ -7,6 +7,7 @@ use e2e::{
     fresh_phone, webhook_secret,
 };
 use lambda_http::Body;
+use registration::ports::Clock;
 use registration::security::sumsub_signature::{DigestAlgorithm, payload_digest};
 use serde_json::{Value, json};
 
@@ -420,4 +421,38 @@ async fn concurrent_deliveries_of_two_reviews_leave_the_newer_one() {
     }
     // THEN the newer verdict stands
     assert_eq!(profile(&env, &user).await["kycLevel"], "KYC_1");
+}
+
+#[tokio::test]
+async fn a_review_dated_far_ahead_of_the_clock_is_ignored_as_future_and_real_verdicts_after_it_still_apply() {
+    // GIVEN a KYC_0 user, and the service's clock
+    let env = TestEnv::new().await;
+    let user = kyc_0_user(&env, KYC_MERCHANT).await;
+    let at = |offset_secs: i64| registration::domain::utc_time::UtcTime(env.clock.now() + offset_secs).rfc3339();
+    let before = env.items().await;
+
+    for (case, created_at) in [
+        ("the year 9999", "9999-12-31 23:59:59.999".to_owned()),
+        ("ten minutes ahead", at(10 * 60)),
+        ("a second past the five minutes allowed", at(5 * 60 + 1)),
+    ] {
+        // WHEN a correctly signed GREEN dated then arrives
+        let answer = signed(&env, KYC_MERCHANT, &green(&user.user_id, &created_at)).await;
+
+        // THEN it is acknowledged, ignored as from the future, and changes nothing
+        assert_eq!(answer.status, 200, "{case}: {:?}", answer.body);
+        assert_eq!(answer.body, json!({ "result": "ignored", "reason": "future" }), "{case}");
+    }
+    assert_eq!(env.items().await, before);
+    assert_eq!(profile(&env, &user).await["kycLevel"], "KYC_0");
+
+    // WHEN Sumsub's real final RED comes, dated now, then a GREEN dated within the allowance
+    let rejected = signed(&env, KYC_MERCHANT, &red(&user.user_id, "FINAL", &["FORGERY"], &at(0))).await;
+
+    // THEN the RED applies (no verdict from the future outranks it), and a slightly fast clock is no
+    // reason to refuse a later one
+    assert_eq!(rejected.body, json!({ "result": "applied", "verification": "rejected" }), "{:?}", rejected.body);
+    assert_eq!(verification(&profile(&env, &user).await).1, "rejected");
+    let green_soon = signed(&env, KYC_MERCHANT, &green(&user.user_id, &at(4 * 60))).await;
+    assert_eq!(green_soon.body, json!({ "result": "applied", "verification": "approved" }));
 }

@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod account_deletion;
-mod alarms;
 mod account_sessions;
+mod alarms;
 mod browser;
 mod concurrency;
 mod confirm;

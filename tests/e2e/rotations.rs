@@ -33,9 +33,11 @@ async fn deployed(env: &mut TestEnv, stage: &StageParameters) {
     let arn = written.get("SigningKeyArn").unwrap().to_owned();
     let keys = written.get("TokenPublicKeys").unwrap().to_owned();
     // SEALED_SIGNING_KEY only with SigningMode=sealed, as the template's !If gives it.
-    let sealed = (written.get("SigningMode") == Some("sealed"))
-        .then(|| written.get("SealedSigningKey").unwrap().to_owned())
-        .unwrap_or_default();
+    let sealed = if written.get("SigningMode") == Some("sealed") {
+        written.get("SealedSigningKey").unwrap().to_owned()
+    } else {
+        String::new()
+    };
     let source = [
         ("SIGNING_KEY_ARN", arn.as_str()),
         ("TOKEN_PUBLIC_KEYS", keys.as_str()),
@@ -128,7 +130,7 @@ async fn a_compromised_key_rotation_ends_the_old_keys_tokens_with_the_deploy_and
 
     // THEN the JWKS lists the new key only, and the old token is refused at once
     let new_kid = stage.get("SigningKeyArn").unwrap().rsplit('/').next().unwrap().to_owned();
-    assert_eq!(jwks_kids(&env), [new_kid.clone()]);
+    assert_eq!(jwks_kids(&env), std::slice::from_ref(&new_kid));
     assert!(!jwks_kids(&env).contains(&old_kid));
     assert_eq!(env.as_user(Endpoint::ProfileGet, &bearer(&before), Value::Null).await.status, 401);
     // AND the app's refresh token (opaque, not signed) still gets a token from the new key

@@ -2,7 +2,9 @@
 //! email changes, and (if the partner asks) when it is signed in to from a new device. A notice
 //! carries no code or link, is not held up by the code cooldown, and never blocks what caused it.
 
-use e2e::{Answer, Endpoint, MERCHANT, TestEnv, bearer, extract_code, fresh_email, fresh_phone};
+use std::sync::Arc;
+
+use e2e::{Answer, Endpoint, MERCHANT, TestEnv, bearer, extract_code, fresh_email, fresh_phone, in_parallel};
 use serde_json::json;
 
 const PASSWORD: &str = "Willow-Badger-35";
@@ -174,4 +176,39 @@ async fn a_sign_in_from_a_new_device_is_told_to_the_confirmed_address_too() {
     let (subject, html) = emails.last().expect("a notice by email");
     assert_eq!(subject, "New sign-in to your account");
     carries_no_secret(&visible_text(html));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_sign_ins_from_one_new_device_tell_the_owner_once() {
+    // GIVEN an account at a partner that asks for new-device notices
+    let env = Arc::new(TestEnv::new().await);
+    let phone = fresh_phone();
+    env.registered(&phone, PASSWORD).await;
+    env.update_partner(MERCHANT, |p| p.new_device_notices = true).await;
+    let mut told_twice = 0;
+    for trial in 0..8 {
+        let before = env.sms_to(&phone).await.len();
+
+        // WHEN two copies of the function sign it in at once from a device it never used
+        let device = format!("new-phone-{trial}");
+        let sign_ins = (0..2)
+            .map(|_| {
+                let (env, phone, device) = (env.clone(), phone.clone(), device.clone());
+                async move {
+                    let body = json!({ "grant_type": "password", "username": phone, "password": PASSWORD });
+                    env.call(Endpoint::Token, body, &[("x-fingerprint", Some(device.as_str()))]).await
+                }
+            })
+            .collect();
+        let answers = in_parallel(sign_ins).await;
+
+        // THEN both sign in, and the owner is told once
+        assert!(answers.iter().all(|a| a.status == 200), "{answers:?}");
+        let told = env.sms_to(&phone).await.len() - before;
+        assert!(told >= 1, "trial {trial}: nobody was told");
+        told_twice += usize::from(told > 1);
+        // (a day later, so the notice cap of the day never decides it)
+        env.clock.advance(24 * 3600);
+    }
+    assert_eq!(told_twice, 0, "trials in which the owner was told twice");
 }

@@ -141,7 +141,14 @@ pub enum Ignored {
     UnknownApplicant,
     /// The same event again, or one older than the verdict already recorded.
     Stale,
+    /// Dated more than `FUTURE_ALLOWANCE_MS` ahead of this service's clock: a verdict from the
+    /// future would outrank every real one after it (each must be newer than the recorded one).
+    Future,
 }
+
+/// How far ahead of this service's clock a webhook's `createdAtMs` may be and still count: clocks
+/// drift a little, a verdict never comes from later than that.
+pub const FUTURE_ALLOWANCE_MS: i64 = 5 * 60 * 1000;
 
 impl Ignored {
     pub fn as_str(self) -> &'static str {
@@ -152,13 +159,15 @@ impl Ignored {
             Ignored::SandboxEvent => "sandbox_event",
             Ignored::UnknownApplicant => "unknown_applicant",
             Ignored::Stale => "stale",
+            Ignored::Future => "future",
         }
     }
 }
 
 impl WebhookEvent {
-    /// The verdict this event carries for `settings`' partner, or why it carries none.
-    pub fn review(&self, settings: &SumsubSettings) -> Result<IdentityReview, Ignored> {
+    /// The verdict this event carries for `settings`' partner, or why it carries none; `now_ms` is
+    /// this service's clock, which the event's time may not be far ahead of.
+    pub fn review(&self, settings: &SumsubSettings, now_ms: i64) -> Result<IdentityReview, Ignored> {
         let status = match (self.kind.as_str(), &self.review_result) {
             ("applicantPending", _) => ReviewStatus::Pending,
             ("applicantReviewed", Some(result)) => {
@@ -179,6 +188,9 @@ impl WebhookEvent {
             return Err(Ignored::SandboxEvent);
         }
         let event_at_ms = self.created_at_ms.as_deref().and_then(parse_sumsub_time).ok_or(Ignored::Malformed)?;
+        if event_at_ms > now_ms.saturating_add(FUTURE_ALLOWANCE_MS) {
+            return Err(Ignored::Future);
+        }
         let applicant_id = self.applicant_id.clone().filter(|id| !id.is_empty()).ok_or(Ignored::Malformed)?;
         let reject_labels = match (&self.review_result, status) {
             (Some(result), ReviewStatus::Retry | ReviewStatus::Rejected) => result.reject_labels.clone(),
@@ -210,36 +222,53 @@ mod tests {
         "type":"applicantReviewed","reviewResult":{"reviewAnswer":"GREEN"},"reviewStatus":"completed",
         "createdAtMs":"2020-02-21 13:23:19.321","sandboxMode":true}"#;
 
+    /// 2026-12-02 12:00:00 UTC: after every event above.
+    const NOW: i64 = 1_796_212_800_000;
+
+    #[test]
+    fn reviews_dated_ahead_of_the_clock_by_more_than_the_allowance_are_refused() {
+        // GIVEN the service's clock at 12:00:00 and reviews dated around and far after it
+        let sandbox = settings(SumsubMode::Sandbox, None);
+        let at = |text: &str| event(&GREEN.replace("2020-02-21 13:23:19.321", text));
+        assert_eq!(crate::domain::identity_review::parse_sumsub_time("2026-12-02 12:00:00.000"), Some(NOW));
+        // THEN up to 5 minutes ahead counts, a millisecond more or the year 9999 does not
+        assert!(at("2026-12-02 12:05:00.000").review(&sandbox, NOW).is_ok());
+        assert_eq!(at("2026-12-02 12:05:00.001").review(&sandbox, NOW), Err(Ignored::Future));
+        assert_eq!(at("9999-12-31 23:59:59.999").review(&sandbox, NOW), Err(Ignored::Future));
+        // AND a clock at the end of time does not overflow
+        assert!(at("9999-12-31 23:59:59.999").review(&sandbox, i64::MAX).is_ok());
+    }
+
     #[test]
     fn reviews_map_to_verdicts() {
         let live = settings(SumsubMode::Live, Some("sbx:abc"));
-        assert_eq!(event(GREEN).review(&live).map(|r| r.status), Ok(ReviewStatus::Approved));
+        assert_eq!(event(GREEN).review(&live, NOW).map(|r| r.status), Ok(ReviewStatus::Approved));
         let red = GREEN.replace(
             r#"{"reviewAnswer":"GREEN"}"#,
             r#"{"reviewAnswer":"RED","reviewRejectType":"FINAL","rejectLabels":["FORGERY"]}"#,
         );
-        let review = event(&red).review(&live).expect("review");
+        let review = event(&red).review(&live, NOW).expect("review");
         assert_eq!((review.status, review.reject_labels), (ReviewStatus::Rejected, vec!["FORGERY".to_owned()]));
         let retry = red.replace("FINAL", "RETRY");
-        assert_eq!(event(&retry).review(&live).map(|r| r.status), Ok(ReviewStatus::Retry));
+        assert_eq!(event(&retry).review(&live, NOW).map(|r| r.status), Ok(ReviewStatus::Retry));
         let pending = GREEN.replace("applicantReviewed", "applicantPending");
-        assert_eq!(event(&pending).review(&live).map(|r| r.status), Ok(ReviewStatus::Pending));
+        assert_eq!(event(&pending).review(&live, NOW).map(|r| r.status), Ok(ReviewStatus::Pending));
     }
 
     #[test]
     fn events_that_cannot_apply_say_why() {
         let live = settings(SumsubMode::Live, Some("prd:abc"));
-        assert_eq!(event(GREEN).review(&live), Err(Ignored::SandboxEvent));
+        assert_eq!(event(GREEN).review(&live, NOW), Err(Ignored::SandboxEvent));
         let sandbox = settings(SumsubMode::Sandbox, None);
-        assert!(event(GREEN).review(&sandbox).is_ok());
+        assert!(event(GREEN).review(&sandbox, NOW).is_ok());
         let other = GREEN.replace("basic-kyc-level", "advanced");
-        assert_eq!(event(&other).review(&sandbox), Err(Ignored::OtherLevel));
+        assert_eq!(event(&other).review(&sandbox, NOW), Err(Ignored::OtherLevel));
         let created = GREEN.replace("applicantReviewed", "applicantCreated");
-        assert_eq!(event(&created).review(&sandbox), Err(Ignored::EventType));
+        assert_eq!(event(&created).review(&sandbox, NOW), Err(Ignored::EventType));
         let untimed = GREEN.replace("2020-02-21 13:23:19.321", "soon");
-        assert_eq!(event(&untimed).review(&sandbox), Err(Ignored::Malformed));
+        assert_eq!(event(&untimed).review(&sandbox, NOW), Err(Ignored::Malformed));
         let yellow = GREEN.replace("GREEN", "YELLOW");
-        assert_eq!(event(&yellow).review(&sandbox), Err(Ignored::Malformed));
+        assert_eq!(event(&yellow).review(&sandbox, NOW), Err(Ignored::Malformed));
     }
 
     #[test]

@@ -7,11 +7,14 @@
 //! countries and budget, and no enumeration: a number without an account gets the same page, in
 //! the same time, and a decoy code that answers guesses as a real one does. Plain HTML forms, no
 //! script, the strict CSP of every page here; the partner is named by the query, not by headers.
+//! Its forms post only to itself, so a post another site's page made a browser send
+//! (`Sec-Fetch-Site`, `Origin`) is refused with a 403 page before anything is read or sent.
 
 use std::convert::Infallible;
 
-use lambda_http::http::Method;
-use lambda_http::{Body, Request, Response};
+use lambda_http::http::{HeaderValue, Method};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
@@ -26,7 +29,7 @@ use crate::domain::phone::PhoneNumber;
 use crate::error::ApiError;
 use crate::http::request::{json_or_form_body, query_param};
 use crate::http::response::{finish, html};
-use crate::mail::{DeletionStep, Mailer, deletion_page};
+use crate::mail::{DeletionStep, Mailer, deletion_page, origin_of};
 use crate::ports::{AccountStatus, DeletionChannel, Identifier, PhoneKey};
 use crate::security::code::{CodePurpose, ConfirmationCode};
 
@@ -83,7 +86,68 @@ pub async fn handle(app: &App, mailer: &Mailer, req: Request) -> Result<Response
         (None, false) => DeletionStep::None,
     };
     let page = deletion_page(shown.ok, shown.done, shown.title, &shown.message, shown.next.as_deref(), step);
-    finish("deletion-page", &req, page.map(|body| html(shown.status, body)))
+    finish(
+        "deletion-page",
+        &req,
+        page.map(|body| {
+            let mut response = html(shown.status, body);
+            // `no-referrer` makes browsers send `Origin: null` with the page's own forms, which the
+            // page refuses as cross-site; `same-origin` sends the real origin to this site only.
+            response.headers_mut().insert("referrer-policy", HeaderValue::from_static("same-origin"));
+            response
+        }),
+    )
+}
+
+/// Whether a POST was sent from another site than this page's, and which header says so:
+/// `Sec-Fetch-Site` other than `same-origin` or `none` (a person typing or a bookmark), or an
+/// `Origin` that is not the page's own (`null` included: sandboxed frames and opaque origins send
+/// it, unless the browser's `Sec-Fetch-Site` says the form came from this origin). The page posts
+/// only to itself, so a browser sending its forms sends neither; a request with neither header (a
+/// client that is no browser, an old one) is not refused here, as no web page can make a browser
+/// send one.
+fn cross_site(req: &Request, mailer: &Mailer, partner: &Partner) -> Option<&'static str> {
+    let header = |name: &str| req.headers().get(name).map(|v| v.to_str().unwrap_or("").trim().to_ascii_lowercase());
+    let site = header("sec-fetch-site");
+    if let Some(site) = &site
+        && site != "same-origin"
+        && site != "none"
+    {
+        return Some("Sec-Fetch-Site");
+    }
+    let origin = header("origin")?;
+    // A browser told to send no referrer (by its own settings or an extension) sends `Origin: null`
+    // with a page's own forms; its `Sec-Fetch-Site: same-origin`, which no page can set, says so.
+    if origin == "null" && site.as_deref() == Some("same-origin") {
+        return None;
+    }
+    let own = own_origins(req, mailer, partner);
+    (!own.contains(&origin)).then_some("Origin")
+}
+
+/// The origins this request can have come from if the page sent it: the host API Gateway (or the
+/// local router) was asked for, by the scheme it was asked over, and the public base URLs the pages
+/// are published under (behind CloudFront, API Gateway sees its own host, the browser CloudFront's).
+fn own_origins(req: &Request, mailer: &Mailer, partner: &Partner) -> Vec<String> {
+    let mut own = mailer.page_origins(partner);
+    let proto = req.headers().get("x-forwarded-proto").and_then(|v| v.to_str().ok()).map(str::to_ascii_lowercase);
+    let schemes: &[&str] = match proto.as_deref() {
+        Some("https") => &["https"],
+        Some("http") => &["http"],
+        // No proxy said: a local router serving plain HTTP, or a test.
+        _ => &["https", "http"],
+    };
+    let mut hosts: Vec<String> =
+        req.headers().get("host").and_then(|v| v.to_str().ok()).map(str::to_owned).into_iter().collect();
+    if let RequestContext::ApiGatewayV2(ctx) = req.request_context()
+        && let Some(domain) = ctx.domain_name
+    {
+        hosts.push(domain);
+    }
+    for host in hosts.iter().filter(|h| !h.is_empty()) {
+        own.extend(schemes.iter().filter_map(|scheme| origin_of(&format!("{scheme}://{host}"))));
+    }
+    own
 }
 
 /// A failure the person can act on, as a page.
@@ -130,6 +194,20 @@ async fn show(app: &App, mailer: &Mailer, req: &Request) -> Result<Shown, ApiErr
             ),
         )),
         Method::POST => {
+            if let Some(header) = cross_site(req, mailer, partner) {
+                // Another site's page made the person's browser send this: nothing is sent, and the
+                // page shows its own form, which the person can send from here if they meant to.
+                tracing::info!(header, "deletion page post from another site refused");
+                return Ok(Shown::ask_phone(
+                    403,
+                    "Send this form from this page",
+                    format!(
+                        "This request came from another website, so nothing was sent and nothing was changed. \
+To delete your {} account, enter your phone number below, on this page, and send it from here.",
+                        partner.name
+                    ),
+                ));
+            }
             let form: DeletionForm = json_or_form_body(req)?;
             let phone = form.phone.as_deref().unwrap_or_default();
             match form.code.filter(|c| !c.trim().is_empty()) {

@@ -5,7 +5,7 @@
 
 use zeroize::Zeroizing;
 
-use super::{Attempt, CODE_ATTEMPTS, EMAIL_CODE_TTL_SECS, NO_USER, SMS_CODE_TTL_SECS};
+use super::{Attempt, CODE_ATTEMPTS, EMAIL_CODE_TTL_SECS, NO_USER, SMS_CODE_TTL_SECS, raced_unless_gone};
 use crate::App;
 use crate::admission::sms_budget;
 use crate::domain::partner::Partner;
@@ -224,7 +224,9 @@ pub(super) async fn code_to_account_phone(
 
 /// A code of `purpose` by SMS to a phone a signed-in account is taking (phone add, phone change).
 /// A number another account holds gets the same answer in the same time: its owner a notice, and a
-/// decoy in the code's place, so the caller's next guesses answer as for a free number.
+/// decoy in the code's place, so the caller's next guesses answer as for a free number. A write
+/// that lost a race is worth trying again (`retry_races`), unless the account was deleted
+/// meanwhile: a 401.
 pub(super) async fn code_to_new_phone(
     app: &App,
     partner: &Partner,
@@ -235,16 +237,21 @@ pub(super) async fn code_to_new_phone(
 ) -> Result<Attempt<()>, ApiError> {
     let now = app.clock.now();
     let claim = app.store.phone_claim(key).await?.filter(|claim| claim.is_live(now));
-    if claim.is_some_and(|claim| claim.status == AccountStatus::Active) {
+    let attempt = if claim.is_some_and(|claim| claim.status == AccountStatus::Active) {
         let decoy = decoy_code(user_id, now + SMS_CODE_TTL_SECS);
-        return send_with(app, partner, key, PHONE_IN_USE_NOTICE, Timing::Imitates(estimate), |sms| async move {
+        send_with(app, partner, key, PHONE_IN_USE_NOTICE, Timing::Imitates(estimate), |sms| async move {
             app.store.issue_code(Identifier::Phone(key), purpose, IssuedCode::Decoy(decoy), &sms).await
         })
-        .await;
+        .await?
+    } else {
+        let (code, stored) = new_code(app, partner, key, purpose, user_id, now);
+        send_with(app, partner, key, &code_text(&code), Timing::Sets(estimate), |sms| async move {
+            app.store.issue_code(Identifier::Phone(key), purpose, IssuedCode::Sent(stored), &sms).await
+        })
+        .await?
+    };
+    match attempt {
+        Attempt::Done(()) => Ok(Attempt::Done(())),
+        Attempt::Raced => raced_unless_gone(app, user_id).await,
     }
-    let (code, stored) = new_code(app, partner, key, purpose, user_id, now);
-    send_with(app, partner, key, &code_text(&code), Timing::Sets(estimate), |sms| async move {
-        app.store.issue_code(Identifier::Phone(key), purpose, IssuedCode::Sent(stored), &sms).await
-    })
-    .await
 }

@@ -3,7 +3,7 @@
 //! becomes the caller's pending one, so the profile and the next resend tell nothing either.
 
 use super::delivery::{Timing, deliver};
-use super::{Attempt, retry_races};
+use super::{Attempt, raced_unless_gone, retry_races};
 use crate::App;
 use crate::domain::email::EmailAddress;
 use crate::domain::partner::Partner;
@@ -61,7 +61,7 @@ pub(super) async fn send_link(
             Attempt::Done(()) => {
                 Attempt::Done((!owned_elsewhere).then(|| mailer.confirmation_link(partner, token.expose())))
             }
-            Attempt::Raced => Attempt::Raced,
+            Attempt::Raced => raced_unless_gone(app, &account.user_id).await?,
         })
     })
     .await

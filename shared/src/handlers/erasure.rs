@@ -75,8 +75,14 @@ mod tests {
     use async_trait::async_trait;
 
     use super::*;
+    use crate::domain::phone::PhoneNumber;
+    use crate::domain::send_limits::SendLimits;
     use crate::handlers::token::session_tokens::new_session;
-    use crate::ports::{AccountDeletions, Directory, Sessions};
+    use crate::ports::{
+        AccountDeletions, Codes, Directory, Identifier, IssuedCode, PhoneKey, PhoneMove, Profiles, Recipient, SendLogs,
+        Sessions, StoredCode,
+    };
+    use crate::security::code::CodePurpose;
     use crate::testing::{MemoryStore, TestApp, live_partner};
 
     /// The memory store's deletion steps, with a sign-in landing between the first sweep and its
@@ -105,6 +111,105 @@ mod tests {
 
         async fn deletion_records(&self, merchant_id: &str) -> Result<Vec<DeletionRecord>, StoreError> {
             self.store.deletion_records(merchant_id).await
+        }
+    }
+
+    /// A phone change code for `new`, stored for `user_id` as phone change stores one (and sent).
+    async fn phone_change_code(store: &MemoryStore, new: &PhoneKey, user_id: &str, now: i64) -> String {
+        let log = store.send_log(&Recipient::Phone(&new.phone).log_key(&live_partner())).await.unwrap();
+        let send = log.reserve(now, &SendLimits::default()).unwrap();
+        let code_id = format!("code-{now}");
+        let code = StoredCode {
+            code_id: code_id.clone(),
+            mac: "mac".into(),
+            user_id: user_id.into(),
+            expires_at: now + 300,
+            attempts_left: 5,
+        };
+        store
+            .issue_code(Identifier::Phone(new), CodePurpose::PhoneChange, IssuedCode::Sent(code), &send)
+            .await
+            .unwrap();
+        code_id
+    }
+
+    fn phone_key(e164: &str) -> PhoneKey {
+        PhoneKey { merchant_id: live_partner().id, phone: PhoneNumber::parse(e164).unwrap() }
+    }
+
+    /// The memory store's deletion steps, with a phone change confirmed (or only asked for) between
+    /// the deletion's read of the account and its erasure, as a parallel request could.
+    struct PhoneChangeBetweenSteps {
+        store: Arc<MemoryStore>,
+        erasures: AtomicUsize,
+        old: PhoneKey,
+        new: PhoneKey,
+        confirm: bool,
+        now: i64,
+    }
+
+    #[async_trait]
+    impl AccountDeletions for PhoneChangeBetweenSteps {
+        async fn sweep_account(&self, user_id: &str) -> Result<(), StoreError> {
+            self.store.sweep_account(user_id).await
+        }
+
+        async fn erase_account(&self, erasure: Erasure<'_>) -> Result<(), StoreError> {
+            if self.erasures.fetch_add(1, Ordering::SeqCst) == 0 {
+                let account = &erasure.account;
+                let code_id = phone_change_code(&self.store, &self.new, &account.user_id, self.now).await;
+                if self.confirm {
+                    let change = PhoneMove {
+                        new: &self.new,
+                        old: &self.old,
+                        code_id: &code_id,
+                        user_id: &account.user_id,
+                        expected_version: account.profile_version,
+                        now: self.now,
+                    };
+                    self.store.move_phone(change).await?;
+                }
+            }
+            self.store.erase_account(erasure).await
+        }
+
+        async fn deletion_records(&self, merchant_id: &str) -> Result<Vec<DeletionRecord>, StoreError> {
+            self.store.deletion_records(merchant_id).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_phone_change_between_the_read_and_the_erasure_is_erased_too_and_no_claim_or_code_is_left() {
+        for confirm in [true, false] {
+            // GIVEN an account, and a phone change that will be asked for (and confirmed, or not)
+            // right after the deletion read the account
+            let mut t = TestApp::new().await;
+            t.registered("+447871000042", "Erasure-pass-42").await;
+            let user_id = t.store.account_for_phone("+447871000042").await.unwrap();
+            let (old, new) = (phone_key("+447871000042"), phone_key("+447871000043"));
+            let now = t.app.clock.now();
+            let racing = Arc::new(PhoneChangeBetweenSteps {
+                store: t.store.clone(),
+                erasures: AtomicUsize::new(0),
+                old: old.clone(),
+                new: new.clone(),
+                confirm,
+                now,
+            });
+            t.app.deletions = racing.clone();
+            let account = t.store.account(&user_id).await.unwrap().unwrap();
+
+            // WHEN the account is deleted
+            erase(&t.app, &t.mailer, &live_partner(), &account, DeletionChannel::App).await.unwrap();
+
+            // THEN the first erasure was refused (the account changed after it was read), and the
+            // second left no claim on either number and no code under the new one
+            assert_eq!(racing.erasures.load(Ordering::SeqCst), 2, "confirmed: {confirm}");
+            assert!(t.store.account(&user_id).await.unwrap().is_none());
+            assert_eq!(t.store.account_for_phone("+447871000042").await, None);
+            assert_eq!(t.store.account_for_phone("+447871000043").await, None);
+            let left = t.store.code(Identifier::Phone(&new), CodePurpose::PhoneChange).await.unwrap();
+            assert!(left.is_none(), "confirmed: {confirm}: {left:?}");
         }
     }
 

@@ -74,6 +74,15 @@ enum Attempt<T> {
     Raced,
 }
 
+/// A write for a signed-in account lost to a parallel request: worth trying again, unless the
+/// account is gone (deleted meanwhile), which is a 401, as its tokens now are.
+async fn raced_unless_gone<T>(app: &crate::App, user_id: &str) -> Result<Attempt<T>, ApiError> {
+    match app.store.account(user_id).await? {
+        Some(account) if account.status == crate::ports::AccountStatus::Active => Ok(Attempt::Raced),
+        _ => Err(ApiError::Unauthorized("account gone".into())),
+    }
+}
+
 /// A short, random wait that grows with each lost round, so parallel losers do not collide again.
 async fn race_backoff(round: u64) {
     let jitter_ms = u64::from(crate::security::random::below(20)) + 5;

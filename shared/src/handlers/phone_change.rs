@@ -31,7 +31,7 @@ use crate::error::ApiError;
 use crate::http::request::json_body;
 use crate::http::response::{finish, json};
 use crate::mail::Mailer;
-use crate::ports::{AccountRecord, Identifier, PhoneKey, PhoneMove, Recipient};
+use crate::ports::{AccountRecord, AccountStatus, Identifier, PhoneKey, PhoneMove, Recipient};
 use crate::security::access_token::AccessTokenVerifier;
 use crate::security::code::{CodePurpose, ConfirmationCode};
 
@@ -114,17 +114,34 @@ async fn confirm(
     let stored =
         check_code(&*app.store, &app.code_mac, who, CodePurpose::PhoneChange, code, Some(&account.user_id), now)
             .await?;
-    consume_code(&*app.store, who, CodePurpose::PhoneChange, &stored.code_id, || {
-        app.store.move_phone(PhoneMove {
-            new,
-            old,
-            code_id: &stored.code_id,
-            user_id: &account.user_id,
-            expected_version: account.profile_version,
-            now,
-        })
+    // The first try moves the account at the version read when the request was signed in; a retry
+    // reads it again. A concurrent email or details change moved the version on, which is no reason
+    // to refuse the move (it sets only the phone); the account gone or moved elsewhere is.
+    let mut read_version = Some(account.profile_version);
+    let code_id = stored.code_id.as_str();
+    let moved = consume_code(&*app.store, who, CodePurpose::PhoneChange, &stored.code_id, || {
+        let known = read_version.take();
+        async move {
+            let expected_version = match known {
+                Some(version) => version,
+                None => match app.store.account(&account.user_id).await? {
+                    Some(current)
+                        if current.status == AccountStatus::Active
+                            && current.phone.as_deref() == Some(old.phone.e164()) =>
+                    {
+                        current.profile_version
+                    }
+                    _ => return Ok(false),
+                },
+            };
+            let change = PhoneMove { new, old, code_id, user_id: &account.user_id, expected_version, now };
+            app.store.move_phone(change).await.map(|()| true)
+        }
     })
     .await?;
+    if !moved {
+        return Err(ApiError::CodeNoLongerValid);
+    }
     tracing::info!(user_id = %account.user_id, from = %old.phone.masked(), to = %new.phone.masked(), "phone changed");
     // The old number and the confirmed address are told; the new number just proved itself.
     let mut told = vec![NoticeTo::Phone(old.phone.clone())];

@@ -7,8 +7,10 @@
 //!
 //! An authentic event answers 200, `{"result": "applied"}` or `{"result": "ignored", "reason"}`,
 //! so Sumsub stops retrying it: a reason is malformed, an event type not acted on, another level,
-//! a Sumsub sandbox event for a live partner, an applicant who is no user of this partner, or a
-//! stale event (the same one again, or older than the recorded verdict; see `identity_review`).
+//! a Sumsub sandbox event for a live partner, an applicant who is no user of this partner, a
+//! stale event (the same one again, or older than the recorded verdict; see `identity_review`), or
+//! one dated more than 5 minutes ahead of this service's clock (`future`: it would outrank every
+//! real verdict after it).
 //! `applicantReviewed` GREEN makes the account KYC_1 (if it is KYC_0), RED RETRY lets the user
 //! resubmit, RED FINAL rejects; `applicantPending` shows the review under way.
 
@@ -85,7 +87,8 @@ async fn apply(
     let Ok(event) = serde_json::from_slice::<WebhookEvent>(body) else {
         return Ok(ignored(Ignored::Malformed, "-"));
     };
-    let review = match event.review(settings) {
+    let now_ms = app.clock.now().saturating_mul(1000);
+    let review = match event.review(settings, now_ms) {
         Ok(review) => review,
         Err(reason) => return Ok(ignored(reason, &event.kind)),
     };

@@ -5,10 +5,12 @@
 //! | phone claim (uniqueness marker) | `PHONE#<merchant>#<e164>` | `CLAIM` |
 //! | confirmation code | `PHONE#<merchant>#<e164>` | `CODE#<purpose>` |
 //! | sign-in failure streak of a phone | `PHONE#<merchant>#<e164>` | `SIGNIN` |
-//! | account (with Sumsub's newest verdict in `kycReview*`, apart from the KYC_0 rule's `kycLevel`) | `USER#<uuid>` | `ACCOUNT` |
+//! | account (with Sumsub's newest verdict in `kycReview*`, apart from the KYC_0 rule's `kycLevel`; `sessionsStarted` and `phoneCodesIssued` count what is filed under it, for the erasure's condition) | `USER#<uuid>` | `ACCOUNT` |
 //! | sign-in failure streak of an account (of an identifier without one: `USER#none:<merchant>:<id>`) | `USER#<uuid>` | `SIGNIN` |
 //! | session family | `USER#<uuid>` | `SESSION#<id>` |
 //! | index entry: an item of the account found by another key (refresh token, link token), for deletion | `USER#<uuid>` | `INDEX#<its pk>` (`targetSk`: its sk) |
+//! | index entry: a code (or decoy) of the account under a number not its own (phone add and change), for deletion | `USER#<uuid>` | `CODEREF#<its pk>\|<its sk>` (`targetPk`, `targetSk`) |
+//! | device mark: the owner is told of sign-ins from this device (new-device notices; a day) | `USER#<uuid>` | `DEVICE#<SHA-256 of X-Fingerprint>` |
 //! | refresh token | `REFRESH#<sha256>` | `REFRESH` |
 //! | email claim (uniqueness marker) | `EMAIL#<merchant>#<address>` | `CLAIM` |
 //! | email signup code, sign-in back-off by email | `EMAIL#<merchant>#<address>` | `CODE#EMAIL_SIGNUP`, `SIGNIN` |
