@@ -57,6 +57,9 @@ pub enum ApiError {
     PartnerUnknown,
     #[error("the partner is disabled")]
     PartnerDisabled,
+    /// Behind CloudFront, a request that did not come through the distribution (`edge.rs`).
+    #[error("the request did not come through the edge distribution")]
+    NotThroughEdge,
     /// A partner with a signing secret sent a request without a valid `X-Signature`.
     #[error("request signature rejected: {0}")]
     Signature(&'static str),
@@ -153,6 +156,7 @@ impl ApiError {
             ApiError::Unavailable => (503, "UNAVAILABLE", 1302),
             ApiError::PartnerUnknown => (401, "PARTNER_UNKNOWN", 1402),
             ApiError::PartnerDisabled => (403, "PARTNER_DISABLED", 1403),
+            ApiError::NotThroughEdge => (403, "NOT_THROUGH_EDGE", 1406),
             ApiError::Signature(_) => (401, "SIGNATURE_INVALID", 1404),
             ApiError::SmsCountryNotAllowed { .. } => (400, "SMS_COUNTRY_NOT_ALLOWED", 1304),
             ApiError::SmsBudgetExhausted { .. } => (429, "SMS_BUDGET_EXHAUSTED", 1202),
@@ -243,6 +247,7 @@ impl ApiError {
             ApiError::Unavailable => "The service is busy. Try again in a few seconds.".to_owned(),
             ApiError::PartnerUnknown => "The X-Merchant-ID header names no registered partner.".to_owned(),
             ApiError::PartnerDisabled => "This partner is disabled. Contact the service operator.".to_owned(),
+            ApiError::NotThroughEdge => "This API is served only at its public address.".to_owned(),
             ApiError::Signature(why) => format!("The request signature is not accepted: {why}."),
             ApiError::SmsCountryNotAllowed { .. } => {
                 "SMS cannot be sent to numbers of this country. Use a number from an allowed country.".to_owned()

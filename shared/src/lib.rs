@@ -7,6 +7,7 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod domain;
+pub mod edge;
 pub mod error;
 pub mod handlers;
 pub mod http;

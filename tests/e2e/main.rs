@@ -11,6 +11,7 @@ mod concurrency;
 mod confirm;
 mod contract;
 mod deletion_page;
+mod edge;
 mod email_profile;
 mod emulator;
 mod hardening;

@@ -30,6 +30,21 @@ fn strings(value: &Value) -> Vec<String> {
     }
 }
 
+/// The items of a list, each `!If` replaced by its branches (each is granted in some deploy).
+fn if_branches(list: &Value) -> Vec<Value> {
+    let mut out = Vec::new();
+    for item in list.as_sequence().into_iter().flatten() {
+        match item {
+            Value::Tagged(tagged) if tagged.tag == "!If" => {
+                let branches = tagged.value.as_sequence().map(|b| b[1..].to_vec()).unwrap_or_default();
+                out.extend(branches.into_iter().filter(|b| !matches!(b, Value::Tagged(t) if t.tag == "!Ref")));
+            }
+            other => out.push(other.clone()),
+        }
+    }
+    out
+}
+
 /// Every function with its environment (Globals first, its own over them) and the IAM actions its policies allow.
 fn functions(template: &Value) -> Vec<Function> {
     let globals = template["Globals"]["Function"]["Environment"]["Variables"].as_mapping().cloned().unwrap_or_default();
@@ -45,8 +60,8 @@ fn functions(template: &Value) -> Vec<Function> {
         }
         let mut actions = Vec::new();
         let mut secret_resources = Vec::new();
-        for policy in resource["Properties"]["Policies"].as_sequence().into_iter().flatten() {
-            for statement in policy["Statement"].as_sequence().into_iter().flatten() {
+        for policy in if_branches(&resource["Properties"]["Policies"]) {
+            for statement in if_branches(&policy["Statement"]) {
                 let granted = strings(&statement["Action"]);
                 if granted.iter().any(|a| a == "secretsmanager:GetSecretValue") {
                     secret_resources.push(serde_yaml::to_string(&statement["Resource"]).unwrap());
@@ -182,6 +197,19 @@ fn the_pepper_reaches_exactly_the_functions_that_seal_or_check_codes() {
 }
 
 #[test]
+fn behind_cloudfront_every_function_is_given_the_origin_secret_and_may_read_only_it_for_that() {
+    // GIVEN every function: `serve` checks the origin secret for all of them (shared/src/edge.rs)
+    for function in functions(&template()) {
+        // THEN each is told where it is only with edge protection, and may read exactly it
+        let arn = function.variables.get("ORIGIN_VERIFY_SECRET_ARN").map(|v| serde_yaml::to_string(v).unwrap());
+        let arn = arn.unwrap_or_else(|| panic!("{}: no ORIGIN_VERIFY_SECRET_ARN", function.binary));
+        assert!(arn.contains("HasEdgeProtection") && arn.contains("OriginVerifySecret"), "{}: {arn}", function.binary);
+        let reads = function.secret_resources.iter().filter(|r| r.contains("OriginVerifySecret")).count();
+        assert_eq!(reads, 1, "{}: GetSecretValue on OriginVerifySecret", function.binary);
+    }
+}
+
+#[test]
 fn only_the_sumsub_functions_read_partners_sumsub_secrets_and_only_those() {
     // Which functions load Sumsub's clients, from the code; what they may read, from the template.
     let mut readers = Vec::new();
@@ -193,9 +221,10 @@ fn only_the_sumsub_functions_read_partners_sumsub_secrets_and_only_those() {
             // The prefix `partners sumsub` writes under, and nothing wider.
             assert!(grant.contains(":secret:${Table}/sumsub/*"), "{}: {grant}", function.binary);
         }
-        // Every secret a function may read is the pepper or a partner's Sumsub secret.
+        // Every secret a function may read is the pepper, a partner's Sumsub secret or the origin secret.
         for grant in &function.secret_resources {
-            assert!(grant.contains("CodePepperSecret") || grant.contains("/sumsub/"), "{}: {grant}", function.binary);
+            let known = ["CodePepperSecret", "/sumsub/", "OriginVerifySecret"];
+            assert!(known.iter().any(|k| grant.contains(k)), "{}: {grant}", function.binary);
         }
         if loads_sumsub {
             readers.push(function.binary.clone());

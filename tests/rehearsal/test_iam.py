@@ -21,6 +21,8 @@ CALLS = LOCAL / "aws-calls.jsonl"
 KEPT_UNUSED = {
     ("secretsmanager:GetSecretValue", "pepper-secret"): "read at cold start (App::config), before any handler "
     "runs; tests/e2e/template_secrets.rs holds each grant to the function's wiring",
+    ("secretsmanager:GetSecretValue", "origin-secret"): "read at cold start (EdgeGuard::load in serve), "
+    "granted only with EdgeProtection=cloudfront-waf; shared/src/edge.rs tests the guard",
     ("kms:Decrypt", "signing-key"): "the sealed mode's one Decrypt at cold start (App::token_issuer), "
     "granted only with SigningMode=sealed; tests/e2e/rotations.rs runs it",
 }
@@ -55,6 +57,8 @@ def kinds_of(resource):
         return {"table-index"}
     if text == '{"Ref": "CodePepperSecret"}':
         return {"pepper-secret"}
+    if text == '{"Ref": "OriginVerifySecret"}':
+        return {"origin-secret"}
     if ":secret:${Table}/sumsub/" in text:
         return {"sumsub-secret"}
     if text in ('{"Ref": "SigningKeyArn"}', '{"Ref": "PreviousSigningKeyArn"}'):
@@ -74,13 +78,25 @@ def grants(transformed, logical_id):
     """(action pattern, resource kinds) for each Allow statement of the function's role."""
     role = transformed["Resources"][f"{logical_id}Role"]["Properties"]
     out = []
-    for policy in role.get("Policies", []):
-        for statement in policy["PolicyDocument"]["Statement"]:
+    for policy in if_branches(role.get("Policies", [])):
+        for statement in if_branches(policy["PolicyDocument"]["Statement"]):
             if statement.get("Effect") != "Allow":
                 continue
             actions = flatten_if(statement["Action"])
             kinds = resource_kinds(statement)
             out += [(action, kinds) for action in actions]
+    return out
+
+
+def if_branches(items):
+    """A list of policies or statements with each Fn::If replaced by its branches (each is granted in
+    some deploy); AWS::NoValue branches dropped."""
+    out = []
+    for item in items:
+        if isinstance(item, dict) and "Fn::If" in item:
+            out += if_branches([b for b in item["Fn::If"][1:] if b != {"Ref": "AWS::NoValue"}])
+        else:
+            out.append(item)
     return out
 
 

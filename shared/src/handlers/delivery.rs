@@ -84,7 +84,7 @@ If it was you, sign in or reset your password. If not, you can ignore this messa
 
 /// How a delivery takes part in hiding which case a request was: paths that do the most work
 /// `Set` the estimate of their kind; the lighter paths of the same endpoint, which must not be told
-/// apart from them, `Imitate` it by waiting out the difference after their own work.
+/// apart from them, `Imitate` it. Both then wait until the estimate's target (`LatencyEstimate::target`).
 #[derive(Clone, Copy)]
 pub(super) enum Timing<'a> {
     Untimed,
@@ -118,7 +118,8 @@ where
         Recipient::Phone(_) if !partner.sandbox => Some(sms_budget::charge(app, partner).await?),
         _ => None,
     };
-    let started = std::time::Instant::now();
+    // tokio's clock (the same as the system's, but one a test can pause).
+    let started = tokio::time::Instant::now();
     let written = match write(reservation.clone()).await {
         Ok(()) => Ok(()),
         Err(StoreError::Conflict) => Err(Ok(Attempt::Raced)),
@@ -147,11 +148,18 @@ where
             Recipient::Email(_) => ApiError::EmailUnavailable,
         });
     }
+    // Both paths wait out the same target, taken before this send is folded in: a send that took
+    // less than usual cannot be told from a decoy, from an environment's first request on.
     match timing {
         Timing::Untimed => {}
-        Timing::Sets(estimate) => estimate.record(started.elapsed()),
+        Timing::Sets(estimate) => {
+            let target = estimate.target();
+            let took = started.elapsed();
+            estimate.record(took);
+            tokio::time::sleep(target.saturating_sub(took)).await;
+        }
         Timing::Imitates(estimate) => {
-            tokio::time::sleep(estimate.estimate().saturating_sub(started.elapsed())).await;
+            tokio::time::sleep(estimate.target().saturating_sub(started.elapsed())).await;
         }
     }
     Ok(Attempt::Done(()))

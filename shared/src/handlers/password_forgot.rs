@@ -90,3 +90,55 @@ async fn by_email(app: &App, mailer: &Mailer, partner: &Partner, key: &EmailKey)
     )
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+    use serde_json::json;
+
+    use super::handle;
+    use crate::domain::phone::PhoneNumber;
+    use crate::ports::{SendError, SmsSender};
+    use crate::testing::{Reply, TestApp, request};
+
+    /// The recorded sender, taking as long as a send over the network would.
+    struct SlowSms(Arc<dyn SmsSender>);
+
+    #[async_trait]
+    impl SmsSender for SlowSms {
+        async fn send(&self, to: &PhoneNumber, text: &str) -> Result<(), SendError> {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            self.0.send(to, text).await
+        }
+    }
+
+    async fn forgot_takes(t: &TestApp, phone: &str) -> Duration {
+        let req = request(include_str!("../../../events/password-forgot.json"), json!({ "phone": phone }), &[]);
+        let started = tokio::time::Instant::now();
+        let reply = Reply::from(handle(&t.app, &t.mailer, req).await.unwrap_or_else(|never| match never {}));
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+        started.elapsed()
+    }
+
+    #[tokio::test]
+    async fn a_new_environment_answers_a_known_and_an_unknown_number_after_the_same_time() {
+        // GIVEN a fresh environment (nothing measured yet) whose SMS take 30 ms, and one account
+        let mut t = TestApp::new().await;
+        t.registered("+447871000031", "Harbour-Kestrel-42").await;
+        t.app.sms = Arc::new(SlowSms(t.sms.clone()));
+        t.clock.advance(61); // past the signup code's cooldown
+        // WHEN its first forgot-password requests, for that account's number and for an unknown one,
+        // run on tokio's paused clock (the store answers at once; only the send and the padding take time)
+        tokio::time::pause();
+        let unknown_first = forgot_takes(&t, "+447871000032").await;
+        let known = forgot_takes(&t, "+447871000031").await;
+        let unknown_after = forgot_takes(&t, "+447871000033").await;
+        // THEN all took exactly as long: the real send was padded to what the decoy waits, and it
+        // did not change what the request after it waits
+        assert_eq!(t.sms.to("+447871000031").len(), 2, "signup code, then the reset code");
+        assert_eq!((known, unknown_after), (unknown_first, unknown_first));
+    }
+}
