@@ -45,7 +45,10 @@ import uuid
 import zipfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-LAMBDA = ROOT / "target" / "lambda"
+# BENCH_LAMBDA: another build's bootstraps (an older commit's, for a before-and-after).
+LAMBDA = pathlib.Path(os.environ.get("BENCH_LAMBDA", ROOT / "target" / "lambda"))
+# BENCH_ONLY=first: only the first-request-after-cold-start rows; BENCH_ONLY=init: only the init table.
+ONLY = os.environ.get("BENCH_ONLY", "")
 STATE = ROOT / ".local"
 VENV = pathlib.Path(os.environ.get("VENV", ROOT / ".venv"))
 STARTS = int(os.environ.get("BENCH_STARTS", "30"))
@@ -197,6 +200,13 @@ class Bootstrap:
         self.api = RuntimeApi()
         self.session = session = self.api.session
         env = {**env, "AWS_LAMBDA_RUNTIME_API": self.api.address}
+        # As template.yaml gives it: the pepper's ARN only to the functions that seal or check codes.
+        if pathlib.Path(binary).parent.name not in PEPPERED:
+            env.pop("CODE_PEPPER_SECRET_ARN", None)
+        # Builds from before the public keys came with the deploy read them from KMS at init, by
+        # these ARNs (BENCH_LAMBDA pointing at such a build, for a before-and-after).
+        if "SIGNING_KEY_ARN" in env:
+            env.setdefault("TOKEN_KEY_ARNS", env["SIGNING_KEY_ARN"])
         self.load_ms = float("nan")
         loaded = threading.Event()
         started = time.perf_counter_ns()
@@ -262,6 +272,28 @@ def stuck(bootstrap, stack, log):
     functions = (STATE / "bench-functions.log").read_bytes()[-1500:].decode(errors="replace")
     moto = (STATE / "bench-moto.log").read_bytes()[-6000:].decode(errors="replace")
     return f"function sockets:\n{mine}\nlast function log lines:\n{functions}\nmoto's threads and log:\n{moto}"
+
+
+def peppered_functions():
+    """The binaries template.yaml gives CODE_PEPPER_SECRET_ARN (the others read no pepper on AWS)."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=Loader)
+    out = set()
+    for resource in template["Resources"].values():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        variables = ((resource["Properties"].get("Environment") or {}).get("Variables") or {})
+        if "CODE_PEPPER_SECRET_ARN" in variables:
+            out.add(resource["Metadata"]["BuildProperties"]["Binary"])
+    return out
+
+
+PEPPERED = peppered_functions()
 
 
 def percentile(values, p):
@@ -511,6 +543,12 @@ def main():
     try:
         print(f"bench: {len(functions)} functions, {STARTS} starts each, {WARM} warm requests per row, moto at {stack.endpoint}", flush=True)
         env = stack.env
+        if ONLY == "first":
+            for label, inits, requests in first_requests(env, log):
+                together = [a + b for a, b in zip(inits, requests)]
+                print(f"| {label} ({LAMBDA}) | {statistics.median(inits):.1f} ms | {statistics.median(requests):.1f} ms | "
+                      f"{statistics.median(together):.1f} ms | {percentile(together, 0.95):.1f} ms |")
+            return
 
         # Round-robin, hello-world included: whatever the machine does meanwhile (frequency, other
         # load) touches every function alike, so the ratios hold even when the absolute figures move.
@@ -528,6 +566,14 @@ def main():
         cold = {}
         for name in functions:
             cold[name] = (zipped_mb(binaries[name]), statistics.median(times[name]), percentile(times[name], 0.95))
+
+        if ONLY == "init":
+            print(f"hello-world init p50 {hello_p50:.1f} ms, p95 {hello_p95:.1f} ms")
+            for name in functions:
+                size, p50, p95 = cold[name]
+                load = statistics.median(loads[name]) if loads[name] else float("nan")
+                print(f"| {name} | {size:.2f} MB | {p50:.1f} ms | {p95:.1f} ms | {p50 / hello_p50:.2f}x | {load:.1f} ms |")
+            return
 
         first = first_requests(env, log)
 
@@ -563,7 +609,7 @@ def main():
         print()
         print(f"hello-world lambda_runtime init: p50 {hello_p50:.1f} ms, p95 {hello_p95:.1f} ms (target for every function: p50 <= {1.5 * hello_p50:.1f} ms)")
         print()
-        print("| function | zipped | init p50 | init p95 | init / hello | of it loading (p50) | peak RSS after init + 1 request |")
+        print("| function | zipped | init p50 | init p95 | init / hello | loading, in the background (p50) | peak RSS after init + 1 request |")
         print("|---|---|---|---|---|---|---|")
         for name in functions:
             size, p50, p95 = cold[name]

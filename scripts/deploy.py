@@ -44,6 +44,19 @@ def digest(parameters, artifacts):
     return h.hexdigest()[:10]
 
 
+def edge_problems(parameters):
+    """Behind CloudFront every function refuses the execute-api URL (403 NOT_THROUGH_EDGE): links
+    in emails, the deletion page's origin check and the issuer must name the CloudFront URL. A
+    template rule cannot test a substring, so the deploy does."""
+    if parameters.get("EdgeProtection") != "cloudfront-waf":
+        return []
+    return [
+        f"{name} is an execute-api URL, which EdgeProtection=cloudfront-waf refuses; set it to the EdgeUrl output"
+        for name in ("TokenIssuer", "PublicBaseUrl")
+        if ".execute-api." in parameters.get(name, "")
+    ]
+
+
 def built_artifacts():
     return [p for p in BUILD.rglob("*") if p.is_file()] if BUILD.exists() else []
 
@@ -62,6 +75,9 @@ def main():
     unset = sorted(k for k, v in parameters.items() if v.startswith("SET-") and k != "DeployDigest")
     if unset:
         sys.exit(f"deploy: {args.stage} still has placeholders in samconfig.toml: {', '.join(unset)} (docs/deploy.md)")
+    problems = edge_problems(parameters)
+    if problems:
+        sys.exit("deploy: " + "; ".join(problems) + " (docs/deploy.md, Edge protection)")
     artifacts = built_artifacts()
     if not artifacts:
         sys.exit("deploy: nothing built: run `make sam-build` first")

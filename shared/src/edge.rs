@@ -87,24 +87,27 @@ impl EdgeGuard {
             return Err(ApiError::NotThroughEdge);
         }
         let viewer = req.headers().get(VIEWER_ADDRESS_HEADER).and_then(|v| v.to_str().ok()).and_then(viewer_ip);
-        match viewer {
-            Some(ip) => {
-                if let Some(RequestContext::ApiGatewayV2(ctx)) = req.extensions_mut().get_mut::<RequestContext>() {
-                    ctx.http.source_ip = Some(ip.to_string());
-                }
-            }
-            // CloudFront always adds it under the origin request policy the template sets; if it
-            // is missing the request keeps CloudFront's address, which only shares a limit more.
-            None => tracing::warn!("no CloudFront-Viewer-Address through the distribution"),
+        if viewer.is_none() {
+            // CloudFront always adds it under the origin request policy the template sets. Without
+            // one that parses, the request is counted under one shared key ("unknown"), never under
+            // CloudFront's address, which every viewer behind that edge would share.
+            tracing::warn!("no CloudFront-Viewer-Address that parses, through the distribution");
+        }
+        if let Some(RequestContext::ApiGatewayV2(ctx)) = req.extensions_mut().get_mut::<RequestContext>() {
+            ctx.http.source_ip = viewer.map(|ip| ip.to_string());
         }
         Ok(())
     }
 }
 
-/// The address of `ip:port` as CloudFront writes it (IPv6 without brackets).
+/// The address of `ip:port` as CloudFront writes it (IPv6 without brackets; bracketed accepted).
+/// Where API Gateway joined two values with a comma (one sent by the viewer, one added by
+/// CloudFront), the last is CloudFront's.
 fn viewer_ip(value: &str) -> Option<IpAddr> {
-    let (ip, port) = value.trim().rsplit_once(':')?;
+    let last = value.rsplit(',').next()?.trim();
+    let (ip, port) = last.rsplit_once(':')?;
     port.parse::<u16>().ok()?;
+    let ip = ip.strip_prefix('[').and_then(|ip| ip.strip_suffix(']')).unwrap_or(ip);
     ip.parse().ok()
 }
 
@@ -172,6 +175,21 @@ mod tests {
         let v6 = admitted(&guard(), request(&[(ORIGIN_HEADER, SECRET), (VIEWER_ADDRESS_HEADER, "2001:db8::7:46532")]))
             .unwrap();
         assert_eq!(source_ip(&v6).as_deref(), Some("2001:db8::7"));
+    }
+
+    #[test]
+    fn a_joined_bracketed_or_broken_viewer_header_is_never_counted_as_cloudfronts_address() {
+        for (sent, counted) in [
+            // A viewer's own header and CloudFront's, joined: CloudFront's is the last.
+            ("198.51.100.66:1, 203.0.113.9:4431", Some("203.0.113.9")),
+            ("[2001:db8::7]:46532", Some("2001:db8::7")),
+            ("203.0.113.9", None),
+            ("not an address", None),
+        ] {
+            let req = admitted(&guard(), request(&[(ORIGIN_HEADER, SECRET), (VIEWER_ADDRESS_HEADER, sent)])).unwrap();
+            assert_eq!(source_ip(&req).as_deref(), counted, "{sent:?}");
+            assert_ne!(crate::admission::rate_limit::client_address(&req), "130.176.1.1", "{sent:?}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod config;
 pub mod domain;
 pub mod edge;
 pub mod error;
+pub mod factors;
 pub mod handlers;
 pub mod http;
 pub mod latency;

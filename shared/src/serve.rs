@@ -6,9 +6,14 @@
 //! none is served without its pepper (the known and unknown paths of a request wait alike).
 //!
 //! A configuration error stops the function (exit 1, as a failed init would: Lambda starts a new
-//! environment). If AWS cannot be reached, the function stays up: each request answers the 503
-//! `UNAVAILABLE` envelope and tries the load again, until one succeeds. Otherwise the callers would
-//! get API Gateway's bare 5xx.
+//! environment; found by a request, after answering it). If AWS cannot be reached, the function
+//! stays up: requests answer the 503 `UNAVAILABLE` envelope and the load is tried again, at most
+//! once a second (`RETRY_INTERVAL`), until it succeeds. Otherwise the callers would get API
+//! Gateway's bare 5xx.
+//!
+//! On AWS, work moved out of init runs in the invoke phase, whose CPU share follows the memory
+//! setting; the first request after a cold start (`make bench`, docs/bench.md) is the figure that
+//! counts, not init alone.
 //!
 //! With provisioned concurrency an environment can be frozen between init and its first request
 //! with the read in flight; the request then waits for that read to finish or fail (bounded by
@@ -16,6 +21,8 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use lambda_http::{Body, Error, Request, Response, run, service_fn};
 use tokio::sync::OnceCell;
@@ -41,6 +48,7 @@ where
     let load_all = move || async move { tokio::try_join!(load(), EdgeGuard::from_env()) };
     tokio::spawn(async move {
         let loading = std::time::Instant::now();
+        // A failure here is not marked in `failed`: the first request tries once more itself.
         let loaded = state.get_or_try_init(load_all).await.map(|_| ());
         // What the cold start spent loading (configuration and any AWS read), apart from the process
         // start: `make bench` reports it.
@@ -58,11 +66,12 @@ where
         }
     });
     let handle = &*Box::leak(Box::new(handle));
+    let failed: &'static Mutex<Option<Instant>> = Box::leak(Box::new(Mutex::new(None)));
     let stack: &'static str = Box::leak(std::env::var("STACK_NAME").unwrap_or_default().into_boxed_str());
     run(service_fn(move |mut req: Request| async move {
         let started = std::time::Instant::now();
         let (answer, counts) = metrics::counted(async {
-            match state.get_or_try_init(load_all).await {
+            match loaded(state, load_all, failed).await {
                 Ok((loaded, guard)) => match guard.admit(&mut req) {
                     Ok(()) => handle(loaded, req).await,
                     Err(refused) => finish(endpoint, &req, Err(refused)),
@@ -71,7 +80,15 @@ where
                     tracing::warn!(endpoint, error = %why, "AWS still unreachable");
                     finish(endpoint, &req, Err(ApiError::Unavailable))
                 }
-                Err(other) => finish(endpoint, &req, Err(ApiError::Internal(other.to_string()))),
+                Err(other) => {
+                    // As at init: this environment cannot serve. Answer, then stop it.
+                    tracing::error!(endpoint, error = %other, "configuration error; stopping");
+                    tokio::spawn(async {
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        std::process::exit(1);
+                    });
+                    finish(endpoint, &req, Err(ApiError::Internal(other.to_string())))
+                }
             }
         })
         .await;
@@ -85,4 +102,34 @@ where
         answer
     }))
     .await
+}
+
+/// After a failed load, requests within this interval answer 503 without trying again, so an AWS
+/// that is down is asked at most once a second per environment, however many requests come (a flood
+/// of requests that the edge guard would refuse included: the guard needs the load first).
+const RETRY_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What the requests are served with: loaded already, or loaded now (waiting for the background
+/// load if it is under way), unless the last attempt failed less than `RETRY_INTERVAL` ago.
+async fn loaded<T, L, LF>(
+    state: &'static OnceCell<T>,
+    load: L,
+    failed: &Mutex<Option<Instant>>,
+) -> Result<&'static T, ConfigError>
+where
+    L: FnOnce() -> LF,
+    LF: Future<Output = Result<T, ConfigError>>,
+{
+    if let Some(loaded) = state.get() {
+        return Ok(loaded);
+    }
+    let last = *failed.lock().unwrap_or_else(|e| e.into_inner());
+    if last.is_some_and(|at| at.elapsed() < RETRY_INTERVAL) {
+        return Err(ConfigError::Unreadable("the last load failed less than a second ago".into()));
+    }
+    let result = state.get_or_try_init(load).await;
+    if result.is_err() {
+        *failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+    }
+    result
 }

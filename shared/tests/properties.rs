@@ -748,7 +748,17 @@ static ISSUER: LazyLock<TokenIssuer> = LazyLock::new(|| {
 static VERIFIER: LazyLock<AccessTokenVerifier> = LazyLock::new(|| AccessTokenVerifier::new(ISSUER.keys()));
 
 fn issue(user_id: &str, merchant_id: &str, session_id: &str, sandbox: bool, now: i64) -> String {
-    block_on(ISSUER.access_token(&Subject { user_id, merchant_id, session_id, sandbox }, now)).expect("a token")
+    block_on(ISSUER.access_token(
+        &Subject {
+            user_id,
+            merchant_id,
+            session_id,
+            sandbox,
+            assurance: &registration::factors::assurance::Assurance::password(0),
+        },
+        now,
+    ))
+    .expect("a token")
 }
 
 fn b64(value: &Value) -> String {

@@ -342,7 +342,13 @@ async fn secrets_cost(env: &TestEnv) {
         ("TOKEN_ISSUER", e2e::ISSUER),
     ];
     let local = App::token_issuer(&sdk, &sealed_source).await.unwrap();
-    let subject = Subject { user_id: "u", merchant_id: "m", session_id: "s", sandbox: false };
+    let subject = Subject {
+        user_id: "u",
+        merchant_id: "m",
+        session_id: "s",
+        sandbox: false,
+        assurance: &registration::factors::assurance::Assurance::password(0),
+    };
     for _ in 0..ROUNDS {
         pepper.push(timed(App::config(&sdk, &source)).await.1);
         public.push(timed(registration::adapters::kms::public_key(&kms, &key)).await.1);

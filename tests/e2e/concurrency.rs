@@ -17,7 +17,7 @@ use registration::ports::{AccountDeletions, Clock, DeletionRecord, Erasure, Stor
 use registration::security::sumsub_signature::{DigestAlgorithm, payload_digest};
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "Quartz-Otter-52";
+pub(crate) const PASSWORD: &str = "Quartz-Otter-52";
 /// Trials of the race the review found (deletion and phone change): the window is a few
 /// milliseconds wide, so most trials miss it, and each trial starts its second request a little
 /// later than the one before to sweep across it. The other races run fewer.
@@ -33,7 +33,7 @@ fn texts(item: &Item) -> Vec<String> {
 
 /// Items that mention any of `needles`, but for what docs/behaviour.md says a deletion leaves: the
 /// send logs (`SENDLOG#…`) and the deletion record (`DELETIONS#…`).
-async fn left_of(env: &TestEnv, needles: &[&str]) -> Vec<Item> {
+pub(crate) async fn left_of(env: &TestEnv, needles: &[&str]) -> Vec<Item> {
     env.items()
         .await
         .into_iter()
@@ -46,7 +46,7 @@ async fn left_of(env: &TestEnv, needles: &[&str]) -> Vec<Item> {
 }
 
 /// An item's text attribute `name`, or nothing.
-fn text(item: &Item, name: &str) -> String {
+pub(crate) fn text(item: &Item, name: &str) -> String {
     item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default()
 }
 
@@ -56,7 +56,7 @@ fn is_orphan_claim(item: &Item, user_id: &str) -> bool {
 }
 
 /// Numbers no other trial of this test uses.
-fn distinct_phones(used: &mut HashSet<String>, count: usize) -> Vec<String> {
+pub(crate) fn distinct_phones(used: &mut HashSet<String>, count: usize) -> Vec<String> {
     let mut phones = Vec::with_capacity(count);
     while phones.len() < count {
         let phone = fresh_phone();
@@ -69,7 +69,7 @@ fn distinct_phones(used: &mut HashSet<String>, count: usize) -> Vec<String> {
 
 /// The real deletion steps, counting the erasures the store refused because the account changed
 /// after the deletion read it: each is a trial whose race landed in the window.
-struct CountingDeletions {
+pub(crate) struct CountingDeletions {
     inner: Arc<dyn AccountDeletions>,
     refused: AtomicUsize,
 }
@@ -95,7 +95,7 @@ impl AccountDeletions for CountingDeletions {
 
 /// A service whose per-IP limits do not stop a test that makes many accounts from one address, and
 /// whose deletions count the erasures the store refused.
-async fn roomy_env() -> (Arc<TestEnv>, Arc<CountingDeletions>) {
+pub(crate) async fn roomy_env() -> (Arc<TestEnv>, Arc<CountingDeletions>) {
     let mut env = TestEnv::new().await;
     let limits = &mut env.app.rate_limits;
     (limits.send, limits.verify, limits.contact, limits.refresh) = (100_000, 100_000, 100_000, 100_000);
@@ -111,13 +111,13 @@ async fn user_id(env: &TestEnv, auth: &str, merchant: &str) -> String {
     profile.body["userId"].as_str().unwrap().trim_start_matches("usr:").to_owned()
 }
 
-async fn delete(env: &TestEnv, auth: &str, merchant: &str) -> Answer {
+pub(crate) async fn delete(env: &TestEnv, auth: &str, merchant: &str) -> Answer {
     let headers = [("authorization", Some(auth)), ("x-merchant-id", Some(merchant))];
     env.call(Endpoint::AccountDelete, json!({ "password": PASSWORD }), &headers).await
 }
 
 /// Runs `first` now and `second` after `delay`, on two tasks of the runtime, as two Lambda copies.
-async fn race<A, B>(first: A, second: B, delay: Duration) -> (A::Output, B::Output)
+pub(crate) async fn race<A, B>(first: A, second: B, delay: Duration) -> (A::Output, B::Output)
 where
     A: Future + Send + 'static,
     B: Future + Send + 'static,
@@ -205,7 +205,7 @@ where
 }
 
 /// A phone account of the default partner, signed in.
-async fn phone_account(env: &TestEnv, used: &mut HashSet<String>) -> (String, Answer, String) {
+pub(crate) async fn phone_account(env: &TestEnv, used: &mut HashSet<String>) -> (String, Answer, String) {
     let [phone] = <[String; 1]>::try_from(distinct_phones(used, 1)).unwrap();
     let tokens = env.registered(&phone, PASSWORD).await;
     let user_id = user_id(env, &bearer(&tokens), MERCHANT).await;

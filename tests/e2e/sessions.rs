@@ -239,6 +239,7 @@ async fn forged_expired_and_misused_tokens_are_refused() {
             merchant_id: MERCHANT,
             session_id: claims["sid"].as_str().unwrap(),
             sandbox: false,
+            assurance: &registration::factors::assurance::Assurance::password(0),
         };
         issuer.access_token(&subject, registration::ports::Clock::now(env.clock.as_ref())).await.unwrap()
     };
@@ -295,6 +296,9 @@ async fn an_access_token_verifies_with_pyjwt_from_the_jwks_document_alone() {
     let claims: Value = serde_json::from_slice(&verified.stdout).unwrap();
     assert_eq!(claims["sub"], tokens.body["user_id"]);
     assert_eq!(claims["mid"], MERCHANT);
+    // AND it says how the session was authenticated (RFC 9470 acr, RFC 8176 amr, auth_time)
+    assert_eq!((&claims["acr"], &claims["amr"]), (&Value::from("aal1"), &serde_json::json!(["pwd"])));
+    assert_eq!(claims["auth_time"], claims["iat"], "the first session authenticated when it started");
 
     // The same check fails for a tampered token, so it is not a check that cannot fail.
     let mut forged = access.clone();

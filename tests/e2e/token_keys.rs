@@ -107,8 +107,13 @@ async fn published_keys_that_are_malformed_or_not_the_signers_stop_the_function_
     let mismatched = p2.replacen(two.rsplit('/').next().unwrap(), one.rsplit('/').next().unwrap(), 1);
     let source = [("SIGNING_KEY_ARN", one.as_str()), ("TOKEN_PUBLIC_KEYS", mismatched.as_str()), ("TOKEN_ISSUER", "i")];
     let issuer = App::token_issuer(&sdk, &source).await.unwrap();
-    let subject =
-        registration::security::tokens::Subject { user_id: "u", merchant_id: "m", session_id: "s", sandbox: false };
+    let subject = registration::security::tokens::Subject {
+        user_id: "u",
+        merchant_id: "m",
+        session_id: "s",
+        sandbox: false,
+        assurance: &registration::factors::assurance::Assurance::password(0),
+    };
     assert!(issuer.access_token(&subject, 1_800_000_000).await.is_err());
 
     // AND a pepper secret too short to seal codes safely stops a function, naming the secret

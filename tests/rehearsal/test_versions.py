@@ -102,3 +102,14 @@ def test_make_deploy_refuses_a_stage_with_placeholders_left(stage):
     run = subprocess.run([sys.executable, str(ROOT / "scripts/deploy.py"), stage, "--dry-run"],
                          capture_output=True, text=True, check=False)
     assert run.returncode != 0 and "placeholders" in run.stderr, run.stdout + run.stderr
+
+
+def test_behind_cloudfront_make_deploy_refuses_links_and_an_issuer_at_the_execute_api_url():
+    # GIVEN a stage turning edge protection on, its URLs still the execute-api ones
+    direct = "https://abc123.execute-api.eu-west-1.amazonaws.com/prod"
+    parameters = {"EdgeProtection": "cloudfront-waf", "TokenIssuer": direct, "PublicBaseUrl": direct}
+    # THEN both are named (every function would refuse them), and the CloudFront URL passes
+    assert [p.split(" ")[0] for p in deploy.edge_problems(parameters)] == ["TokenIssuer", "PublicBaseUrl"]
+    edge = "https://d111111abcdef8.cloudfront.net/prod"
+    assert deploy.edge_problems({**parameters, "TokenIssuer": edge, "PublicBaseUrl": edge}) == []
+    assert deploy.edge_problems({"EdgeProtection": "none", "TokenIssuer": direct}) == []

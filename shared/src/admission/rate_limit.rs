@@ -99,7 +99,8 @@ pub fn client_address(req: &Request) -> String {
 /// What the limits count for `ip`. IPv6 clients are counted per /64, the block one subscriber
 /// usually holds, so rotating addresses inside it does not reset the count.
 pub fn address_key(ip: IpAddr) -> String {
-    match ip {
+    // An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is its IPv4 client, not one of a shared /64.
+    match ip.to_canonical() {
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => {
             let s = v6.segments();
@@ -149,5 +150,14 @@ mod tests {
         assert_eq!(client_address(&request_from("2001:db8:1:2:bbbb::9")), "2001:db8:1:2::/64");
         assert_eq!(client_address(&request_from("203.0.113.9")), "203.0.113.9");
         assert_eq!(client_address(&request_from("not an ip")), "unknown");
+    }
+
+    #[test]
+    fn an_ipv4_mapped_address_is_counted_as_its_ipv4_client() {
+        assert_eq!(client_address(&request_from("::ffff:203.0.113.9")), "203.0.113.9");
+        assert_ne!(
+            client_address(&request_from("::ffff:198.51.100.1")),
+            client_address(&request_from("::ffff:203.0.113.9"))
+        );
     }
 }

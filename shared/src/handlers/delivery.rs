@@ -85,10 +85,14 @@ If it was you, sign in or reset your password. If not, you can ignore this messa
 /// How a delivery takes part in hiding which case a request was: paths that do the most work
 /// `Set` the estimate of their kind; the lighter paths of the same endpoint, which must not be told
 /// apart from them, `Imitate` it. Both then wait until the estimate's target (`LatencyEstimate::target`).
+/// A path whose other case sends nothing at all (forgot-password, resend, the deletion page) `Hides`:
+/// it sets the estimate like `Sets`, and a send that fails answers as the decoy would (the decoy
+/// cannot fail), instead of a 503 that would say an account is there.
 #[derive(Clone, Copy)]
 pub(super) enum Timing<'a> {
     Untimed,
     Sets(&'a LatencyEstimate),
+    Hides(&'a LatencyEstimate),
     Imitates(&'a LatencyEstimate),
 }
 
@@ -135,6 +139,13 @@ where
         return Ok(Attempt::Done(()));
     }
     let sent = send().await;
+    if let (Err(err), Timing::Hides(estimate)) = (&sent, timing) {
+        // The code stays stored and unused, the send and its charge stay counted as the decoy's
+        // would, so the next request (a retry within the cooldown) answers as it would have.
+        tracing::warn!(error = %err, "message not sent; answered as sent: this endpoint does not say whether it sends");
+        tokio::time::sleep(estimate.target().saturating_sub(started.elapsed())).await;
+        return Ok(Attempt::Done(()));
+    }
     if let Err(err) = sent {
         tracing::warn!(error = %err, "message not sent; releasing the send");
         if let Some(charge) = &charge {
@@ -152,7 +163,7 @@ where
     // less than usual cannot be told from a decoy, from an environment's first request on.
     match timing {
         Timing::Untimed => {}
-        Timing::Sets(estimate) => {
+        Timing::Sets(estimate) | Timing::Hides(estimate) => {
             let target = estimate.target();
             let took = started.elapsed();
             estimate.record(took);
@@ -224,7 +235,7 @@ pub(super) async fn code_to_account_phone(
     };
     let (code, stored) = new_code(app, partner, key, purpose, &claim.user_id, now);
     let text = &text(&code);
-    send_with(app, partner, key, text, Timing::Sets(estimate), |send| async move {
+    send_with(app, partner, key, text, Timing::Hides(estimate), |send| async move {
         app.store.issue_code(Identifier::Phone(key), purpose, IssuedCode::Sent(stored), &send).await
     })
     .await

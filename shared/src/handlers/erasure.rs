@@ -101,7 +101,12 @@ mod tests {
         async fn erase_account(&self, erasure: Erasure<'_>) -> Result<(), StoreError> {
             if self.erasures.fetch_add(1, Ordering::SeqCst) == 0 {
                 let account = self.store.account(&erasure.account.user_id).await?.unwrap();
-                let (_, session) = new_session(Some("racing-device".into()), account.credential_version, 0);
+                let (_, session) = new_session(
+                    Some("racing-device".into()),
+                    account.credential_version,
+                    crate::factors::assurance::Assurance::password(0),
+                    0,
+                );
                 self.store
                     .start_session(&account.user_id, &account.merchant_id, session, &account.password_hash)
                     .await?;

@@ -84,7 +84,7 @@ async fn by_email(app: &App, mailer: &Mailer, partner: &Partner, key: &EmailKey)
         app,
         partner,
         Recipient::Email(&key.email),
-        Timing::Sets(estimate),
+        Timing::Hides(estimate),
         |send| async move { app.store.issue_code(who, CodePurpose::PasswordReset, IssuedCode::Sent(stored), &send).await },
         || mailer.sender.send(&key.email, &message),
     )
@@ -113,6 +113,38 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(30)).await;
             self.0.send(to, text).await
         }
+    }
+
+    /// SNS refusing every publish (throttled, a number it will not send to, the SMS sandbox).
+    struct RefusingSms;
+
+    #[async_trait]
+    impl SmsSender for RefusingSms {
+        async fn send(&self, _to: &PhoneNumber, _text: &str) -> Result<(), SendError> {
+            Err(SendError("Throttling: rate exceeded".into()))
+        }
+    }
+
+    async fn forgot_answers(t: &TestApp, phone: &str) -> Reply {
+        let req = request(include_str!("../../../events/password-forgot.json"), json!({ "phone": phone }), &[]);
+        Reply::from(handle(&t.app, &t.mailer, req).await.unwrap_or_else(|never| match never {}))
+    }
+
+    #[tokio::test]
+    async fn a_send_that_fails_answers_as_an_unknown_number_does_now_and_on_the_retry() {
+        // GIVEN an account, and SNS refusing every SMS
+        let mut t = TestApp::new().await;
+        t.registered("+447871000041", "Harbour-Kestrel-42").await;
+        t.clock.advance(61);
+        t.app.sms = Arc::new(RefusingSms);
+        // WHEN forgot-password is asked for its number and for an unknown one, and again 2 s later
+        let first = (forgot_answers(&t, "+447871000041").await, forgot_answers(&t, "+447871000042").await);
+        t.clock.advance(2);
+        let retry = (forgot_answers(&t, "+447871000041").await, forgot_answers(&t, "+447871000042").await);
+        // THEN both answer 200 first and the same cooldown after: a failed send says no account is there
+        assert_eq!((first.0.status, first.1.status), (200, 200), "{:?} / {:?}", first.0.body, first.1.body);
+        assert_eq!((retry.0.status, retry.1.status), (429, 429));
+        assert_eq!(retry.0.body, retry.1.body);
     }
 
     async fn forgot_takes(t: &TestApp, phone: &str) -> Duration {

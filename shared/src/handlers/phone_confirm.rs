@@ -14,6 +14,7 @@ use crate::App;
 use crate::admission::{RateClass, admit};
 use crate::domain::phone::PhoneNumber;
 use crate::error::ApiError;
+use crate::factors::assurance::Assurance;
 use crate::http::request::{json_body, require_method};
 use crate::http::response::finish;
 use crate::ports::{Identifier, PhoneKey};
@@ -46,8 +47,9 @@ async fn confirm(app: &App, issuer: &TokenIssuer, req: &Request) -> Result<Respo
 
     let stored = check_code(&*app.store, &app.code_mac, Identifier::Phone(&key), purpose, &code, None, now).await?;
 
-    let (refresh, session) = new_session(caller.headers.fingerprint.clone(), 0, now);
-    let access_token = access_token_for(issuer, &caller, &stored.user_id, &session.session_id, now).await?;
+    let (refresh, session) = new_session(caller.headers.fingerprint.clone(), 0, Assurance::password(now), now);
+    let access_token =
+        access_token_for(issuer, &caller, &stored.user_id, &session.session_id, &session.assurance, now).await?;
     consume_code(&*app.store, Identifier::Phone(&key), purpose, &stored.code_id, || {
         app.store.activate_account(&key, &stored.code_id, &stored.user_id, session.clone(), now)
     })

@@ -57,7 +57,7 @@ async fn attempt(app: &App, partner: &Partner, key: &PhoneKey) -> Result<Attempt
         .await;
     };
     let (code, stored) = new_code(app, partner, key, CodePurpose::PhoneSignup, &claim.user_id, now);
-    send_with(app, partner, key, &code_text(&code), Timing::Sets(&app.send_latency.resend), |sms| async move {
+    send_with(app, partner, key, &code_text(&code), Timing::Hides(&app.send_latency.resend), |sms| async move {
         app.store.issue_code(Identifier::Phone(key), CodePurpose::PhoneSignup, IssuedCode::Sent(stored), &sms).await
     })
     .await

@@ -22,6 +22,7 @@ use crate::domain::email::EmailAddress;
 use crate::domain::password::Password;
 use crate::domain::password_policy::PasswordContext;
 use crate::error::ApiError;
+use crate::factors::assurance::Assurance;
 use crate::http::request::{json_body, require_method};
 use crate::http::response::{finish, json};
 use crate::mail::Mailer;
@@ -154,8 +155,9 @@ async fn create_account(
     let stored = check_code(&*app.store, &app.code_mac, who, CodePurpose::EmailSignup, code, None, now).await?;
     let password_hash = app.hasher.hash(password).await?;
 
-    let (refresh, session) = new_session(caller.headers.fingerprint.clone(), 0, now);
-    let access_token = access_token_for(issuer, caller, &stored.user_id, &session.session_id, now).await?;
+    let (refresh, session) = new_session(caller.headers.fingerprint.clone(), 0, Assurance::password(now), now);
+    let access_token =
+        access_token_for(issuer, caller, &stored.user_id, &session.session_id, &session.assurance, now).await?;
     consume_code(&*app.store, who, CodePurpose::EmailSignup, &stored.code_id, || {
         let account = NewEmailAccount {
             user_id: stored.user_id.clone(),

@@ -7,6 +7,7 @@ use crate::domain::identity_review::IdentityReview;
 use crate::domain::kyc::KycLevel;
 use crate::domain::personal_details::PersonalDetails;
 use crate::domain::phone::PhoneNumber;
+use crate::factors::assurance::Assurance;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountStatus {
@@ -58,6 +59,8 @@ pub struct NewSession {
     pub fingerprint: Option<String>,
     /// The account's credential version when the password was checked (0 for a new account).
     pub credential_version: u64,
+    /// What the sign-in proved, and when: every token of the family carries it.
+    pub assurance: Assurance,
 }
 
 /// An account as the handlers see it.
@@ -216,6 +219,8 @@ pub struct SessionRecord {
     pub last_used_at: i64,
     /// The `X-Fingerprint` the app sent when the session started.
     pub fingerprint: Option<String>,
+    /// What its sign-in (or its last step-up) proved, and when; refreshes keep it.
+    pub assurance: Assurance,
 }
 
 impl SessionRecord {

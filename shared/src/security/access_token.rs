@@ -3,6 +3,7 @@
 //! `kid` must be one of ours, and `iss`, `aud`, `exp` and `nbf` must hold, with a small leeway.
 //! Time comes from the caller, so the service's clock (and the tests') decides, not the library's.
 
+use crate::factors::assurance::{Assurance, Method};
 use std::collections::HashMap;
 
 use base64::Engine;
@@ -29,6 +30,22 @@ pub struct VerifiedClaims {
     pub sid: String,
     #[serde(default)]
     pub sandbox: bool,
+    /// `aal1` or `aal2`; a token minted before assurance was carried has none (read as `aal1`).
+    #[serde(default)]
+    pub acr: Option<String>,
+    #[serde(default)]
+    pub amr: Vec<String>,
+    #[serde(default)]
+    pub auth_time: Option<i64>,
+}
+
+impl VerifiedClaims {
+    /// What the token says its session's sign-in proved: the methods it names (ones this service
+    /// does not know are not counted) and `auth_time` (its `iat` where it has none).
+    pub fn assurance(&self) -> Assurance {
+        let methods = self.amr.iter().filter_map(|name| Method::parse(name));
+        Assurance::stored(methods, self.auth_time.unwrap_or(self.iat))
+    }
 }
 
 /// Why a token was refused; for logs only, clients get one 401.
@@ -118,10 +135,16 @@ mod tests {
     fn token(issuer: &TokenIssuer, at: i64) -> String {
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         runtime
-            .block_on(
-                issuer
-                    .access_token(&Subject { user_id: "u1", merchant_id: "m1", session_id: "s1", sandbox: false }, at),
-            )
+            .block_on(issuer.access_token(
+                &Subject {
+                    user_id: "u1",
+                    merchant_id: "m1",
+                    session_id: "s1",
+                    sandbox: false,
+                    assurance: &crate::factors::assurance::Assurance::password(0),
+                },
+                at,
+            ))
             .unwrap()
     }
 

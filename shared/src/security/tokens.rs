@@ -1,6 +1,7 @@
 //! Tokens the service issues: short-lived ES256 access tokens (RFC 9068 `at+jwt`, with a `kid` so
 //! keys can rotate), and opaque refresh tokens that are stored only as their SHA-256.
 
+use crate::factors::assurance::Assurance;
 use std::fmt;
 use std::sync::Arc;
 
@@ -187,6 +188,12 @@ pub struct AccessClaims<'a> {
     /// Present (and true) only on tokens of a sandbox partner's users.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub sandbox: bool,
+    /// The session's assurance level (RFC 9470): `aal1` or `aal2`.
+    pub acr: &'static str,
+    /// How the user authenticated (RFC 8176 values).
+    pub amr: Vec<&'static str>,
+    /// When the user last authenticated (OpenID Connect Core section 2).
+    pub auth_time: i64,
 }
 
 /// Who the token is for, in the words of the caller.
@@ -195,6 +202,8 @@ pub struct Subject<'a> {
     pub merchant_id: &'a str,
     pub session_id: &'a str,
     pub sandbox: bool,
+    /// What the session's sign-in proved: every token of the session says it.
+    pub assurance: &'a Assurance,
 }
 
 /// What verifies access tokens: every key that may have signed one still alive (the current key
@@ -289,6 +298,9 @@ impl TokenIssuer {
             mid: subject.merchant_id,
             sid: subject.session_id,
             sandbox: subject.sandbox,
+            acr: subject.assurance.level().as_str(),
+            amr: subject.assurance.amr(),
+            auth_time: subject.assurance.auth_time(),
         };
         let claims = serde_json::to_string(&claims)
             .map_err(|e| ApiError::Internal(format!("access token claims did not serialise: {e}")))?;
@@ -376,7 +388,13 @@ mod tests {
         let issuer = issuer();
         let token = issuer
             .access_token(
-                &Subject { user_id: "u-1", merchant_id: "m-1", session_id: "s-1", sandbox: false },
+                &Subject {
+                    user_id: "u-1",
+                    merchant_id: "m-1",
+                    session_id: "s-1",
+                    sandbox: false,
+                    assurance: &crate::factors::assurance::Assurance::password(0),
+                },
                 1_700_000_000,
             )
             .await
@@ -399,7 +417,16 @@ mod tests {
     #[tokio::test]
     async fn a_token_from_another_key_does_not_verify() {
         let token = issuer()
-            .access_token(&Subject { user_id: "u", merchant_id: "m", session_id: "s", sandbox: false }, 0)
+            .access_token(
+                &Subject {
+                    user_id: "u",
+                    merchant_id: "m",
+                    session_id: "s",
+                    sandbox: false,
+                    assurance: &crate::factors::assurance::Assurance::password(0),
+                },
+                0,
+            )
             .await
             .unwrap();
         let mut validation = Validation::new(Algorithm::ES256);

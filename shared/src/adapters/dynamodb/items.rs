@@ -11,6 +11,7 @@ use crate::domain::kyc::KycLevel;
 use crate::domain::personal_details::PersonalDetails;
 use crate::domain::send_limits::SendLog;
 use crate::domain::signin_backoff::SigninBackoff;
+use crate::factors::assurance::{Assurance, Method};
 use crate::ports::{
     AccountRecord, AccountStatus, EmailTokenRecord, Identifier, PhoneClaim, PhoneKey, RefreshRecord, SessionRecord,
     StoreError, StoredCode, Streak,
@@ -297,8 +298,24 @@ impl TryFrom<&Item> for SessionRecord {
             credential_version: get_opt_n(item, "credentialVersion")?.unwrap_or(0),
             last_used_at: get_opt_n(item, "lastUsedAt")?.map_or_else(|| get_n(item, "createdAt"), Ok)?,
             fingerprint: get_opt_s(item, "fingerprint"),
+            assurance: assurance(item)?,
         })
     }
+}
+
+/// A session's methods (`amr`, by RFC 8176 name) and `authTime`; a session written before they
+/// were kept reads as a password sign-in at its start.
+fn assurance(item: &Item) -> Result<Assurance, StoreError> {
+    let names = get_opt_s_list(item, "amr")?.unwrap_or_default();
+    let methods = names.iter().map(|name| Method::parse(name).ok_or_else(|| malformed("amr")));
+    let methods = methods.collect::<Result<Vec<_>, _>>()?;
+    let auth_time = get_opt_n(item, "authTime")?.map_or_else(|| get_n(item, "createdAt"), Ok)?;
+    Ok(Assurance::stored(methods, auth_time))
+}
+
+/// How `amr` is stored: the methods' names (without `mfa`, which the level implies).
+pub fn methods_value(assurance: &Assurance) -> AttributeValue {
+    AttributeValue::L(assurance.methods().iter().map(|m| s(m.as_str())).collect())
 }
 
 impl TryFrom<&Item> for RefreshRecord {

@@ -43,6 +43,8 @@ impl DynamoStore {
             ("expiresAt".to_owned(), n(session.expires_at)),
             ("ttl".to_owned(), n(session.expires_at)),
             ("credentialVersion".to_owned(), n(session.credential_version)),
+            ("amr".to_owned(), methods_value(&session.assurance)),
+            ("authTime".to_owned(), n(session.assurance.auth_time())),
         ]);
         if let Some(fingerprint) = &session.fingerprint {
             family.insert("fingerprint".to_owned(), s(fingerprint));

@@ -16,6 +16,7 @@ use crate::domain::password::Password;
 use crate::domain::phone::PhoneNumber;
 use crate::domain::send_limits::DAY;
 use crate::error::ApiError;
+use crate::factors::assurance::Assurance;
 use crate::handlers::NO_USER;
 use crate::handlers::notices::{SecurityEvent, confirmed_channels, notify};
 use crate::handlers::password_check::{no_account_streak, reserve_check};
@@ -87,9 +88,11 @@ pub(super) async fn password_grant(
         Some(device) => tells_of_device(app, &account.user_id, device, now).await,
         None => false,
     };
-    let (refresh, session) = new_session(caller.headers.fingerprint.clone(), account.credential_version, now);
+    let assurance = Assurance::password(now);
+    let (refresh, session) =
+        new_session(caller.headers.fingerprint.clone(), account.credential_version, assurance, now);
     let session_id = session.session_id.clone();
-    let started = match access_token_for(issuer, caller, &account.user_id, &session_id, now).await {
+    let started = match access_token_for(issuer, caller, &account.user_id, &session_id, &session.assurance, now).await {
         Ok(access_token) => app
             .store
             .start_session(&account.user_id, &merchant_id, session, &account.password_hash)

@@ -50,7 +50,9 @@ pub(super) async fn refresh_grant(
         .filter(|s| s.is_live(now, account.credential_version) && s.created_at >= account.valid_after)
         .ok_or_else(invalid_token)?;
 
-    let access_token = access_token_for(issuer, caller, &record.user_id, &record.session_id, now).await?;
+    // The session's assurance as its sign-in left it: a refresh proves the token, not a factor.
+    let access_token =
+        access_token_for(issuer, caller, &record.user_id, &record.session_id, &session.assurance, now).await?;
     let next = RefreshToken::generate();
     let rotation = Rotation {
         presented_hash: &hash,
@@ -108,5 +110,26 @@ mod tests {
         let user = tokens.body["user_id"].as_str().unwrap().trim_start_matches("usr:").to_owned();
         t.store.bump_credentials(&user);
         assert_eq!(t.refresh(&next).await.body["error"], "invalid_grant");
+    }
+
+    #[tokio::test]
+    async fn a_refresh_keeps_the_sessions_level_and_auth_time_and_never_raises_them() {
+        // GIVEN a user signed in with the password an hour ago
+        let t = TestApp::new().await;
+        t.registered("+447871000003", "Grace-pass-43").await;
+        let signed_in = t.sign_in("+447871000003", "Grace-pass-43").await;
+        let auth_time = crate::ports::Clock::now(&*t.clock);
+        t.clock.advance(3600);
+        // WHEN the app refreshes
+        let refreshed = t.refresh(&refresh_token(&signed_in)).await;
+        // THEN both tokens say aal1 by password, authenticated at the sign-in, not at the refresh
+        for (reply, minted) in [(&signed_in, auth_time), (&refreshed, auth_time + 3600)] {
+            let token = reply.body["access_token"].as_str().unwrap();
+            let claims = t.verifier.verify(token, minted).unwrap();
+            assert_eq!(
+                (claims.acr.as_deref(), claims.amr.clone(), claims.auth_time),
+                (Some("aal1"), vec!["pwd".to_owned()], Some(auth_time))
+            );
+        }
     }
 }

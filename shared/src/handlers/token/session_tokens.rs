@@ -5,6 +5,7 @@ use lambda_http::{Body, Response};
 
 use crate::admission::Caller;
 use crate::error::ApiError;
+use crate::factors::assurance::Assurance;
 use crate::http::response::json;
 use crate::ports::NewSession;
 use crate::security::random;
@@ -18,6 +19,7 @@ use crate::security::tokens::{
 pub(in crate::handlers) fn new_session(
     fingerprint: Option<String>,
     credential_version: u64,
+    assurance: Assurance,
     now: i64,
 ) -> (RefreshToken, NewSession) {
     let refresh = RefreshToken::generate();
@@ -28,6 +30,7 @@ pub(in crate::handlers) fn new_session(
         expires_at: now + REFRESH_FAMILY_TTL_SECS,
         fingerprint,
         credential_version,
+        assurance,
     };
     (refresh, session)
 }
@@ -40,9 +43,11 @@ pub(in crate::handlers) async fn access_token_for(
     caller: &Caller,
     user_id: &str,
     session_id: &str,
+    assurance: &Assurance,
     now: i64,
 ) -> Result<String, ApiError> {
-    let subject = &Subject { user_id, merchant_id: caller.merchant_id(), session_id, sandbox: caller.partner.sandbox };
+    let sandbox = caller.partner.sandbox;
+    let subject = &Subject { user_id, merchant_id: caller.merchant_id(), session_id, sandbox, assurance };
     issuer.access_token(subject, now).await
 }
 

@@ -125,6 +125,7 @@ impl State {
             credential_version: session.credential_version,
             last_used_at: session.created_at,
             fingerprint: session.fingerprint.clone(),
+            assurance: session.assurance.clone(),
         };
         self.sessions.insert((user_id.to_owned(), session.session_id.clone()), record);
         let refresh = RefreshRecord {
