@@ -153,3 +153,84 @@ async fn confirm(
         &json!({ "phone": new.phone.e164(), "phoneVerified": true, "kycLevel": account.shown_kyc_level().as_str() }),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::collections::HashSet;
+    use std::sync::{Arc, Mutex};
+
+    use async_trait::async_trait;
+    use serde_json::json;
+
+    use super::*;
+    use crate::ports::{
+        AccountDeletions, CounterKey, Counters, DeletionChannel, DeletionRecord, Directory, Erasure, StoreError,
+    };
+    use crate::testing::{MemoryStore, Reply, TestApp, bearer, request};
+
+    /// The memory store's counters, with the account deleted (every step, its recipients forgotten
+    /// too) just before a new recipient is counted for it, as a parallel deletion can; it remembers
+    /// which sets are still there.
+    struct DeletedBeforeTheCount {
+        store: Arc<MemoryStore>,
+        user_id: String,
+        sets: Mutex<HashSet<String>>,
+    }
+
+    #[async_trait]
+    impl Counters for DeletedBeforeTheCount {
+        async fn increment_below(&self, key: &CounterKey, limit: u64) -> Result<bool, StoreError> {
+            self.store.increment_below(key, limit).await
+        }
+
+        async fn decrement(&self, key: &CounterKey) -> Result<(), StoreError> {
+            self.store.decrement(key).await
+        }
+
+        async fn admit_member(&self, key: &CounterKey, member: &str, limit: u64) -> Result<bool, StoreError> {
+            if let Some(account) = self.store.account(&self.user_id).await? {
+                self.store.sweep_account(&self.user_id).await?;
+                let record = DeletionRecord {
+                    user_id: self.user_id.clone(),
+                    merchant_id: account.merchant_id.clone(),
+                    deleted_at: 1,
+                    channel: DeletionChannel::App,
+                };
+                self.store.erase_account(Erasure { account: &account, record: &record }).await?;
+            }
+            let admitted = self.store.admit_member(key, member, limit).await?;
+            self.sets.lock().unwrap().insert(key.name.clone());
+            Ok(admitted)
+        }
+
+        async fn remove(&self, key: &CounterKey) -> Result<(), StoreError> {
+            self.sets.lock().unwrap().remove(&key.name);
+            self.store.remove(key).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_deletion_that_ends_before_the_new_number_is_counted_leaves_no_count_of_the_account() {
+        // GIVEN an account, deleted by a parallel request just before its new number is counted
+        let mut t = TestApp::new().await;
+        let tokens = t.registered("+447871000051", "Phone-change-pass-51").await;
+        let user_id = t.store.account_for_phone("+447871000051").await.unwrap();
+        let counters =
+            Arc::new(DeletedBeforeTheCount { store: t.store.clone(), user_id, sets: Mutex::new(HashSet::new()) });
+        t.app.counters = counters.clone();
+
+        // WHEN it asks for a code to move to a new number
+        let auth = bearer(&tokens);
+        let body = json!({ "phone": "+447871000052", "password": "Phone-change-pass-51" });
+        let req = request(include_str!("../../../events/phone-change.json"), body, &[("authorization", &auth)]);
+        let reply = match handle(&t.app, &t.verifier, &t.mailer, req).await {
+            Ok(response) => Reply::from(response),
+            Err(never) => match never {},
+        };
+
+        // THEN it is told the account is gone, and no set of the account's recipients is left
+        assert_eq!(reply.status, 401, "{:?}", reply.body);
+        assert!(counters.sets.lock().unwrap().is_empty(), "{:?}", counters.sets.lock().unwrap());
+    }
+}
