@@ -21,6 +21,7 @@ pub mod serve;
 pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod webhooks;
 pub mod wiring;
 
 pub use app::App;

@@ -34,3 +34,4 @@ mod template_secrets;
 mod token_keys;
 mod totp;
 mod unreachable_aws;
+mod webhook_signature;
