@@ -19,6 +19,9 @@ pub enum Method {
     Otp,
     /// A code sent by SMS to the account's confirmed phone.
     Sms,
+    /// A recovery code: a look-up secret, something the user has (NIST SP 800-63B 5.1.2). RFC 8176
+    /// registers no name for it; `recovery` says which way round a lost factor was used.
+    Recovery,
 }
 
 impl Method {
@@ -26,7 +29,7 @@ impl Method {
     fn kind(self) -> FactorKind {
         match self {
             Method::Pwd => FactorKind::Knowledge,
-            Method::Otp | Method::Sms => FactorKind::Possession,
+            Method::Otp | Method::Sms | Method::Recovery => FactorKind::Possession,
         }
     }
 
@@ -35,6 +38,7 @@ impl Method {
             Method::Pwd => "pwd",
             Method::Otp => "otp",
             Method::Sms => "sms",
+            Method::Recovery => "recovery",
         }
     }
 
@@ -43,6 +47,7 @@ impl Method {
             "pwd" => Some(Method::Pwd),
             "otp" => Some(Method::Otp),
             "sms" => Some(Method::Sms),
+            "recovery" => Some(Method::Recovery),
             _ => None,
         }
     }
@@ -107,10 +112,18 @@ impl Assurance {
         Assurance { methods, auth_time }
     }
 
-    /// This assurance after the user proved `method` at `now`: the methods it adds to, a new
-    /// `auth_time`.
-    pub fn with(&self, method: Method, now: i64) -> Assurance {
-        Assurance::stored(self.methods.iter().copied().chain([method]), now)
+    /// What one ceremony proved at `now`: every one of `methods` checked in it (a sign-in's
+    /// password and code; a step-up's). Methods are never added to an older assurance: `auth_time`
+    /// is one time for all of them, so a password typed again now cannot make a code proved a day
+    /// ago count as recent, and a step-up proves what it needs afresh. A password chosen in a
+    /// reset was checked against nothing and proves nothing: a reset is never a ceremony here.
+    pub fn proved(methods: &[Method], now: i64) -> Assurance {
+        Assurance::stored(methods.iter().copied(), now)
+    }
+
+    /// Whether any of `methods` is among those proved.
+    pub fn includes_any(&self, methods: &[Method]) -> bool {
+        self.methods.iter().any(|m| methods.contains(m))
     }
 
     pub fn methods(&self) -> &[Method] {
@@ -158,7 +171,7 @@ mod tests {
 
     #[test]
     fn a_second_kind_of_factor_makes_aal2_and_mfa_and_moves_auth_time() {
-        let stepped = Assurance::password(T0).with(Method::Otp, T0 + 30);
+        let stepped = Assurance::proved(&[Method::Pwd, Method::Otp], T0 + 30);
         assert_eq!(
             (stepped.level(), stepped.amr(), stepped.auth_time()),
             (Level::Aal2, vec!["pwd", "otp", "mfa"], T0 + 30)
@@ -173,7 +186,7 @@ mod tests {
 
     #[test]
     fn step_up_needs_the_level_and_a_recent_enough_authentication() {
-        let stepped = Assurance::password(T0).with(Method::Sms, T0);
+        let stepped = Assurance::proved(&[Method::Pwd, Method::Sms], T0);
         assert!(stepped.satisfies(Level::Aal2, Some(300), T0 + 300));
         assert!(!stepped.satisfies(Level::Aal2, Some(300), T0 + 301));
         assert!(!Assurance::password(T0).satisfies(Level::Aal2, None, T0));

@@ -37,7 +37,8 @@ impl EndpointUrl {
             return Err(EndpointRefused::NotHttps);
         }
         let url = Url::parse(text).map_err(|_| EndpointRefused::NotHttps)?;
-        if url.scheme() != "https" || url.cannot_be_a_base() {
+        // Percent-encoding can make the stored form longer than what was typed.
+        if url.scheme() != "https" || url.cannot_be_a_base() || url.as_str().len() > MAX_URL_LEN {
             return Err(EndpointRefused::NotHttps);
         }
         if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
@@ -50,7 +51,7 @@ impl EndpointUrl {
             Ok(address) => is_public(address),
             Err(_) => is_public_name(host),
         };
-        if !public {
+        if !public || url.port() == Some(0) {
             return Err(EndpointRefused::NotPublic);
         }
         Ok(EndpointUrl(url))
@@ -60,9 +61,9 @@ impl EndpointUrl {
         self.0.as_str()
     }
 
-    /// The host to resolve before each delivery.
+    /// The host to resolve before each delivery: a name, or an address without IPv6's brackets.
     pub fn host(&self) -> &str {
-        self.0.host_str().unwrap_or_default()
+        self.0.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']')
     }
 
     pub fn port(&self) -> u16 {
@@ -73,8 +74,22 @@ impl EndpointUrl {
 /// Names that resolve only inside a network, or that are not names at all.
 fn is_public_name(name: &str) -> bool {
     let name = name.trim_end_matches('.').to_ascii_lowercase();
-    const INTERNAL_SUFFIXES: [&str; 7] =
-        [".localhost", ".local", ".internal", ".localdomain", ".home.arpa", ".intranet", ".lan"];
+    // RFC 6761 and 9476's special-use names, and what hosts files and home routers use.
+    const INTERNAL_SUFFIXES: [&str; 13] = [
+        ".localhost",
+        ".local",
+        ".internal",
+        ".localdomain",
+        ".localdomain4",
+        ".localdomain6",
+        ".home.arpa",
+        ".intranet",
+        ".lan",
+        ".test",
+        ".invalid",
+        ".example",
+        ".alt",
+    ];
     name.contains('.')
         && name != "localhost"
         && !INTERNAL_SUFFIXES.iter().any(|suffix| name.ends_with(suffix))
@@ -163,7 +178,8 @@ mod tests {
         let on_a_port = EndpointUrl::parse("https://hooks.example.com:8443/in").unwrap();
         assert_eq!(on_a_port.port(), 8443);
         assert!(EndpointUrl::parse("https://93.184.215.14/hook").is_ok());
-        assert!(EndpointUrl::parse("https://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]/hook").is_ok());
+        let literal = EndpointUrl::parse("https://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]/hook").unwrap();
+        assert_eq!(literal.host(), "2606:2800:21f:cb07:6820:80da:af6b:8b2c");
     }
 
     #[test]
@@ -173,6 +189,9 @@ mod tests {
         }
         let long = format!("https://hooks.example.com/{}", "a".repeat(2048));
         assert_eq!(EndpointUrl::parse(&long), Err(EndpointRefused::NotHttps));
+        // short as typed, too long once percent-encoded
+        let encoded = format!("https://hooks.example.com/{}", "é".repeat(700));
+        assert_eq!(EndpointUrl::parse(&encoded), Err(EndpointRefused::NotHttps));
         for text in
             ["https://user@hooks.example.com/", "https://u:p@hooks.example.com/", "https://hooks.example.com/#x"]
         {
@@ -190,6 +209,9 @@ mod tests {
             "https://db.internal/",
             "https://ip-10-0-0-1.ec2.internal/",
             "https://router.home.arpa/",
+            "https://localhost4.localdomain4/",
+            "https://hooks.test/",
+            "https://hooks.example.com:0/",
             "https://intranet/",
             "https:///intranet",
             "https://127.0.0.1/",

@@ -16,7 +16,7 @@ use aws_lc_rs::constant_time::verify_slices_are_equal;
 use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::security::random;
 
@@ -33,7 +33,10 @@ pub struct WebhookSecret(Zeroizing<Vec<u8>>);
 impl WebhookSecret {
     /// A new secret of 32 random bytes.
     pub fn generate() -> WebhookSecret {
-        WebhookSecret(Zeroizing::new(random::bytes::<32>().to_vec()))
+        let mut bytes = random::bytes::<32>();
+        let secret = WebhookSecret(Zeroizing::new(bytes.to_vec()));
+        bytes.zeroize();
+        secret
     }
 
     /// `whsec_<base64>` (the prefix may be left out), 24 to 64 bytes.
@@ -49,7 +52,10 @@ impl WebhookSecret {
 
     /// As shown to the partner once, and as it is sealed: `whsec_<base64>`.
     pub fn expose(&self) -> Zeroizing<String> {
-        Zeroizing::new(format!("{PREFIX}{}", STANDARD.encode(self.0.as_slice())))
+        let mut shown = Zeroizing::new(String::with_capacity(PREFIX.len() + 4 * MAX_BYTES / 3 + 4));
+        shown.push_str(PREFIX);
+        STANDARD.encode_string(self.0.as_slice(), &mut shown);
+        shown
     }
 
     /// `v1,<base64 HMAC-SHA256 of id.timestamp.body>`.
@@ -77,10 +83,20 @@ pub struct SignedHeaders {
 }
 
 impl SignedHeaders {
-    /// Signs `body` as event `id` at `timestamp` under every secret in `secrets` (the current one,
-    /// and the previous one while a rotation overlaps).
-    pub fn new(secrets: &[&WebhookSecret], id: &str, timestamp: i64, body: &[u8]) -> SignedHeaders {
-        let signature = secrets.iter().map(|secret| secret.sign(id, timestamp, body)).collect::<Vec<_>>().join(" ");
+    /// Signs `body` as event `id` at `timestamp` under the endpoint's `current` secret, and under
+    /// its `previous` one too while a rotation overlaps.
+    pub fn new(
+        current: &WebhookSecret,
+        previous: Option<&WebhookSecret>,
+        id: &str,
+        timestamp: i64,
+        body: &[u8],
+    ) -> SignedHeaders {
+        let mut signature = current.sign(id, timestamp, body);
+        if let Some(previous) = previous {
+            signature.push(' ');
+            signature.push_str(&previous.sign(id, timestamp, body));
+        }
         SignedHeaders { id: id.to_owned(), timestamp, signature }
     }
 
@@ -97,6 +113,8 @@ impl SignedHeaders {
 /// Why a receiver refuses a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {
+    /// No `webhook-id`: nothing to tell a retry from a new event by.
+    MissingId,
     /// Further than `TOLERANCE_SECS` from the receiver's clock.
     Timestamp,
     /// No `v1` signature in the header is the body's under the secret.
@@ -107,7 +125,11 @@ pub enum Refused {
 /// timestamp within the tolerance of `now`, and one of the header's `v1` signatures the body's
 /// under `secret`, compared in constant time.
 pub fn verify(secret: &WebhookSecret, headers: &SignedHeaders, body: &[u8], now: i64) -> Result<(), Refused> {
-    if (now - headers.timestamp).abs() > TOLERANCE_SECS {
+    if headers.id.is_empty() {
+        return Err(Refused::MissingId);
+    }
+    // `abs_diff`: no timestamp, however far off, can overflow into looking recent.
+    if now.abs_diff(headers.timestamp) > TOLERANCE_SECS.unsigned_abs() {
         return Err(Refused::Timestamp);
     }
     let expected = secret.sign(&headers.id, headers.timestamp, body);
@@ -133,7 +155,7 @@ mod tests {
     #[test]
     fn the_specifications_test_vector_signs_and_verifies() {
         let secret = WebhookSecret::parse(SECRET).unwrap();
-        let headers = SignedHeaders::new(&[&secret], ID, TIMESTAMP, BODY);
+        let headers = SignedHeaders::new(&secret, None, ID, TIMESTAMP, BODY);
         assert_eq!(headers.signature, SIGNATURE);
         assert_eq!(verify(&secret, &headers, BODY, TIMESTAMP), Ok(()));
         // the prefix is optional on input
@@ -143,7 +165,7 @@ mod tests {
     #[test]
     fn a_changed_body_id_or_timestamp_or_another_secret_is_refused() {
         let secret = WebhookSecret::parse(SECRET).unwrap();
-        let headers = SignedHeaders::new(&[&secret], ID, TIMESTAMP, BODY);
+        let headers = SignedHeaders::new(&secret, None, ID, TIMESTAMP, BODY);
         assert_eq!(verify(&secret, &headers, br#"{"test": 2432232315}"#, TIMESTAMP), Err(Refused::Signature));
         let other_id = SignedHeaders { id: "msg_other".into(), ..headers.clone() };
         assert_eq!(verify(&secret, &other_id, BODY, TIMESTAMP), Err(Refused::Signature));
@@ -155,17 +177,24 @@ mod tests {
     #[test]
     fn a_delivery_outside_five_minutes_of_the_receivers_clock_is_refused() {
         let secret = WebhookSecret::generate();
-        let headers = SignedHeaders::new(&[&secret], ID, TIMESTAMP, BODY);
+        let headers = SignedHeaders::new(&secret, None, ID, TIMESTAMP, BODY);
         assert_eq!(verify(&secret, &headers, BODY, TIMESTAMP + 300), Ok(()));
         assert_eq!(verify(&secret, &headers, BODY, TIMESTAMP - 300), Ok(()));
         assert_eq!(verify(&secret, &headers, BODY, TIMESTAMP + 301), Err(Refused::Timestamp));
         assert_eq!(verify(&secret, &headers, BODY, TIMESTAMP - 301), Err(Refused::Timestamp));
+        // however far off: no overflow makes it look recent
+        for far in [i64::MIN, i64::MAX, TIMESTAMP.wrapping_add(i64::MIN)] {
+            let off = SignedHeaders { timestamp: far, ..headers.clone() };
+            assert_eq!(verify(&secret, &off, BODY, TIMESTAMP), Err(Refused::Timestamp), "{far}");
+        }
+        let no_id = SignedHeaders { id: String::new(), ..headers.clone() };
+        assert_eq!(verify(&secret, &no_id, BODY, TIMESTAMP), Err(Refused::MissingId));
     }
 
     #[test]
     fn during_a_rotation_a_receiver_with_either_secret_accepts() {
         let (old, new) = (WebhookSecret::generate(), WebhookSecret::generate());
-        let headers = SignedHeaders::new(&[&new, &old], ID, TIMESTAMP, BODY);
+        let headers = SignedHeaders::new(&new, Some(&old), ID, TIMESTAMP, BODY);
         assert_eq!(headers.signature.split(' ').count(), 2);
         assert_eq!(verify(&old, &headers, BODY, TIMESTAMP), Ok(()));
         assert_eq!(verify(&new, &headers, BODY, TIMESTAMP), Ok(()));
