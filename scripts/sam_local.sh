@@ -97,11 +97,11 @@ overrides="SigningKeyArn=$SIGNING_KEY_ARN TokenPublicKeys=$TOKEN_PUBLIC_KEYS Dep
 overrides+=" TokenIssuer=http://127.0.0.1:$API_PORT PublicBaseUrl=http://127.0.0.1:$API_PORT"
 overrides+=" EmailSender=no-reply@registration.local LocalEndpointUrl=http://$MOTO_CONTAINER:5005 AwsTrustRoots=system"
 # SAM local does not evaluate the template's conditions (it leaves AWS_ENDPOINT_URL empty,
-# which the functions refuse) nor create the pepper's secret or the SES
+# which the functions refuse) nor create the pepper's secret, the factor key or the SES
 # configuration set (left out: moto's SES ignores it); --env-vars sets
 # the variables the template declares, so they are set here, each only where a function declares it.
-printf '{"Parameters": {"TABLE_NAME": "%s", "AWS_ENDPOINT_URL": "http://%s:5005", "CODE_PEPPER_SECRET_ARN": "%s", "SES_CONFIGURATION_SET": ""}}\n' \
-  "$TABLE_NAME" "$MOTO_CONTAINER" "$CODE_PEPPER_SECRET_ARN" >"$STATE/env.json"
+printf '{"Parameters": {"TABLE_NAME": "%s", "AWS_ENDPOINT_URL": "http://%s:5005", "CODE_PEPPER_SECRET_ARN": "%s", "FACTOR_KEY_ARN": "%s", "SES_CONFIGURATION_SET": ""}}\n' \
+  "$TABLE_NAME" "$MOTO_CONTAINER" "$CODE_PEPPER_SECRET_ARN" "$FACTOR_KEY_ARN" >"$STATE/env.json"
 args=(--env-vars "$STATE/env.json" --parameter-overrides "$overrides" --docker-network "$NETWORK" --region eu-west-1)
 [ "$BASE_IMAGE" = sam-default ] || args+=(--invoke-image "$BASE_IMAGE" --skip-pull-image)
 SAM_LOCAL_ARGS=$("$VENV/bin/python" -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "${args[@]}")

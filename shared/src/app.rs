@@ -6,6 +6,7 @@ use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 
 use crate::adapters::call_limits;
 use crate::adapters::dynamodb::DynamoStore;
+use crate::adapters::factor_sealer::KmsSecretSealer;
 use crate::adapters::https::{self, TrustRoots};
 use crate::adapters::kms::{self, KmsSigner};
 use crate::adapters::partner_secrets::SecretsManagerPartnerSecrets;
@@ -20,7 +21,8 @@ use crate::domain::send_limits::SendLimits;
 use crate::latency::SendLatencies;
 use crate::mail::Mailer;
 use crate::ports::{
-    AccountDeletions, AccountStore, Clock, Counters, PartnerRegistry, PartnerSecrets, SmsSender, SumsubApi, SystemClock,
+    AccountDeletions, AccountStore, Clock, Counters, NoSealer, PartnerRegistry, PartnerSecrets, SecretSealer,
+    SmsSender, SumsubApi, SystemClock,
 };
 use crate::security::code::CodeMac;
 use crate::security::password_hash::PasswordHasher;
@@ -50,6 +52,8 @@ pub struct App {
     /// How long each endpoint's slowest path takes here, so its other paths can take as long.
     pub send_latency: SendLatencies,
     pub send_limits: SendLimits,
+    /// Opens (and, for enrolment, seals) second-factor secrets; `NoSealer` where no factor key is given.
+    pub sealer: Arc<dyn SecretSealer>,
 }
 
 impl App {
@@ -70,6 +74,7 @@ impl App {
             hasher: PasswordHasher::default(),
             send_latency: SendLatencies::default(),
             send_limits: SendLimits::default(),
+            sealer: Arc::new(NoSealer),
         }
     }
 
@@ -168,6 +173,9 @@ impl App {
             app.code_mac = CodeMac::rotating(peppers);
         }
         app.rate_limits = config.rate_limits;
+        if let Some(arn) = &config.factor_key_arn {
+            app.sealer = Arc::new(KmsSecretSealer::new(aws_sdk_kms::Client::new(sdk), arn));
+        }
         app
     }
 }

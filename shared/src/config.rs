@@ -44,6 +44,9 @@ pub struct Config {
     pub code_pepper: Option<Peppers>,
     pub sms_sender_id: Option<String>,
     pub rate_limits: RateLimits,
+    /// The KMS key that seals second-factor secrets (`FACTOR_KEY_ARN`): only the token function has
+    /// it; a function without it can open none, and a sign-in that needs a factor answers 503.
+    pub factor_key_arn: Option<String>,
 }
 
 /// Where values come from: the process environment in production, a map in tests.
@@ -76,6 +79,7 @@ impl Config {
             table_name: required(source, "TABLE_NAME")?,
             code_pepper: None,
             sms_sender_id: source.get("SMS_SENDER_ID"),
+            factor_key_arn: source.get("FACTOR_KEY_ARN"),
             rate_limits: source.get("RATE_LIMITS").map(|text| rate_limits(&text)).transpose()?.unwrap_or_default(),
         })
     }

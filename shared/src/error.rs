@@ -28,6 +28,10 @@ pub enum ApiError {
     /// An RFC 6749 section 5.2 error from the token endpoint; `error` carries the RFC code.
     #[error("oauth error {error:?}")]
     OAuth { error: OAuthError, message: &'static str },
+    /// The password was right and the account has a second factor: `grant_type=mfa` with
+    /// `mfa_token` and one of `factors` completes the sign-in. Only the password's owner sees it.
+    #[error("a second factor is required")]
+    MfaRequired { mfa_token: String, factors: Vec<&'static str>, expires_in: i64 },
     /// Missing, invalid, expired or revoked bearer token. Why is for the log only.
     #[error("unauthorized: {0}")]
     Unauthorized(String),
@@ -144,6 +148,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => (429, "TOO_MANY_REQUESTS", 1201),
             ApiError::MethodNotAllowed { .. } => (405, "METHOD_NOT_ALLOWED", 1405),
             ApiError::OAuth { error, .. } => (400, error.code(), error.id()),
+            ApiError::MfaRequired { .. } => (403, "mfa_required", 2004),
             ApiError::Unauthorized(_) => (401, "UNAUTHORIZED", 1401),
             ApiError::SmsUnavailable => (503, "SMS_UNAVAILABLE", 1301),
             ApiError::EmailUnavailable => (503, "EMAIL_UNAVAILABLE", 1303),
@@ -225,6 +230,9 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => "Too many requests. Try again later.".to_owned(),
             ApiError::MethodNotAllowed { .. } => "This method is not allowed on this path.".to_owned(),
             ApiError::OAuth { message, .. } => (*message).to_owned(),
+            ApiError::MfaRequired { .. } => {
+                "A second factor is required: send grant_type=mfa with the mfa_token and a code.".to_owned()
+            }
             ApiError::Unauthorized(_) => "The access token is missing, invalid or expired. Sign in again.".to_owned(),
             ApiError::SmsUnavailable => "The SMS could not be sent right now. Try again in a few seconds.".to_owned(),
             ApiError::EmailUnavailable => {
@@ -285,6 +293,11 @@ impl ApiError {
             ApiError::SmsCountryNotAllowed { allowed } => {
                 Map::from_iter([("allowedCountries".to_owned(), json!(allowed))])
             }
+            ApiError::MfaRequired { mfa_token, factors, expires_in } => Map::from_iter([
+                ("mfaToken".to_owned(), json!(mfa_token)),
+                ("factors".to_owned(), json!(factors)),
+                ("expiresIn".to_owned(), json!(expires_in)),
+            ]),
             _ => Map::new(),
         };
         if let Some(seconds) = self.retry_after() {

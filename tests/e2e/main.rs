@@ -25,6 +25,7 @@ mod phone_change;
 mod races;
 mod resend;
 mod rotations;
+mod second_factor;
 mod security_notices;
 mod sessions;
 mod signup;

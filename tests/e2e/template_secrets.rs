@@ -176,12 +176,18 @@ fn only_the_functions_that_mint_tokens_may_sign_and_no_function_reads_kms_at_ini
 
 #[test]
 fn the_pepper_reaches_exactly_the_functions_that_seal_or_check_codes() {
-    // Which handlers seal or check codes, from the code: they call into `delivery` or `check_code`.
+    // Which handlers seal or check codes, from the code: they call into `delivery` or `check_code`,
+    // or check recovery codes (MACs under the pepper). A handler is a file or a directory of them.
     let handlers = template_path().with_file_name("shared").join("src/handlers");
     let uses_codes = |module: &str| {
-        let path = handlers.join(format!("{module}.rs"));
-        std::fs::read_to_string(path).is_ok_and(|source| {
-            ["new_code", "check_code", "code_to_account_phone", "code_to_new_phone"].iter().any(|f| source.contains(f))
+        let mut sources: Vec<std::path::PathBuf> = vec![handlers.join(format!("{module}.rs"))];
+        if let Ok(entries) = std::fs::read_dir(handlers.join(module)) {
+            sources.extend(entries.filter_map(Result::ok).map(|entry| entry.path()));
+        }
+        sources.iter().filter_map(|path| std::fs::read_to_string(path).ok()).any(|source| {
+            ["new_code", "check_code", "code_to_account_phone", "code_to_new_phone", "recovery::matching"]
+                .iter()
+                .any(|f| source.contains(f))
         })
     };
     let mut given = 0;
@@ -194,6 +200,15 @@ fn the_pepper_reaches_exactly_the_functions_that_seal_or_check_codes() {
         given += usize::from(has);
     }
     assert!(given >= 9, "the pepper reaches {given} functions");
+}
+
+#[test]
+fn only_the_token_function_is_given_the_factor_key() {
+    // Second-factor secrets are opened where a sign-in completes, and nowhere else.
+    for function in functions(&template()) {
+        let given = function.variables.contains_key("FACTOR_KEY_ARN");
+        assert_eq!(given, function.binary == "token", "{}: FACTOR_KEY_ARN", function.binary);
+    }
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use registration::factors::totp::{Authenticator, TotpSecret};
 
 /// pyotp's code for `uri` at each of `times`, one per line.
-fn pyotp_codes(uri: &str, times: &[i64]) -> Vec<String> {
+pub(crate) fn pyotp_codes(uri: &str, times: &[i64]) -> Vec<String> {
     let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
     let script =
         "import sys, pyotp\ntotp = pyotp.parse_uri(sys.argv[1])\nfor t in sys.argv[2:]:\n    print(totp.at(int(t)))";

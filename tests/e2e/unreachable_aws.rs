@@ -32,6 +32,7 @@ async fn service_on(endpoint: &str) -> App {
         code_pepper: None,
         sms_sender_id: None,
         rate_limits: Default::default(),
+        factor_key_arn: None,
     };
     App::from_sdk(&sdk, &config)
 }

@@ -33,7 +33,7 @@ pub struct Call {
     pub function: &'static str,
     pub action: String,
     /// The kind of resource, as the rehearsal names a policy's `Resource`: `table`, `table-index`,
-    /// `pepper-secret`, `sumsub-secret`, `signing-key`, `phone`, `topic`, `email-identity`.
+    /// `pepper-secret`, `sumsub-secret`, `signing-key`, `factor-key`, `phone`, `topic`, `email-identity`.
     pub resource: String,
 }
 
@@ -83,7 +83,13 @@ pub fn actions(request: &HttpRequest) -> Vec<(String, String)> {
         let (service, operation) = target.split_once('.').unwrap_or((target.as_str(), ""));
         return match service {
             s if s.starts_with("DynamoDB_") => dynamodb_actions(operation, &json()),
-            "TrentService" => vec![(format!("kms:{operation}"), "signing-key".to_owned())],
+            "TrentService" => {
+                // Second-factor secrets are sealed under the factor key, with their own purpose.
+                let purpose = json()["EncryptionContext"]["purpose"].as_str().map(str::to_owned);
+                let kind =
+                    if purpose.as_deref() == Some("registration-totp-secret") { "factor-key" } else { "signing-key" };
+                vec![(format!("kms:{operation}"), kind.to_owned())]
+            }
             "secretsmanager" => {
                 let id = json()["SecretId"].as_str().unwrap_or_default().to_owned();
                 let kind = if id.contains("/sumsub/") { "sumsub-secret" } else { "pepper-secret" };

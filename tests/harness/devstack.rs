@@ -13,7 +13,7 @@ use registration::security::random;
 
 const USAGE: &str = "usage: devstack setup | env | sms\n\
   setup  create the table and SES sender on the emulator at AWS_ENDPOINT_URL (TABLE_NAME, SES_SENDER)\n\
-  env    create the signing key and pepper secret on the emulator; print SIGNING_KEY_ARN, TOKEN_PUBLIC_KEYS, CODE_PEPPER_SECRET_ARN\n\
+  env    create the signing key and pepper secret on the emulator; print SIGNING_KEY_ARN, TOKEN_PUBLIC_KEYS, CODE_PEPPER_SECRET_ARN, FACTOR_KEY_ARN\n\
   sms    print the SMS the emulator captured";
 
 #[tokio::main]
@@ -59,6 +59,7 @@ async fn print_env() -> Result<(), String> {
     println!("SIGNING_KEY_ARN={key}");
     println!("TOKEN_PUBLIC_KEYS={public_keys}");
     println!("CODE_PEPPER_SECRET_ARN={secret}");
+    println!("FACTOR_KEY_ARN={}", e2e::stack::create_factor_key(&kms).await?);
     Ok(())
 }
 

@@ -103,7 +103,9 @@ impl TestEnv {
         let kms = aws_sdk_kms::Client::new(&sdk);
         let key = stack::create_signing_key(&kms).await.expect("signing key");
         let public_keys = stack::published_public_key(&kms, &key).await.expect("public key");
+        let factor_key = stack::create_factor_key(&kms).await.expect("factor key");
         let source = [
+            ("FACTOR_KEY_ARN", factor_key.as_str()),
             ("TABLE_NAME", table.as_str()),
             ("CODE_PEPPER_SECRET_ARN", pepper.as_str()),
             ("SIGNING_KEY_ARN", key.as_str()),

@@ -114,6 +114,13 @@ pub async fn create_signing_key(client: &aws_sdk_kms::Client) -> Result<String, 
         .map_err(|e| e.to_string())
 }
 
+/// The symmetric key that seals second-factor secrets, as template.yaml's `FactorKey`. Returns its ARN.
+pub async fn create_factor_key(client: &aws_sdk_kms::Client) -> Result<String, String> {
+    registration::adapters::kms::create_sealing_key(client, "registration second-factor secrets (local)")
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// The key's public half as the deploy hands it to the functions (`TokenPublicKeys`): `kid:point`.
 pub async fn published_public_key(client: &aws_sdk_kms::Client, key_arn: &str) -> Result<String, String> {
     let key = registration::adapters::kms::public_key(client, key_arn).await.map_err(|e| e.to_string())?;

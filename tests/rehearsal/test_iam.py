@@ -63,6 +63,8 @@ def kinds_of(resource):
         return {"sumsub-secret"}
     if text in ('{"Ref": "SigningKeyArn"}', '{"Ref": "PreviousSigningKeyArn"}'):
         return {"signing-key"}
+    if text == '{"Fn::GetAtt": ["FactorKey", "Arn"]}':
+        return {"factor-key"}
     if ":ses:" in text and ":identity/" in text:
         return {"email-identity"}
     if ":ses:" in text and ":configuration-set/" in text:

@@ -168,23 +168,31 @@ pub async fn public_key(client: &Client, key_arn: &str) -> Result<PublicKey, Rea
         .map_err(|e| unsuitable(format!("{key_arn} is not an ECC_NIST_P256 key: {e}")))
 }
 
+/// Whether a KMS call's failure says "try again" (throttling, KMS's own trouble, the network), not
+/// "this key or request is wrong". Counted, since a throttled KMS is a capacity signal.
+pub(crate) fn retryable<E, R>(err: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let retryable = match err {
+        SdkError::ServiceError(service) => service.err().code().is_some_and(|code| RETRYABLE.contains(&code)),
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
+        _ => false,
+    };
+    if retryable {
+        crate::metrics::count(crate::metrics::Counter::KmsThrottled);
+    }
+    retryable
+}
+
 fn classify<E, R>(err: SdkError<E, R>) -> SignError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    let retryable = match &err {
-        SdkError::ServiceError(service) => service.err().code().is_some_and(|code| RETRYABLE.contains(&code)),
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
-        _ => false,
-    };
     let why = format!("Sign: {}", DisplayErrorContext(&err));
-    if retryable {
-        crate::metrics::count(crate::metrics::Counter::KmsThrottled);
-        SignError::Unavailable(why)
-    } else {
-        SignError::Failed(why)
-    }
+    if retryable(&err) { SignError::Unavailable(why) } else { SignError::Failed(why) }
 }
 
 /// A DER `ECDSA-Sig-Value` (what KMS returns) as the fixed-size `r || s` that JWS wants.

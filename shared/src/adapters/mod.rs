@@ -13,6 +13,7 @@ pub enum ReadError {
 
 pub mod call_limits;
 pub mod dynamodb;
+pub mod factor_sealer;
 pub mod https;
 pub mod kms;
 pub mod partner_secrets;

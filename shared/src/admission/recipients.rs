@@ -9,7 +9,7 @@ use aws_lc_rs::digest;
 use crate::App;
 use crate::domain::send_limits::DAY;
 use crate::error::ApiError;
-use crate::ports::{CounterKey, Recipient};
+use crate::ports::{Admission, CounterKey, Recipient, StoreError};
 use crate::security::random;
 
 /// What counters keep in place of a phone number or address: a digest, so no counter holds one.
@@ -46,10 +46,26 @@ pub async fn admit(app: &App, user_id: &str, to: Recipient<'_>) -> Result<(), Ap
     let key = counter(user_id, kind, day);
     // The set holds digests, not the numbers and addresses themselves.
     let member = digest_of(recipient);
-    if app.counters.admit_member(&key, &member, limit).await? {
-        Ok(())
-    } else {
-        tracing::info!(user_id = %user_id, kind, "daily new-recipient limit of the account reached");
-        Err(ApiError::TooManyRequests { retry_after: (ends - now).max(1) as u64 })
+    // Counted only while the account is active, so a count racing the account's deletion either
+    // lands before the erasure (which then forgets it) or fails: no set outlives the account.
+    for round in 0..RACE_ROUNDS {
+        if round > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(10 * round)).await;
+        }
+        match app.counters.admit_recipient(&key, &member, limit, user_id).await {
+            Ok(Admission::Admitted) => return Ok(()),
+            Ok(Admission::Full) => {
+                tracing::info!(user_id = %user_id, kind, "daily new-recipient limit of the account reached");
+                return Err(ApiError::TooManyRequests { retry_after: (ends - now).max(1) as u64 });
+            }
+            Ok(Admission::AccountGone) => return Err(ApiError::Unauthorized("account gone".into())),
+            // A transaction in flight on the account or the set: look again.
+            Err(StoreError::Conflict) => continue,
+            Err(other) => return Err(other.into()),
+        }
     }
+    Err(ApiError::Unavailable)
 }
+
+/// Tries of a count that keeps meeting transactions in flight before the request gives up (503).
+const RACE_ROUNDS: u64 = 3;

@@ -11,7 +11,7 @@ pub const MAX_WAIT_SECS: i64 = 15 * 60;
 pub const STREAK_TTL_SECS: i64 = 24 * 3600;
 
 /// The failure streak of one phone, with the version the store last wrote (0: never written).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SigninBackoff {
     pub failures: u32,
     pub blocked_until: i64,
@@ -82,7 +82,7 @@ mod tests {
         for _ in 0..7 {
             streak = streak.after_failure(0);
         }
-        assert_eq!(streak.clone().as_of(STREAK_TTL_SECS - 1).failures, 7);
+        assert_eq!(streak.as_of(STREAK_TTL_SECS - 1).failures, 7);
         let forgotten = streak.as_of(STREAK_TTL_SECS);
         assert_eq!((forgotten.failures, forgotten.blocked_until, forgotten.version), (0, 0, 7));
         assert_eq!(forgotten.after_failure(STREAK_TTL_SECS).wait(STREAK_TTL_SECS), None);

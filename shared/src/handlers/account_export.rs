@@ -1,7 +1,8 @@
 //! `GET /v2/customer/export` (bearer): everything kept about the user, as one JSON document to
 //! download (GDPR art. 15 and 20): identifiers and their state, KYC level, personal details, times,
-//! and the live sessions. Never a password hash, code, token or token hash. No consents are kept by
-//! this service, so there are none to export.
+//! the live sessions and the second factors (type, made, last used). Never a password hash, code,
+//! token, token hash or factor secret. No consents are kept by this service, so there are none to
+//! export.
 
 use std::convert::Infallible;
 
@@ -15,7 +16,9 @@ use super::signed_in::{SignedIn, signed_in_account};
 use crate::App;
 use crate::domain::utc_time::UtcTime;
 use crate::error::ApiError;
+use crate::factors::totp::STEP_SECS;
 use crate::http::response::{finish, json};
+use crate::ports::AccountFactors;
 use crate::security::access_token::AccessTokenVerifier;
 
 pub async fn handle(app: &App, verifier: &AccessTokenVerifier, req: Request) -> Result<Response<Body>, Infallible> {
@@ -46,6 +49,7 @@ async fn export(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Res
         "createdAt": UtcTime(account.created_at).rfc3339(),
         "updatedAt": UtcTime(account.updated_at).rfc3339(),
         "sessions": sessions,
+        "factors": factors(&account.factors),
         "consents": [],
         // Everything Sumsub's verdict said about the person, final labels included (GDPR art. 15).
         "identityReview": account.identity_review.as_ref().map(|r| json!({
@@ -64,4 +68,25 @@ async fn export(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Res
         response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
     }
     Ok(response)
+}
+
+/// The account's second factors: what they are and when they were made and last used, never a
+/// secret, a code or a MAC.
+fn factors(factors: &AccountFactors) -> Vec<Value> {
+    let mut out = Vec::new();
+    if let Some(totp) = &factors.totp {
+        out.push(json!({
+            "type": "totp",
+            "createdAt": UtcTime(totp.created_at).rfc3339(),
+            "lastUsedAt": totp.last_used_step.map(|step| UtcTime(step * STEP_SECS).rfc3339()),
+        }));
+    }
+    if let Some(set) = &factors.recovery {
+        out.push(json!({
+            "type": "recovery_codes",
+            "createdAt": UtcTime(set.created_at).rfc3339(),
+            "remaining": set.remaining.len(),
+        }));
+    }
+    out
 }

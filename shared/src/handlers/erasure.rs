@@ -79,8 +79,8 @@ mod tests {
     use crate::domain::send_limits::SendLimits;
     use crate::handlers::token::session_tokens::new_session;
     use crate::ports::{
-        AccountDeletions, Codes, Directory, Identifier, IssuedCode, PhoneKey, PhoneMove, Profiles, Recipient, SendLogs,
-        Sessions, StoredCode,
+        AccountDeletions, Codes, Directory, Factors, Identifier, IssuedCode, MfaChallenge, PhoneKey, PhoneMove,
+        Profiles, Recipient, SendLogs, Sessions, StoredCode,
     };
     use crate::security::code::CodePurpose;
     use crate::testing::{MemoryStore, TestApp, live_partner};
@@ -110,6 +110,41 @@ mod tests {
                 self.store
                     .start_session(&account.user_id, &account.merchant_id, session, &account.password_hash)
                     .await?;
+            }
+            self.store.erase_account(erasure).await
+        }
+
+        async fn deletion_records(&self, merchant_id: &str) -> Result<Vec<DeletionRecord>, StoreError> {
+            self.store.deletion_records(merchant_id).await
+        }
+    }
+
+    /// The memory store's deletion steps, with a sign-in on an account with a second factor opening
+    /// its challenge between the first sweep and the erasure.
+    struct ChallengeBetweenSteps {
+        store: Arc<MemoryStore>,
+        erasures: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl AccountDeletions for ChallengeBetweenSteps {
+        async fn sweep_account(&self, user_id: &str) -> Result<(), StoreError> {
+            self.store.sweep_account(user_id).await
+        }
+
+        async fn erase_account(&self, erasure: Erasure<'_>) -> Result<(), StoreError> {
+            if self.erasures.fetch_add(1, Ordering::SeqCst) == 0 {
+                let account = self.store.account(&erasure.account.user_id).await?.unwrap();
+                let challenge = MfaChallenge {
+                    digest: "racing-challenge".into(),
+                    user_id: account.user_id.clone(),
+                    merchant_id: account.merchant_id.clone(),
+                    fingerprint: None,
+                    credential_version: account.credential_version,
+                    expires_at: i64::MAX,
+                    attempts_left: 5,
+                };
+                self.store.start_mfa_challenge(&challenge, &account.password_hash).await?;
             }
             self.store.erase_account(erasure).await
         }
@@ -236,5 +271,26 @@ mod tests {
         assert!(t.store.sessions(&user_id).await.unwrap().is_empty());
         assert!(t.store.account(&user_id).await.unwrap().is_none());
         assert_eq!(t.store.deletion_records(&account.merchant_id).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_second_factor_challenge_between_the_sweep_and_the_erasure_is_swept_too() {
+        // GIVEN an account, and a sign-in that will open a second-factor challenge right after the
+        // first sweep
+        let mut t = TestApp::new().await;
+        t.registered("+447871000044", "Erasure-pass-44").await;
+        let user_id = t.store.account_for_phone("+447871000044").await.unwrap();
+        let racing = Arc::new(ChallengeBetweenSteps { store: t.store.clone(), erasures: AtomicUsize::new(0) });
+        t.app.deletions = racing.clone();
+        let account = t.store.account(&user_id).await.unwrap().unwrap();
+
+        // WHEN the account is deleted
+        erase(&t.app, &t.mailer, &live_partner(), &account, DeletionChannel::App).await.unwrap();
+
+        // THEN the first erasure was refused (the account counted a challenge since it was read),
+        // and the second round swept the challenge with the account
+        assert_eq!(racing.erasures.load(Ordering::SeqCst), 2);
+        assert!(t.store.account(&user_id).await.unwrap().is_none());
+        assert_eq!(t.store.mfa_challenge("racing-challenge").await.unwrap(), None);
     }
 }

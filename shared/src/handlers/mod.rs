@@ -76,17 +76,10 @@ enum Attempt<T> {
 
 /// A write for a signed-in account lost to a parallel request: worth trying again, unless the
 /// account is gone (deleted meanwhile), which is a 401, as its tokens now are.
-///
-/// A request that finds the account gone here counted a new recipient for it first (phone add and
-/// change, email add); a deletion that finished before that count could not forget it, so the
-/// request does, and nothing of the account outlives it.
 async fn raced_unless_gone<T>(app: &crate::App, user_id: &str) -> Result<Attempt<T>, ApiError> {
     match app.store.account(user_id).await? {
         Some(account) if account.status == crate::ports::AccountStatus::Active => Ok(Attempt::Raced),
-        _ => {
-            crate::admission::recipients::forget(app, user_id).await;
-            Err(ApiError::Unauthorized("account gone".into()))
-        }
+        _ => Err(ApiError::Unauthorized("account gone".into())),
     }
 }
 

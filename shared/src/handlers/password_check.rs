@@ -28,7 +28,13 @@ pub(super) async fn reauthenticate(
     if !app.hasher.verify(&password, &account.password_hash).await? {
         return Err(wrong());
     }
-    check.succeeded(&*app.store).await
+    // With a second factor, a right password is half a sign-in: it must not clear the streak that
+    // wrong codes built, or a session could reset the count between guesses.
+    if account.factors.has_second_factor() {
+        check.taken_back(&*app.store).await
+    } else {
+        check.succeeded(&*app.store).await
+    }
 }
 
 /// Reads and reservations a request makes before it gives up on a contended streak.
@@ -43,12 +49,28 @@ pub(super) fn no_account_streak(who: Identifier<'_>) -> String {
 /// A password check that the back-off allowed and that is already counted as a failure.
 pub(super) struct ReservedCheck<'a> {
     streaks: [Streak<'a>; 2],
+    /// The streaks as they stood before this check was counted, and as it left them.
+    before: [SigninBackoff; 2],
+    after: [SigninBackoff; 2],
 }
 
 impl ReservedCheck<'_> {
     /// The password was right: the streaks start again from nothing.
     pub(super) async fn succeeded(self, streaks: &dyn SigninStreaks) -> Result<(), ApiError> {
         Ok(streaks.clear_signin_failures(&self.streaks).await?)
+    }
+
+    /// The password was right, but a second factor is still to come: the failure counted for this
+    /// check is taken back and the streaks stay as they were. Only a completed sign-in clears them,
+    /// so right passwords between wrong codes never start the count again. If a parallel check
+    /// moved a streak on meanwhile, this one stays counted (the stricter way to be wrong).
+    pub(super) async fn taken_back(self, streaks: &dyn SigninStreaks) -> Result<(), ApiError> {
+        let next =
+            [0, 1].map(|i| (self.streaks[i], SigninBackoff { version: self.after[i].version + 1, ..self.before[i] }));
+        match streaks.record_signin_attempt(&next).await {
+            Ok(()) | Err(StoreError::Conflict) => Ok(()),
+            Err(other) => Err(other.into()),
+        }
     }
 }
 
@@ -69,9 +91,10 @@ pub(super) async fn reserve_check<'a>(
         if let Some(retry_after) = current.iter().filter_map(|streak| streak.wait(now)).max() {
             return Err(ApiError::TooManyRequests { retry_after });
         }
-        let next = [(streaks[0], current[0].after_failure(now)), (streaks[1], current[1].after_failure(now))];
+        let after = [current[0].after_failure(now), current[1].after_failure(now)];
+        let next = [(streaks[0], after[0]), (streaks[1], after[1])];
         match store.record_signin_attempt(&next).await {
-            Ok(()) => return Ok(ReservedCheck { streaks }),
+            Ok(()) => return Ok(ReservedCheck { streaks, before: current, after }),
             // A parallel check took this slot: look at the streaks again.
             Err(StoreError::Conflict) => race_backoff(round).await,
             Err(other) => return Err(other.into()),

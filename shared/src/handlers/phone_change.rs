@@ -165,13 +165,14 @@ mod tests {
 
     use super::*;
     use crate::ports::{
-        AccountDeletions, CounterKey, Counters, DeletionChannel, DeletionRecord, Directory, Erasure, StoreError,
+        AccountDeletions, Admission, CounterKey, Counters, DeletionChannel, DeletionRecord, Directory, Erasure,
+        StoreError,
     };
     use crate::testing::{MemoryStore, Reply, TestApp, bearer, request};
 
     /// The memory store's counters, with the account deleted (every step, its recipients forgotten
     /// too) just before a new recipient is counted for it, as a parallel deletion can; it remembers
-    /// which sets are still there.
+    /// which sets it made.
     struct DeletedBeforeTheCount {
         store: Arc<MemoryStore>,
         user_id: String,
@@ -188,7 +189,13 @@ mod tests {
             self.store.decrement(key).await
         }
 
-        async fn admit_member(&self, key: &CounterKey, member: &str, limit: u64) -> Result<bool, StoreError> {
+        async fn admit_recipient(
+            &self,
+            key: &CounterKey,
+            member: &str,
+            limit: u64,
+            user_id: &str,
+        ) -> Result<Admission, StoreError> {
             if let Some(account) = self.store.account(&self.user_id).await? {
                 self.store.sweep_account(&self.user_id).await?;
                 let record = DeletionRecord {
@@ -199,9 +206,11 @@ mod tests {
                 };
                 self.store.erase_account(Erasure { account: &account, record: &record }).await?;
             }
-            let admitted = self.store.admit_member(key, member, limit).await?;
-            self.sets.lock().unwrap().insert(key.name.clone());
-            Ok(admitted)
+            let admission = self.store.admit_recipient(key, member, limit, user_id).await?;
+            if admission == Admission::Admitted {
+                self.sets.lock().unwrap().insert(key.name.clone());
+            }
+            Ok(admission)
         }
 
         async fn remove(&self, key: &CounterKey) -> Result<(), StoreError> {

@@ -7,21 +7,27 @@
 //! - `store`: the store's capabilities (`Directory`, `Signups`, `Profiles`, `Codes`, `SendLogs`,
 //!   `SigninStreaks`, `Sessions`, `Passwords`), joined as `AccountStore`; the partner registry and
 //!   counters.
+//! - `factors`: second factors and the sign-in challenge they open (`Factors`).
 //! - `delivery`: sending SMS and email.
 //! - `signing`: signing access tokens (KMS in production).
+//! - `sealing`: sealing second-factor secrets (KMS in production).
 //! - `kyc`: Sumsub's API and the partners' Sumsub credentials.
 
 mod delivery;
+mod factors;
 mod keys;
 mod kyc;
 mod records;
+mod sealing;
 mod signing;
 mod store;
 
 pub use delivery::*;
+pub use factors::*;
 pub use keys::*;
 pub use kyc::*;
 pub use records::*;
+pub use sealing::*;
 pub use signing::*;
 pub use store::*;
 

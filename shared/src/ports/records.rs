@@ -1,6 +1,7 @@
 //! What the store keeps and returns: accounts, claims, codes, sessions, and the changes that go
 //! together in one transaction.
 
+use super::factors::AccountFactors;
 use super::keys::{EmailKey, Identifier, PhoneKey};
 use crate::domain::email::EmailAddress;
 use crate::domain::identity_review::IdentityReview;
@@ -103,6 +104,8 @@ pub struct AccountRecord {
     /// change: each is filed in the account's index, and an erasure is refused if one was filed
     /// since it read the account, so none outlives the account.
     pub phone_codes_issued: u64,
+    /// Its second factors (none for most accounts), and the challenges started.
+    pub factors: AccountFactors,
 }
 
 impl AccountRecord {

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use super::StoreError;
+use super::factors::Factors;
 use super::keys::{EmailKey, Identifier, PhoneKey, Streak};
 use super::records::*;
 use crate::domain::email::EmailAddress;
@@ -229,12 +230,12 @@ pub trait Passwords: Send + Sync {
 /// Everything the handlers keep: each capability above, which one table serves. A helper asks
 /// only for the capability it uses (`&dyn Codes`); `App` holds the whole.
 pub trait AccountStore:
-    Directory + Signups + Profiles + Codes + SendLogs + SigninStreaks + Sessions + Passwords
+    Directory + Signups + Profiles + Codes + SendLogs + SigninStreaks + Sessions + Passwords + Factors
 {
 }
 
 impl<T> AccountStore for T where
-    T: Directory + Signups + Profiles + Codes + SendLogs + SigninStreaks + Sessions + Passwords
+    T: Directory + Signups + Profiles + Codes + SendLogs + SigninStreaks + Sessions + Passwords + Factors
 {
 }
 
@@ -279,6 +280,16 @@ pub struct CounterKey {
     pub expires_at: i64,
 }
 
+/// What counting a new recipient of an account came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    Admitted,
+    /// The account reached its limit of recipients for the day.
+    Full,
+    /// The account is not active (deleted meanwhile).
+    AccountGone,
+}
+
 /// Atomic counters.
 #[async_trait]
 pub trait Counters: Send + Sync {
@@ -286,9 +297,17 @@ pub trait Counters: Send + Sync {
     async fn increment_below(&self, key: &CounterKey, limit: u64) -> Result<bool, StoreError>;
     /// Takes one back (a counted send that did not happen).
     async fn decrement(&self, key: &CounterKey) -> Result<(), StoreError>;
-    /// Adds `member` to the set unless the set already holds `limit` others; whether `member` is
-    /// in it now (a member already there is always admitted again).
-    async fn admit_member(&self, key: &CounterKey, member: &str, limit: u64) -> Result<bool, StoreError>;
+    /// Adds `member` to the set of the account `user_id` unless the set already holds `limit`
+    /// others (a member already there is always admitted again), and only while the account is
+    /// active: a count after the account's erasure fails, so no set of it outlives it. `Conflict`
+    /// when a transaction in flight on either item got in the way (worth trying again).
+    async fn admit_recipient(
+        &self,
+        key: &CounterKey,
+        member: &str,
+        limit: u64,
+        user_id: &str,
+    ) -> Result<Admission, StoreError>;
     /// Forgets the counter or set (an account's recipients, when the account is deleted).
     async fn remove(&self, key: &CounterKey) -> Result<(), StoreError>;
 }

@@ -17,12 +17,32 @@ use crate::App;
 use crate::domain::email::EmailAddress;
 use crate::domain::phone::PhoneNumber;
 use crate::mail::Mailer;
-use crate::ports::{Clock, EmailMessage, EmailSender, SendError, SmsSender};
+use crate::ports::{Clock, EmailMessage, EmailSender, SecretSealer, SendError, SmsSender, StoreError};
 use crate::security::access_token::AccessTokenVerifier;
 use crate::security::tokens::{SigningKey, TokenIssuer};
 pub use flows::bearer;
 pub use memory::MemoryStore;
 pub use requests::{MERCHANT, Reply, live_partner, request};
+
+/// Seals a factor secret in the clear, tagged with its account: what unit tests use in place of
+/// KMS, refusing to open it for another account as the encryption context makes KMS refuse.
+pub struct PlainSealer;
+
+#[async_trait]
+impl SecretSealer for PlainSealer {
+    async fn seal(&self, user_id: &str, secret: &[u8]) -> Result<String, StoreError> {
+        Ok(format!("{user_id}:{}", crate::security::random::hex(secret)))
+    }
+
+    async fn open(&self, user_id: &str, sealed: &str) -> Result<zeroize::Zeroizing<Vec<u8>>, StoreError> {
+        match sealed.split_once(':') {
+            Some((owner, hex)) if owner == user_id => crate::security::random::decode_hex(hex)
+                .map(zeroize::Zeroizing::new)
+                .ok_or_else(|| StoreError::Backend("not hex".into())),
+            _ => Err(StoreError::Backend("sealed for another account".into())),
+        }
+    }
+}
 
 /// A clock that stands still until a test moves it.
 pub struct ManualClock(AtomicI64);
@@ -98,6 +118,7 @@ impl TestApp {
         let clock = Arc::new(ManualClock::at(1_800_000_000));
         let mut app = App::new(store.clone(), sms.clone(), clock.clone(), b"pepper-pepper-pepper-pepper-32by");
         app.partners.ttl = std::time::Duration::ZERO;
+        app.sealer = Arc::new(PlainSealer);
         store.add_partner(&live_partner()).await.expect("a new partner");
         let key = Arc::new(SigningKey::generate("unit-1").expect("a P-256 key"));
         let issuer = TokenIssuer::new(key, "https://registration.test", crate::config::DEFAULT_AUDIENCE);

@@ -90,6 +90,7 @@ impl AccountDeletions for DynamoStore {
             number_as_read("sessionsStarted", account.sessions_started, &mut vals),
             number_as_read("profileVersion", account.profile_version, &mut vals),
             number_as_read("phoneCodesIssued", account.phone_codes_issued, &mut vals),
+            number_as_read("mfaChallenges", account.factors.mfa_challenges, &mut vals),
             text_as_read("phone", account.phone.as_deref(), &mut vals),
             text_as_read("email", account.email.as_deref(), &mut vals),
             text_as_read("pendingEmailToken", account.pending_email_token.as_deref(), &mut vals),

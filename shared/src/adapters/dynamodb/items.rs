@@ -13,8 +13,8 @@ use crate::domain::send_limits::SendLog;
 use crate::domain::signin_backoff::SigninBackoff;
 use crate::factors::assurance::{Assurance, Method};
 use crate::ports::{
-    AccountRecord, AccountStatus, EmailTokenRecord, Identifier, PhoneClaim, PhoneKey, RefreshRecord, SessionRecord,
-    StoreError, StoredCode, Streak,
+    AccountFactors, AccountRecord, AccountStatus, EmailTokenRecord, Identifier, PhoneClaim, PhoneKey, RecoverySet,
+    RefreshRecord, SessionRecord, StoreError, StoredCode, Streak, TotpFactor,
 };
 use crate::security::code::CodePurpose;
 
@@ -88,6 +88,12 @@ pub fn index_sk(target_pk: &str) -> String {
 }
 
 pub const INDEX_PREFIX: &str = "INDEX#";
+
+/// A sign-in challenge waiting for its second factor, by the SHA-256 of its token.
+pub fn mfa_pk(digest: &str) -> String {
+    format!("MFA#{digest}")
+}
+pub const CHALLENGE_SK: &str = "CHALLENGE";
 
 /// An entry of the account's index for a code it was sent (or a decoy stored for it) under a number
 /// that is not its own (phone add and change): the code's partition is another identifier's, so
@@ -190,6 +196,11 @@ pub fn get_opt_s_list(item: &Item, attr: &str) -> Result<Option<Vec<String>>, St
     }
 }
 
+/// A string set's members, none if the attribute is absent (DynamoDB keeps no empty set).
+pub fn get_opt_ss(item: &Item, attr: &str) -> Vec<String> {
+    item.get(attr).and_then(|v| v.as_ss().ok()).cloned().unwrap_or_default()
+}
+
 pub fn n_list(values: &[i64]) -> AttributeValue {
     AttributeValue::L(values.iter().map(n).collect())
 }
@@ -211,6 +222,29 @@ fn identity_review(item: &Item) -> Result<Option<IdentityReview>, StoreError> {
         applicant_id: get_s(item, "kycApplicantId")?,
         event_at_ms: get_n(item, "kycReviewAt")?,
     }))
+}
+
+/// The second factors, kept beside the account's own attributes (`totp*`, `recovery*`).
+fn account_factors(item: &Item) -> Result<AccountFactors, StoreError> {
+    let totp = match get_opt_s(item, "totpId") {
+        Some(factor_id) => Some(TotpFactor {
+            factor_id,
+            sealed_secret: get_s(item, "totpSecret")?,
+            created_at: get_n(item, "totpCreatedAt")?,
+            last_used_step: get_opt_n(item, "totpLastStep")?,
+        }),
+        None => None,
+    };
+    let recovery = match get_opt_s(item, "recoverySetId") {
+        Some(set_id) => Some(RecoverySet {
+            set_id,
+            // A string set that lost its last member is no attribute at all.
+            remaining: get_opt_ss(item, "recoveryCodes"),
+            created_at: get_n(item, "recoveryCreatedAt")?,
+        }),
+        None => None,
+    };
+    Ok(AccountFactors { totp, recovery, mfa_challenges: get_opt_n(item, "mfaChallenges")?.unwrap_or(0) })
 }
 
 impl TryFrom<&Item> for AccountRecord {
@@ -255,6 +289,7 @@ impl TryFrom<&Item> for AccountRecord {
             },
             sessions_started: get_opt_n(item, "sessionsStarted")?.unwrap_or(0),
             phone_codes_issued: get_opt_n(item, "phoneCodesIssued")?.unwrap_or(0),
+            factors: account_factors(item)?,
         })
     }
 }

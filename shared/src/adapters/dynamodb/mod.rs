@@ -5,12 +5,13 @@
 //! | phone claim (uniqueness marker) | `PHONE#<merchant>#<e164>` | `CLAIM` |
 //! | confirmation code | `PHONE#<merchant>#<e164>` | `CODE#<purpose>` |
 //! | sign-in failure streak of a phone | `PHONE#<merchant>#<e164>` | `SIGNIN` |
-//! | account (with Sumsub's newest verdict in `kycReview*`, apart from the KYC_0 rule's `kycLevel`; `sessionsStarted` and `phoneCodesIssued` count what is filed under it, for the erasure's condition) | `USER#<uuid>` | `ACCOUNT` |
+//! | account (with Sumsub's newest verdict in `kycReview*`, apart from the KYC_0 rule's `kycLevel`; `sessionsStarted`, `phoneCodesIssued` and `mfaChallenges` count what is filed under it, for the erasure's condition; second factors in `totp*` and `recovery*`) | `USER#<uuid>` | `ACCOUNT` |
 //! | sign-in failure streak of an account (of an identifier without one: `USER#none:<merchant>:<id>`) | `USER#<uuid>` | `SIGNIN` |
 //! | session family | `USER#<uuid>` | `SESSION#<id>` |
 //! | index entry: an item of the account found by another key (refresh token, link token), for deletion | `USER#<uuid>` | `INDEX#<its pk>` (`targetSk`: its sk) |
 //! | index entry: a code (or decoy) of the account under a number not its own (phone add and change), for deletion | `USER#<uuid>` | `CODEREF#<its pk>\|<its sk>` (`targetPk`, `targetSk`) |
 //! | device mark: the owner is told of sign-ins from this device (new-device notices; a day) | `USER#<uuid>` | `DEVICE#<SHA-256 of X-Fingerprint>` |
+//! | sign-in challenge waiting for a second factor (its index entry under the account; counted in `mfaChallenges`) | `MFA#<sha256 of the mfa_token>` | `CHALLENGE` |
 //! | refresh token | `REFRESH#<sha256>` | `REFRESH` |
 //! | email claim (uniqueness marker) | `EMAIL#<merchant>#<address>` | `CLAIM` |
 //! | email signup code, sign-in back-off by email | `EMAIL#<merchant>#<address>` | `CODE#EMAIL_SIGNUP`, `SIGNIN` |
@@ -31,6 +32,7 @@ mod codes;
 mod deletions;
 mod directory;
 mod errors;
+mod factors;
 mod items;
 mod partners;
 mod passwords;

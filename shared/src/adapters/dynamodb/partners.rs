@@ -1,14 +1,16 @@
 //! The partner registry and the atomic counters, in the same table as the accounts.
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::errors::classify;
+use super::errors::{classify, classify_transaction};
 use super::items::*;
 use super::table::{DynamoStore, values};
 use crate::domain::partner::{CountryCode, Partner, PartnerStatus, PolicyName, SigningSecret};
 use crate::domain::sumsub::{SumsubMode, SumsubSettings};
-use crate::ports::{CounterKey, Counters, PartnerRegistry, StoreError};
+use crate::ports::{AccountStatus, Admission, CounterKey, Counters, PartnerRegistry, StoreError};
 
 fn partner_key(id: &str) -> Item {
     item_key(PARTNERS_PK.to_owned(), format!("PARTNER#{id}"))
@@ -172,13 +174,24 @@ impl Counters for DynamoStore {
         }
     }
 
-    async fn admit_member(&self, key: &CounterKey, member: &str, limit: u64) -> Result<bool, StoreError> {
+    async fn admit_recipient(
+        &self,
+        key: &CounterKey,
+        member: &str,
+        limit: u64,
+        user_id: &str,
+    ) -> Result<Admission, StoreError> {
         if limit == 0 {
-            return Ok(false);
+            return Ok(Admission::Full);
         }
-        let result = self
-            .update_one(
-                "UpdateItem member set",
+        // The account first, the set second: the cancellation reasons come in this order.
+        let items = vec![
+            self.check(
+                key_for_account(user_id),
+                "#status = :active",
+                values([(":active", status_value(AccountStatus::Active))]),
+            )?,
+            self.update(
                 counter_key(&key.name),
                 "ADD members :member SET #ttl = :ttl",
                 "attribute_not_exists(members) OR contains(members, :one) OR size(members) < :limit",
@@ -188,13 +201,22 @@ impl Counters for DynamoStore {
                     (":limit", n(limit)),
                     (":ttl", n(key.expires_at)),
                 ]),
-            )
-            .await;
-        match result {
-            Ok(()) => Ok(true),
-            Err(StoreError::Conflict) => Ok(false),
-            Err(other) => Err(other),
+            )?,
+        ];
+        let sent = self.client().transact_write_items().set_transact_items(Some(items)).send().await;
+        let Err(err) = sent else { return Ok(Admission::Admitted) };
+        if let SdkError::ServiceError(service) = &err
+            && let TransactWriteItemsError::TransactionCanceledException(cancelled) = service.err()
+        {
+            let reason = |i: usize| cancelled.cancellation_reasons().get(i).and_then(|r| r.code());
+            if reason(0) == Some("ConditionalCheckFailed") {
+                return Ok(Admission::AccountGone);
+            }
+            if reason(1) == Some("ConditionalCheckFailed") {
+                return Ok(Admission::Full);
+            }
         }
+        Err(classify_transaction("TransactWriteItems admit recipient", err))
     }
 
     async fn decrement(&self, key: &CounterKey) -> Result<(), StoreError> {

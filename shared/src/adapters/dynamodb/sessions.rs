@@ -92,10 +92,12 @@ impl Sessions for DynamoStore {
         let mut items = self.session_writes(user_id, merchant_id, session)?;
         // A reset or change that committed after the password was checked wins: no session for it.
         // The count tells an account deletion that a session started after it swept the account.
+        // A session on the password alone only while the account has no second factor: one enrolled
+        // after the read is asked for too (`complete_mfa_sign_in` starts the other sessions).
         items.push(self.update(
             key_for_account(user_id),
             "ADD sessionsStarted :one",
-            "#status = :active AND passwordHash = :checked",
+            "#status = :active AND passwordHash = :checked AND attribute_not_exists(totpId)",
             values([(":active", status_value(AccountStatus::Active)), (":checked", s(checked_hash)), (":one", n(1))]),
         )?);
         self.transact("TransactWriteItems start session", items).await

@@ -1,9 +1,12 @@
 //! `POST /oauth/token`, the OAuth 2.0 token endpoint (RFC 6749): `grant_type=password` (the username
 //! is the phone, in any spelling signup accepts, or a confirmed email address) and
-//! `grant_type=refresh_token`, as JSON or as a form. Errors carry the RFC 6749 section 5.2 code in
-//! `error`, inside the usual envelope. One module per grant (`password`, `refresh`), and the
+//! `grant_type=refresh_token`, and `grant_type=mfa` (the second step of a sign-in on an account
+//! with a second factor), as JSON or as a form. Errors carry the RFC 6749 section 5.2 code in
+//! `error`, inside the usual envelope. One module per grant (`password`, `refresh`, `mfa`), and the
 //! session start and token response they and the signup confirmations share (`session_tokens`).
 
+mod mfa;
+mod new_device;
 mod password;
 mod refresh;
 pub(in crate::handlers) mod session_tokens;
@@ -30,6 +33,9 @@ struct TokenRequest {
     username: Option<String>,
     password: Option<String>,
     refresh_token: Option<String>,
+    mfa_token: Option<String>,
+    otp: Option<String>,
+    recovery_code: Option<String>,
 }
 
 /// `mailer` tells users of partners with new-device notices about a sign-in from a new device.
@@ -65,9 +71,18 @@ async fn token(app: &App, issuer: &TokenIssuer, mailer: &Mailer, req: &Request) 
             Some(token) => refresh::refresh_grant(app, issuer, &caller, token).await,
             None => Err(ApiError::invalid_request("grant_type=refresh_token needs refresh_token.")),
         },
+        Some("mfa") => match (body.mfa_token, body.otp, body.recovery_code) {
+            (Some(token), Some(otp), None) => {
+                mfa::mfa_grant(app, issuer, mailer, &caller, &token, mfa::SecondElement::Otp(otp)).await
+            }
+            (Some(token), None, Some(code)) => {
+                mfa::mfa_grant(app, issuer, mailer, &caller, &token, mfa::SecondElement::RecoveryCode(code)).await
+            }
+            _ => Err(ApiError::invalid_request("grant_type=mfa needs mfa_token and one of otp or recovery_code.")),
+        },
         Some(_) => Err(ApiError::OAuth {
             error: OAuthError::UnsupportedGrantType,
-            message: "Supported grant types are password and refresh_token.",
+            message: "Supported grant types are password, refresh_token and mfa.",
         }),
         None => Err(ApiError::invalid_request("grant_type is required.")),
     }

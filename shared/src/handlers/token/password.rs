@@ -4,26 +4,23 @@
 //! reserved under a back-off per phone or address and per account (`password_check`) that always
 //! ends; a session is made only if the password is still the one checked.
 
-use aws_lc_rs::digest;
 use lambda_http::{Body, Response};
 
+use super::mfa;
+use super::new_device::DeviceNotice;
 use super::session_tokens::{access_token_for, new_session, token_response};
 use crate::App;
 use crate::admission::Caller;
 use crate::domain::email::EmailAddress;
-use crate::domain::partner::Partner;
 use crate::domain::password::Password;
 use crate::domain::phone::PhoneNumber;
-use crate::domain::send_limits::DAY;
 use crate::error::ApiError;
 use crate::factors::assurance::Assurance;
 use crate::handlers::NO_USER;
-use crate::handlers::notices::{SecurityEvent, confirmed_channels, notify};
 use crate::handlers::password_check::{no_account_streak, reserve_check};
 use crate::mail::Mailer;
 use crate::ports::{AccountStatus, EmailKey, OwnedIdentifier, PhoneKey, StoreError};
 use crate::security::password_hash::UNUSABLE_HASH;
-use crate::security::random;
 use crate::security::tokens::TokenIssuer;
 
 fn wrong_credentials() -> ApiError {
@@ -74,20 +71,14 @@ pub(super) async fn password_grant(
         // Already counted when the check was reserved.
         return Err(wrong_credentials());
     };
+    if account.factors.has_second_factor() {
+        // Half a sign-in: the streak stays as it was until the second factor completes it.
+        check.taken_back(&*app.store).await?;
+        return Err(mfa::open_challenge(app, caller, &account, now).await?);
+    }
     check.succeeded(&*app.store).await?;
-    let fingerprint = caller.headers.fingerprint.as_deref();
-    let new_device = match fingerprint {
-        Some(fingerprint) if is_new_device(app, &caller.partner, &account.user_id, fingerprint).await => {
-            Some(device_digest(fingerprint))
-        }
-        _ => None,
-    };
-    // Marked before the session starts (which an account deletion sees), so of parallel sign-ins
-    // from one new device only the one that made the mark tells the owner.
-    let tell = match &new_device {
-        Some(device) => tells_of_device(app, &account.user_id, device, now).await,
-        None => false,
-    };
+    let notice =
+        DeviceNotice::prepare(app, &caller.partner, &account.user_id, caller.headers.fingerprint.as_deref(), now).await;
     let assurance = Assurance::password(now);
     let (refresh, session) =
         new_session(caller.headers.fingerprint.clone(), account.credential_version, assurance, now);
@@ -108,56 +99,13 @@ pub(super) async fn password_grant(
     let access_token = match started {
         Ok(access_token) => access_token,
         Err(err) => {
-            if let (true, Some(device)) = (tell, &new_device) {
-                // Nobody was told and no session started: the next sign-in from the device tells.
-                if let Err(unmark) = app.store.unmark_device(&account.user_id, device).await {
-                    tracing::warn!(error = %unmark, "device mark not removed");
-                }
-            }
+            notice.abandon(app, &account.user_id).await;
             return Err(err);
         }
     };
     tracing::info!(user_id = %account.user_id, "signed in");
-    if tell {
-        notify(app, mailer, &caller.partner, &confirmed_channels(&account), &SecurityEvent::NewDeviceSignIn, now).await;
-    }
+    notice.send(app, mailer, &caller.partner, &account, now).await;
     Ok(token_response(access_token, caller, &account.user_id, &refresh))
-}
-
-/// How long a device mark stands: long enough for every parallel sign-in from the device to meet
-/// it; after that the device's session shows it is not new.
-const DEVICE_MARK_SECS: i64 = DAY;
-
-/// What a device mark keeps in place of the fingerprint a client sent: its SHA-256, in hex.
-fn device_digest(fingerprint: &str) -> String {
-    random::hex(digest::digest(&digest::SHA256, fingerprint.as_bytes()).as_ref())
-}
-
-/// Whether this sign-in is the one that tells the owner of the new device: it made the device's
-/// mark. A store that cannot say tells (a second notice is better than none).
-async fn tells_of_device(app: &App, user_id: &str, device: &str, now: i64) -> bool {
-    match app.store.mark_device_told(user_id, device, now, now + DEVICE_MARK_SECS).await {
-        Ok(made) => made,
-        Err(err) => {
-            tracing::warn!(error = %err, "device mark not written; telling anyway");
-            true
-        }
-    }
-}
-
-/// Whether the partner wants new-device notices and no session of the account, live or ended, was
-/// started from this fingerprint. Without a fingerprint there is nothing to compare: no notice.
-async fn is_new_device(app: &App, partner: &Partner, user_id: &str, fingerprint: &str) -> bool {
-    if !partner.new_device_notices {
-        return false;
-    }
-    match app.store.sessions(user_id).await {
-        Ok(sessions) => !sessions.iter().any(|s| s.fingerprint.as_deref() == Some(fingerprint)),
-        Err(err) => {
-            tracing::warn!(error = %err, "sessions not read; no new-device notice");
-            false
-        }
-    }
 }
 
 #[cfg(test)]

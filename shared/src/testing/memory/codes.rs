@@ -136,7 +136,7 @@ impl SigninStreaks for MemoryStore {
             require(if next.version <= 1 { stored.is_none() } else { stored == Some(next.version - 1) })?;
         }
         for (streak, next) in next {
-            state.streaks.insert(streak_id(*streak), next.clone());
+            state.streaks.insert(streak_id(*streak), *next);
         }
         Ok(())
     }
@@ -194,17 +194,26 @@ impl Counters for MemoryStore {
         Ok(())
     }
 
-    async fn admit_member(&self, key: &CounterKey, member: &str, limit: u64) -> Result<bool, StoreError> {
+    async fn admit_recipient(
+        &self,
+        key: &CounterKey,
+        member: &str,
+        limit: u64,
+        user_id: &str,
+    ) -> Result<Admission, StoreError> {
         let mut state = self.state().await;
+        if state.accounts.get(user_id).is_none_or(|account| account.status != AccountStatus::Active) {
+            return Ok(Admission::AccountGone);
+        }
         let members = state.members.entry(key.name.clone()).or_default();
         if members.contains(member) {
-            return Ok(true);
+            return Ok(Admission::Admitted);
         }
         if members.len() as u64 >= limit {
-            return Ok(false);
+            return Ok(Admission::Full);
         }
         members.insert(member.to_owned());
-        Ok(true)
+        Ok(Admission::Admitted)
     }
 
     async fn remove(&self, key: &CounterKey) -> Result<(), StoreError> {

@@ -20,6 +20,7 @@ impl AccountDeletions for MemoryStore {
         let filed = [CodePurpose::PhoneAdd, CodePurpose::PhoneChange].map(|p| format!("#{}", p.as_str()));
         state.codes.retain(|key, code| code.user_id != user_id || !filed.iter().any(|f| key.ends_with(f.as_str())));
         state.device_marks.retain(|(user, _), _| user != user_id);
+        state.mfa_challenges.retain(|_, challenge| challenge.user_id != user_id);
         Ok(())
     }
 
@@ -33,6 +34,7 @@ impl AccountDeletions for MemoryStore {
                 && account.sessions_started == expected.sessions_started
                 && account.profile_version == expected.profile_version
                 && account.phone_codes_issued == expected.phone_codes_issued
+                && account.factors.mfa_challenges == expected.factors.mfa_challenges
                 && account.phone == expected.phone
                 && account.email == expected.email
                 && account.pending_email_token == expected.pending_email_token,

@@ -3,6 +3,7 @@
 
 mod codes;
 mod deletions;
+mod factors;
 mod sessions;
 
 use std::collections::{HashMap, HashSet};
@@ -37,6 +38,8 @@ struct State {
     deletions: Vec<DeletionRecord>,
     /// Device marks (user, device) and when each expires.
     device_marks: HashMap<(String, String), i64>,
+    /// Sign-in challenges, by the digest of their token.
+    mfa_challenges: HashMap<String, MfaChallenge>,
 }
 
 /// Every port of the store, in memory.
@@ -160,6 +163,7 @@ fn blank_account(user_id: &str) -> AccountRecord {
         updated_at: 0,
         sessions_started: 0,
         phone_codes_issued: 0,
+        factors: AccountFactors::default(),
     }
 }
 

@@ -17,7 +17,11 @@ impl Sessions for MemoryStore {
     ) -> Result<(), StoreError> {
         let mut state = self.state().await;
         let account = state.account(user_id)?;
-        require(account.status == AccountStatus::Active && account.password_hash == checked_hash)?;
+        require(
+            account.status == AccountStatus::Active
+                && account.password_hash == checked_hash
+                && account.factors.totp.is_none(),
+        )?;
         state.session_free(user_id, &session)?;
         state.start_session(user_id, merchant_id, session);
         state.account_mut(user_id).sessions_started += 1;

@@ -1,0 +1,113 @@
+//! Second factors as the store keeps them, and the sign-in challenge a right password opens when
+//! the account has one.
+//!
+//! The factors live on the account item (`totp*`, `recovery*` attributes), so they go with the
+//! account when it is erased, and every write to them is conditional on the account as read. A
+//! challenge is an item of its own, found by the SHA-256 of its token (`MFA#<digest>`), filed in
+//! the account's index so a deletion's sweep deletes it, and counted on the account
+//! (`mfaChallenges`), so an erasure that read the account before a challenge started is refused and
+//! the next round sweeps it.
+
+use async_trait::async_trait;
+
+use super::{NewSession, StoreError};
+
+/// An authenticator app's factor (TOTP), once its enrolment was verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotpFactor {
+    /// Changes with every enrolment, so a write meant for one factor never lands on its successor.
+    pub factor_id: String,
+    /// The secret, sealed by `SecretSealer` (KMS) for this account: never in the clear at rest.
+    pub sealed_secret: String,
+    pub created_at: i64,
+    /// The last time step a code was accepted for; no code of it or before it is accepted again.
+    pub last_used_step: Option<i64>,
+}
+
+/// The account's recovery codes: what is left of the set, as keyed MACs (`factors::recovery`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoverySet {
+    pub set_id: String,
+    pub remaining: Vec<String>,
+    pub created_at: i64,
+}
+
+/// What protects an account beyond its password.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountFactors {
+    pub totp: Option<TotpFactor>,
+    pub recovery: Option<RecoverySet>,
+    /// Challenges started so far: an erasure is conditional on it, as on `sessionsStarted`.
+    pub mfa_challenges: u64,
+}
+
+impl AccountFactors {
+    /// Whether a right password alone is not enough to sign in. Recovery codes come with a factor
+    /// and are a way round a lost one, not a factor of their own.
+    pub fn has_second_factor(&self) -> bool {
+        self.totp.is_some()
+    }
+
+    /// The second-factor methods a challenge offers, as the `mfa_required` answer names them.
+    pub fn offered(&self) -> Vec<&'static str> {
+        let mut offered = Vec::new();
+        if self.totp.is_some() {
+            offered.push("otp");
+        }
+        if self.recovery.as_ref().is_some_and(|set| !set.remaining.is_empty()) {
+            offered.push("recovery_code");
+        }
+        offered
+    }
+}
+
+/// A sign-in waiting for its second factor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MfaChallenge {
+    /// SHA-256 of the `mfa_token`, in hex: the token itself is never stored.
+    pub digest: String,
+    pub user_id: String,
+    pub merchant_id: String,
+    /// The device fingerprint the sign-in sent, if any: the session it completes keeps it.
+    pub fingerprint: Option<String>,
+    /// The account's credential version when the password was checked.
+    pub credential_version: u64,
+    pub expires_at: i64,
+    pub attempts_left: u32,
+}
+
+/// The second element that completes a challenge, and what using it spends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MfaProof<'a> {
+    /// A TOTP code of `step`, for the factor `factor_id`: the step is recorded as used.
+    Totp { factor_id: &'a str, step: i64 },
+    /// A recovery code of the set `set_id`, whose MAC `mac` leaves the set.
+    Recovery { set_id: &'a str, mac: &'a str },
+}
+
+/// Everything a completed challenge writes at once: the challenge gone, the proof spent, the
+/// session started (and counted), if the account still has the password the sign-in checked.
+pub struct MfaCompletion<'a> {
+    pub challenge: &'a MfaChallenge,
+    pub checked_hash: &'a str,
+    pub proof: MfaProof<'a>,
+    pub session: NewSession,
+    pub now: i64,
+}
+
+/// The account's second factors, and sign-in challenges.
+#[async_trait]
+pub trait Factors: Send + Sync {
+    /// Stores `challenge`, if the account is active with the password `checked_hash`.
+    async fn start_mfa_challenge(&self, challenge: &MfaChallenge, checked_hash: &str) -> Result<(), StoreError>;
+
+    async fn mfa_challenge(&self, digest: &str) -> Result<Option<MfaChallenge>, StoreError>;
+
+    /// Takes one attempt from a live challenge before its proof is checked; the attempts left
+    /// after it, or `None` if it is gone, spent or expired.
+    async fn spend_mfa_attempt(&self, digest: &str, now: i64) -> Result<Option<u32>, StoreError>;
+
+    /// The completion, all or nothing (`Conflict` if the challenge, the proof or the password is
+    /// no longer as checked: of parallel completions, one wins).
+    async fn complete_mfa_sign_in(&self, completion: MfaCompletion<'_>) -> Result<(), StoreError>;
+}
