@@ -1,6 +1,6 @@
 //! Sign-in with a second factor, end to end on moto: the real token handler, the KMS factor key
-//! (the TOTP secret sealed under its purpose and the account), the pepper's MACs of the recovery
-//! codes, and the DynamoDB transactions that spend a code once. The enrolment endpoints are not
+//! (the TOTP secret and the recovery codes' MAC key sealed under its purpose and the account), and
+//! the DynamoDB transactions that spend a code once. The enrolment endpoints are not
 //! built yet, so each test gives the account its factors as an enrolment will: the secret sealed by
 //! the same sealer, written to the account item.
 
@@ -33,7 +33,8 @@ async fn protected(env: &TestEnv) -> Protected {
     let user_id = tokens.body["user_id"].as_str().unwrap().trim_start_matches("usr:").to_owned();
     let secret = TotpSecret::generate();
     let sealed = env.app.sealer.seal(&user_id, secret.expose()).await.unwrap();
-    let set = new_set(&env.app.code_mac, MERCHANT, &user_id);
+    let set = new_set(MERCHANT, &user_id);
+    let sealed_key = env.app.sealer.seal(&user_id, set.key.expose()).await.unwrap();
     let now = env.clock.now();
     env.dynamodb
         .update_item()
@@ -42,12 +43,13 @@ async fn protected(env: &TestEnv) -> Protected {
         .key("sk", AttributeValue::S("ACCOUNT".into()))
         .update_expression(
             "SET totpId = :id, totpSecret = :secret, totpCreatedAt = :now, recoverySetId = :set, \
-             recoveryCodes = :codes, recoveryCreatedAt = :now",
+             recoveryKey = :key, recoveryCodes = :codes, recoveryCreatedAt = :now",
         )
         .expression_attribute_values(":id", AttributeValue::S("factor-1".into()))
         .expression_attribute_values(":secret", AttributeValue::S(sealed))
         .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
         .expression_attribute_values(":set", AttributeValue::S(set.set_id.clone()))
+        .expression_attribute_values(":key", AttributeValue::S(sealed_key))
         .expression_attribute_values(":codes", AttributeValue::Ss(set.sealed.clone()))
         .send()
         .await

@@ -87,7 +87,7 @@ pub fn actions(request: &HttpRequest) -> Vec<(String, String)> {
                 // Second-factor secrets are sealed under the factor key, with their own purpose.
                 let purpose = json()["EncryptionContext"]["purpose"].as_str().map(str::to_owned);
                 let kind =
-                    if purpose.as_deref() == Some("registration-totp-secret") { "factor-key" } else { "signing-key" };
+                    if purpose.as_deref() == Some("registration-factor-secret") { "factor-key" } else { "signing-key" };
                 vec![(format!("kms:{operation}"), kind.to_owned())]
             }
             "secretsmanager" => {

@@ -1,5 +1,5 @@
 //! Second-factor secrets sealed by KMS (`Encrypt`/`Decrypt`) under the factor key (`FACTOR_KEY_ARN`,
-//! a symmetric key of its own), with the encryption context `purpose=registration-totp-secret` and
+//! a symmetric key of its own), with the encryption context `purpose=registration-factor-secret` and
 //! `user=<id>`: the template grants `kms:Decrypt` only under that purpose, and a ciphertext moved to
 //! another account does not open.
 
@@ -15,7 +15,7 @@ use super::kms::retryable;
 use crate::ports::{SecretSealer, StoreError};
 
 /// The encryption context's purpose, which the template's grant names.
-pub const PURPOSE: &str = "registration-totp-secret";
+pub const PURPOSE: &str = "registration-factor-secret";
 
 pub struct KmsSecretSealer {
     client: Client,

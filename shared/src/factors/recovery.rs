@@ -4,17 +4,18 @@
 //! Making a new set replaces the whole old one. A code is 10 characters of Crockford's base32 (50
 //! random bits), shown as two groups of five; what a user types back is read loosely (any case,
 //! spaces or dashes anywhere, the letters Crockford reads as digits), because it is typed from
-//! paper. Only keyed MACs are kept (the code pepper, in Secrets Manager), bound to the partner, the
-//! account and the set: a copy of the table alone gives nothing to guess offline, and a code of
-//! one set, account or partner matches nowhere else.
+//! paper. Only keyed MACs are kept, under a random key of the set's own that is kept sealed by KMS
+//! (the factor key, as a TOTP secret is), and bound to the partner, the account and the set: a copy
+//! of the table alone gives nothing to guess offline, a code of one set, account or partner
+//! matches nowhere else, and no rotation of any other secret can invalidate a set.
 //!
 //! Single use is the store's: using a code removes its MAC from the set under a condition that it
 //! is still there, so of two parallel uses exactly one succeeds.
 
 use aws_lc_rs::constant_time::verify_slices_are_equal;
+use aws_lc_rs::hmac;
 use zeroize::Zeroizing;
 
-use crate::security::code::CodeMac;
 use crate::security::random;
 
 /// Codes in a set.
@@ -74,15 +75,41 @@ impl SetBinding<'_> {
     }
 }
 
-/// A new set: the codes to show once, and the MACs to keep (in the same order).
+/// A set's MAC key: 256 random bits, kept only sealed (`SecretSealer`).
+pub struct SetKey(Zeroizing<Vec<u8>>);
+
+impl SetKey {
+    pub fn generate() -> SetKey {
+        SetKey(Zeroizing::new(random::bytes::<32>().to_vec()))
+    }
+
+    /// A key as `SecretSealer::open` gave it back.
+    pub fn from_bytes(bytes: &[u8]) -> SetKey {
+        SetKey(Zeroizing::new(bytes.to_vec()))
+    }
+
+    /// To hand to `SecretSealer::seal`.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+
+    fn mac(&self, message: &str) -> String {
+        random::hex(hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &self.0), message.as_bytes()).as_ref())
+    }
+}
+
+/// A new set: the codes to show once, the MACs to keep (in the same order) and the key they are
+/// MACs under, to seal and keep beside them.
 pub struct NewSet {
     pub set_id: String,
     pub shown: Vec<Zeroizing<String>>,
     pub sealed: Vec<String>,
+    pub key: SetKey,
 }
 
 /// Makes a set of `COUNT` distinct codes for the account.
-pub fn new_set(mac: &CodeMac, merchant: &str, user_id: &str) -> NewSet {
+pub fn new_set(merchant: &str, user_id: &str) -> NewSet {
+    let key = SetKey::generate();
     let set_id = random::id();
     let binding = SetBinding { merchant, user_id, set_id: &set_id };
     let mut codes: Vec<RecoveryCode> = Vec::with_capacity(COUNT);
@@ -94,26 +121,24 @@ pub fn new_set(mac: &CodeMac, merchant: &str, user_id: &str) -> NewSet {
         }
     }
     let shown = codes.iter().map(RecoveryCode::shown).collect();
-    let sealed = codes.iter().map(|code| mac.seal_message(&binding.message(code))).collect();
-    NewSet { set_id, shown, sealed }
+    let sealed = codes.iter().map(|code| key.mac(&binding.message(code))).collect();
+    NewSet { set_id, shown, sealed, key }
 }
 
-/// The stored MAC `typed` matches among the set's `remaining` ones (under any pepper held during a
-/// rotation), to remove on use; `None` if it matches none. Every stored MAC is compared, in
-/// constant time, so the time says nothing of which one matched or how closely.
+/// The stored MAC `typed` matches among the set's `remaining` ones, to remove on use; `None` if it
+/// matches none. Every stored MAC is compared, in constant time, so the time says nothing of which
+/// one matched or how closely.
 pub fn matching<'s>(
-    mac: &CodeMac,
+    key: &SetKey,
     binding: SetBinding<'_>,
     typed: &RecoveryCode,
     remaining: &'s [String],
 ) -> Option<&'s str> {
-    let candidates = mac.every_seal_of(&binding.message(typed));
+    let candidate = key.mac(&binding.message(typed));
     let mut found = None;
     for stored in remaining {
-        for candidate in &candidates {
-            if verify_slices_are_equal(stored.as_bytes(), candidate.as_bytes()).is_ok() {
-                found = Some(stored.as_str());
-            }
+        if verify_slices_are_equal(stored.as_bytes(), candidate.as_bytes()).is_ok() {
+            found = Some(stored.as_str());
         }
     }
     found
@@ -125,9 +150,6 @@ mod tests {
     use std::collections::HashSet;
 
     use super::*;
-    use crate::security::code::Peppers;
-
-    const PEPPER: &[u8] = b"pepper-pepper-pepper-pepper-32by";
 
     fn binding(set_id: &str) -> SetBinding<'_> {
         SetBinding { merchant: "m1", user_id: "u1", set_id }
@@ -135,8 +157,7 @@ mod tests {
 
     #[test]
     fn a_set_is_ten_distinct_codes_shown_once_and_kept_only_as_macs() {
-        let mac = CodeMac::new(PEPPER);
-        let set = new_set(&mac, "m1", "u1");
+        let set = new_set("m1", "u1");
         assert_eq!((set.shown.len(), set.sealed.len()), (COUNT, COUNT));
         let distinct: HashSet<&str> = set.shown.iter().map(|c| c.as_str()).collect();
         assert_eq!(distinct.len(), COUNT);
@@ -149,21 +170,19 @@ mod tests {
 
     #[test]
     fn each_code_matches_its_own_mac_typed_loosely_and_nothing_else_does() {
-        let mac = CodeMac::new(PEPPER);
-        let set = new_set(&mac, "m1", "u1");
+        let set = new_set("m1", "u1");
         for (shown, sealed) in set.shown.iter().zip(&set.sealed) {
             let loose = shown.to_lowercase().replace('-', " ").replace('1', "l").replace('0', "o");
             let typed = RecoveryCode::parse(&loose).unwrap();
-            assert_eq!(matching(&mac, binding(&set.set_id), &typed, &set.sealed), Some(sealed.as_str()));
+            assert_eq!(matching(&set.key, binding(&set.set_id), &typed, &set.sealed), Some(sealed.as_str()));
         }
         let wrong = RecoveryCode::parse("ZZZZZ-ZZZZZ").unwrap();
-        assert_eq!(matching(&mac, binding(&set.set_id), &wrong, &set.sealed), None);
+        assert_eq!(matching(&set.key, binding(&set.set_id), &wrong, &set.sealed), None);
     }
 
     #[test]
-    fn a_code_of_another_set_account_or_partner_matches_nothing() {
-        let mac = CodeMac::new(PEPPER);
-        let set = new_set(&mac, "m1", "u1");
+    fn a_code_of_another_set_account_partner_or_key_matches_nothing() {
+        let set = new_set("m1", "u1");
         let typed = RecoveryCode::parse(&set.shown[0]).unwrap();
         let elsewhere = [
             SetBinding { merchant: "m1", user_id: "u1", set_id: "another-set" },
@@ -171,28 +190,20 @@ mod tests {
             SetBinding { merchant: "m2", user_id: "u1", set_id: &set.set_id },
         ];
         for other in elsewhere {
-            assert_eq!(matching(&mac, other, &typed, &set.sealed), None, "{other:?}");
+            assert_eq!(matching(&set.key, other, &typed, &set.sealed), None, "{other:?}");
         }
+        assert_eq!(matching(&SetKey::generate(), binding(&set.set_id), &typed, &set.sealed), None);
+        // the key as the sealer gives it back works like the one made
+        let reopened = SetKey::from_bytes(set.key.expose());
+        assert!(matching(&reopened, binding(&set.set_id), &typed, &set.sealed).is_some());
     }
 
     #[test]
     fn a_used_code_whose_mac_is_gone_matches_nothing() {
-        let mac = CodeMac::new(PEPPER);
-        let set = new_set(&mac, "m1", "u1");
+        let set = new_set("m1", "u1");
         let typed = RecoveryCode::parse(&set.shown[3]).unwrap();
         let remaining: Vec<String> = set.sealed.iter().filter(|s| *s != &set.sealed[3]).cloned().collect();
-        assert_eq!(matching(&mac, binding(&set.set_id), &typed, &remaining), None);
-    }
-
-    #[test]
-    fn codes_sealed_before_a_pepper_rotation_still_match_during_it() {
-        let before = CodeMac::new(PEPPER);
-        let set = new_set(&before, "m1", "u1");
-        let secret =
-            r#"{"seal": "new-pepper-new-pepper-new-pepper-32", "check": ["pepper-pepper-pepper-pepper-32by"]}"#;
-        let during = CodeMac::rotating(&Peppers::from_secret(secret, 32).unwrap());
-        let typed = RecoveryCode::parse(&set.shown[0]).unwrap();
-        assert_eq!(matching(&during, binding(&set.set_id), &typed, &set.sealed), Some(set.sealed[0].as_str()));
+        assert_eq!(matching(&set.key, binding(&set.set_id), &typed, &remaining), None);
     }
 
     #[test]

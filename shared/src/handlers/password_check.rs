@@ -65,8 +65,15 @@ impl ReservedCheck<'_> {
     /// so right passwords between wrong codes never start the count again. If a parallel check
     /// moved a streak on meanwhile, this one stays counted (the stricter way to be wrong).
     pub(super) async fn taken_back(self, streaks: &dyn SigninStreaks) -> Result<(), ApiError> {
-        let next =
-            [0, 1].map(|i| (self.streaks[i], SigninBackoff { version: self.after[i].version + 1, ..self.before[i] }));
+        // The failures and wait as before; the version and expiry as after, so the item written
+        // (even for a streak that had none) is forgotten a day on, as every streak is.
+        let next = [0, 1].map(|i| {
+            let after = self.after[i];
+            (
+                self.streaks[i],
+                SigninBackoff { version: after.version + 1, forgotten_at: after.forgotten_at, ..self.before[i] },
+            )
+        });
         match streaks.record_signin_attempt(&next).await {
             Ok(()) | Err(StoreError::Conflict) => Ok(()),
             Err(other) => Err(other.into()),

@@ -24,10 +24,12 @@ pub struct TotpFactor {
     pub last_used_step: Option<i64>,
 }
 
-/// The account's recovery codes: what is left of the set, as keyed MACs (`factors::recovery`).
+/// The account's recovery codes: what is left of the set, as MACs under the set's own key
+/// (`factors::recovery`), which is kept sealed as a TOTP secret is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecoverySet {
     pub set_id: String,
+    pub sealed_key: String,
     pub remaining: Vec<String>,
     pub created_at: i64,
 }

@@ -170,22 +170,7 @@ impl CodeMac {
 
     /// Hex of the MAC: the only form in which a code is stored.
     pub fn seal(&self, binding: &CodeBinding<'_>, code: &ConfirmationCode) -> String {
-        self.seal_message(&Self::message(binding, code))
-    }
-
-    /// Hex of the MAC of `message` under the sealing pepper: for secrets other than sent codes
-    /// (recovery codes), which bind themselves in their own message.
-    pub fn seal_message(&self, message: &str) -> String {
-        random::hex(hmac::sign(&self.key, message.as_bytes()).as_ref())
-    }
-
-    /// Hex of the MAC of `message` under every pepper held, the sealing one first: what a stored
-    /// MAC of it may be while a rotation is under way.
-    pub fn every_seal_of(&self, message: &str) -> Vec<String> {
-        std::iter::once(&self.key)
-            .chain(&self.also)
-            .map(|key| random::hex(hmac::sign(key, message.as_bytes()).as_ref()))
-            .collect()
+        random::hex(hmac::sign(&self.key, Self::message(binding, code).as_bytes()).as_ref())
     }
 
     /// Constant-time comparison against a stored MAC.

@@ -238,6 +238,7 @@ fn account_factors(item: &Item) -> Result<AccountFactors, StoreError> {
     let recovery = match get_opt_s(item, "recoverySetId") {
         Some(set_id) => Some(RecoverySet {
             set_id,
+            sealed_key: get_s(item, "recoveryKey")?,
             // A string set that lost its last member is no attribute at all.
             remaining: get_opt_ss(item, "recoveryCodes"),
             created_at: get_n(item, "recoveryCreatedAt")?,

@@ -24,7 +24,7 @@ use crate::App;
 use crate::admission::Caller;
 use crate::error::ApiError;
 use crate::factors::assurance::{Assurance, Method};
-use crate::factors::recovery::{self, RecoveryCode, SetBinding};
+use crate::factors::recovery::{self, RecoveryCode, SetBinding, SetKey};
 use crate::factors::totp::{Authenticator, TotpSecret};
 use crate::handlers::password_check::reserve_check;
 use crate::handlers::race_backoff;
@@ -102,21 +102,25 @@ pub(super) async fn mfa_grant(
     let identifier = account
         .sign_in_identifier()
         .ok_or_else(|| ApiError::Internal(format!("account {} has neither phone nor email", account.user_id)))?;
-    // The authenticator is opened (KMS) before anything is counted: a KMS outage is no wrong code.
-    let authenticator = match (&element, &account.factors.totp) {
-        (SecondElement::Otp(_), Some(totp)) => {
+    // The secret the element is checked with is opened (KMS) before anything is counted: a KMS
+    // outage is no wrong code.
+    let opened = match (&element, &account.factors.totp, &account.factors.recovery) {
+        (SecondElement::Otp(_), Some(totp), _) => {
             let secret = app.sealer.open(&account.user_id, &totp.sealed_secret).await?;
-            Some(
+            Opened::Authenticator(
                 Authenticator::new(&TotpSecret::from_bytes(&secret), "registration", "account")
                     .map_err(ApiError::Internal)?,
             )
         }
-        _ => None,
+        (SecondElement::RecoveryCode(_), _, Some(set)) => {
+            Opened::SetKey(SetKey::from_bytes(&app.sealer.open(&account.user_id, &set.sealed_key).await?))
+        }
+        _ => Opened::Nothing,
     };
     // Counted before the code is compared, in the same streaks as passwords.
     let check = reserve_check(&*app.store, &*app.clock, identifier.as_ref(), &account.user_id).await?;
     let attempt = Attempt { app, issuer, caller, challenge: &challenge, account: &account, now };
-    match attempt.complete(&digest, &element, authenticator.as_ref()).await {
+    match attempt.complete(&digest, &element, &opened).await {
         Ok((response, method)) => {
             // The sign-in is done: a streak that cannot be cleared now (a parallel check holds it)
             // must not turn a session already started into an error.
@@ -136,6 +140,14 @@ pub(super) async fn mfa_grant(
         }
         Err(err) => Err(err),
     }
+}
+
+/// What the second element is checked with, opened from its sealed form.
+enum Opened {
+    Authenticator(Authenticator),
+    SetKey(SetKey),
+    /// The account has no factor of the element's kind: every code is wrong.
+    Nothing,
 }
 
 /// One try at completing a challenge, once it is counted.
@@ -158,7 +170,7 @@ impl Attempt<'_> {
         &self,
         digest: &str,
         element: &SecondElement,
-        authenticator: Option<&Authenticator>,
+        opened: &Opened,
     ) -> Result<((Response<Body>, DeviceNotice), Method), ApiError> {
         let (app, account, now) = (self.app, self.account, self.now);
         if app.store.spend_mfa_attempt(digest, now).await?.is_none() {
@@ -166,7 +178,7 @@ impl Attempt<'_> {
         }
         let (proof, method) = match element {
             SecondElement::Otp(code) => {
-                let (Some(totp), Some(authenticator)) = (&account.factors.totp, authenticator) else {
+                let (Some(totp), Opened::Authenticator(authenticator)) = (&account.factors.totp, opened) else {
                     return Err(invalid());
                 };
                 // As authenticator apps show it ("123 456"), or pasted with a line break.
@@ -175,11 +187,13 @@ impl Attempt<'_> {
                 (MfaProof::Totp { factor_id: &totp.factor_id, step }, Method::Otp)
             }
             SecondElement::RecoveryCode(typed) => {
-                let Some(set) = &account.factors.recovery else { return Err(invalid()) };
+                let (Some(set), Opened::SetKey(key)) = (&account.factors.recovery, opened) else {
+                    return Err(invalid());
+                };
                 let Some(typed) = RecoveryCode::parse(typed) else { return Err(invalid()) };
                 let binding =
                     SetBinding { merchant: &account.merchant_id, user_id: &account.user_id, set_id: &set.set_id };
-                let Some(mac) = recovery::matching(&app.code_mac, binding, &typed, &set.remaining) else {
+                let Some(mac) = recovery::matching(key, binding, &typed, &set.remaining) else {
                     return Err(invalid());
                 };
                 (MfaProof::Recovery { set_id: &set.set_id, mac }, Method::Recovery)
@@ -214,11 +228,17 @@ impl Attempt<'_> {
                 // Spent meanwhile (a parallel completion won, the step or the code was used, the
                 // password changed): this try starts nothing and stays counted. Otherwise it met a
                 // transaction in flight on one of the items, and tries again.
-                Err(StoreError::Conflict) if !self.still_spendable(digest, proof).await? => {
-                    notice.abandon(app, &account.user_id).await;
-                    return Err(invalid());
-                }
-                Err(StoreError::Conflict) => continue,
+                Err(StoreError::Conflict) => match self.still_spendable(digest, proof).await {
+                    Ok(true) => continue,
+                    Ok(false) => {
+                        notice.abandon(app, &account.user_id).await;
+                        return Err(invalid());
+                    }
+                    Err(err) => {
+                        notice.abandon(app, &account.user_id).await;
+                        return Err(err);
+                    }
+                },
                 Err(other) => {
                     notice.abandon(app, &account.user_id).await;
                     return Err(other.into());
@@ -271,11 +291,17 @@ mod tests {
         let user_id = t.store.account_for_phone(PHONE).await.unwrap();
         let secret = TotpSecret::generate();
         let sealed_secret = t.app.sealer.seal(&user_id, secret.expose()).await.unwrap();
-        let set = new_set(&t.app.code_mac, MERCHANT, &user_id);
+        let set = new_set(MERCHANT, &user_id);
+        let sealed_key = t.app.sealer.seal(&user_id, set.key.expose()).await.unwrap();
         let now = t.app.clock.now();
         let factors = AccountFactors {
             totp: Some(TotpFactor { factor_id: "f1".into(), sealed_secret, created_at: now, last_used_step: None }),
-            recovery: Some(RecoverySet { set_id: set.set_id.clone(), remaining: set.sealed.clone(), created_at: now }),
+            recovery: Some(RecoverySet {
+                set_id: set.set_id.clone(),
+                sealed_key,
+                remaining: set.sealed.clone(),
+                created_at: now,
+            }),
             mfa_challenges: 0,
         };
         t.store.set_factors(&user_id, factors).await;
@@ -488,5 +514,20 @@ mod tests {
         let started = t.store.start_session(&user_id, MERCHANT, session, &account.password_hash).await;
         // THEN the store refuses it
         assert!(matches!(started, Err(StoreError::Conflict)), "{started:?}");
+    }
+
+    #[tokio::test]
+    async fn a_right_password_leaves_no_streak_that_never_expires() {
+        use crate::ports::{SigninStreaks, Streak};
+        // GIVEN an account with a factor and clean streaks
+        let t = TestApp::new().await;
+        protected(&t).await;
+        let user_id = t.store.account_for_phone(PHONE).await.unwrap();
+        // WHEN it gives the right password and never completes the sign-in
+        challenge(&t).await;
+        // THEN its streak counts nothing, and is forgotten a day on like every streak
+        let streak = t.store.signin_backoff(Streak::Account(&user_id)).await.unwrap();
+        assert_eq!(streak.failures, 0);
+        assert!(streak.forgotten_at > t.app.clock.now(), "{streak:?}");
     }
 }
