@@ -189,6 +189,7 @@ async fn a_token_used_with_another_partner_or_after_five_minutes_answers_like_a_
         second_step(&env, json!({ "grant_type": "mfa", "mfa_token": token, "otp": code }), SEED_003_MERCHANT).await;
     env.clock.advance(301);
     let late = with_otp(&env, &token, &pyotp_now(&env, &account)).await;
+    assert_eq!((wrong.status, &wrong.body["error"]), (400, &json!("invalid_grant")), "{:?}", wrong.body);
     for answer in [&other_partner, &late] {
         assert_eq!((answer.status, &answer.body), (wrong.status, &wrong.body));
     }
