@@ -63,8 +63,11 @@ contract: venv
 	VENV=$(VENV) scripts/contract.sh
 
 ## make sam-build: what a deploy builds: `sam build` of template.yaml, cargo-lambda from the virtualenv.
+## SAM builds one function at a time, each a `cargo lambda build --release --bin NAME` in the source tree
+## (one single-threaded LTO link after another); one cargo invocation first links them all side by side
+## on every core, with the same package selection and profile, so SAM's own builds find them fresh.
 sam-build: venv
-	source $(VENV)/bin/activate && sam build --template template.yaml
+	source $(VENV)/bin/activate && cargo lambda build --release && sam build --template template.yaml
 
 ## make sam-local: `sam local invoke` of every event in events/ and `sam local start-api` with a full flow,
 ## in containers (Docker) against moto in a container, after make sam-build; images built locally if missing.

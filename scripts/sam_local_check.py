@@ -183,10 +183,16 @@ def invocations():
 
     invoke("phone-resend.json", expect=cooldown_or_ok)
     signed_in = invoke("token-password.json", expect=status_is(200, token_response))
-    invoke("token-password-form.json", expect=status_is(200, token_response))
+    form_signed_in = invoke("token-password-form.json", expect=status_is(200, token_response))
     invoke("token-refresh.json", replace={"REPLACE_WITH_A_REFRESH_TOKEN": signed_in["refresh_token"]}, expect=status_is(200, token_response))
     # The second step of a sign-in, with a token no sign-in gave: the grant is served and refuses it.
     invoke("token-mfa.json", expect=envelope(400, "invalid_grant"))
+    # A step-up of a live session of an account without a second factor: read, and refused as such.
+    invoke(
+        "token-step-up.json",
+        replace={"REPLACE_WITH_A_REFRESH_TOKEN": form_signed_in["refresh_token"]},
+        expect=envelope(400, "invalid_request"),
+    )
     invoke("jwks.json", expect=status_is(200, lambda h, b: b["keys"] and b["keys"][0]["alg"] == "ES256"))
 
     # Profile, email and its link (a sandbox partner's link is in the answer, nothing is mailed).

@@ -9,6 +9,7 @@ use lambda_http::http::header::AUTHORIZATION;
 use crate::App;
 use crate::admission::Caller;
 use crate::error::ApiError;
+use crate::factors::assurance::Assurance;
 use crate::ports::AccountStatus;
 use crate::security::access_token::AccessTokenVerifier;
 
@@ -19,6 +20,9 @@ pub struct Principal {
     pub merchant_id: String,
     pub session_id: String,
     pub scope: String,
+    /// What the token says its session proved, and when (`acr`, `amr`, `auth_time`): what step-up
+    /// rules are checked against.
+    pub assurance: Assurance,
 }
 
 fn unauthorized(why: impl Into<String>) -> ApiError {
@@ -66,5 +70,12 @@ pub async fn authenticate(
     if !session.is_live(now, account.credential_version) {
         return Err(unauthorized("session revoked, expired or made with a password since changed"));
     }
-    Ok(Principal { user_id: user_id.to_owned(), merchant_id: claims.mid, session_id: claims.sid, scope: claims.scope })
+    let assurance = claims.assurance();
+    Ok(Principal {
+        user_id: user_id.to_owned(),
+        merchant_id: claims.mid,
+        session_id: claims.sid,
+        scope: claims.scope,
+        assurance,
+    })
 }

@@ -3,6 +3,8 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::factors::step_up::Requirement;
+
 /// Identifies this component in the envelope's `systemId`.
 pub const SYSTEM_ID: &str = "registration";
 
@@ -32,6 +34,10 @@ pub enum ApiError {
     /// `mfa_token` and one of `factors` completes the sign-in. Only the password's owner sees it.
     #[error("a second factor is required")]
     MfaRequired { mfa_token: String, factors: Vec<&'static str>, expires_in: i64 },
+    /// The token is valid but its session has not proved enough, or not recently enough, for this
+    /// operation (RFC 9470): `grant_type=step_up` raises it, and the request can be sent again.
+    #[error("a more recent or stronger authentication is needed")]
+    InsufficientAuthentication(Requirement),
     /// Missing, invalid, expired or revoked bearer token. Why is for the log only.
     #[error("unauthorized: {0}")]
     Unauthorized(String),
@@ -150,6 +156,7 @@ impl ApiError {
             ApiError::OAuth { error, .. } => (400, error.code(), error.id()),
             ApiError::MfaRequired { .. } => (403, "mfa_required", 2004),
             ApiError::Unauthorized(_) => (401, "UNAUTHORIZED", 1401),
+            ApiError::InsufficientAuthentication(_) => (401, "INSUFFICIENT_USER_AUTHENTICATION", 1407),
             ApiError::SmsUnavailable => (503, "SMS_UNAVAILABLE", 1301),
             ApiError::EmailUnavailable => (503, "EMAIL_UNAVAILABLE", 1303),
             ApiError::LinkInvalid => (400, "LINK_INVALID", 1501),
@@ -234,6 +241,10 @@ impl ApiError {
                 "A second factor is required: send grant_type=mfa with the mfa_token and a code.".to_owned()
             }
             ApiError::Unauthorized(_) => "The access token is missing, invalid or expired. Sign in again.".to_owned(),
+            ApiError::InsufficientAuthentication(_) => {
+                "This needs a recent sign-in with the second factor: send grant_type=step_up, then this request again."
+                    .to_owned()
+            }
             ApiError::SmsUnavailable => "The SMS could not be sent right now. Try again in a few seconds.".to_owned(),
             ApiError::EmailUnavailable => {
                 "The email could not be sent right now. Try again in a few seconds.".to_owned()
@@ -293,6 +304,10 @@ impl ApiError {
             ApiError::SmsCountryNotAllowed { allowed } => {
                 Map::from_iter([("allowedCountries".to_owned(), json!(allowed))])
             }
+            ApiError::InsufficientAuthentication(needed) => Map::from_iter([
+                ("acrValues".to_owned(), json!(needed.level.as_str())),
+                ("maxAge".to_owned(), json!(needed.max_age)),
+            ]),
             ApiError::MfaRequired { mfa_token, factors, expires_in } => Map::from_iter([
                 ("mfaToken".to_owned(), json!(mfa_token)),
                 ("factors".to_owned(), json!(factors)),

@@ -210,3 +210,24 @@ async fn a_post_from_another_site_sends_nothing_and_gets_a_page_that_says_to_use
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(env.sms_to(&phone).await.len(), sms_before + 2);
 }
+
+#[tokio::test]
+async fn an_account_with_an_authenticator_is_not_deleted_by_a_code_to_its_phone_alone() {
+    // GIVEN an account with an authenticator app, and the code the page sent to its number (what
+    // a SIM swap gives)
+    let env = TestEnv::new().await;
+    let phone = fresh_phone();
+    let tokens = env.registered(&phone, PASSWORD).await;
+    let user_id = tokens.body["user_id"].as_str().unwrap().trim_start_matches("usr:").to_owned();
+    env.enrol_factors(&user_id, &phone).await;
+    env.wait_out_cooldown();
+    ask_code(&env, &phone).await;
+    let code = env.latest_code(&phone).await;
+    // WHEN the code is entered
+    let refused = enter_code(&env, &phone, &code).await;
+    // THEN the page sends the person to the app or the partner's support, and nothing is deleted
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    assert!(refused.text.contains("Delete this account in the app"), "{}", refused.text);
+    assert_eq!(env.sign_in(&phone, PASSWORD).await.body["error"], "mfa_required");
+    assert!(env.app.deletions.deletion_records(MERCHANT).await.unwrap().iter().all(|r| r.user_id != user_id));
+}

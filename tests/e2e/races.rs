@@ -779,3 +779,64 @@ async fn a_deletion_racing_a_new_address_leaves_no_link_or_claim_of_the_account(
     )
     .await;
 }
+
+/// A sign-in with the password and the recovery code `code`: an `aal2` session.
+async fn signed_in_with_recovery_code(env: &TestEnv, phone: &str, code: &str) -> Answer {
+    let asked = env.sign_in(phone, PASSWORD).await;
+    assert_eq!(asked.status, 403, "{:?}", asked.body);
+    let body = json!({ "grant_type": "mfa", "mfa_token": asked.body["data"]["mfaToken"], "recovery_code": code });
+    let tokens = env.call(Endpoint::Token, body, &[]).await;
+    assert_eq!(tokens.status, 200, "{:?}", tokens.body);
+    tokens
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_step_up_racing_a_password_change_leaves_another_session_raised_or_working() {
+    use registration::ports::Clock;
+    let (env, _) = roomy_env().await;
+    let mut used = HashSet::new();
+    races(
+        "change against step-up",
+        FEWER_TRIALS,
+        // GIVEN an account with an authenticator, signed in with both elements on two devices
+        async || {
+            let (phone, _, user_id) = phone_account(&env, &mut used).await;
+            let enrolled = env.enrol_factors(&user_id, &phone).await;
+            let caller = signed_in_with_recovery_code(&env, &phone, &enrolled.recovery_codes[0]).await;
+            let other = signed_in_with_recovery_code(&env, &phone, &enrolled.recovery_codes[1]).await;
+            let code = enrolled.authenticator.code_at(env.clock.now());
+            (phone, caller, other, code)
+        },
+        // WHEN one device changes the password while the other steps its session up
+        |(_, caller, _, _)| {
+            let (env, auth) = (env.clone(), bearer(caller));
+            async move { change(&env, &auth, CHANGE_TO).await }
+        },
+        |(_, _, other, code)| {
+            let body = json!({
+                "grant_type": "step_up", "refresh_token": refresh_token(other), "password": PASSWORD, "otp": code,
+            });
+            let env = env.clone();
+            async move { env.call(Endpoint::Token, body, &[]).await }
+        },
+        // THEN if the change took, the other device has nothing that works, raised or not; if it
+        // lost (its transaction met the step-up's), nothing changed and the old password stands
+        async |trial, (phone, _, other, _), changed, stepped| {
+            let what = format!("trial {trial}");
+            assert!(stepped.status == 200 || stepped.body["error"] == "invalid_grant", "{what}: {:?}", stepped.body);
+            if changed.status == 200 {
+                let outcome = nothing_outlives(&env, stepped, other, &what).await;
+                // (a right password on such an account asks for the factor)
+                assert_eq!(env.sign_in(phone, CHANGE_TO).await.body["error"], "mfa_required", "{what}");
+                assert_eq!(env.sign_in(phone, PASSWORD).await.body["error"], "invalid_grant", "{what}");
+                outcome
+            } else {
+                assert_change_lost(changed);
+                assert_eq!(env.sign_in(phone, PASSWORD).await.body["error"], "mfa_required", "{what}");
+                assert_eq!(env.sign_in(phone, CHANGE_TO).await.body["error"], "invalid_grant", "{what}");
+                "the change lost"
+            }
+        },
+    )
+    .await;
+}

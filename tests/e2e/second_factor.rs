@@ -1,17 +1,14 @@
 //! Sign-in with a second factor, end to end on moto: the real token handler, the KMS factor key
 //! (the TOTP secret and the recovery codes' MAC key sealed under its purpose and the account), and
 //! the DynamoDB transactions that spend a code once. The enrolment endpoints are not
-//! built yet, so each test gives the account its factors as an enrolment will: the secret sealed by
-//! the same sealer, written to the account item.
+//! built yet, so each test gives the account its factors as an enrolment will
+//! (`TestEnv::enrol_factors`): the secret sealed by the same sealer, written to the account item.
 
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use e2e::*;
-use registration::factors::recovery::new_set;
-use registration::factors::totp::{Authenticator, TotpSecret};
 use registration::ports::Clock;
 use serde_json::{Value, json};
 
@@ -31,31 +28,9 @@ async fn protected(env: &TestEnv) -> Protected {
     let phone = fresh_phone();
     let tokens = env.registered(&phone, PASSWORD).await;
     let user_id = tokens.body["user_id"].as_str().unwrap().trim_start_matches("usr:").to_owned();
-    let secret = TotpSecret::generate();
-    let sealed = env.app.sealer.seal(&user_id, secret.expose()).await.unwrap();
-    let set = new_set(MERCHANT, &user_id);
-    let sealed_key = env.app.sealer.seal(&user_id, set.key.expose()).await.unwrap();
-    let now = env.clock.now();
-    env.dynamodb
-        .update_item()
-        .table_name(&env.table)
-        .key("pk", AttributeValue::S(format!("USER#{user_id}")))
-        .key("sk", AttributeValue::S("ACCOUNT".into()))
-        .update_expression(
-            "SET totpId = :id, totpSecret = :secret, totpCreatedAt = :now, recoverySetId = :set, \
-             recoveryKey = :key, recoveryCodes = :codes, recoveryCreatedAt = :now",
-        )
-        .expression_attribute_values(":id", AttributeValue::S("factor-1".into()))
-        .expression_attribute_values(":secret", AttributeValue::S(sealed))
-        .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
-        .expression_attribute_values(":set", AttributeValue::S(set.set_id.clone()))
-        .expression_attribute_values(":key", AttributeValue::S(sealed_key))
-        .expression_attribute_values(":codes", AttributeValue::Ss(set.sealed.clone()))
-        .send()
-        .await
-        .unwrap();
-    let uri = Authenticator::new(&secret, "Acme Wallet", &phone).unwrap().uri().to_string();
-    Protected { phone, user_id, uri, codes: set.shown.iter().map(|c| c.to_string()).collect() }
+    let enrolled = env.enrol_factors(&user_id, &phone).await;
+    let uri = enrolled.authenticator.uri().to_string();
+    Protected { phone, user_id, uri, codes: enrolled.recovery_codes }
 }
 
 /// The right password's answer, which must be `mfa_required`; its token.
@@ -227,4 +202,102 @@ async fn a_deletion_erases_the_factors_and_every_waiting_sign_in() {
     assert_eq!(left_of(&env, &[&account.user_id]).await.len(), 0);
     env.clock.advance(30);
     assert_eq!(with_otp(&env, &waiting, &pyotp_now(&env, &account)).await.body["error"], "invalid_grant");
+}
+
+async fn step_up(env: &TestEnv, refresh_token: &str, password: &str, otp: &str) -> Answer {
+    let body = json!({ "grant_type": "step_up", "refresh_token": refresh_token, "password": password, "otp": otp });
+    second_step(env, body, MERCHANT).await
+}
+
+fn refresh_token_of(tokens: &Answer) -> String {
+    assert_eq!(tokens.status, 200, "{:?}", tokens.body);
+    tokens.body["refresh_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_session_signed_in_ten_minutes_ago_cannot_change_the_password_or_delete_and_steps_up_in_place() {
+    // GIVEN an account with an authenticator, signed in with both elements ten minutes ago
+    let env = TestEnv::new().await;
+    let account = protected(&env).await;
+    let signed_in = with_otp(&env, &challenge(&env, &account).await, &pyotp_now(&env, &account)).await;
+    env.clock.advance(600);
+    let refreshed = env.refresh(&refresh_token_of(&signed_in)).await;
+    // WHEN it changes the password, or deletes the account, with that session
+    let change = json!({ "oldPassword": PASSWORD, "newPassword": "Stepped-up-pass-9" });
+    let refused = env.as_user(Endpoint::PasswordChange, &bearer(&refreshed), change.clone()).await;
+    let not_deleted = delete(&env, &bearer(&refreshed), MERCHANT).await;
+    // THEN both ask for a recent aal2 the RFC 9470 way, and nothing changed
+    for answer in [&refused, &not_deleted] {
+        assert_eq!((answer.status, &answer.body["error"]), (401, &json!("INSUFFICIENT_USER_AUTHENTICATION")));
+        let challenge = answer.headers["www-authenticate"].to_str().unwrap();
+        assert!(challenge.contains(r#"error="insufficient_user_authentication""#), "{challenge}");
+        assert!(challenge.contains(r#"acr_values="aal2""#) && challenge.contains(r#"max_age="300""#), "{challenge}");
+    }
+    assert!(!left_of(&env, &[&account.user_id]).await.is_empty());
+    // AND a step-up with the password and pyotp's code raises the same session, authenticated now
+    let stepped = step_up(&env, &refresh_token_of(&refreshed), PASSWORD, &pyotp_now(&env, &account)).await;
+    assert_eq!(stepped.status, 200, "{:?}", stepped.body);
+    let raised = claims(&stepped);
+    assert_eq!((&raised["acr"], &raised["auth_time"]), (&json!("aal2"), &json!(env.clock.now())));
+    assert_eq!(raised["sid"], claims(&refreshed)["sid"]);
+    // AND the password change asked again succeeds, and the old password signs in no more
+    let changed = env.as_user(Endpoint::PasswordChange, &bearer(&stepped), change).await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    assert_eq!(env.sign_in(&account.phone, PASSWORD).await.body["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn of_parallel_step_ups_with_one_code_exactly_one_raises_the_session() {
+    // GIVEN a session of an account with an authenticator, and one code of the next step
+    let env = Arc::new(TestEnv::new().await);
+    let account = protected(&env).await;
+    let signed_in = with_otp(&env, &challenge(&env, &account).await, &pyotp_now(&env, &account)).await;
+    let refresh = refresh_token_of(&signed_in);
+    let code = pyotp_codes(&account.uri, &[env.clock.now() + 30]).remove(0);
+    // WHEN four step-ups with that code race on DynamoDB
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let (env, refresh, code) = (Arc::clone(&env), refresh.clone(), code.clone());
+            tokio::spawn(async move { step_up(&env, &refresh, PASSWORD, &code).await })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        let answer = task.await.unwrap();
+        assert!(answer.status == 200 || answer.body["error"] == "invalid_grant", "{:?}", answer.body);
+        statuses.push(answer.status);
+    }
+    // THEN exactly one succeeds: the code's step is spent once
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 400, 400, 400]);
+}
+
+#[tokio::test]
+async fn the_tables_enrolment_steps_keep_one_pending_authenticator_and_confirm_it_once() {
+    use registration::adapters::dynamodb::DynamoStore;
+    use registration::ports::{Directory, Factors, PendingTotp, TotpConfirmation};
+    // GIVEN an account, and the table's own store (the enrolment endpoints are not built yet)
+    let env = TestEnv::new().await;
+    let phone = fresh_phone();
+    let tokens = env.registered(&phone, PASSWORD).await;
+    let user_id = tokens.body["user_id"].as_str().unwrap().trim_start_matches("usr:").to_owned();
+    let store = DynamoStore::new(env.dynamodb.clone(), env.table.clone());
+    let now = env.clock.now();
+    let pending =
+        |id: &str| PendingTotp { factor_id: id.into(), sealed_secret: format!("sealed-{id}"), expires_at: now + 600 };
+    let confirm =
+        |id: &'static str| TotpConfirmation { user_id: &user_id, factor_id: id, step: now / 30, recovery: None, now };
+    // WHEN an enrolment is started, replaced by a second, and both are confirmed
+    store.start_totp_enrolment(&user_id, &pending("f1")).await.unwrap();
+    store.start_totp_enrolment(&user_id, &pending("f2")).await.unwrap();
+    let first = store.confirm_totp(confirm("f1")).await;
+    let second = store.confirm_totp(confirm("f2")).await;
+    let again = store.confirm_totp(confirm("f2")).await;
+    // THEN only the newest is made the authenticator, once, and no other can start after it
+    assert!(first.is_err() && second.is_ok() && again.is_err(), "{first:?} {second:?} {again:?}");
+    let factors = store.account(&user_id).await.unwrap().unwrap().factors;
+    assert_eq!(factors.totp.as_ref().map(|t| t.sealed_secret.as_str()), Some("sealed-f2"));
+    assert_eq!(factors.totp.unwrap().last_used_step, Some(now / 30));
+    assert_eq!(factors.pending_totp, None);
+    assert!(store.start_totp_enrolment(&user_id, &pending("f3")).await.is_err());
 }

@@ -60,7 +60,7 @@ pub struct Requirement {
 }
 
 impl Requirement {
-    const fn recent_aal2(element: SecondElement) -> Requirement {
+    pub(crate) const fn recent_aal2(element: SecondElement) -> Requirement {
         Requirement { level: Level::Aal2, max_age: RECENT_SECS, element }
     }
 

@@ -12,9 +12,10 @@ use serde::Deserialize;
 
 use super::erasure::erase;
 use super::password_check::reauthenticate;
-use super::signed_in::{SignedIn, signed_in_account};
+use super::signed_in::{SignedIn, signed_in_for};
 use crate::App;
 use crate::error::ApiError;
+use crate::factors::step_up::Guarded;
 use crate::http::request::json_body;
 use crate::http::response::{finish, no_content};
 use crate::mail::Mailer;
@@ -41,7 +42,8 @@ async fn delete(
     mailer: &Mailer,
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let SignedIn { caller, account, .. } = signed_in_account(app, verifier, req, Method::DELETE).await?;
+    let SignedIn { caller, account, .. } =
+        signed_in_for(app, verifier, req, Method::DELETE, Guarded::DeleteAccount).await?;
     let body: DeleteRequest = json_body(req)?;
     reauthenticate(app, &account, body.password, "password").await?;
     erase(app, mailer, &caller.partner, &account, DeletionChannel::App).await?;

@@ -3,6 +3,9 @@
 //! for the phone number, sends an SMS code (5 minutes, 5 attempts, single use, bound to the deletion
 //! purpose), and deletes the account when the code is entered, as the app's delete does.
 //!
+//! An account with a second factor is not deleted here: the page proves the phone only, and such
+//! an account's deletion needs the factor too (in the app, after a step-up).
+//!
 //! It follows forgot-password's rules: per-IP limits, the per-number send limits, the partner's
 //! countries and budget, and no enumeration: a number without an account gets the same page, in
 //! the same time, and a decoy code that answers guesses as a real one does. Plain HTML forms, no
@@ -287,6 +290,13 @@ async fn delete(
     let account = app.store.account(&stored.user_id).await?.filter(|a| {
         a.status == AccountStatus::Active && a.merchant_id == partner.id && a.phone.as_deref() == Some(key.phone.e164())
     });
+    // A code to the phone is the one element this page proves: on an account with a second factor
+    // that is what a SIM swap gives, and the app's deletion asks for the factor as well
+    // (`factors::step_up`). Only whoever holds the phone reads this answer.
+    // `erase` checks it again on the account it reads, under a condition on the factor as read.
+    if account.as_ref().is_some_and(|a| a.factors.has_second_factor()) {
+        return Ok(factor_protected(partner));
+    }
     let deleted = match account {
         Some(account) => erase(app, mailer, partner, &account, DeletionChannel::Web).await,
         None => Err(ApiError::Unauthorized("account gone".into())),
@@ -299,6 +309,21 @@ async fn delete(
             format!("Your {} account and what was kept about it were deleted. You can close this page.", partner.name),
             Some("If you sign up again later, it will be a new account.".to_owned()),
         )),
+        // A factor enrolled after the account was read above.
+        Err(ApiError::InsufficientAuthentication(_)) => Ok(factor_protected(partner)),
         Err(other) => Err(other),
     }
+}
+
+/// The answer for an account with a second factor: not deleted here.
+fn factor_protected(partner: &Partner) -> Shown {
+    Shown::end(
+        403,
+        "Delete this account in the app",
+        format!(
+            "This {} account is protected by an authenticator app, so it cannot be deleted with a code by SMS alone. Sign in to the app with the app's code and delete it there, or ask {}'s support.",
+            partner.name, partner.name
+        ),
+        None,
+    )
 }

@@ -12,11 +12,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::email_delivery::{link_answer, send_link};
-use super::signed_in::{SignedIn, signed_in_account};
+use super::signed_in::{SignedIn, signed_in_for};
 use crate::App;
 use crate::admission::{RateClass, rate_limit, recipients};
 use crate::domain::email::EmailAddress;
 use crate::error::ApiError;
+use crate::factors::step_up::Guarded;
 use crate::http::request::json_body;
 use crate::http::response::{finish, json};
 use crate::mail::Mailer;
@@ -43,7 +44,7 @@ async fn add(
     mailer: &Mailer,
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let SignedIn { caller, account, .. } = signed_in_account(app, verifier, req, Method::PUT).await?;
+    let SignedIn { caller, account, .. } = signed_in_for(app, verifier, req, Method::PUT, Guarded::ChangeEmail).await?;
     rate_limit::check(app, &caller.client, RateClass::Contact).await?;
     let partner = &caller.partner;
     let body: AddEmailRequest = json_body(req)?;

@@ -41,6 +41,14 @@ pub(super) async fn erase(
         let Some(current) = app.store.account(user_id).await?.filter(|a| a.status == AccountStatus::Active) else {
             return Err(ApiError::Unauthorized("account gone".into()));
         };
+        // The deletion page proves the phone only: an account that has a factor by now (enrolled
+        // after the page read it) is not deleted there; the erasure is conditional on the factor
+        // as read here, so one enrolled later still fails it.
+        if channel == DeletionChannel::Web && current.factors.has_second_factor() {
+            return Err(ApiError::InsufficientAuthentication(crate::factors::step_up::Requirement::recent_aal2(
+                crate::factors::step_up::SecondElement::EnrolledFactor,
+            )));
+        }
         app.deletions.sweep_account(user_id).await?;
         let now = app.clock.now();
         let record = DeletionRecord {
@@ -79,8 +87,8 @@ mod tests {
     use crate::domain::send_limits::SendLimits;
     use crate::handlers::token::session_tokens::new_session;
     use crate::ports::{
-        AccountDeletions, Codes, Directory, Factors, Identifier, IssuedCode, MfaChallenge, PhoneKey, PhoneMove,
-        Profiles, Recipient, SendLogs, Sessions, StoredCode,
+        AccountDeletions, Codes, Directory, Factors, Identifier, IssuedCode, MfaChallenge, PendingTotp, PhoneKey,
+        PhoneMove, Profiles, Recipient, SendLogs, Sessions, StoredCode, TotpConfirmation,
     };
     use crate::security::code::CodePurpose;
     use crate::testing::{MemoryStore, TestApp, live_partner};
@@ -145,6 +153,36 @@ mod tests {
                     attempts_left: 5,
                 };
                 self.store.start_mfa_challenge(&challenge, &account.password_hash).await?;
+            }
+            self.store.erase_account(erasure).await
+        }
+
+        async fn deletion_records(&self, merchant_id: &str) -> Result<Vec<DeletionRecord>, StoreError> {
+            self.store.deletion_records(merchant_id).await
+        }
+    }
+
+    /// The memory store's deletion steps, with an authenticator enrolled (started and confirmed)
+    /// between the first sweep and the erasure.
+    struct EnrolmentBetweenSteps {
+        store: Arc<MemoryStore>,
+        erasures: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl AccountDeletions for EnrolmentBetweenSteps {
+        async fn sweep_account(&self, user_id: &str) -> Result<(), StoreError> {
+            self.store.sweep_account(user_id).await
+        }
+
+        async fn erase_account(&self, erasure: Erasure<'_>) -> Result<(), StoreError> {
+            if self.erasures.fetch_add(1, Ordering::SeqCst) == 0 {
+                let user_id = &erasure.account.user_id;
+                let pending =
+                    PendingTotp { factor_id: "f-racing".into(), sealed_secret: "s".into(), expires_at: i64::MAX };
+                self.store.start_totp_enrolment(user_id, &pending).await?;
+                let confirmation = TotpConfirmation { user_id, factor_id: "f-racing", step: 1, recovery: None, now: 0 };
+                self.store.confirm_totp(confirmation).await?;
             }
             self.store.erase_account(erasure).await
         }
@@ -292,5 +330,27 @@ mod tests {
         assert_eq!(racing.erasures.load(Ordering::SeqCst), 2);
         assert!(t.store.account(&user_id).await.unwrap().is_none());
         assert_eq!(t.store.mfa_challenge("racing-challenge").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_factor_enrolled_between_the_read_and_the_erasure_stops_a_deletion_by_the_page() {
+        // GIVEN an account without a factor, deleted on the deletion page (the phone proved only),
+        // and an authenticator enrolled right after the page's first read
+        let mut t = TestApp::new().await;
+        t.registered("+447871000045", "Erasure-pass-45").await;
+        let user_id = t.store.account_for_phone("+447871000045").await.unwrap();
+        let racing = Arc::new(EnrolmentBetweenSteps { store: t.store.clone(), erasures: AtomicUsize::new(0) });
+        t.app.deletions = racing.clone();
+        let account = t.store.account(&user_id).await.unwrap().unwrap();
+
+        // WHEN the page's deletion runs
+        let refused = erase(&t.app, &t.mailer, &live_partner(), &account, DeletionChannel::Web).await;
+
+        // THEN the erasure as read was refused (the factor is part of its condition), the next
+        // round found the factor and stopped, and the account is still there
+        assert!(matches!(refused, Err(ApiError::InsufficientAuthentication(_))), "{refused:?}");
+        assert_eq!(racing.erasures.load(Ordering::SeqCst), 1);
+        assert!(t.store.account(&user_id).await.unwrap().is_some());
+        assert!(t.store.deletion_records(&account.merchant_id).await.unwrap().is_empty());
     }
 }

@@ -40,6 +40,14 @@ pub(super) enum SecurityEvent {
     NewDeviceSignIn,
     /// The account is gone: nothing to undo, nothing to follow.
     AccountDeleted,
+    /// A recovery code stood in for the second factor (a sign-in or a step-up); `remaining` are left.
+    RecoveryCodeUsed {
+        remaining: usize,
+    },
+    /// The authenticator's codes are refused after `after` wrong ones, until a recovery code.
+    AuthenticatorBlocked {
+        after: u64,
+    },
 }
 
 impl SecurityEvent {
@@ -51,6 +59,8 @@ impl SecurityEvent {
             SecurityEvent::EmailChanged { .. } => "email_changed",
             SecurityEvent::NewDeviceSignIn => "new_device_sign_in",
             SecurityEvent::AccountDeleted => "account_deleted",
+            SecurityEvent::RecoveryCodeUsed { .. } => "recovery_code_used",
+            SecurityEvent::AuthenticatorBlocked { .. } => "authenticator_blocked",
         }
     }
 
@@ -62,6 +72,8 @@ impl SecurityEvent {
             SecurityEvent::EmailChanged { .. } => "Your email address was changed",
             SecurityEvent::NewDeviceSignIn => "New sign-in to your account",
             SecurityEvent::AccountDeleted => "Your account was deleted",
+            SecurityEvent::RecoveryCodeUsed { .. } => "A recovery code of your account was used",
+            SecurityEvent::AuthenticatorBlocked { .. } => "Codes from your authenticator app are blocked",
         }
     }
 
@@ -83,12 +95,21 @@ impl SecurityEvent {
             SecurityEvent::AccountDeleted => {
                 "Your account and what was kept about it were deleted, as asked. This cannot be undone.".to_owned()
             }
+            SecurityEvent::RecoveryCodeUsed { remaining } => format!(
+                "One of your recovery codes was used in place of your authenticator app. Unused recovery codes left: {remaining}."
+            ),
+            SecurityEvent::AuthenticatorBlocked { after } => format!(
+                "After {after} wrong codes, codes from your authenticator app no longer sign in to your account. \
+Sign in with one of your recovery codes to unblock them."
+            ),
         }
     }
 
     fn advice(&self) -> &'static str {
         match self {
-            SecurityEvent::PhoneChanged { .. } | SecurityEvent::EmailChanged { .. } => TAKEN_OVER,
+            SecurityEvent::PhoneChanged { .. }
+            | SecurityEvent::EmailChanged { .. }
+            | SecurityEvent::RecoveryCodeUsed { .. } => TAKEN_OVER,
             SecurityEvent::AccountDeleted => "If this was not you, tell the app's support.",
             _ => NOT_YOU,
         }
@@ -258,6 +279,8 @@ mod tests {
             SecurityEvent::EmailChanged { new_email: "a…@example.com".into() },
             SecurityEvent::NewDeviceSignIn,
             SecurityEvent::AccountDeleted,
+            SecurityEvent::RecoveryCodeUsed { remaining: 9 },
+            SecurityEvent::AuthenticatorBlocked { after: 100 },
         ];
         for event in events {
             let text = format!("{} {} {}", event.subject(), event.what(), event.advice());

@@ -13,10 +13,11 @@ use serde_json::json;
 use super::new_password::{sessions_to_revoke, vet_new_password};
 use super::notices::{SecurityEvent, confirmed_channels, notify};
 use super::password_check::reauthenticate;
-use super::signed_in::{SignedIn, signed_in_account};
+use super::signed_in::{SignedIn, signed_in_for};
 use crate::App;
 use crate::domain::password::Password;
 use crate::error::ApiError;
+use crate::factors::step_up::Guarded;
 use crate::http::request::json_body;
 use crate::http::response::{finish, json};
 use crate::mail::Mailer;
@@ -45,7 +46,8 @@ async fn change(
     mailer: &Mailer,
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let SignedIn { caller, principal, account } = signed_in_account(app, verifier, req, Method::PUT).await?;
+    let SignedIn { caller, principal, account } =
+        signed_in_for(app, verifier, req, Method::PUT, Guarded::ChangePassword).await?;
     let body: ChangeRequest = json_body(req)?;
     let new = Password::new(body.new_password)?;
     let now = app.clock.now();

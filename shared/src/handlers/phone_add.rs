@@ -23,6 +23,7 @@ use crate::admission::{RateClass, rate_limit, recipients};
 use crate::domain::kyc::KycLevel;
 use crate::domain::phone::PhoneNumber;
 use crate::error::ApiError;
+use crate::factors::step_up::Guarded;
 use crate::http::request::json_body;
 use crate::http::response::{finish, json};
 use crate::ports::{AccountRecord, Identifier, PhoneAddition, PhoneKey, Recipient};
@@ -41,10 +42,14 @@ pub async fn handle(app: &App, verifier: &AccessTokenVerifier, req: Request) -> 
 }
 
 async fn add(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Result<Response<Body>, ApiError> {
-    let SignedIn { caller, account, .. } = signed_in_account(app, verifier, req, Method::PUT).await?;
+    let signed_in = signed_in_account(app, verifier, req, Method::PUT).await?;
+    let body: AddPhoneRequest = json_body(req)?;
+    if body.code.is_none() {
+        signed_in.allowed(app, Guarded::ChangePhone)?;
+    }
+    let SignedIn { caller, account, .. } = signed_in;
     rate_limit::check(app, &caller.client, RateClass::Contact).await?;
     let partner = &caller.partner;
-    let body: AddPhoneRequest = json_body(req)?;
     let phone = PhoneNumber::parse(&body.phone)?;
     if account.phone.is_some() {
         return Err(ApiError::PhoneAlreadySet);

@@ -28,6 +28,7 @@ use crate::domain::email::EmailAddress;
 use crate::domain::partner::Partner;
 use crate::domain::phone::PhoneNumber;
 use crate::error::ApiError;
+use crate::factors::step_up::Guarded;
 use crate::http::request::json_body;
 use crate::http::response::{finish, json};
 use crate::mail::Mailer;
@@ -59,8 +60,12 @@ async fn change(
     mailer: &Mailer,
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let SignedIn { caller, account, .. } = signed_in_account(app, verifier, req, Method::PUT).await?;
+    let signed_in = signed_in_account(app, verifier, req, Method::PUT).await?;
     let body: ChangePhoneRequest = json_body(req)?;
+    if body.code.is_none() {
+        signed_in.allowed(app, Guarded::ChangePhone)?;
+    }
+    let SignedIn { caller, account, .. } = signed_in;
     // Asking sends an SMS to a new contact; confirming is a guess like any other code.
     rate_limit::check(app, &caller.client, if body.code.is_some() { RateClass::Verify } else { RateClass::Contact })
         .await?;

@@ -12,6 +12,7 @@ use super::sessions_list::live_sessions;
 use super::signed_in::{SignedIn, signed_in_account};
 use crate::App;
 use crate::error::ApiError;
+use crate::factors::step_up::{self, Guarded};
 use crate::http::response::{finish, no_content};
 use crate::security::access_token::AccessTokenVerifier;
 
@@ -27,9 +28,17 @@ fn session_id(req: &Request) -> Option<String> {
 }
 
 async fn end(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Result<Response<Body>, ApiError> {
-    let SignedIn { account, .. } = signed_in_account(app, verifier, req, Method::DELETE).await?;
+    let SignedIn { principal, account, .. } = signed_in_account(app, verifier, req, Method::DELETE).await?;
     let id = session_id(req).ok_or(ApiError::SessionNotFound)?;
     let now = app.clock.now();
+    // Ending another of the account's sessions is what ending the others is, one at a time: on an
+    // account with a factor it needs the step-up (a stolen session must not sign the owner out).
+    // Ending one's own is signing out, always allowed.
+    if id != principal.session_id {
+        let enrolled = account.factors.enrolled_methods();
+        step_up::check(&principal.assurance, Guarded::EndOtherSessions, &enrolled, now)
+            .map_err(ApiError::InsufficientAuthentication)?;
+    }
     let live = live_sessions(&*app.store, &account, now).await?;
     let session = live.iter().find(|s| s.session_id == id).ok_or(ApiError::SessionNotFound)?;
     app.store.revoke_session(&account.user_id, &session.session_id, now).await?;

@@ -8,9 +8,10 @@ use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 
 use super::sessions_list::live_sessions;
-use super::signed_in::{SignedIn, signed_in_account};
+use super::signed_in::{SignedIn, signed_in_for};
 use crate::App;
 use crate::error::ApiError;
+use crate::factors::step_up::Guarded;
 use crate::http::response::{finish, no_content};
 use crate::security::access_token::AccessTokenVerifier;
 
@@ -19,7 +20,8 @@ pub async fn handle(app: &App, verifier: &AccessTokenVerifier, req: Request) -> 
 }
 
 async fn end_others(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Result<Response<Body>, ApiError> {
-    let SignedIn { principal, account, .. } = signed_in_account(app, verifier, req, Method::DELETE).await?;
+    let SignedIn { principal, account, .. } =
+        signed_in_for(app, verifier, req, Method::DELETE, Guarded::EndOtherSessions).await?;
     let now = app.clock.now();
     let others = live_sessions(&*app.store, &account, now).await?;
     let mut ended = 0;

@@ -76,6 +76,11 @@ pub fn error(err: &ApiError) -> Response<Body> {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
         }
+        ApiError::InsufficientAuthentication(needed) => {
+            if let Ok(value) = HeaderValue::from_str(&needed.challenge()) {
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+            }
+        }
         _ => {}
     }
     response

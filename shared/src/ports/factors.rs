@@ -10,7 +10,8 @@
 
 use async_trait::async_trait;
 
-use super::{NewSession, StoreError};
+use super::{NewSession, Rotation, StoreError};
+use crate::factors::assurance::Method;
 
 /// An authenticator app's factor (TOTP), once its enrolment was verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +23,21 @@ pub struct TotpFactor {
     pub created_at: i64,
     /// The last time step a code was accepted for; no code of it or before it is accepted again.
     pub last_used_step: Option<i64>,
+    /// Wrong codes since the last success (a code or a recovery code); at the ceiling
+    /// (`WRONG_CODE_CEILING`) the app's codes are refused until a recovery code.
+    pub wrong_codes: u64,
+}
+
+/// Wrong authenticator codes an account takes between successes (NIST SP 800-63B 5.2.2), on top
+/// of the back-off that slows each streak: then the app's codes are refused, right or wrong, until
+/// a recovery code (or the partner's support) opens the account again, and the owner is told.
+pub const WRONG_CODE_CEILING: u64 = 100;
+
+impl TotpFactor {
+    /// Whether the app's codes are refused until a recovery code is used (`WRONG_CODE_CEILING`).
+    pub fn blocked(&self) -> bool {
+        self.wrong_codes >= WRONG_CODE_CEILING
+    }
 }
 
 /// The account's recovery codes: what is left of the set, as MACs under the set's own key
@@ -34,10 +50,31 @@ pub struct RecoverySet {
     pub created_at: i64,
 }
 
+/// An authenticator app being enrolled: made and shown, not yet proved by a code from the app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingTotp {
+    pub factor_id: String,
+    pub sealed_secret: String,
+    pub expires_at: i64,
+}
+
+/// What a verified enrolment writes: the factor, and the recovery codes made with the first one.
+pub struct TotpConfirmation<'a> {
+    pub user_id: &'a str,
+    pub factor_id: &'a str,
+    /// The step of the code that proved the app: no code of it or before it is accepted again.
+    pub step: i64,
+    /// A new recovery set (the first factor's), as sealed key and MACs; `None` keeps the set.
+    pub recovery: Option<RecoverySet>,
+    pub now: i64,
+}
+
 /// What protects an account beyond its password.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccountFactors {
     pub totp: Option<TotpFactor>,
+    /// An enrolment waiting for its first code (at most one; a new one replaces it).
+    pub pending_totp: Option<PendingTotp>,
     pub recovery: Option<RecoverySet>,
     /// Challenges started so far: an erasure is conditional on it, as on `sessionsStarted`.
     pub mfa_challenges: u64,
@@ -50,10 +87,17 @@ impl AccountFactors {
         self.totp.is_some()
     }
 
+    /// The methods the account's enrolled factors prove, as the step-up rules name them (empty:
+    /// no factor).
+    pub fn enrolled_methods(&self) -> Vec<Method> {
+        self.totp.iter().map(|_| Method::Otp).collect()
+    }
+
     /// The second-factor methods a challenge offers, as the `mfa_required` answer names them.
     pub fn offered(&self) -> Vec<&'static str> {
         let mut offered = Vec::new();
-        if self.totp.is_some() {
+        // An authenticator past the ceiling is not offered: only a recovery code opens it.
+        if self.totp.as_ref().is_some_and(|totp| !totp.blocked()) {
             offered.push("otp");
         }
         if self.recovery.as_ref().is_some_and(|set| !set.remaining.is_empty()) {
@@ -97,6 +141,16 @@ pub struct MfaCompletion<'a> {
     pub now: i64,
 }
 
+/// A step-up inside a live session, all or nothing: the proof spent on the account (if it is still
+/// active with the password checked), and the presented refresh token rotated into a successor
+/// that carries what this ceremony proved (`rotation.assurance`; the session stays the same
+/// session, and other chains of it keep what they had).
+pub struct StepUp<'a> {
+    pub rotation: Rotation<'a>,
+    pub checked_hash: &'a str,
+    pub proof: MfaProof<'a>,
+}
+
 /// The account's second factors, and sign-in challenges.
 #[async_trait]
 pub trait Factors: Send + Sync {
@@ -112,4 +166,22 @@ pub trait Factors: Send + Sync {
     /// The completion, all or nothing (`Conflict` if the challenge, the proof or the password is
     /// no longer as checked: of parallel completions, one wins).
     async fn complete_mfa_sign_in(&self, completion: MfaCompletion<'_>) -> Result<(), StoreError>;
+
+    /// The step-up (`Conflict` if the proof, the password, the session or the presented refresh
+    /// token is no longer as checked: of parallel step-ups with one code, one wins).
+    async fn step_up_session(&self, step_up: StepUp<'_>) -> Result<(), StoreError>;
+
+    /// Counts one wrong code of the authenticator `factor_id` of an active account; the count
+    /// after it, or `None` if the account or that factor is gone. A success (the completion or
+    /// step-up transaction) sets it back to nothing.
+    async fn count_wrong_code(&self, user_id: &str, factor_id: &str) -> Result<Option<u64>, StoreError>;
+
+    /// Keeps `pending` as the account's enrolment waiting for its first code, replacing any
+    /// earlier one, if the account is active and has no authenticator yet (`Conflict` otherwise).
+    async fn start_totp_enrolment(&self, user_id: &str, pending: &PendingTotp) -> Result<(), StoreError>;
+
+    /// Makes the pending enrolment `factor_id` the account's authenticator (with its recovery set),
+    /// if it is still the pending one, unexpired, and the account still has none: of parallel
+    /// verifications of one enrolment, one succeeds.
+    async fn confirm_totp(&self, confirmation: TotpConfirmation<'_>) -> Result<(), StoreError>;
 }

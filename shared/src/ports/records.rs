@@ -206,6 +206,11 @@ pub struct RefreshRecord {
     pub expires_at: i64,
     /// When it was first exchanged for a new token; reuse is allowed only for a short grace after.
     pub rotated_at: Option<i64>,
+    /// What the chain of tokens it belongs to proved, and when: its session's sign-in, or the
+    /// step-up that minted it (a step-up raises its own successors, never a sibling chain made by a
+    /// copy of a token used inside the grace). `None` for a token written before tokens carried it:
+    /// the session's sign-in then.
+    pub assurance: Option<Assurance>,
 }
 
 /// A session family: every refresh token descended from one sign-in.
@@ -222,7 +227,8 @@ pub struct SessionRecord {
     pub last_used_at: i64,
     /// The `X-Fingerprint` the app sent when the session started.
     pub fingerprint: Option<String>,
-    /// What its sign-in (or its last step-up) proved, and when; refreshes keep it.
+    /// What its sign-in proved, and when: what a refresh token written before tokens carried
+    /// their own assurance falls back to (a step-up raises its token chain, not the session).
     pub assurance: Assurance,
 }
 
@@ -260,6 +266,8 @@ pub struct Rotation<'a> {
     /// The presented token may already be rotated, but not before this time.
     pub rotated_not_before: i64,
     pub expires_at: i64,
+    /// What the successor carries: the presented token's assurance, or a step-up's.
+    pub assurance: &'a Assurance,
 }
 
 /// What `issue_code` stores: a code that was sent, or a decoy that was not (see

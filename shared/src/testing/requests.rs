@@ -51,11 +51,18 @@ pub fn request(event: &str, body: Value, headers: &[(&'static str, &str)]) -> Re
 pub struct Reply {
     pub status: u16,
     pub body: Value,
+    /// The `WWW-Authenticate` header, where a 401 carries one.
+    pub www_authenticate: Option<String>,
 }
 
 impl From<Response<Body>> for Reply {
     fn from(response: Response<Body>) -> Reply {
         let body = serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null);
-        Reply { status: response.status().as_u16(), body }
+        let www_authenticate = response
+            .headers()
+            .get(lambda_http::http::header::WWW_AUTHENTICATE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        Reply { status: response.status().as_u16(), body, www_authenticate }
     }
 }

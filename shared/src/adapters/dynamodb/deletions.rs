@@ -84,8 +84,8 @@ impl AccountDeletions for DynamoStore {
         let mut vals = values([(":active", status_value(AccountStatus::Active)), (":hash", s(&account.password_hash))]);
         // Everything the erasure's keys come from, and every count of things filed under the
         // account, as read before the sweep: a sign-in, a phone or email change, a pending address,
-        // or a code sent to a new number since then makes the erasure fail, and the next round
-        // sweeps and erases what it made.
+        // a code sent to a new number or a factor enrolled since then makes the erasure fail, and
+        // the next round sweeps and erases what it made (or, on the deletion page, refuses).
         let as_read = [
             number_as_read("sessionsStarted", account.sessions_started, &mut vals),
             number_as_read("profileVersion", account.profile_version, &mut vals),
@@ -94,6 +94,7 @@ impl AccountDeletions for DynamoStore {
             text_as_read("phone", account.phone.as_deref(), &mut vals),
             text_as_read("email", account.email.as_deref(), &mut vals),
             text_as_read("pendingEmailToken", account.pending_email_token.as_deref(), &mut vals),
+            text_as_read("totpId", account.factors.totp.as_ref().map(|t| t.factor_id.as_str()), &mut vals),
         ]
         .join(" AND ");
         let mut items = vec![self.delete(

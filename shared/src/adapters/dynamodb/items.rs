@@ -13,8 +13,8 @@ use crate::domain::send_limits::SendLog;
 use crate::domain::signin_backoff::SigninBackoff;
 use crate::factors::assurance::{Assurance, Method};
 use crate::ports::{
-    AccountFactors, AccountRecord, AccountStatus, EmailTokenRecord, Identifier, PhoneClaim, PhoneKey, RecoverySet,
-    RefreshRecord, SessionRecord, StoreError, StoredCode, Streak, TotpFactor,
+    AccountFactors, AccountRecord, AccountStatus, EmailTokenRecord, Identifier, PendingTotp, PhoneClaim, PhoneKey,
+    RecoverySet, RefreshRecord, SessionRecord, StoreError, StoredCode, Streak, TotpFactor,
 };
 use crate::security::code::CodePurpose;
 
@@ -232,6 +232,7 @@ fn account_factors(item: &Item) -> Result<AccountFactors, StoreError> {
             sealed_secret: get_s(item, "totpSecret")?,
             created_at: get_n(item, "totpCreatedAt")?,
             last_used_step: get_opt_n(item, "totpLastStep")?,
+            wrong_codes: get_opt_n(item, "totpWrongCodes")?.unwrap_or(0),
         }),
         None => None,
     };
@@ -245,7 +246,15 @@ fn account_factors(item: &Item) -> Result<AccountFactors, StoreError> {
         }),
         None => None,
     };
-    Ok(AccountFactors { totp, recovery, mfa_challenges: get_opt_n(item, "mfaChallenges")?.unwrap_or(0) })
+    let pending_totp = match get_opt_s(item, "totpPendingId") {
+        Some(factor_id) => Some(PendingTotp {
+            factor_id,
+            sealed_secret: get_s(item, "totpPendingSecret")?,
+            expires_at: get_n(item, "totpPendingExpiresAt")?,
+        }),
+        None => None,
+    };
+    Ok(AccountFactors { totp, pending_totp, recovery, mfa_challenges: get_opt_n(item, "mfaChallenges")?.unwrap_or(0) })
 }
 
 impl TryFrom<&Item> for AccountRecord {
@@ -364,6 +373,11 @@ impl TryFrom<&Item> for RefreshRecord {
             session_id: get_s(item, "sessionId")?,
             expires_at: get_n(item, "expiresAt")?,
             rotated_at: get_opt_n(item, "rotatedAt")?,
+            // Tokens written before they carried it have no `authTime`: the session's then.
+            assurance: match get_opt_n::<i64>(item, "authTime")? {
+                Some(_) => Some(assurance(item)?),
+                None => None,
+            },
         })
     }
 }

@@ -5,6 +5,7 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 
 use super::items::*;
 use super::table::{DynamoStore, Values, values};
+use crate::factors::assurance::Assurance;
 use crate::ports::{AccountStatus, NewSession, RefreshRecord, Rotation, SessionRecord, Sessions, StoreError};
 
 fn refresh_item(
@@ -14,6 +15,7 @@ fn refresh_item(
     session_id: &str,
     created_at: i64,
     expires_at: i64,
+    assurance: &Assurance,
 ) -> Item {
     let mut item = item_key(refresh_pk(hash), REFRESH_SK);
     item.extend([
@@ -23,11 +25,44 @@ fn refresh_item(
         ("createdAt".to_owned(), n(created_at)),
         ("expiresAt".to_owned(), n(expires_at)),
         ("ttl".to_owned(), n(expires_at)),
+        ("amr".to_owned(), methods_value(assurance)),
+        ("authTime".to_owned(), n(assurance.auth_time())),
     ]);
     item
 }
 
 impl DynamoStore {
+    /// The writes of one rotation: the presented token marked rotated (its first rotation time
+    /// kept, so the grace never restarts), the session touched, the successor (with the assurance
+    /// it carries) and its index entry.
+    pub(super) fn rotation_writes(&self, rotation: &Rotation<'_>) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let successor = refresh_item(
+            &rotation.new_hash,
+            rotation.user_id,
+            rotation.merchant_id,
+            rotation.session_id,
+            rotation.now,
+            rotation.expires_at,
+            rotation.assurance,
+        );
+        Ok(vec![
+            self.update(
+                item_key(refresh_pk(rotation.presented_hash), REFRESH_SK),
+                "SET rotatedAt = if_not_exists(rotatedAt, :now)",
+                "attribute_exists(pk) AND (attribute_not_exists(rotatedAt) OR rotatedAt >= :since)",
+                values([(":now", n(rotation.now)), (":since", n(rotation.rotated_not_before))]),
+            )?,
+            self.update(
+                item_key(user_pk(rotation.user_id), session_sk(rotation.session_id)),
+                "SET lastUsedAt = :now",
+                "attribute_exists(pk) AND attribute_not_exists(revokedAt) AND expiresAt > :now",
+                values([(":now", n(rotation.now))]),
+            )?,
+            self.put(successor, Some("attribute_not_exists(pk)"), Values::new())?,
+            self.index_write(rotation.user_id, refresh_pk(&rotation.new_hash), REFRESH_SK, rotation.expires_at)?,
+        ])
+    }
+
     /// The session family item and its first refresh token, for a transaction that does more.
     pub(super) fn session_writes(
         &self,
@@ -56,6 +91,7 @@ impl DynamoStore {
             &session.session_id,
             session.created_at,
             session.expires_at,
+            &session.assurance,
         );
         Ok(vec![
             self.put(family, Some("attribute_not_exists(pk)"), Values::new())?,
@@ -119,31 +155,7 @@ impl Sessions for DynamoStore {
     }
 
     async fn rotate_refresh_token(&self, rotation: Rotation<'_>) -> Result<(), StoreError> {
-        let successor = refresh_item(
-            &rotation.new_hash,
-            rotation.user_id,
-            rotation.merchant_id,
-            rotation.session_id,
-            rotation.now,
-            rotation.expires_at,
-        );
-        let items = vec![
-            // The first rotation time is kept, so the grace never restarts.
-            self.update(
-                item_key(refresh_pk(rotation.presented_hash), REFRESH_SK),
-                "SET rotatedAt = if_not_exists(rotatedAt, :now)",
-                "attribute_exists(pk) AND (attribute_not_exists(rotatedAt) OR rotatedAt >= :since)",
-                values([(":now", n(rotation.now)), (":since", n(rotation.rotated_not_before))]),
-            )?,
-            self.update(
-                item_key(user_pk(rotation.user_id), session_sk(rotation.session_id)),
-                "SET lastUsedAt = :now",
-                "attribute_exists(pk) AND attribute_not_exists(revokedAt) AND expiresAt > :now",
-                values([(":now", n(rotation.now))]),
-            )?,
-            self.put(successor, Some("attribute_not_exists(pk)"), Values::new())?,
-            self.index_write(rotation.user_id, refresh_pk(&rotation.new_hash), REFRESH_SK, rotation.expires_at)?,
-        ];
+        let items = self.rotation_writes(&rotation)?;
         self.transact("TransactWriteItems rotate refresh token", items).await
     }
 

@@ -19,13 +19,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lambda_http::{Body, Response};
 
 use super::new_device::DeviceNotice;
+use super::second_element::{self, Opened, SecondElement};
 use super::session_tokens::{access_token_for, new_session, token_response};
 use crate::App;
 use crate::admission::Caller;
 use crate::error::ApiError;
 use crate::factors::assurance::{Assurance, Method};
-use crate::factors::recovery::{self, RecoveryCode, SetBinding, SetKey};
-use crate::factors::totp::{Authenticator, TotpSecret};
 use crate::handlers::password_check::reserve_check;
 use crate::handlers::race_backoff;
 use crate::mail::Mailer;
@@ -73,12 +72,6 @@ pub(super) async fn open_challenge(
     Ok(ApiError::MfaRequired { mfa_token: token, factors: account.factors.offered(), expires_in: CHALLENGE_TTL_SECS })
 }
 
-/// What the client sent as the second element.
-pub(super) enum SecondElement {
-    Otp(String),
-    RecoveryCode(String),
-}
-
 pub(super) async fn mfa_grant(
     app: &App,
     issuer: &TokenIssuer,
@@ -104,22 +97,10 @@ pub(super) async fn mfa_grant(
         .ok_or_else(|| ApiError::Internal(format!("account {} has neither phone nor email", account.user_id)))?;
     // The secret the element is checked with is opened (KMS) before anything is counted: a KMS
     // outage is no wrong code.
-    let opened = match (&element, &account.factors.totp, &account.factors.recovery) {
-        (SecondElement::Otp(_), Some(totp), _) => {
-            let secret = app.sealer.open(&account.user_id, &totp.sealed_secret).await?;
-            Opened::Authenticator(
-                Authenticator::new(&TotpSecret::from_bytes(&secret), "registration", "account")
-                    .map_err(ApiError::Internal)?,
-            )
-        }
-        (SecondElement::RecoveryCode(_), _, Some(set)) => {
-            Opened::SetKey(SetKey::from_bytes(&app.sealer.open(&account.user_id, &set.sealed_key).await?))
-        }
-        _ => Opened::Nothing,
-    };
+    let opened = second_element::open(app, &account, &element).await?;
     // Counted before the code is compared, in the same streaks as passwords.
     let check = reserve_check(&*app.store, &*app.clock, identifier.as_ref(), &account.user_id).await?;
-    let attempt = Attempt { app, issuer, caller, challenge: &challenge, account: &account, now };
+    let attempt = Attempt { app, issuer, mailer, caller, challenge: &challenge, account: &account, now };
     match attempt.complete(&digest, &element, &opened).await {
         Ok((response, method)) => {
             // The sign-in is done: a streak that cannot be cleared now (a parallel check holds it)
@@ -128,6 +109,7 @@ pub(super) async fn mfa_grant(
                 tracing::warn!(error = %err, "sign-in streaks not cleared after a completed sign-in");
             }
             response.1.send(app, mailer, &caller.partner, &account, now).await;
+            second_element::tell_if_recovery(app, mailer, &caller.partner, &account, method, now).await;
             tracing::info!(user_id = %account.user_id, method = method.as_str(), "signed in with a second factor");
             Ok(response.0)
         }
@@ -142,18 +124,11 @@ pub(super) async fn mfa_grant(
     }
 }
 
-/// What the second element is checked with, opened from its sealed form.
-enum Opened {
-    Authenticator(Authenticator),
-    SetKey(SetKey),
-    /// The account has no factor of the element's kind: every code is wrong.
-    Nothing,
-}
-
 /// One try at completing a challenge, once it is counted.
 struct Attempt<'a> {
     app: &'a App,
     issuer: &'a TokenIssuer,
+    mailer: &'a Mailer,
     caller: &'a Caller,
     challenge: &'a MfaChallenge,
     account: &'a AccountRecord,
@@ -176,28 +151,9 @@ impl Attempt<'_> {
         if app.store.spend_mfa_attempt(digest, now).await?.is_none() {
             return Err(invalid());
         }
-        let (proof, method) = match element {
-            SecondElement::Otp(code) => {
-                let (Some(totp), Opened::Authenticator(authenticator)) = (&account.factors.totp, opened) else {
-                    return Err(invalid());
-                };
-                // As authenticator apps show it ("123 456"), or pasted with a line break.
-                let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-                let Some(step) = authenticator.accept(&code, now, totp.last_used_step) else { return Err(invalid()) };
-                (MfaProof::Totp { factor_id: &totp.factor_id, step }, Method::Otp)
-            }
-            SecondElement::RecoveryCode(typed) => {
-                let (Some(set), Opened::SetKey(key)) = (&account.factors.recovery, opened) else {
-                    return Err(invalid());
-                };
-                let Some(typed) = RecoveryCode::parse(typed) else { return Err(invalid()) };
-                let binding =
-                    SetBinding { merchant: &account.merchant_id, user_id: &account.user_id, set_id: &set.set_id };
-                let Some(mac) = recovery::matching(key, binding, &typed, &set.remaining) else {
-                    return Err(invalid());
-                };
-                (MfaProof::Recovery { set_id: &set.set_id, mac }, Method::Recovery)
-            }
+        let Some((proof, method)) = second_element::check(account, element, opened, now) else {
+            second_element::count_if_wrong_code(app, self.mailer, &self.caller.partner, account, element, now).await;
+            return Err(invalid());
         };
         let assurance = Assurance::proved(&[Method::Pwd, method], now);
         let fingerprint = self.challenge.fingerprint.as_deref();
@@ -253,24 +209,12 @@ impl Attempt<'_> {
     /// Whether the challenge, the proof and the password are still as checked.
     async fn still_spendable(&self, digest: &str, proof: MfaProof<'_>) -> Result<bool, ApiError> {
         let live = self.app.store.mfa_challenge(digest).await?.is_some_and(|c| c.expires_at > self.now);
-        let account = self.app.store.account(&self.account.user_id).await?;
-        let Some(account) = account.filter(|a| live && a.password_hash == self.account.password_hash) else {
-            return Ok(false);
-        };
-        Ok(match proof {
-            MfaProof::Totp { factor_id, step } => account
-                .factors
-                .totp
-                .is_some_and(|t| t.factor_id == factor_id && t.last_used_step.is_none_or(|last| last < step)),
-            MfaProof::Recovery { set_id, mac } => {
-                account.factors.recovery.is_some_and(|r| r.set_id == set_id && r.remaining.iter().any(|m| m == mac))
-            }
-        })
+        Ok(live && second_element::still_spendable(self.app, self.account, proof).await?)
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     #![allow(clippy::unwrap_used)]
     use std::sync::Arc;
 
@@ -278,15 +222,16 @@ mod tests {
 
     use super::*;
     use crate::factors::recovery::new_set;
+    use crate::factors::totp::{Authenticator, TotpSecret};
     use crate::ports::{AccountFactors, RecoverySet, TotpFactor};
     use crate::testing::{MERCHANT, Reply, TestApp, request};
 
-    const PHONE: &str = "+447871000061";
-    const PASSWORD: &str = "Second-factor-61";
+    pub(in crate::handlers::token) const PHONE: &str = "+447871000061";
+    pub(in crate::handlers::token) const PASSWORD: &str = "Second-factor-61";
 
     /// An account with a TOTP factor and recovery codes, as an enrolment would leave it: its
     /// authenticator and the codes shown.
-    async fn protected(t: &TestApp) -> (Authenticator, Vec<String>) {
+    pub(in crate::handlers::token) async fn protected(t: &TestApp) -> (Authenticator, Vec<String>) {
         t.registered(PHONE, PASSWORD).await;
         let user_id = t.store.account_for_phone(PHONE).await.unwrap();
         let secret = TotpSecret::generate();
@@ -295,13 +240,20 @@ mod tests {
         let sealed_key = t.app.sealer.seal(&user_id, set.key.expose()).await.unwrap();
         let now = t.app.clock.now();
         let factors = AccountFactors {
-            totp: Some(TotpFactor { factor_id: "f1".into(), sealed_secret, created_at: now, last_used_step: None }),
+            totp: Some(TotpFactor {
+                factor_id: "f1".into(),
+                sealed_secret,
+                created_at: now,
+                last_used_step: None,
+                wrong_codes: 0,
+            }),
             recovery: Some(RecoverySet {
                 set_id: set.set_id.clone(),
                 sealed_key,
                 remaining: set.sealed.clone(),
                 created_at: now,
             }),
+            pending_totp: None,
             mfa_challenges: 0,
         };
         t.store.set_factors(&user_id, factors).await;
@@ -309,7 +261,7 @@ mod tests {
         (Authenticator::new(&secret, "registration", "account").unwrap(), shown)
     }
 
-    async fn grant(t: &TestApp, body: Value) -> Reply {
+    pub(in crate::handlers::token) async fn grant(t: &TestApp, body: Value) -> Reply {
         let req = request(include_str!("../../../../events/token-password.json"), body, &[]);
         match super::super::handle(&t.app, &t.issuer, &t.mailer, req).await {
             Ok(response) => Reply::from(response),
@@ -318,17 +270,17 @@ mod tests {
     }
 
     /// The `mfa_token` of a sign-in with the right password.
-    async fn challenge(t: &TestApp) -> String {
+    pub(in crate::handlers::token) async fn challenge(t: &TestApp) -> String {
         let asked = t.sign_in(PHONE, PASSWORD).await;
         assert_eq!((asked.status, &asked.body["error"]), (403, &Value::from("mfa_required")), "{:?}", asked.body);
         asked.body["data"]["mfaToken"].as_str().unwrap().to_owned()
     }
 
-    async fn with_code(t: &TestApp, token: &str, otp: &str) -> Reply {
+    pub(in crate::handlers::token) async fn with_code(t: &TestApp, token: &str, otp: &str) -> Reply {
         grant(t, json!({ "grant_type": "mfa", "mfa_token": token, "otp": otp })).await
     }
 
-    fn claims(tokens: &Reply) -> Value {
+    pub(in crate::handlers::token) fn claims(tokens: &Reply) -> Value {
         let token = tokens.body["access_token"].as_str().unwrap();
         let payload = token.split('.').nth(1).unwrap();
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
@@ -416,6 +368,51 @@ mod tests {
         assert_eq!(grant(&t, body(&challenge(&t).await)).await.body["error"], "invalid_grant");
         let data = t.sign_in(PHONE, PASSWORD).await.body["data"].clone();
         assert_eq!(data["factors"], json!(["otp", "recovery_code"]), "nine codes are left");
+    }
+
+    #[tokio::test]
+    async fn a_recovery_code_used_is_told_to_the_owner_with_how_many_are_left_and_a_code_is_not() {
+        // GIVEN an account with an authenticator and ten recovery codes
+        let t = TestApp::new().await;
+        let (app, codes) = protected(&t).await;
+        let before = t.sms.to(PHONE).len();
+        // WHEN it signs in with the app's code, then with a recovery code
+        let with_app = with_code(&t, &challenge(&t).await, &app.code_at(t.app.clock.now())).await;
+        assert_eq!((with_app.status, t.sms.to(PHONE).len()), (200, before), "an app code is the usual way: no notice");
+        let body = json!({ "grant_type": "mfa", "mfa_token": challenge(&t).await, "recovery_code": codes[0] });
+        assert_eq!(grant(&t, body).await.status, 200);
+        // THEN the owner's phone is told, with the nine codes left, and no code in the text
+        let told = t.sms.to(PHONE);
+        assert_eq!(told.len(), before + 1, "{told:?}");
+        let notice = told.last().unwrap();
+        assert!(notice.contains("recovery code") && notice.contains("Unused recovery codes left: 9"), "{notice}");
+        assert!(!notice.contains(&codes[0][..5]), "{notice}");
+    }
+
+    #[tokio::test]
+    async fn the_hundredth_wrong_code_blocks_the_app_until_a_recovery_code_and_tells_the_owner() {
+        // GIVEN an account whose authenticator has taken 99 wrong codes since its last success
+        let t = TestApp::new().await;
+        let (app, codes) = protected(&t).await;
+        let user_id = t.store.account_for_phone(PHONE).await.unwrap();
+        let mut factors = crate::ports::Directory::account(&*t.store, &user_id).await.unwrap().unwrap().factors;
+        factors.totp.as_mut().unwrap().wrong_codes = 99;
+        t.store.set_factors(&user_id, factors).await;
+        let before = t.sms.to(PHONE).len();
+        // WHEN the hundredth wrong code comes
+        assert_eq!(with_code(&t, &challenge(&t).await, "000000").await.body["error"], "invalid_grant");
+        // THEN the owner is told, and the app's right code is refused like a wrong one
+        let told = t.sms.to(PHONE);
+        assert_eq!(told.len(), before + 1, "{told:?}");
+        assert!(told.last().unwrap().contains("After 100 wrong codes"), "{told:?}");
+        let refused = with_code(&t, &challenge(&t).await, &app.code_at(t.app.clock.now())).await;
+        assert_eq!((refused.status, &refused.body["error"]), (400, &json!("invalid_grant")));
+        // AND a recovery code opens the account and unblocks the app's codes
+        let body = json!({ "grant_type": "mfa", "mfa_token": challenge(&t).await, "recovery_code": codes[1] });
+        assert_eq!(grant(&t, body).await.status, 200);
+        t.clock.advance(30);
+        let again = with_code(&t, &challenge(&t).await, &app.code_at(t.app.clock.now())).await;
+        assert_eq!(again.status, 200, "{:?}", again.body);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

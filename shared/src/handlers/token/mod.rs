@@ -1,15 +1,19 @@
 //! `POST /oauth/token`, the OAuth 2.0 token endpoint (RFC 6749): `grant_type=password` (the username
 //! is the phone, in any spelling signup accepts, or a confirmed email address) and
-//! `grant_type=refresh_token`, and `grant_type=mfa` (the second step of a sign-in on an account
-//! with a second factor), as JSON or as a form. Errors carry the RFC 6749 section 5.2 code in
-//! `error`, inside the usual envelope. One module per grant (`password`, `refresh`, `mfa`), and the
-//! session start and token response they and the signup confirmations share (`session_tokens`).
+//! `grant_type=refresh_token`, `grant_type=mfa` (the second step of a sign-in on an account with a
+//! second factor) and `grant_type=step_up` (both elements again, inside a session, for operations
+//! that ask for a recent `aal2`), as JSON or as a form. Errors carry the RFC 6749 section 5.2 code
+//! in `error`, inside the usual envelope. One module per grant (`password`, `refresh`, `mfa`,
+//! `step_up`), the check of a second element two of them share (`second_element`), and the session
+//! start and token response they and the signup confirmations share (`session_tokens`).
 
 mod mfa;
 mod new_device;
 mod password;
 mod refresh;
+mod second_element;
 pub(in crate::handlers) mod session_tokens;
+mod step_up;
 
 pub use refresh::REFRESH_GRACE_SECS;
 
@@ -26,6 +30,7 @@ use crate::http::request::{json_or_form_body, require_method};
 use crate::http::response::finish;
 use crate::mail::Mailer;
 use crate::security::tokens::TokenIssuer;
+use second_element::SecondElement;
 
 #[derive(Deserialize)]
 struct TokenRequest {
@@ -73,16 +78,31 @@ async fn token(app: &App, issuer: &TokenIssuer, mailer: &Mailer, req: &Request) 
         },
         Some("mfa") => match (body.mfa_token, body.otp, body.recovery_code) {
             (Some(token), Some(otp), None) => {
-                mfa::mfa_grant(app, issuer, mailer, &caller, &token, mfa::SecondElement::Otp(otp)).await
+                mfa::mfa_grant(app, issuer, mailer, &caller, &token, SecondElement::Otp(otp)).await
             }
             (Some(token), None, Some(code)) => {
-                mfa::mfa_grant(app, issuer, mailer, &caller, &token, mfa::SecondElement::RecoveryCode(code)).await
+                mfa::mfa_grant(app, issuer, mailer, &caller, &token, SecondElement::RecoveryCode(code)).await
             }
             _ => Err(ApiError::invalid_request("grant_type=mfa needs mfa_token and one of otp or recovery_code.")),
         },
+        Some("step_up") => {
+            let element = match (body.otp, body.recovery_code) {
+                (Some(otp), None) => Some(SecondElement::Otp(otp)),
+                (None, Some(code)) => Some(SecondElement::RecoveryCode(code)),
+                _ => None,
+            };
+            match (body.refresh_token, body.password, element) {
+                (Some(token), Some(password), Some(element)) => {
+                    step_up::step_up_grant(app, issuer, mailer, &caller, token, password, element).await
+                }
+                _ => Err(ApiError::invalid_request(
+                    "grant_type=step_up needs refresh_token, password and one of otp or recovery_code.",
+                )),
+            }
+        }
         Some(_) => Err(ApiError::OAuth {
             error: OAuthError::UnsupportedGrantType,
-            message: "Supported grant types are password, refresh_token and mfa.",
+            message: "Supported grant types are password, refresh_token, mfa and step_up.",
         }),
         None => Err(ApiError::invalid_request("grant_type is required.")),
     }

@@ -9,29 +9,41 @@ use super::session_tokens::{access_token_for, token_response};
 use crate::App;
 use crate::admission::Caller;
 use crate::error::ApiError;
-use crate::ports::{AccountStatus, Rotation, StoreError};
+use crate::handlers::race_backoff;
+use crate::ports::{AccountRecord, AccountStatus, RefreshRecord, Rotation, SessionRecord, StoreError};
 use crate::security::tokens::{RefreshToken, TokenIssuer};
 
 pub const REFRESH_GRACE_SECS: i64 = 10;
 /// Real tokens are 43 characters; anything much longer is not one of ours.
 const MAX_TOKEN_LEN: usize = 256;
 
-fn invalid_token() -> ApiError {
+pub(super) fn invalid_token() -> ApiError {
     ApiError::invalid_grant("The refresh token is invalid, expired or revoked. Sign in again.")
 }
 
-pub(super) async fn refresh_grant(
+/// A presented refresh token, and the live session and active account it belongs to.
+pub(super) struct Presented {
+    /// The token's digest, as stored.
+    pub hash: String,
+    pub record: RefreshRecord,
+    pub session: SessionRecord,
+    pub account: AccountRecord,
+}
+
+/// The session `token` belongs to, if the token is this partner's, unexpired, not rotated longer
+/// than the grace ago (a reuse after it revokes the whole family: the token leaked), and its
+/// session and account are live.
+pub(super) async fn presented_session(
     app: &App,
-    issuer: &TokenIssuer,
     caller: &Caller,
     token: String,
-) -> Result<Response<Body>, ApiError> {
+    now: i64,
+) -> Result<Presented, ApiError> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(invalid_token());
     }
     let presented = RefreshToken::from_client(token);
     let hash = presented.digest();
-    let now = app.clock.now();
     let record = app.store.refresh_token(&hash).await?.ok_or_else(invalid_token)?;
     if record.merchant_id != caller.merchant_id() || record.expires_at <= now {
         return Err(invalid_token());
@@ -49,27 +61,66 @@ pub(super) async fn refresh_grant(
     let session = session?
         .filter(|s| s.is_live(now, account.credential_version) && s.created_at >= account.valid_after)
         .ok_or_else(invalid_token)?;
+    Ok(Presented { hash, record, session, account })
+}
 
-    // The session's assurance as its sign-in left it: a refresh proves the token, not a factor.
-    let access_token =
-        access_token_for(issuer, caller, &record.user_id, &record.session_id, &session.assurance, now).await?;
-    let next = RefreshToken::generate();
-    let rotation = Rotation {
-        presented_hash: &hash,
-        user_id: &record.user_id,
-        merchant_id: &record.merchant_id,
-        session_id: &record.session_id,
-        new_hash: next.digest(),
-        now,
-        rotated_not_before: now - REFRESH_GRACE_SECS,
-        expires_at: session.expires_at,
-    };
-    match app.store.rotate_refresh_token(rotation).await {
-        Ok(()) => {}
-        Err(StoreError::Conflict) => return Err(invalid_token()),
-        Err(other) => return Err(other.into()),
+pub(super) async fn refresh_grant(
+    app: &App,
+    issuer: &TokenIssuer,
+    caller: &Caller,
+    token: String,
+) -> Result<Response<Body>, ApiError> {
+    let now = app.clock.now();
+    let Presented { hash, record, session, .. } = presented_session(app, caller, token, now).await?;
+    // What the token's chain proved (its sign-in, or the step-up that minted it), never more: a
+    // refresh proves the token, not a factor.
+    let assurance = record.assurance.clone().unwrap_or_else(|| session.assurance.clone());
+    let access_token = access_token_for(issuer, caller, &record.user_id, &record.session_id, &assurance, now).await?;
+    for round in 0..ROTATION_TRIES {
+        if round > 0 {
+            race_backoff(round).await;
+        }
+        let next = RefreshToken::generate();
+        let rotation = Rotation {
+            presented_hash: &hash,
+            user_id: &record.user_id,
+            merchant_id: &record.merchant_id,
+            session_id: &record.session_id,
+            new_hash: next.digest(),
+            now,
+            rotated_not_before: now - REFRESH_GRACE_SECS,
+            expires_at: session.expires_at,
+            assurance: &assurance,
+        };
+        match app.store.rotate_refresh_token(rotation).await {
+            Ok(()) => return Ok(token_response(access_token, caller, &record.user_id, &next)),
+            // The token was rotated past its grace or the session ended meanwhile; otherwise the
+            // rotation met another transaction in flight on the same items (a parallel refresh or
+            // step-up), and tries again.
+            Err(StoreError::Conflict) => {
+                if !still_rotatable(app, &hash, &record, now).await? {
+                    return Err(invalid_token());
+                }
+            }
+            Err(other) => return Err(other.into()),
+        }
     }
-    Ok(token_response(access_token, caller, &record.user_id, &next))
+    tracing::warn!(rounds = ROTATION_TRIES, "refresh kept meeting transactions in flight");
+    Err(ApiError::Unavailable)
+}
+
+/// Rotations that keep meeting transactions in flight (not a spent token) before a 503.
+const ROTATION_TRIES: u64 = 3;
+
+/// Whether the presented token may still be rotated (unrotated, or inside its grace) and its
+/// session is still unrevoked and unexpired.
+pub(super) async fn still_rotatable(app: &App, hash: &str, record: &RefreshRecord, now: i64) -> Result<bool, ApiError> {
+    let usable = |t: RefreshRecord| t.rotated_at.is_none_or(|at| at >= now - REFRESH_GRACE_SECS);
+    if !app.store.refresh_token(hash).await?.is_some_and(usable) {
+        return Ok(false);
+    }
+    let session = app.store.session(&record.user_id, &record.session_id).await?;
+    Ok(session.is_some_and(|s| !s.revoked && s.expires_at > now))
 }
 
 #[cfg(test)]

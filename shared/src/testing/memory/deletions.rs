@@ -37,7 +37,9 @@ impl AccountDeletions for MemoryStore {
                 && account.factors.mfa_challenges == expected.factors.mfa_challenges
                 && account.phone == expected.phone
                 && account.email == expected.email
-                && account.pending_email_token == expected.pending_email_token,
+                && account.pending_email_token == expected.pending_email_token
+                && account.factors.totp.as_ref().map(|t| &t.factor_id)
+                    == expected.factors.totp.as_ref().map(|t| &t.factor_id),
         )?;
         let user_id = expected.user_id.clone();
         let merchant_id = expected.merchant_id.clone();

@@ -5,6 +5,39 @@ use async_trait::async_trait;
 use super::{MemoryStore, require};
 use crate::ports::*;
 
+/// The condition that `proof` is still there to spend.
+fn proof_spendable(factors: &AccountFactors, proof: MfaProof<'_>) -> Result<(), StoreError> {
+    require(match proof {
+        MfaProof::Totp { factor_id, step } => factors
+            .totp
+            .as_ref()
+            .is_some_and(|totp| totp.factor_id == factor_id && totp.last_used_step.is_none_or(|last| last < step)),
+        MfaProof::Recovery { set_id, mac } => {
+            factors.recovery.as_ref().is_some_and(|set| set.set_id == set_id && set.remaining.iter().any(|m| m == mac))
+        }
+    })
+}
+
+/// Spends `proof`, once `proof_spendable` held.
+fn spend(factors: &mut AccountFactors, proof: MfaProof<'_>) {
+    match proof {
+        MfaProof::Totp { step, .. } => {
+            if let Some(totp) = factors.totp.as_mut() {
+                totp.last_used_step = Some(step);
+            }
+        }
+        MfaProof::Recovery { mac, .. } => {
+            if let Some(set) = factors.recovery.as_mut() {
+                set.remaining.retain(|m| m != mac);
+            }
+        }
+    }
+    // A success, by either element, starts the count of wrong codes again.
+    if let Some(totp) = factors.totp.as_mut() {
+        totp.wrong_codes = 0;
+    }
+}
+
 #[async_trait]
 impl Factors for MemoryStore {
     async fn start_mfa_challenge(&self, challenge: &MfaChallenge, checked_hash: &str) -> Result<(), StoreError> {
@@ -40,35 +73,70 @@ impl Factors for MemoryStore {
         require(stored.is_some_and(|c| c.user_id == *user_id && c.expires_at > completion.now))?;
         let account = state.account(user_id)?;
         require(account.status == AccountStatus::Active && account.password_hash == completion.checked_hash)?;
-        let factors = &account.factors;
-        match completion.proof {
-            MfaProof::Totp { factor_id, step } => require(factors.totp.as_ref().is_some_and(|totp| {
-                totp.factor_id == factor_id && totp.last_used_step.is_none_or(|last| last < step)
-            }))?,
-            MfaProof::Recovery { set_id, mac } => require(
-                factors
-                    .recovery
-                    .as_ref()
-                    .is_some_and(|set| set.set_id == set_id && set.remaining.iter().any(|m| m == mac)),
-            )?,
-        }
+        proof_spendable(&account.factors, completion.proof)?;
         state.session_free(user_id, &completion.session)?;
         state.mfa_challenges.remove(&challenge.digest);
         let account = state.account_mut(user_id);
-        match completion.proof {
-            MfaProof::Totp { step, .. } => {
-                if let Some(totp) = account.factors.totp.as_mut() {
-                    totp.last_used_step = Some(step);
-                }
-            }
-            MfaProof::Recovery { mac, .. } => {
-                if let Some(set) = account.factors.recovery.as_mut() {
-                    set.remaining.retain(|m| m != mac);
-                }
-            }
-        }
+        spend(&mut account.factors, completion.proof);
         account.sessions_started += 1;
         state.start_session(user_id, &challenge.merchant_id, completion.session);
+        Ok(())
+    }
+
+    async fn step_up_session(&self, step_up: StepUp<'_>) -> Result<(), StoreError> {
+        let mut state = self.state().await;
+        let user_id = step_up.rotation.user_id;
+        let account = state.account(user_id)?;
+        require(account.status == AccountStatus::Active && account.password_hash == step_up.checked_hash)?;
+        proof_spendable(&account.factors, step_up.proof)?;
+        state.rotation_allowed(&step_up.rotation)?;
+        spend(&mut state.account_mut(user_id).factors, step_up.proof);
+        state.rotate(step_up.rotation);
+        Ok(())
+    }
+
+    async fn count_wrong_code(&self, user_id: &str, factor_id: &str) -> Result<Option<u64>, StoreError> {
+        let mut state = self.state().await;
+        if state.account(user_id).map_or(true, |account| account.status != AccountStatus::Active) {
+            return Ok(None);
+        }
+        let totp = state.account_mut(user_id).factors.totp.as_mut().filter(|totp| totp.factor_id == factor_id);
+        Ok(totp.map(|totp| {
+            totp.wrong_codes += 1;
+            totp.wrong_codes
+        }))
+    }
+
+    async fn start_totp_enrolment(&self, user_id: &str, pending: &PendingTotp) -> Result<(), StoreError> {
+        let mut state = self.state().await;
+        let account = state.account(user_id)?;
+        require(account.status == AccountStatus::Active && account.factors.totp.is_none())?;
+        state.account_mut(user_id).factors.pending_totp = Some(pending.clone());
+        Ok(())
+    }
+
+    async fn confirm_totp(&self, confirmation: TotpConfirmation<'_>) -> Result<(), StoreError> {
+        let mut state = self.state().await;
+        let account = state.account(confirmation.user_id)?;
+        let pending = account
+            .factors
+            .pending_totp
+            .clone()
+            .filter(|pending| pending.factor_id == confirmation.factor_id && pending.expires_at > confirmation.now);
+        require(account.status == AccountStatus::Active && account.factors.totp.is_none())?;
+        let Some(pending) = pending else { return Err(StoreError::Conflict) };
+        let factors = &mut state.account_mut(confirmation.user_id).factors;
+        factors.totp = Some(TotpFactor {
+            factor_id: pending.factor_id,
+            sealed_secret: pending.sealed_secret,
+            created_at: confirmation.now,
+            last_used_step: Some(confirmation.step),
+            wrong_codes: 0,
+        });
+        factors.pending_totp = None;
+        if let Some(set) = confirmation.recovery {
+            factors.recovery = Some(RecoverySet { created_at: confirmation.now, ..set });
+        }
         Ok(())
     }
 }
@@ -80,5 +148,63 @@ impl MemoryStore {
         let mut state = self.state().await;
         let challenges = state.account_mut(user_id).factors.mfa_challenges;
         state.account_mut(user_id).factors = AccountFactors { mfa_challenges: challenges, ..factors };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::Arc;
+
+    use crate::ports::*;
+    use crate::testing::TestApp;
+
+    const PHONE: &str = "+447871000071";
+
+    fn pending(id: &str, expires_at: i64) -> PendingTotp {
+        PendingTotp { factor_id: id.into(), sealed_secret: format!("sealed-{id}"), expires_at }
+    }
+
+    fn confirmation<'a>(user_id: &'a str, factor_id: &'a str, now: i64) -> TotpConfirmation<'a> {
+        TotpConfirmation { user_id, factor_id, step: now / 30, recovery: None, now }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn of_parallel_verifications_of_one_enrolment_exactly_one_makes_the_factor() {
+        let t = TestApp::new().await;
+        t.registered(PHONE, "Enrolment-pass-71").await;
+        let user_id = t.store.account_for_phone(PHONE).await.unwrap();
+        t.store.start_totp_enrolment(&user_id, &pending("f1", 2_000_000_000)).await.unwrap();
+        let store = t.store.clone();
+        let tasks: Vec<_> = (0..4)
+            .map(|_| {
+                let (store, user_id) = (Arc::clone(&store), user_id.clone());
+                tokio::spawn(
+                    async move { store.confirm_totp(confirmation(&user_id, "f1", 1_800_000_000)).await.is_ok() },
+                )
+            })
+            .collect();
+        let mut made = 0;
+        for task in tasks {
+            made += usize::from(task.await.unwrap());
+        }
+        assert_eq!(made, 1);
+        let factors = t.store.account(&user_id).await.unwrap().unwrap().factors;
+        assert_eq!(factors.totp.unwrap().sealed_secret, "sealed-f1");
+        assert_eq!(factors.pending_totp, None);
+    }
+
+    #[tokio::test]
+    async fn an_expired_or_replaced_enrolment_makes_nothing_and_a_second_authenticator_cannot_start() {
+        let t = TestApp::new().await;
+        t.registered(PHONE, "Enrolment-pass-71").await;
+        let user_id = t.store.account_for_phone(PHONE).await.unwrap();
+        t.store.start_totp_enrolment(&user_id, &pending("f1", 1_800_000_100)).await.unwrap();
+        assert!(t.store.confirm_totp(confirmation(&user_id, "f1", 1_800_000_100)).await.is_err(), "expired");
+        t.store.start_totp_enrolment(&user_id, &pending("f2", 1_800_000_500)).await.unwrap();
+        assert!(t.store.confirm_totp(confirmation(&user_id, "f1", 1_800_000_000)).await.is_err(), "replaced");
+        t.store.confirm_totp(confirmation(&user_id, "f2", 1_800_000_000)).await.unwrap();
+        let another = t.store.start_totp_enrolment(&user_id, &pending("f3", 1_800_000_500)).await;
+        assert!(matches!(another, Err(StoreError::Conflict)), "{another:?}");
     }
 }

@@ -137,6 +137,7 @@ impl State {
             session_id: session.session_id,
             expires_at: session.expires_at,
             rotated_at: None,
+            assurance: Some(session.assurance.clone()),
         };
         self.refresh.insert(session.refresh_token_hash, refresh);
     }

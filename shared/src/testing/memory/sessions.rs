@@ -43,25 +43,8 @@ impl Sessions for MemoryStore {
 
     async fn rotate_refresh_token(&self, r: Rotation<'_>) -> Result<(), StoreError> {
         let mut state = self.state().await;
-        let presented = state.refresh.get(r.presented_hash).ok_or(StoreError::Conflict)?;
-        require(presented.rotated_at.is_none_or(|at| at >= r.rotated_not_before))?;
-        let session = state.sessions.get(&(r.user_id.to_owned(), r.session_id.to_owned()));
-        require(session.is_some_and(|s| !s.revoked && s.expires_at > r.now))?;
-        require(!state.refresh.contains_key(&r.new_hash))?;
-        if let Some(presented) = state.refresh.get_mut(r.presented_hash) {
-            presented.rotated_at.get_or_insert(r.now);
-        }
-        if let Some(session) = state.sessions.get_mut(&(r.user_id.to_owned(), r.session_id.to_owned())) {
-            session.last_used_at = r.now;
-        }
-        let successor = RefreshRecord {
-            user_id: r.user_id.to_owned(),
-            merchant_id: r.merchant_id.to_owned(),
-            session_id: r.session_id.to_owned(),
-            expires_at: r.expires_at,
-            rotated_at: None,
-        };
-        state.refresh.insert(r.new_hash, successor);
+        state.rotation_allowed(&r)?;
+        state.rotate(r);
         Ok(())
     }
 
@@ -130,5 +113,35 @@ impl Passwords for MemoryStore {
             account.valid_after = change.now;
         }
         Ok(())
+    }
+}
+
+impl super::State {
+    /// The conditions of one rotation (the DynamoDB adapter's `rotation_writes`).
+    pub(super) fn rotation_allowed(&self, r: &Rotation<'_>) -> Result<(), StoreError> {
+        let presented = self.refresh.get(r.presented_hash).ok_or(StoreError::Conflict)?;
+        require(presented.rotated_at.is_none_or(|at| at >= r.rotated_not_before))?;
+        let session = self.sessions.get(&(r.user_id.to_owned(), r.session_id.to_owned()));
+        require(session.is_some_and(|s| !s.revoked && s.expires_at > r.now))?;
+        require(!self.refresh.contains_key(&r.new_hash))
+    }
+
+    /// The rotation's writes, once allowed: the session touched, the successor stored.
+    pub(super) fn rotate(&mut self, r: Rotation<'_>) {
+        if let Some(presented) = self.refresh.get_mut(r.presented_hash) {
+            presented.rotated_at.get_or_insert(r.now);
+        }
+        let successor = RefreshRecord {
+            user_id: r.user_id.to_owned(),
+            merchant_id: r.merchant_id.to_owned(),
+            session_id: r.session_id.to_owned(),
+            expires_at: r.expires_at,
+            rotated_at: None,
+            assurance: Some(r.assurance.clone()),
+        };
+        self.refresh.insert(r.new_hash, successor);
+        if let Some(session) = self.sessions.get_mut(&(r.user_id.to_owned(), r.session_id.to_owned())) {
+            session.last_used_at = r.now;
+        }
     }
 }
