@@ -14,6 +14,12 @@ item of the transaction), so `make bench`, whose table grows to thousands of ite
 more than the functions, with pauses of seconds. Under the lock a transaction only needs to undo its
 own items: those are copied before it runs and put back if it is cancelled.
 
+moto's `/moto-api/data.json` (where the tests read the SMS and emails sent) serialises every model
+instance moto ever made, each DynamoDB item of every test's table among them, deleted ones too: each
+read cost as much as the whole suite had written so far, so the suite slowed quadratically (its e2e
+run went from 15 to 31 minutes as tests were added). `?service=sns,ses` keeps the answer to those
+services; without it the answer is moto's own.
+
 Usage: python scripts/moto_server.py -H 127.0.0.1 -p PORT (moto_server's options).
 """
 
@@ -30,6 +36,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
+from moto.moto_api._internal.responses import MotoAPIResponse
 from moto.server import main
 
 _locks: dict[str, threading.RLock] = {}
@@ -127,6 +134,46 @@ def _undo_own_items(self, transact_items):
 
 
 DynamoDBBackend.transact_write_items = _undo_own_items
+
+_model_data = MotoAPIResponse.model_data
+
+
+def _public_attributes(instance) -> dict:
+    """What moto's own data.json gives of an instance: its public attributes that serialise."""
+    kept = {}
+    for attr in dir(instance):
+        if not attr.startswith("_"):
+            try:
+                value = getattr(instance, attr)
+                json.dumps(value)
+            except (TypeError, AttributeError, ValueError):
+                continue
+            kept[attr] = value
+    return kept
+
+
+@functools.wraps(_model_data)
+def _model_data_of_services(self, request, full_url, headers):
+    from urllib.parse import parse_qs, urlsplit
+
+    from moto.core.model_instances import model_data
+
+    asked = parse_qs(urlsplit(full_url).query).get("service")
+    if not asked:
+        return _model_data(self, request, full_url, headers)
+    wanted = {name for value in asked for name in value.split(",")}
+    results = {
+        service: {
+            name: [_public_attributes(instance) for instance in list(model.instances_tracked)]
+            for name, model in sorted(dict(model_data[service]).items())
+        }
+        for service in sorted(wanted)
+        if service in model_data
+    }
+    return 200, {"Content-Type": "application/javascript"}, json.dumps(results)
+
+
+MotoAPIResponse.model_data = _model_data_of_services
 
 if __name__ == "__main__":
     # `kill -USR1` prints every thread's stack to stderr: what a stuck request is waiting for.

@@ -26,6 +26,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+import pyotp
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEMPLATE = os.path.join(ROOT, ".aws-sam", "build", "template.yaml")
 MOTO = os.environ["SAM_LOCAL_MOTO_URL"]  # as the host reaches it
@@ -38,9 +40,10 @@ SANDBOX_CODE = "12345"
 
 passed = []
 failures = []
-# When each phone last got a code: a second send within 60 s would meet the cooldown under test.
+# When each phone last got (or may have got) a code: a second send within 60 s would meet the
+# cooldown under test. A resend counts even when it met the cooldown itself: it may not have.
 sent_at = {}
-SENDS = {"signup.json", "phone-change.json", "password-forgot.json", "deletion-page-phone.json"}
+SENDS = {"signup.json", "phone-resend.json", "phone-change.json", "password-forgot.json", "deletion-page-phone.json"}
 
 
 def wait_out_cooldown(phone):
@@ -230,6 +233,25 @@ def invocations():
     # A phone account cannot add a phone (it changes it, below).
     invoke("phone-add.json", replace=auth, expect=envelope(409, "PHONE_ALREADY_SET"))
     invoke("phone-add-confirm.json", replace=auth, expect=envelope(409, "PHONE_ALREADY_SET"))
+
+    # A second factor (issue 27): a step-up by a code to the phone (the sandbox's 12345), an
+    # authenticator enrolled with pyotp's code, listed, new recovery codes after a step-up with a
+    # recovery code, and removed again (the recovery below signs in with the password alone).
+    fresh = invoke("token-password.json", expect=status_is(200, token_response), label="token-password.json (before a factor)") or {}
+    wait_out_cooldown(PHONE)
+    invoke("step-up-code.json", replace=bearer(fresh or tokens), expect=status_is(200, lambda h, b: b == {"result": "ok", "expiresIn": 300}))
+    sent_at[PHONE] = time.monotonic()
+    raised = invoke("token-step-up-sms.json", replace={"REPLACE_WITH_A_REFRESH_TOKEN": fresh.get("refresh_token", "none")}, expect=status_is(200, token_response)) or tokens
+    started = invoke("totp-enrol.json", replace=bearer(raised), expect=status_is(201, lambda h, b: b["otpauthUri"].startswith("otpauth://totp/"))) or {}
+    app_code = pyotp.parse_uri(started["otpauthUri"]).now() if started else "000000"
+    factor = {"factorId": started.get("factorId", "none"), "code": app_code}
+    verified = invoke("totp-verify.json", replace=bearer(raised), body=factor, expect=status_is(200, lambda h, b: len(b["recoveryCodes"]) == 10)) or {}
+    invoke("factors-list.json", replace=bearer(raised), expect=status_is(200, lambda h, b: b["factors"][0]["id"] == factor["factorId"]))
+    recovery = (verified.get("recoveryCodes") or ["none"])[0]
+    by_recovery = f"grant_type=step_up&refresh_token={urllib.parse.quote(raised['refresh_token'])}&password=1234Qwerty&recovery_code={recovery}"
+    stepped = invoke("token-step-up.json", body=by_recovery, expect=status_is(200, token_response), label="token-step-up.json (recovery code)") or raised
+    invoke("recovery-codes-regenerate.json", replace=bearer(stepped), expect=status_is(200, lambda h, b: len(b["recoveryCodes"]) == 10))
+    invoke("factor-remove.json", replace={**bearer(stepped), "REPLACE_WITH_A_FACTOR_ID": factor["factorId"]}, expect=status_is(204))
 
     # Email-first signup (seed 003), its export and its deletion.
     invoke("signup-email.json", expect=status_is(200, lambda h, b: b == {}))

@@ -52,6 +52,42 @@ pub enum Command {
         /// The partner's id (its X-Merchant-ID).
         id: String,
     },
+    /// Remove a user's second factors at the partner's support request, for a user who lost both
+    /// the authenticator app and the recovery codes and whom the partner has identified its own
+    /// way: the factors and codes go, every session ends, the owner is told by SMS and email, and a
+    /// record stays for the partner (factor-removals).
+    FactorsRemove(FactorsRemoveArgs),
+    /// List the partner's support removals of second factors (time, user id, reference), oldest
+    /// first. Records hold no personal data and are kept 3 years.
+    FactorRemovals {
+        /// The partner's id (its X-Merchant-ID).
+        id: String,
+    },
+}
+
+#[derive(Args)]
+pub struct FactorsRemoveArgs {
+    /// The partner's id (its X-Merchant-ID).
+    pub id: String,
+    /// The user's id, as the partner has it (`usr:` and all, or the bare UUID).
+    pub user: String,
+    /// The partner's reference for the request: a ticket id (letters, digits and -_.:#/, at most
+    /// 64), never a name, number or address: the record keeps it 3 years.
+    #[arg(long)]
+    pub reference: String,
+    /// The From address of the owner's email notice: the stack's EmailSender (the partner's own
+    /// sender, if it has one, is used instead).
+    #[arg(long, env = "EMAIL_SENDER")]
+    pub email_sender: String,
+    /// The stack's public base URL (PublicBaseUrl), as the notices' emails name it.
+    #[arg(long, env = "PUBLIC_BASE_URL")]
+    pub public_base_url: String,
+    /// The stack's SES configuration set, if it has one.
+    #[arg(long, env = "SES_CONFIGURATION_SET")]
+    pub ses_configuration_set: Option<String>,
+    /// The stack's SMS sender id (SmsSenderId), if it has one.
+    #[arg(long, env = "SMS_SENDER_ID")]
+    pub sms_sender_id: Option<String>,
 }
 
 #[derive(Args)]
@@ -87,6 +123,13 @@ pub enum SumsubModeArg {
     Off,
     Sandbox,
     Live,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum SecondFactor {
+    Off,
+    Optional,
+    Required,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -130,6 +173,10 @@ pub struct AddArgs {
     /// Tell users by SMS or email when their account is signed in to from a new device.
     #[arg(long)]
     pub new_device_notices: bool,
+    /// Second factors: off (no enrolment), optional (users may enrol), required (a user without
+    /// one may only enrol, and sign out, until they do).
+    #[arg(long, value_enum, default_value = "optional")]
+    pub second_factor: SecondFactor,
 }
 
 #[derive(Args)]
@@ -170,6 +217,10 @@ pub struct UpdateArgs {
     /// Tell users when their account is signed in to from a new device: on or off.
     #[arg(long, value_parser = clap::builder::BoolishValueParser::new())]
     pub new_device_notices: Option<bool>,
+    /// Second factors: off, optional or required. A factor a user enrolled is asked for under
+    /// every policy: turning it down never stops checking one.
+    #[arg(long, value_enum)]
+    pub second_factor: Option<SecondFactor>,
     /// The partner calls from its backend and signs each end user's address (X-End-User-Address):
     /// the per-IP limits count that address. On or off; on needs a signing secret.
     #[arg(long, value_parser = clap::builder::BoolishValueParser::new())]

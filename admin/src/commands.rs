@@ -3,10 +3,16 @@
 use std::sync::Arc;
 
 use registration::adapters::dynamodb::DynamoStore;
+use registration::adapters::ses::SesEmailSender;
+use registration::adapters::sns::SnsSmsSender;
+use registration::app::App;
 use registration::domain::partner::{CountryCode, Partner, PartnerStatus, PolicyName, SigningSecret};
-use registration::ports::{AccountDeletions, PartnerRegistry, StoreError};
+use registration::factors::policy::SecondFactorPolicy;
+use registration::handlers::support::{self, MAX_REFERENCE_LEN, SupportRemovalError};
+use registration::mail::Mailer;
+use registration::ports::{AccountDeletions, Factors, PartnerRegistry, StoreError, SystemClock};
 
-use crate::cli::{AddArgs, Cli, Command, Policy, UpdateArgs};
+use crate::cli::{AddArgs, Cli, Command, FactorsRemoveArgs, Policy, SecondFactor, UpdateArgs};
 use crate::render;
 
 pub async fn run(cli: Cli) -> Result<String, String> {
@@ -36,7 +42,44 @@ pub async fn run(cli: Cli) -> Result<String, String> {
             registry.partner(&id).await.map_err(explain)?.ok_or_else(|| no_such(&id))?;
             Ok(render::deletions(&store.deletion_records(&id).await.map_err(explain)?))
         }
+        Command::FactorsRemove(args) => {
+            let id = partner_id(&args.id)?;
+            let partner = registry.partner(&id).await.map_err(explain)?.ok_or_else(|| no_such(&id))?;
+            let (app, mailer) = notifying_app(&sdk, store.clone(), &args);
+            let user = user_id(&args.user)?;
+            let user = user.as_str();
+            match support::remove_lost_factors(&app, &mailer, &partner, user, &args.reference).await {
+                Ok(removal) => Ok(render::support_removal(&removal)),
+                Err(SupportRemovalError::NoSuchAccount) => Err(format!("partner {id} has no active account {user}")),
+                Err(SupportRemovalError::NoFactor) => Err(format!("account {user} has no second factor to remove")),
+                Err(SupportRemovalError::BadReference) => Err(format!(
+                    "--reference must be 1 to {MAX_REFERENCE_LEN} letters, digits or -_.:#/ (a ticket id, not a story)"
+                )),
+                Err(SupportRemovalError::Changed) => Err(
+                    "the account changed at the same time (a sign-in completed, or its factor went); every session it had \
+is ended already: run the command again"
+                        .into(),
+                ),
+                Err(SupportRemovalError::Store(err)) => Err(explain(err)),
+            }
+        }
+        Command::FactorRemovals { id } => {
+            let id = partner_id(&id)?;
+            registry.partner(&id).await.map_err(explain)?.ok_or_else(|| no_such(&id))?;
+            Ok(render::factor_removals(&store.factor_removal_records(&id).await.map_err(explain)?))
+        }
     }
+}
+
+/// What sends the owner's notices: SMS and email with the stack's own senders, on the store.
+fn notifying_app(sdk: &aws_config::SdkConfig, store: Arc<DynamoStore>, args: &FactorsRemoveArgs) -> (App, Mailer) {
+    let sms = SnsSmsSender::new(aws_sdk_sns::Client::new(sdk), args.sms_sender_id.clone());
+    // Nothing here seals or checks a code: a pepper of its own, known to nobody.
+    let pepper = registration::security::random::bytes::<32>();
+    let app = App::new(store, Arc::new(sms), Arc::new(SystemClock), &pepper);
+    let sender = SesEmailSender::new(aws_sdk_sesv2::Client::new(sdk), args.email_sender.clone())
+        .with_configuration_set(args.ses_configuration_set.clone());
+    (app, Mailer::new(Arc::new(sender), &args.public_base_url))
 }
 
 /// A command's failure: a message already, or a store error still to explain.
@@ -54,6 +97,14 @@ fn explain(table: &str, err: StoreError) -> String {
     }
 }
 
+/// A user id as the partner has it (`usr:<uuid>`, or the bare UUID), as the table keys it.
+fn user_id(given: &str) -> Result<String, String> {
+    let bare = given.trim().trim_start_matches("usr:");
+    uuid::Uuid::try_parse(bare)
+        .map(|id| id.hyphenated().to_string())
+        .map_err(|_| format!("{given:?} is not a user id (usr:<uuid>, or the UUID alone)"))
+}
+
 fn no_such(id: &str) -> String {
     format!("no partner with id {id} (partners list shows them all)")
 }
@@ -69,6 +120,14 @@ fn countries(list: &[String]) -> Result<Vec<CountryCode>, String> {
     codes.sort();
     codes.dedup();
     Ok(codes)
+}
+
+fn second_factor(policy: SecondFactor) -> SecondFactorPolicy {
+    match policy {
+        SecondFactor::Off => SecondFactorPolicy::Off,
+        SecondFactor::Optional => SecondFactorPolicy::Optional,
+        SecondFactor::Required => SecondFactorPolicy::Required,
+    }
 }
 
 fn policy(policy: Policy) -> PolicyName {
@@ -101,6 +160,7 @@ async fn add(registry: &dyn PartnerRegistry, args: AddArgs) -> Result<String, Fa
         email_sender: args.email_sender,
         public_base_url: args.public_base_url,
         new_device_notices: args.new_device_notices,
+        second_factor: second_factor(args.second_factor),
         forwards_end_user_address: false,
         sumsub: None,
         created_at: at,
@@ -162,6 +222,9 @@ async fn update(registry: &dyn PartnerRegistry, args: UpdateArgs) -> Result<Stri
     }
     if let Some(on) = args.new_device_notices {
         partner.new_device_notices = on;
+    }
+    if let Some(policy) = args.second_factor {
+        partner.second_factor = second_factor(policy);
     }
     // Strictly later than the read, so the conditional write below always sees a change.
     partner.updated_at = now().max(read_at + 1);

@@ -2,7 +2,8 @@
 
 use registration::domain::partner::{Partner, SigningSecret};
 use registration::domain::utc_time::UtcTime;
-use registration::ports::DeletionRecord;
+use registration::handlers::support::SupportRemoval;
+use registration::ports::{DeletionRecord, FactorRemovalRecord};
 
 fn mode(partner: &Partner) -> &'static str {
     if partner.sandbox { "sandbox" } else { "live" }
@@ -32,6 +33,7 @@ pub fn show(partner: &Partner, new_secret: Option<&SigningSecret>) -> String {
         ("email sender", default(&partner.email_sender)),
         ("public base url", default(&partner.public_base_url)),
         ("new device notices", if partner.new_device_notices { "on" } else { "off" }.to_owned()),
+        ("second factor", partner.second_factor.as_str().to_owned()),
         ("forwards end-user addresses", if partner.forwards_end_user_address { "on" } else { "off" }.to_owned()),
         ("sumsub", sumsub(partner)),
         ("created at", partner.created_at.to_string()),
@@ -113,6 +115,31 @@ pub fn deletions(records: &[DeletionRecord]) -> String {
     out
 }
 
+/// A support removal just made: its record, and what became of each notice to the owner.
+pub fn support_removal(removal: &SupportRemoval) -> String {
+    let mut out = factor_removals(std::slice::from_ref(&removal.record));
+    out.push_str("\nEvery session of the account was ended. The owner's notices:\n");
+    if removal.notices.is_empty() {
+        out.push_str("  none: the account has no confirmed phone or address\n");
+    }
+    for notice in &removal.notices {
+        out.push_str(&format!("  {notice}\n"));
+    }
+    out
+}
+
+/// A partner's support removals of second factors: time (UTC), user id, the partner's reference.
+pub fn factor_removals(records: &[FactorRemovalRecord]) -> String {
+    if records.is_empty() {
+        return "No second factors removed by support (records are kept 3 years).\n".to_owned();
+    }
+    let mut out = format!("{:<20}  {:<36}  {}\n", "REMOVED AT (UTC)", "USER ID", "REFERENCE");
+    for r in records {
+        out.push_str(&format!("{:<20}  {:<36}  {}\n", UtcTime(r.removed_at).rfc3339(), r.user_id, r.reference));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use registration::domain::partner::{CountryCode, PartnerStatus, PolicyName};
@@ -132,6 +159,7 @@ mod tests {
             email_sender: None,
             public_base_url: None,
             new_device_notices: false,
+            second_factor: Default::default(),
             forwards_end_user_address: false,
             sumsub: None,
             created_at: 0,

@@ -38,6 +38,25 @@ pub enum ApiError {
     /// operation (RFC 9470): `grant_type=step_up` raises it, and the request can be sent again.
     #[error("a more recent or stronger authentication is needed")]
     InsufficientAuthentication(Requirement),
+    /// A code by SMS asked to step up an account that has a second factor: it steps up with that
+    /// factor (or a recovery code), never with its phone alone.
+    #[error("the account steps up with its second factor")]
+    SecondFactorEnrolled,
+    /// A factor id that is not the account's (unknown, removed, or another account's: one answer
+    /// for all), or regenerating recovery codes of an account without a factor.
+    #[error("no such second factor")]
+    FactorNotFound,
+    /// The partner requires a second factor and the account has none: its tokens only let it
+    /// enrol one (and sign out) until it does.
+    #[error("the partner requires a second factor")]
+    SecondFactorRequired,
+    /// The partner has second factors off: nothing can be enrolled.
+    #[error("the partner offers no second factor")]
+    SecondFactorNotOffered,
+    /// A step-up code asked for a phone added or moved onto the account less than a day ago: it
+    /// cannot open a first enrolment yet (`AccountRecord::phone_settled`).
+    #[error("the phone is too new to step up with")]
+    PhoneNotSettled { retry_after: u64 },
     /// Missing, invalid, expired or revoked bearer token. Why is for the log only.
     #[error("unauthorized: {0}")]
     Unauthorized(String),
@@ -157,6 +176,11 @@ impl ApiError {
             ApiError::MfaRequired { .. } => (403, "mfa_required", 2004),
             ApiError::Unauthorized(_) => (401, "UNAUTHORIZED", 1401),
             ApiError::InsufficientAuthentication(_) => (401, "INSUFFICIENT_USER_AUTHENTICATION", 1407),
+            ApiError::SecondFactorEnrolled => (409, "SECOND_FACTOR_ENROLLED", 1408),
+            ApiError::FactorNotFound => (404, "FACTOR_NOT_FOUND", 1602),
+            ApiError::PhoneNotSettled { .. } => (409, "PHONE_NOT_SETTLED", 1506),
+            ApiError::SecondFactorRequired => (403, "SECOND_FACTOR_REQUIRED", 1409),
+            ApiError::SecondFactorNotOffered => (403, "SECOND_FACTOR_NOT_OFFERED", 1410),
             ApiError::SmsUnavailable => (503, "SMS_UNAVAILABLE", 1301),
             ApiError::EmailUnavailable => (503, "EMAIL_UNAVAILABLE", 1303),
             ApiError::LinkInvalid => (400, "LINK_INVALID", 1501),
@@ -194,9 +218,9 @@ impl ApiError {
     /// Seconds a client should wait, sent both as `Retry-After` and `data.retryAfter`.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            ApiError::TooManyRequests { retry_after } | ApiError::SmsBudgetExhausted { retry_after } => {
-                Some(*retry_after)
-            }
+            ApiError::TooManyRequests { retry_after }
+            | ApiError::SmsBudgetExhausted { retry_after }
+            | ApiError::PhoneNotSettled { retry_after } => Some(*retry_after),
             ApiError::SmsUnavailable | ApiError::EmailUnavailable | ApiError::Unavailable => Some(5),
             _ => None,
         }
@@ -245,6 +269,22 @@ impl ApiError {
                 "This needs a recent sign-in with the second factor: send grant_type=step_up, then this request again."
                     .to_owned()
             }
+            ApiError::SecondFactorEnrolled => {
+                "This account already has a second factor: step up with its authenticator app or a recovery code, \
+and remove it before enrolling another."
+                    .to_owned()
+            }
+            ApiError::FactorNotFound => "This account has no such second factor.".to_owned(),
+            ApiError::SecondFactorRequired => {
+                "This app requires a second factor: enrol an authenticator app (POST /v2/customer/factors/totp) first."
+                    .to_owned()
+            }
+            ApiError::SecondFactorNotOffered => "This app does not offer second factors.".to_owned(),
+            ApiError::PhoneNotSettled { .. } => {
+                "This phone number was added to the account less than a day ago: a code to it can open an \
+enrolment once a day has passed."
+                    .to_owned()
+            }
             ApiError::SmsUnavailable => "The SMS could not be sent right now. Try again in a few seconds.".to_owned(),
             ApiError::EmailUnavailable => {
                 "The email could not be sent right now. Try again in a few seconds.".to_owned()
@@ -259,7 +299,7 @@ impl ApiError {
                     .to_owned()
             }
             ApiError::PhoneNotSet => {
-                "This account has no confirmed phone number to change; add one with PUT /v2/mobile/phone/add."
+                "This account has no confirmed phone number; add one with PUT /v2/mobile/phone/add."
                     .to_owned()
             }
             ApiError::SessionNotFound => "This account has no such live session.".to_owned(),

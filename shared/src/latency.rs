@@ -39,6 +39,8 @@ pub struct SendLatencies {
     pub phone_change: LatencyEstimate,
     /// A code to an account's phone from the account deletion page.
     pub deletion: LatencyEstimate,
+    /// A step-up code to a signed-in account's confirmed phone.
+    pub step_up: LatencyEstimate,
 }
 
 #[derive(Debug)]

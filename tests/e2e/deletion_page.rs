@@ -12,11 +12,11 @@ async fn submit(env: &TestEnv, form: &str) -> Answer {
     env.call_raw(Endpoint::DeletionPagePost, Body::Text(form.to_owned()), &[]).await
 }
 
-async fn ask_code(env: &TestEnv, phone: &str) -> Answer {
+pub(crate) async fn ask_code(env: &TestEnv, phone: &str) -> Answer {
     submit(env, &format!("phone={}", e2e::form_encode(phone))).await
 }
 
-async fn enter_code(env: &TestEnv, phone: &str, code: &str) -> Answer {
+pub(crate) async fn enter_code(env: &TestEnv, phone: &str, code: &str) -> Answer {
     submit(env, &format!("phone={}&code={code}", e2e::form_encode(phone))).await
 }
 

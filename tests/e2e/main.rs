@@ -14,6 +14,7 @@ mod deletion_page;
 mod edge;
 mod email_profile;
 mod emulator;
+mod factor_enrolment;
 mod hardening;
 mod kyc_sumsub;
 mod logs;

@@ -283,8 +283,12 @@ async fn the_tables_enrolment_steps_keep_one_pending_authenticator_and_confirm_i
     let user_id = tokens.body["user_id"].as_str().unwrap().trim_start_matches("usr:").to_owned();
     let store = DynamoStore::new(env.dynamodb.clone(), env.table.clone());
     let now = env.clock.now();
-    let pending =
-        |id: &str| PendingTotp { factor_id: id.into(), sealed_secret: format!("sealed-{id}"), expires_at: now + 600 };
+    let pending = |id: &str| PendingTotp {
+        factor_id: id.into(),
+        sealed_secret: format!("sealed-{id}"),
+        expires_at: now + 600,
+        attempts_left: 5,
+    };
     let confirm =
         |id: &'static str| TotpConfirmation { user_id: &user_id, factor_id: id, step: now / 30, recovery: None, now };
     // WHEN an enrolment is started, replaced by a second, and both are confirmed

@@ -1,6 +1,7 @@
 //! What template.yaml gives each function, read from the template itself with Globals merged in as
 //! SAM merges them: no secret in any environment variable or parameter, `kms:Sign` only where tokens
-//! are minted, the pepper only where codes are sealed or checked; and parameters that refuse a
+//! are minted, the pepper only where codes are sealed or checked, the factor key only where factor
+//! secrets are sealed or opened and only for that purpose; and parameters that refuse a
 //! malformed value before anything is deployed.
 
 use std::collections::BTreeMap;
@@ -14,6 +15,8 @@ struct Function {
     actions: Vec<String>,
     /// What each statement granting `secretsmanager:GetSecretValue` names as its resource, as text.
     secret_resources: Vec<String>,
+    /// Each statement granting a KMS action: its actions, its resource and its condition, as text.
+    kms_statements: Vec<(Vec<String>, String, String)>,
 }
 
 fn template() -> Value {
@@ -60,17 +63,23 @@ fn functions(template: &Value) -> Vec<Function> {
         }
         let mut actions = Vec::new();
         let mut secret_resources = Vec::new();
+        let mut kms_statements = Vec::new();
         for policy in if_branches(&resource["Properties"]["Policies"]) {
             for statement in if_branches(&policy["Statement"]) {
                 let granted = strings(&statement["Action"]);
                 if granted.iter().any(|a| a == "secretsmanager:GetSecretValue") {
                     secret_resources.push(serde_yaml::to_string(&statement["Resource"]).unwrap());
                 }
+                if granted.iter().any(|a| a.starts_with("kms:")) {
+                    let resource = serde_yaml::to_string(&statement["Resource"]).unwrap();
+                    let condition = serde_yaml::to_string(&statement["Condition"]).unwrap();
+                    kms_statements.push((granted.clone(), resource, condition));
+                }
                 actions.extend(granted);
             }
         }
         let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned();
-        out.push(Function { binary, variables, actions, secret_resources });
+        out.push(Function { binary, variables, actions, secret_resources, kms_statements });
     }
     assert!(out.len() >= 20, "found only {} functions", out.len());
     out
@@ -78,6 +87,21 @@ fn functions(template: &Value) -> Vec<Function> {
 
 /// What the function loads at cold start, which decides what it may be given: its `main.rs`, and the
 /// body of the `wiring::` function that `main.rs` hands to `serve`.
+/// The handler code of `function`'s module: `shared/src/handlers/<module>.rs`, the files of a
+/// directory `<module>/`, or `<area>/<module>.rs` in an area's directory (`factors/`).
+fn handler_sources(function: &str) -> Vec<String> {
+    let module = function.replace('-', "_");
+    let handlers = template_path().with_file_name("shared").join("src/handlers");
+    let mut paths = vec![handlers.join(format!("{module}.rs"))];
+    if let Ok(entries) = std::fs::read_dir(handlers.join(&module)) {
+        paths.extend(entries.filter_map(Result::ok).map(|entry| entry.path()));
+    }
+    for area in std::fs::read_dir(&handlers).unwrap().filter_map(Result::ok).filter(|e| e.path().is_dir()) {
+        paths.push(area.path().join(format!("{module}.rs")));
+    }
+    paths.iter().filter_map(|path| std::fs::read_to_string(path).ok()).collect()
+}
+
 fn loads(binary: &str) -> String {
     let root = template_path();
     let main = std::fs::read_to_string(root.with_file_name("functions").join(binary).join("src/main.rs")).unwrap();
@@ -162,14 +186,17 @@ fn only_the_functions_that_mint_tokens_may_sign_and_no_function_reads_kms_at_ini
         // every verifier and minter has them, and none may read KMS for them.
         let published = function.variables.get("TOKEN_PUBLIC_KEYS").map(refs).unwrap_or_default();
         assert!(!(mints || verifies) || published == ["TokenPublicKeys"], "{}: TOKEN_PUBLIC_KEYS", function.binary);
-        // The sealed mode's kms:Decrypt opens the signing key, so it is the minting functions' alone.
-        let kms_allowed = |a: &str| !a.starts_with("kms:") || (mints && (a == "kms:Sign" || a == "kms:Decrypt"));
-        assert!(
-            function.actions.iter().all(|a| kms_allowed(a)),
-            "{}: KMS beyond Sign: {:?}",
-            function.binary,
-            function.actions
-        );
+        // The sealed mode's kms:Decrypt opens the signing key, so it is the minting functions' alone;
+        // the factor key (its own test below) is the only other key a function may use.
+        for (actions, resource, _) in &function.kms_statements {
+            if resource.contains("SigningKeyArn") {
+                let allowed =
+                    actions.iter().filter(|a| a.starts_with("kms:")).all(|a| a == "kms:Sign" || a == "kms:Decrypt");
+                assert!(mints && allowed, "{}: KMS beyond Sign: {actions:?}", function.binary);
+            } else {
+                assert!(resource.contains("FactorKey"), "{}: KMS on {resource}", function.binary);
+            }
+        }
         assert_eq!(function.variables.contains_key("SEALED_SIGNING_KEY"), mints, "{}", function.binary);
     }
 }
@@ -177,23 +204,18 @@ fn only_the_functions_that_mint_tokens_may_sign_and_no_function_reads_kms_at_ini
 #[test]
 fn the_pepper_reaches_exactly_the_functions_that_seal_or_check_codes() {
     // Which handlers seal or check codes, from the code: they call into `delivery` or `check_code`.
-    // A handler is a file or a directory of them.
-    let handlers = template_path().with_file_name("shared").join("src/handlers");
-    let uses_codes = |module: &str| {
-        let mut sources: Vec<std::path::PathBuf> = vec![handlers.join(format!("{module}.rs"))];
-        if let Ok(entries) = std::fs::read_dir(handlers.join(module)) {
-            sources.extend(entries.filter_map(Result::ok).map(|entry| entry.path()));
-        }
-        sources.iter().filter_map(|path| std::fs::read_to_string(path).ok()).any(|source| {
-            ["new_code", "check_code", "code_to_account_phone", "code_to_new_phone"].iter().any(|f| source.contains(f))
+    let uses_codes = |function: &str| {
+        handler_sources(function).iter().any(|source| {
+            ["new_code", "check_code", "code_to_account_phone", "code_to_new_phone", "code_to_own_phone"]
+                .iter()
+                .any(|f| source.contains(f))
         })
     };
     let mut given = 0;
     for function in functions(&template()) {
-        let module = function.binary.replace('-', "_");
         let has = function.variables.contains_key("CODE_PEPPER_SECRET_ARN");
         let reads = function.secret_resources.iter().any(|r| r.contains("CodePepperSecret"));
-        assert_eq!(has, uses_codes(&module), "{}: CODE_PEPPER_SECRET_ARN", function.binary);
+        assert_eq!(has, uses_codes(&function.binary), "{}: CODE_PEPPER_SECRET_ARN", function.binary);
         assert_eq!(reads, has, "{}: secretsmanager:GetSecretValue on the pepper", function.binary);
         given += usize::from(has);
     }
@@ -201,12 +223,39 @@ fn the_pepper_reaches_exactly_the_functions_that_seal_or_check_codes() {
 }
 
 #[test]
-fn only_the_token_function_is_given_the_factor_key() {
-    // Second-factor secrets are opened where a sign-in completes, and nowhere else.
+fn the_factor_key_reaches_exactly_the_functions_that_seal_or_open_factor_secrets_for_that_purpose() {
+    // Which handlers seal or open a factor secret, from the code: the sealer, or a new recovery set.
+    let seals = |function: &str| {
+        handler_sources(function)
+            .iter()
+            .any(|source| source.contains("sealer.") || source.contains("sealed_recovery_set"))
+    };
+    let mut given = Vec::new();
     for function in functions(&template()) {
-        let given = function.variables.contains_key("FACTOR_KEY_ARN");
-        assert_eq!(given, function.binary == "token", "{}: FACTOR_KEY_ARN", function.binary);
+        let has = function.variables.contains_key("FACTOR_KEY_ARN");
+        assert_eq!(has, seals(&function.binary), "{}: FACTOR_KEY_ARN", function.binary);
+        let on_factor_key: Vec<_> =
+            function.kms_statements.iter().filter(|(_, r, _)| r.contains("FactorKey")).collect();
+        assert_eq!(!on_factor_key.is_empty(), has, "{}: a grant on the factor key", function.binary);
+        for (actions, _, condition) in on_factor_key {
+            // Sealing and opening only, and only under the purpose the sealer names.
+            assert!(
+                actions.iter().filter(|a| a.starts_with("kms:")).all(|a| a == "kms:Encrypt" || a == "kms:Decrypt"),
+                "{}: {actions:?}",
+                function.binary
+            );
+            assert!(
+                condition.contains("kms:EncryptionContext:purpose") && condition.contains("registration-factor-secret"),
+                "{}: the factor key without its purpose: {condition}",
+                function.binary
+            );
+        }
+        if has {
+            given.push(function.binary.clone());
+        }
     }
+    given.sort();
+    assert_eq!(given, ["recovery-codes-regenerate", "token", "totp-enrol", "totp-verify"]);
 }
 
 #[test]

@@ -65,7 +65,7 @@ async fn print_env() -> Result<(), String> {
 
 async fn sms() -> Result<(), String> {
     let endpoint = var("AWS_ENDPOINT_URL")?;
-    let data: serde_json::Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
+    let data: serde_json::Value = reqwest::get(format!("{endpoint}/moto-api/data.json?service=sns"))
         .await
         .map_err(|e| e.to_string())?
         .json()

@@ -19,10 +19,10 @@ use lambda_http::{Body, Request};
 use registration::App;
 use registration::domain::partner::PolicyName;
 use registration::handlers::{
-    account_delete, account_export, deletion_page, email_add, email_confirm, email_resend, jwks, kyc_sumsub_token,
-    password_change, password_forgot, password_reset, phone_add, phone_change, phone_confirm, phone_resend,
-    profile_get, profile_update, revoke, session_end, sessions_end_others, sessions_list, signup, signup_email,
-    sumsub_webhook, token,
+    account_delete, account_export, deletion_page, email_add, email_confirm, email_resend, factor_remove, factors_list,
+    jwks, kyc_sumsub_token, password_change, password_forgot, password_reset, phone_add, phone_change, phone_confirm,
+    phone_resend, profile_get, profile_update, recovery_codes_regenerate, revoke, session_end, sessions_end_others,
+    sessions_list, signup, signup_email, step_up_code, sumsub_webhook, token, totp_enrol, totp_verify,
 };
 use registration::security::access_token::AccessTokenVerifier;
 use registration::security::tokens::TokenIssuer;
@@ -289,11 +289,19 @@ impl TestEnv {
                 Endpoint::PasswordReset => password_reset::handle(&self.app, &self.mailer, req).await,
                 Endpoint::PasswordChange => password_change::handle(&self.app, &self.verifier, &self.mailer, req).await,
                 Endpoint::SignupEmail => signup_email::handle(&self.app, &self.issuer, &self.mailer, req).await,
-                Endpoint::PhoneAdd => phone_add::handle(&self.app, &self.verifier, req).await,
+                Endpoint::PhoneAdd => phone_add::handle(&self.app, &self.verifier, &self.mailer, req).await,
                 Endpoint::PhoneChange => phone_change::handle(&self.app, &self.verifier, &self.mailer, req).await,
                 Endpoint::SessionsList => sessions_list::handle(&self.app, &self.verifier, req).await,
                 Endpoint::SessionEnd => session_end::handle(&self.app, &self.verifier, req).await,
                 Endpoint::SessionsEndOthers => sessions_end_others::handle(&self.app, &self.verifier, req).await,
+                Endpoint::StepUpCode => step_up_code::handle(&self.app, &self.verifier, req).await,
+                Endpoint::TotpEnrol => totp_enrol::handle(&self.app, &self.verifier, req).await,
+                Endpoint::TotpVerify => totp_verify::handle(&self.app, &self.verifier, &self.mailer, req).await,
+                Endpoint::FactorsList => factors_list::handle(&self.app, &self.verifier, req).await,
+                Endpoint::FactorRemove => factor_remove::handle(&self.app, &self.verifier, &self.mailer, req).await,
+                Endpoint::RecoveryCodesRegenerate => {
+                    recovery_codes_regenerate::handle(&self.app, &self.verifier, &self.mailer, req).await
+                }
                 Endpoint::KycSumsubToken => {
                     kyc_sumsub_token::handle(&self.app, &self.verifier, &self.sumsub, req).await
                 }
@@ -396,6 +404,21 @@ impl TestEnv {
         Answer { status, headers, body, text }
     }
 
+    /// `DELETE /v2/customer/factors/{id}` as `authorization`, with `id` in the path as API Gateway
+    /// sends it.
+    pub async fn remove_factor(&self, authorization: &str, id: &str) -> Answer {
+        let event = include_str!("../../events/factor-remove.json").replace("REPLACE_WITH_A_FACTOR_ID", id);
+        let mut req = lambda_http::request::from_str(&event).expect("event fixture parses");
+        req.headers_mut().insert("authorization", authorization.parse().expect("header value"));
+        let removal = factor_remove::handle(&self.app, &self.verifier, &self.mailer, req);
+        let response = aws_calls::as_function("factor-remove", removal).await.expect("handlers are infallible");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Answer { status, headers, body, text }
+    }
+
     /// Presses the button on the link's page: POSTs the token as the page's form does.
     pub async fn press_link_button(&self, link: &str) -> Answer {
         let token = link.rsplit_once("token=").map_or(link, |(_, t)| t);
@@ -404,7 +427,7 @@ impl TestEnv {
 
     /// The emails moto captured for `address`: (subject, HTML body), oldest first.
     pub async fn emails_to(&self, address: &str) -> Vec<(String, String)> {
-        let data = self.moto.data().await;
+        let data = self.moto.data("ses").await;
         data["ses"]["Message"]
             .as_array()
             .map(|all| {
@@ -610,6 +633,13 @@ pub enum Endpoint {
     /// `DELETE /v2/customer/sessions/{id}`; `session_end` puts the id in.
     SessionEnd,
     SessionsEndOthers,
+    StepUpCode,
+    TotpEnrol,
+    TotpVerify,
+    FactorsList,
+    /// `DELETE /v2/customer/factors/{id}`; `factor_remove` puts the id in.
+    FactorRemove,
+    RecoveryCodesRegenerate,
     KycSumsubToken,
     SumsubWebhook,
 }
@@ -641,6 +671,12 @@ impl Endpoint {
             Endpoint::SessionsList => "sessions-list",
             Endpoint::SessionEnd => "session-end",
             Endpoint::SessionsEndOthers => "sessions-end-others",
+            Endpoint::StepUpCode => "step-up-code",
+            Endpoint::TotpEnrol => "totp-enrol",
+            Endpoint::TotpVerify => "totp-verify",
+            Endpoint::FactorsList => "factors-list",
+            Endpoint::FactorRemove => "factor-remove",
+            Endpoint::RecoveryCodesRegenerate => "recovery-codes-regenerate",
             Endpoint::KycSumsubToken => "kyc-sumsub-token",
             Endpoint::SumsubWebhook => "sumsub-webhook",
         }
@@ -675,6 +711,12 @@ impl Endpoint {
             Endpoint::SessionsList => include_str!("../../events/sessions-list.json"),
             Endpoint::SessionEnd => include_str!("../../events/session-end.json"),
             Endpoint::SessionsEndOthers => include_str!("../../events/sessions-end-others.json"),
+            Endpoint::StepUpCode => include_str!("../../events/step-up-code.json"),
+            Endpoint::TotpEnrol => include_str!("../../events/totp-enrol.json"),
+            Endpoint::TotpVerify => include_str!("../../events/totp-verify.json"),
+            Endpoint::FactorsList => include_str!("../../events/factors-list.json"),
+            Endpoint::FactorRemove => include_str!("../../events/factor-remove.json"),
+            Endpoint::RecoveryCodesRegenerate => include_str!("../../events/recovery-codes-regenerate.json"),
             Endpoint::KycSumsubToken => include_str!("../../events/kyc-sumsub-token.json"),
             Endpoint::SumsubWebhook => include_str!("../../events/sumsub-webhook.json"),
         };

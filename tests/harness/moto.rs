@@ -84,11 +84,13 @@ impl Moto {
             .await
     }
 
-    /// moto's record of everything it was sent.
+    /// moto's record of what `service` (`sns`, `ses`) was sent. Only that service's: moto's whole
+    /// record holds every item the suite ever wrote, and reading it for each code made the suite
+    /// slow down quadratically (scripts/moto_server.py serves the narrower answer).
     /// moto builds this from live state, and a request changing that state meanwhile can make it
     /// fail; a few tries make the read reliable under parallel tests.
-    pub async fn data(&self) -> Value {
-        let url = format!("{}/moto-api/data.json", self.endpoint());
+    pub async fn data(&self, service: &str) -> Value {
+        let url = format!("{}/moto-api/data.json?service={service}", self.endpoint());
         let mut last = String::new();
         for _ in 0..5 {
             match reqwest::get(&url).await {
@@ -108,7 +110,7 @@ impl Moto {
 
     /// The SMS texts sent to `phone`, oldest first.
     pub async fn sms_to(&self, phone: &str) -> Vec<String> {
-        let data = self.data().await;
+        let data = self.data("sns").await;
         data["sns"]["SMS"]
             .as_array()
             .map(|all| {

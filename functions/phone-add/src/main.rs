@@ -7,5 +7,8 @@ use registration::{handlers::phone_add, telemetry, wiring};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
-    serve("phone-add", wiring::app_verifier, |(app, verifier), req| phone_add::handle(app, verifier, req)).await
+    serve("phone-add", wiring::app_verifier_mailer, |(app, verifier, mailer), req| {
+        phone_add::handle(app, verifier, mailer, req)
+    })
+    .await
 }

@@ -10,6 +10,7 @@ use super::password_policy::PasswordPolicy;
 use super::phone::PhoneNumber;
 use super::sumsub::{SumsubMode, SumsubSettings};
 use crate::error::ApiError;
+use crate::factors::policy::SecondFactorPolicy;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PartnerStatus {
@@ -132,6 +133,10 @@ pub struct Partner {
     /// used before. Off unless the partner turns it on: apps that send no fingerprint, or a new one
     /// per install, would tell users too often.
     pub new_device_notices: bool,
+    /// Second factors: `off` (no enrolment), `optional` (the default), or `required` (a user
+    /// without a factor may only enrol one, and sign out, until they do). An enrolled factor is
+    /// asked for under every policy (`factors::policy`).
+    pub second_factor: SecondFactorPolicy,
     /// The partner calls from its own backend and passes each end user's address in
     /// `X-End-User-Address`, covered by its request signature (admission/signature.rs): the per-IP
     /// limits then count that address, not the backend's. Needs a signing secret; off by default.
@@ -223,6 +228,7 @@ pub(crate) fn test_partner() -> Partner {
         email_sender: None,
         public_base_url: None,
         new_device_notices: false,
+        second_factor: SecondFactorPolicy::Optional,
         forwards_end_user_address: false,
         sumsub: None,
         created_at: 0,

@@ -32,6 +32,12 @@ impl TotpSecret {
         TotpSecret(Zeroizing::new(bytes.to_vec()))
     }
 
+    /// The secret an app was given in base32 (the enrolment's `secret`), as an app that cannot scan
+    /// types it; `None` if it is not base32.
+    pub fn from_base32(text: &str) -> Option<TotpSecret> {
+        totp_rs::Secret::Encoded(text.to_owned()).to_bytes().ok().map(|bytes| TotpSecret(Zeroizing::new(bytes)))
+    }
+
     pub fn expose(&self) -> &[u8] {
         &self.0
     }
@@ -61,6 +67,11 @@ impl Authenticator {
     /// The `otpauth://totp/...` URI an authenticator app reads (it holds the secret).
     pub fn uri(&self) -> Zeroizing<String> {
         Zeroizing::new(self.totp.get_url())
+    }
+
+    /// The secret in base32 (RFC 4648, no padding), for typing into an app that cannot scan.
+    pub fn secret_base32(&self) -> Zeroizing<String> {
+        Zeroizing::new(self.totp.get_secret_base32())
     }
 
     /// The code for the step holding `time`.
@@ -163,5 +174,10 @@ mod tests {
         assert!(uri.contains("secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"), "{}", *uri);
         assert!(qr_svg(&uri).unwrap().starts_with("<?xml"));
         assert_eq!(TotpSecret::generate().expose().len(), SECRET_BYTES);
+        // The base32 an enrolment shows reads back as the same secret.
+        let app = Authenticator::new(&TotpSecret::from_bytes(RFC_SEED), "Example", "a").unwrap();
+        let typed = TotpSecret::from_base32(&app.secret_base32()).unwrap();
+        assert_eq!(typed.expose(), RFC_SEED);
+        assert!(TotpSecret::from_base32("not base32!").is_none());
     }
 }

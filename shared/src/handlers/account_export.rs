@@ -10,15 +10,14 @@ use lambda_http::http::{HeaderValue, Method, header};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
+use super::factors_shown;
 use super::profile_get::identity;
 use super::sessions_list::live_sessions;
 use super::signed_in::{SignedIn, signed_in_account};
 use crate::App;
 use crate::domain::utc_time::UtcTime;
 use crate::error::ApiError;
-use crate::factors::totp::STEP_SECS;
 use crate::http::response::{finish, json};
-use crate::ports::AccountFactors;
 use crate::security::access_token::AccessTokenVerifier;
 
 pub async fn handle(app: &App, verifier: &AccessTokenVerifier, req: Request) -> Result<Response<Body>, Infallible> {
@@ -49,7 +48,7 @@ async fn export(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Res
         "createdAt": UtcTime(account.created_at).rfc3339(),
         "updatedAt": UtcTime(account.updated_at).rfc3339(),
         "sessions": sessions,
-        "factors": factors(&account.factors),
+        "factors": factors_shown(&account.factors),
         "consents": [],
         // Everything Sumsub's verdict said about the person, final labels included (GDPR art. 15).
         "identityReview": account.identity_review.as_ref().map(|r| json!({
@@ -68,25 +67,4 @@ async fn export(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Res
         response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
     }
     Ok(response)
-}
-
-/// The account's second factors: what they are and when they were made and last used, never a
-/// secret, a code or a MAC.
-fn factors(factors: &AccountFactors) -> Vec<Value> {
-    let mut out = Vec::new();
-    if let Some(totp) = &factors.totp {
-        out.push(json!({
-            "type": "totp",
-            "createdAt": UtcTime(totp.created_at).rfc3339(),
-            "lastUsedAt": totp.last_used_step.map(|step| UtcTime(step * STEP_SECS).rfc3339()),
-        }));
-    }
-    if let Some(set) = &factors.recovery {
-        out.push(json!({
-            "type": "recovery_codes",
-            "createdAt": UtcTime(set.created_at).rfc3339(),
-            "remaining": set.remaining.len(),
-        }));
-    }
-    out
 }

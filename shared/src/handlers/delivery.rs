@@ -241,6 +241,31 @@ pub(super) async fn code_to_account_phone(
     .await
 }
 
+/// A code of `purpose` by SMS to the confirmed phone of the signed-in account `user_id` (a step-up):
+/// nothing to hide from its owner, so a send that fails answers 503, and the code is stored only
+/// while the account still holds the phone (the store's guard for the purpose).
+pub(super) async fn code_to_own_phone(
+    app: &App,
+    partner: &Partner,
+    user_id: &str,
+    key: &PhoneKey,
+    purpose: CodePurpose,
+    text: fn(&ConfirmationCode) -> Zeroizing<String>,
+    estimate: &LatencyEstimate,
+) -> Result<Attempt<()>, ApiError> {
+    let now = app.clock.now();
+    let (code, stored) = new_code(app, partner, key, purpose, user_id, now);
+    let text = &text(&code);
+    let attempt = send_with(app, partner, key, text, Timing::Sets(estimate), |send| async move {
+        app.store.issue_code(Identifier::Phone(key), purpose, IssuedCode::Sent(stored), &send).await
+    })
+    .await?;
+    match attempt {
+        Attempt::Done(()) => Ok(Attempt::Done(())),
+        Attempt::Raced => raced_unless_gone(app, user_id).await,
+    }
+}
+
 /// A code of `purpose` by SMS to a phone a signed-in account is taking (phone add, phone change).
 /// A number another account holds gets the same answer in the same time: its owner a notice, and a
 /// decoy in the code's place, so the caller's next guesses answer as for a free number. A write

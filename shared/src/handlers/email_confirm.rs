@@ -13,6 +13,7 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::EMAIL_LINK_TTL_SECS;
 use super::notices::{NoticeTo, SecurityEvent, notify};
 use crate::App;
 use crate::domain::email::EmailAddress;
@@ -125,6 +126,10 @@ async fn standing(app: &App, hash: &str, now: i64) -> Result<Standing, ApiError>
     }
     if account.pending_email_token.as_deref() != Some(hash) {
         // A newer link was sent; only the newest works.
+        return Err(ApiError::LinkInvalid);
+    }
+    if account.factors.enrolled_since(record.expires_at - EMAIL_LINK_TTL_SECS) {
+        // Sent before the account got its factor, so without the step-up the factor asks for.
         return Err(ApiError::LinkInvalid);
     }
     Ok(Standing::Usable(Box::new((record, account))))

@@ -1,5 +1,8 @@
 //! `POST /v2/mobile/email/verify/resend` (bearer) → `{"result":"ok"}`: a new link for the address
-//! waiting for confirmation; the previous link dies. Same cooldown and caps as SMS codes.
+//! waiting for confirmation; the previous link dies. Same cooldown and caps as SMS codes. A new link
+//! is a new email change: on an account with a second factor it needs the step-up email add needs
+//! (else an address added before the factor, whose old link the factor voids, could be confirmed
+//! through a fresh one).
 
 use std::convert::Infallible;
 
@@ -7,11 +10,12 @@ use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 
 use super::email_delivery::{link_answer, send_link};
-use super::signed_in::{SignedIn, signed_in_account};
+use super::signed_in::{SignedIn, signed_in_for};
 use crate::App;
 use crate::admission::{RateClass, rate_limit};
 use crate::domain::email::EmailAddress;
 use crate::error::ApiError;
+use crate::factors::step_up::Guarded;
 use crate::http::response::{finish, json};
 use crate::mail::Mailer;
 use crate::security::access_token::AccessTokenVerifier;
@@ -31,7 +35,8 @@ async fn resend(
     mailer: &Mailer,
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let SignedIn { caller, account, .. } = signed_in_account(app, verifier, req, Method::POST).await?;
+    let SignedIn { caller, account, .. } =
+        signed_in_for(app, verifier, req, Method::POST, Guarded::ChangeEmail).await?;
     rate_limit::check(app, &caller.client, RateClass::Contact).await?;
     let pending = account.pending_email.as_deref().ok_or_else(|| {
         ApiError::validation(

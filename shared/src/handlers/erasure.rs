@@ -178,8 +178,12 @@ mod tests {
         async fn erase_account(&self, erasure: Erasure<'_>) -> Result<(), StoreError> {
             if self.erasures.fetch_add(1, Ordering::SeqCst) == 0 {
                 let user_id = &erasure.account.user_id;
-                let pending =
-                    PendingTotp { factor_id: "f-racing".into(), sealed_secret: "s".into(), expires_at: i64::MAX };
+                let pending = PendingTotp {
+                    factor_id: "f-racing".into(),
+                    sealed_secret: "s".into(),
+                    expires_at: i64::MAX,
+                    attempts_left: 5,
+                };
                 self.store.start_totp_enrolment(user_id, &pending).await?;
                 let confirmation = TotpConfirmation { user_id, factor_id: "f-racing", step: 1, recovery: None, now: 0 };
                 self.store.confirm_totp(confirmation).await?;

@@ -11,6 +11,11 @@ pub mod email_confirm;
 mod email_delivery;
 pub mod email_resend;
 mod erasure;
+mod factors;
+use factors::factors_shown;
+pub use factors::{
+    factor_remove, factors_list, recovery_codes_regenerate, step_up_code, support, totp_enrol, totp_verify,
+};
 pub mod jwks;
 pub mod kyc_sumsub_token;
 mod new_password;

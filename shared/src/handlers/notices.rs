@@ -48,6 +48,19 @@ pub(super) enum SecurityEvent {
     AuthenticatorBlocked {
         after: u64,
     },
+    /// A phone was added to an account that had none (an email-first one); carries it, masked.
+    PhoneAdded {
+        new_phone: String,
+    },
+    /// An authenticator app became the account's second factor (and recovery codes were made).
+    AuthenticatorAdded,
+    /// The authenticator app and the recovery codes were removed: the password alone signs in.
+    AuthenticatorRemoved,
+    /// A new set of recovery codes replaced the old one, which no longer works.
+    RecoveryCodesReplaced,
+    /// The partner's support removed the app and the codes (the user said they lost both), and
+    /// ended every session.
+    FactorsRemovedBySupport,
 }
 
 impl SecurityEvent {
@@ -61,6 +74,11 @@ impl SecurityEvent {
             SecurityEvent::AccountDeleted => "account_deleted",
             SecurityEvent::RecoveryCodeUsed { .. } => "recovery_code_used",
             SecurityEvent::AuthenticatorBlocked { .. } => "authenticator_blocked",
+            SecurityEvent::PhoneAdded { .. } => "phone_added",
+            SecurityEvent::AuthenticatorAdded => "authenticator_added",
+            SecurityEvent::AuthenticatorRemoved => "authenticator_removed",
+            SecurityEvent::RecoveryCodesReplaced => "recovery_codes_replaced",
+            SecurityEvent::FactorsRemovedBySupport => "factors_removed_by_support",
         }
     }
 
@@ -74,6 +92,11 @@ impl SecurityEvent {
             SecurityEvent::AccountDeleted => "Your account was deleted",
             SecurityEvent::RecoveryCodeUsed { .. } => "A recovery code of your account was used",
             SecurityEvent::AuthenticatorBlocked { .. } => "Codes from your authenticator app are blocked",
+            SecurityEvent::PhoneAdded { .. } => "A phone number was added to your account",
+            SecurityEvent::AuthenticatorAdded => "An authenticator app was added to your account",
+            SecurityEvent::AuthenticatorRemoved => "The authenticator app was removed from your account",
+            SecurityEvent::RecoveryCodesReplaced => "Your recovery codes were replaced",
+            SecurityEvent::FactorsRemovedBySupport => "Support removed your account's authenticator app",
         }
     }
 
@@ -102,6 +125,27 @@ impl SecurityEvent {
                 "After {after} wrong codes, codes from your authenticator app no longer sign in to your account. \
 Sign in with one of your recovery codes to unblock them."
             ),
+            SecurityEvent::PhoneAdded { new_phone } => format!(
+                "The phone number {new_phone} was added to your account: it now signs in to it and gets its codes."
+            ),
+            SecurityEvent::AuthenticatorAdded => {
+                "An authenticator app was added to your account: signing in now needs a code from it as well as \
+the password."
+                    .to_owned()
+            }
+            SecurityEvent::AuthenticatorRemoved => {
+                "The authenticator app and the recovery codes of your account were removed: the password alone \
+now signs in to it."
+                    .to_owned()
+            }
+            SecurityEvent::RecoveryCodesReplaced => {
+                "New recovery codes were made for your account; the old ones no longer work.".to_owned()
+            }
+            SecurityEvent::FactorsRemovedBySupport => {
+                "At a request to the app's support, the authenticator app and the recovery codes of your \
+account were removed and every device was signed out: the password alone now signs in to it."
+                    .to_owned()
+            }
         }
     }
 
@@ -109,7 +153,12 @@ Sign in with one of your recovery codes to unblock them."
         match self {
             SecurityEvent::PhoneChanged { .. }
             | SecurityEvent::EmailChanged { .. }
-            | SecurityEvent::RecoveryCodeUsed { .. } => TAKEN_OVER,
+            | SecurityEvent::RecoveryCodeUsed { .. }
+            | SecurityEvent::PhoneAdded { .. }
+            | SecurityEvent::AuthenticatorAdded
+            | SecurityEvent::AuthenticatorRemoved
+            | SecurityEvent::RecoveryCodesReplaced
+            | SecurityEvent::FactorsRemovedBySupport => TAKEN_OVER,
             SecurityEvent::AccountDeleted => "If this was not you, tell the app's support.",
             _ => NOT_YOU,
         }
@@ -161,24 +210,46 @@ pub(super) async fn notify(
     event: &SecurityEvent,
     now: i64,
 ) {
+    notify_reporting(app, mailer, partner, to, event, now).await;
+}
+
+/// `notify`, saying for each recipient (masked) what became of its notice, for a caller that must
+/// show it (the operator's `partners factors-remove`).
+pub(super) async fn notify_reporting(
+    app: &App,
+    mailer: &Mailer,
+    partner: &Partner,
+    to: &[NoticeTo],
+    event: &SecurityEvent,
+    now: i64,
+) -> Vec<String> {
+    let mut outcomes = Vec::with_capacity(to.len());
     for recipient in to {
+        let masked = recipient.masked();
         if partner.sandbox {
             // A sandbox partner sends nothing at all, as with codes.
-            tracing::info!(event = event.kind(), to = %recipient.masked(), "security notice not sent (sandbox partner)");
+            tracing::info!(event = event.kind(), to = %masked, "security notice not sent (sandbox partner)");
+            outcomes.push(format!("{masked}: not sent (sandbox partner)"));
             continue;
         }
         match send(app, mailer, partner, recipient, event, now).await {
-            Ok(true) => tracing::info!(event = event.kind(), to = %recipient.masked(), "security notice sent"),
+            Ok(true) => {
+                tracing::info!(event = event.kind(), to = %masked, "security notice sent");
+                outcomes.push(format!("{masked}: sent"));
+            }
             Ok(false) => {
                 crate::metrics::count(crate::metrics::Counter::NoticeNotSent);
-                tracing::warn!(event = event.kind(), to = %recipient.masked(), "security notice not sent: daily cap")
+                tracing::warn!(event = event.kind(), to = %masked, "security notice not sent: daily cap");
+                outcomes.push(format!("{masked}: NOT SENT (its daily cap of notices is reached)"));
             }
             Err(why) => {
                 crate::metrics::count(crate::metrics::Counter::NoticeNotSent);
-                tracing::warn!(event = event.kind(), to = %recipient.masked(), error = %why, "security notice not sent")
+                tracing::warn!(event = event.kind(), to = %masked, error = %why, "security notice not sent");
+                outcomes.push(format!("{masked}: NOT SENT ({why})"));
             }
         }
     }
+    outcomes
 }
 
 /// One notice: counted against the recipient's daily cap, charged to the partner's SMS budget
@@ -281,6 +352,11 @@ mod tests {
             SecurityEvent::AccountDeleted,
             SecurityEvent::RecoveryCodeUsed { remaining: 9 },
             SecurityEvent::AuthenticatorBlocked { after: 100 },
+            SecurityEvent::PhoneAdded { new_phone: PhoneNumber::parse("+447871234567").unwrap().masked() },
+            SecurityEvent::AuthenticatorAdded,
+            SecurityEvent::AuthenticatorRemoved,
+            SecurityEvent::RecoveryCodesReplaced,
+            SecurityEvent::FactorsRemovedBySupport,
         ];
         for event in events {
             let text = format!("{} {} {}", event.subject(), event.what(), event.advice());

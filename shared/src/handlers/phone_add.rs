@@ -5,7 +5,8 @@
 //!
 //! A phone that belongs to another account gets the same answer in the same time, and its owner a
 //! notice instead of a code, so a signed-in user cannot learn who has which number. A signup that
-//! never confirmed the phone does not hold it against the person who proves they have it.
+//! never confirmed the phone does not hold it against the person who proves they have it. The
+//! account's confirmed address is told once the phone is added.
 
 use std::convert::Infallible;
 
@@ -16,8 +17,9 @@ use serde_json::json;
 
 use super::codes::{check_code, consume_code};
 use super::delivery::code_to_new_phone;
-use super::retry_races;
-use super::signed_in::{SignedIn, signed_in_account};
+use super::notices::{SecurityEvent, confirmed_channels, notify};
+use super::signed_in::{SignedIn, signed_in_to_enrol};
+use super::{SMS_CODE_TTL_SECS, retry_races};
 use crate::App;
 use crate::admission::{RateClass, rate_limit, recipients};
 use crate::domain::kyc::KycLevel;
@@ -26,6 +28,7 @@ use crate::error::ApiError;
 use crate::factors::step_up::Guarded;
 use crate::http::request::json_body;
 use crate::http::response::{finish, json};
+use crate::mail::Mailer;
 use crate::ports::{AccountRecord, Identifier, PhoneAddition, PhoneKey, Recipient};
 use crate::security::access_token::AccessTokenVerifier;
 use crate::security::code::{CodePurpose, ConfirmationCode};
@@ -37,12 +40,26 @@ struct AddPhoneRequest {
     code: Option<String>,
 }
 
-pub async fn handle(app: &App, verifier: &AccessTokenVerifier, req: Request) -> Result<Response<Body>, Infallible> {
-    finish("phone-add", &req, add(app, verifier, &req).await)
+/// `mailer` tells the account's confirmed address that a phone was added.
+pub async fn handle(
+    app: &App,
+    verifier: &AccessTokenVerifier,
+    mailer: &Mailer,
+    req: Request,
+) -> Result<Response<Body>, Infallible> {
+    finish("phone-add", &req, add(app, verifier, mailer, &req).await)
 }
 
-async fn add(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Result<Response<Body>, ApiError> {
-    let signed_in = signed_in_account(app, verifier, req, Method::PUT).await?;
+async fn add(
+    app: &App,
+    verifier: &AccessTokenVerifier,
+    mailer: &Mailer,
+    req: &Request,
+) -> Result<Response<Body>, ApiError> {
+    // A phone is what an account without one needs before it can enrol a factor, so a partner's
+    // `required` policy lets it through (`signed_in_to_enrol`); an account with a phone is refused
+    // below whatever the policy.
+    let signed_in = signed_in_to_enrol(app, verifier, req, Method::PUT).await?;
     let body: AddPhoneRequest = json_body(req)?;
     if body.code.is_none() {
         signed_in.allowed(app, Guarded::ChangePhone)?;
@@ -65,7 +82,14 @@ async fn add(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Result
             tracing::info!(user_id = %account.user_id, phone = %key.phone.masked(), "phone add code sent");
             Ok(json(200, &json!({ "result": "ok" })))
         }
-        Some(code) => confirm(app, &account, &key, &ConfirmationCode::parse(&code)?).await,
+        Some(code) => {
+            let added = confirm(app, &account, &key, &ConfirmationCode::parse(&code)?).await?;
+            // The owner hears of it where they already are: a phone signs in and gets every code,
+            // and the first thing a password thief would add.
+            let event = SecurityEvent::PhoneAdded { new_phone: key.phone.masked() };
+            notify(app, mailer, partner, &confirmed_channels(&account), &event, app.clock.now()).await;
+            Ok(added)
+        }
     }
 }
 
@@ -79,6 +103,10 @@ async fn confirm(
     let who = Identifier::Phone(key);
     let stored =
         check_code(&*app.store, &app.code_mac, who, CodePurpose::PhoneAdd, code, Some(&account.user_id), now).await?;
+    // A code sent before the account got its factor was sent without the step-up the factor asks for.
+    if account.factors.enrolled_since(stored.expires_at - SMS_CODE_TTL_SECS) {
+        return Err(ApiError::CodeNoLongerValid);
+    }
     let kyc_level = KycLevel::of(true, account.email.is_some(), &account.details);
     consume_code(&*app.store, who, CodePurpose::PhoneAdd, &stored.code_id, || {
         app.store.add_phone(PhoneAddition {

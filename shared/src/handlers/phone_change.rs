@@ -20,8 +20,8 @@ use super::codes::{check_code, consume_code};
 use super::delivery::code_to_new_phone;
 use super::notices::{NoticeTo, SecurityEvent, notify};
 use super::password_check::reauthenticate;
-use super::retry_races;
 use super::signed_in::{SignedIn, signed_in_account};
+use super::{SMS_CODE_TTL_SECS, retry_races};
 use crate::App;
 use crate::admission::{RateClass, rate_limit, recipients};
 use crate::domain::email::EmailAddress;
@@ -119,6 +119,10 @@ async fn confirm(
     let stored =
         check_code(&*app.store, &app.code_mac, who, CodePurpose::PhoneChange, code, Some(&account.user_id), now)
             .await?;
+    // A code sent before the account got its factor was sent without the step-up the factor asks for.
+    if account.factors.enrolled_since(stored.expires_at - SMS_CODE_TTL_SECS) {
+        return Err(ApiError::CodeNoLongerValid);
+    }
     // The first try moves the account at the version read when the request was signed in; a retry
     // reads it again. A concurrent email or details change moved the version on, which is no reason
     // to refuse the move (it sets only the phone); the account gone or moved elsewhere is.

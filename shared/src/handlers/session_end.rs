@@ -6,13 +6,14 @@
 use std::convert::Infallible;
 
 use lambda_http::http::Method;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 
 use super::sessions_list::live_sessions;
-use super::signed_in::{SignedIn, signed_in_account};
+use super::signed_in::{SignedIn, held_back, signed_in_to_enrol};
 use crate::App;
 use crate::error::ApiError;
 use crate::factors::step_up::{self, Guarded};
+use crate::http::request::path_id;
 use crate::http::response::{finish, no_content};
 use crate::security::access_token::AccessTokenVerifier;
 
@@ -20,21 +21,16 @@ pub async fn handle(app: &App, verifier: &AccessTokenVerifier, req: Request) -> 
     finish("session-end", &req, end(app, verifier, &req).await)
 }
 
-/// The `{id}` of the path: API Gateway's path parameter, or the last segment where a local router
-/// sends none.
-fn session_id(req: &Request) -> Option<String> {
-    let parameter = req.path_parameters_ref().and_then(|p| p.first("id")).map(str::to_owned);
-    parameter.or_else(|| req.uri().path().rsplit('/').next().map(str::to_owned)).filter(|id| !id.is_empty())
-}
-
 async fn end(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Result<Response<Body>, ApiError> {
-    let SignedIn { principal, account, .. } = signed_in_account(app, verifier, req, Method::DELETE).await?;
-    let id = session_id(req).ok_or(ApiError::SessionNotFound)?;
+    // Signing out is always allowed, under a partner's `required` policy too.
+    let SignedIn { caller, principal, account } = signed_in_to_enrol(app, verifier, req, Method::DELETE).await?;
+    let id = path_id(req).ok_or(ApiError::SessionNotFound)?;
     let now = app.clock.now();
     // Ending another of the account's sessions is what ending the others is, one at a time: on an
     // account with a factor it needs the step-up (a stolen session must not sign the owner out).
     // Ending one's own is signing out, always allowed.
     if id != principal.session_id {
+        held_back(&caller, &account)?;
         let enrolled = account.factors.enrolled_methods();
         step_up::check(&principal.assurance, Guarded::EndOtherSessions, &enrolled, now)
             .map_err(ApiError::InsufficientAuthentication)?;

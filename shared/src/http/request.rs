@@ -1,7 +1,7 @@
 //! Headers and bodies, validated before any handler logic sees them. Every failure is a 4xx envelope.
 
 use lambda_http::http::Method;
-use lambda_http::{Body, Request};
+use lambda_http::{Body, Request, RequestExt};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -65,8 +65,14 @@ impl PartnerHeaders {
 }
 
 /// A query-string parameter, if present: from the API Gateway event, or else from the URI.
+/// The `{id}` of the path: API Gateway's path parameter, or the last segment where a local router
+/// sends none.
+pub fn path_id(req: &Request) -> Option<String> {
+    let parameter = req.path_parameters_ref().and_then(|p| p.first("id")).map(str::to_owned);
+    parameter.or_else(|| req.uri().path().rsplit('/').next().map(str::to_owned)).filter(|id| !id.is_empty())
+}
+
 pub fn query_param(req: &Request, name: &str) -> Option<String> {
-    use lambda_http::RequestExt;
     if let Some(value) = req.query_string_parameters_ref().and_then(|q| q.first(name)) {
         return Some(value.to_owned());
     }

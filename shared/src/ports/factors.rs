@@ -10,7 +10,7 @@
 
 use async_trait::async_trait;
 
-use super::{NewSession, Rotation, StoreError};
+use super::{NewSession, PhoneKey, Rotation, StoreError};
 use crate::factors::assurance::Method;
 
 /// An authenticator app's factor (TOTP), once its enrolment was verified.
@@ -56,6 +56,38 @@ pub struct PendingTotp {
     pub factor_id: String,
     pub sealed_secret: String,
     pub expires_at: i64,
+    /// Codes the enrolment still takes before it must be started again (each spent before the
+    /// code is compared, as for every code).
+    pub attempts_left: u32,
+}
+
+/// Codes an enrolment takes before it must be started again.
+pub const ENROLMENT_ATTEMPTS: u32 = 5;
+
+/// Removing the authenticator `factor_id` and, with it, the recovery codes (they stand in for a
+/// factor the account no longer has), with what else must die with it.
+pub struct TotpRemoval<'a> {
+    pub user_id: &'a str,
+    pub factor_id: &'a str,
+    /// The account's confirmed phone: a code the deletion page sent to it, which refused this
+    /// account because of its factor and was left unused, dies too (it would now delete).
+    pub phone: Option<&'a PhoneKey>,
+    /// A removal by the partner's support for a user who lost both the app and the codes: its
+    /// record, written in the same transaction, and the account's count of sessions started as
+    /// read after every session was ended (a sign-in completed since then makes the removal fail,
+    /// so no session outlives it).
+    pub record: Option<(&'a FactorRemovalRecord, u64)>,
+}
+
+/// A removal of an account's second factors by its partner's support (the user lost both the app
+/// and the recovery codes): what the partner can list afterwards. No personal data: the user id,
+/// the time, and the partner's own reference (a ticket id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FactorRemovalRecord {
+    pub merchant_id: String,
+    pub user_id: String,
+    pub removed_at: i64,
+    pub reference: String,
 }
 
 /// What a verified enrolment writes: the factor, and the recovery codes made with the first one.
@@ -85,6 +117,13 @@ impl AccountFactors {
     /// and are a way round a lost one, not a factor of their own.
     pub fn has_second_factor(&self) -> bool {
         self.totp.is_some()
+    }
+
+    /// Whether a factor was enrolled at or after `at`: something the account's owner (or a thief
+    /// with the password) started before that, without the step-up the factor would have asked
+    /// for (a code to a new phone, a link to a new address), must not finish after it.
+    pub fn enrolled_since(&self, at: i64) -> bool {
+        self.totp.as_ref().is_some_and(|totp| totp.created_at >= at)
     }
 
     /// The methods the account's enrolled factors prove, as the step-up rules name them (empty:
@@ -123,12 +162,16 @@ pub struct MfaChallenge {
 }
 
 /// The second element that completes a challenge, and what using it spends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub enum MfaProof<'a> {
     /// A TOTP code of `step`, for the factor `factor_id`: the step is recorded as used.
     Totp { factor_id: &'a str, step: i64 },
     /// A recovery code of the set `set_id`, whose MAC `mac` leaves the set.
     Recovery { set_id: &'a str, mac: &'a str },
+    /// A code sent by SMS to the account's confirmed phone `phone` (`CodePurpose::StepUp`), which is
+    /// deleted; it proves the second element only while the account has no factor (whose element
+    /// it would otherwise stand in for: a SIM swap and the password would be enough).
+    PhoneCode { phone: &'a PhoneKey, code_id: &'a str },
 }
 
 /// Everything a completed challenge writes at once: the challenge gone, the proof spent, the
@@ -180,8 +223,33 @@ pub trait Factors: Send + Sync {
     /// earlier one, if the account is active and has no authenticator yet (`Conflict` otherwise).
     async fn start_totp_enrolment(&self, user_id: &str, pending: &PendingTotp) -> Result<(), StoreError>;
 
+    /// Takes one attempt from the pending enrolment `factor_id` before its code is compared; the
+    /// attempts left after it, or `None` if it is gone, replaced, expired or out of attempts.
+    async fn spend_enrolment_attempt(
+        &self,
+        user_id: &str,
+        factor_id: &str,
+        now: i64,
+    ) -> Result<Option<u32>, StoreError>;
+
     /// Makes the pending enrolment `factor_id` the account's authenticator (with its recovery set),
     /// if it is still the pending one, unexpired, and the account still has none: of parallel
     /// verifications of one enrolment, one succeeds.
     async fn confirm_totp(&self, confirmation: TotpConfirmation<'_>) -> Result<(), StoreError>;
+
+    /// Removes the authenticator and the recovery codes, if the account is active and its
+    /// authenticator is still `factor_id` (`Conflict` otherwise), with the deletion page's code.
+    async fn remove_totp(&self, removal: TotpRemoval<'_>) -> Result<(), StoreError>;
+
+    /// The partner's support removals, oldest first.
+    async fn factor_removal_records(&self, merchant_id: &str) -> Result<Vec<FactorRemovalRecord>, StoreError>;
+
+    /// Replaces the account's recovery codes with `set`, if the account is active, still has an
+    /// authenticator and the set it replaces is still `replaced` (`Conflict` otherwise).
+    async fn replace_recovery_set(
+        &self,
+        user_id: &str,
+        replaced: Option<&str>,
+        set: &RecoverySet,
+    ) -> Result<(), StoreError>;
 }

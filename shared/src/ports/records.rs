@@ -64,6 +64,10 @@ pub struct NewSession {
     pub assurance: Assurance,
 }
 
+/// How long a phone added to or moved onto an account waits before a code to it can step a session
+/// up for a first enrolment: a day.
+pub const PHONE_SETTLE_SECS: i64 = 24 * 3600;
+
 /// An account as the handlers see it.
 #[derive(Debug, Clone)]
 pub struct AccountRecord {
@@ -71,6 +75,13 @@ pub struct AccountRecord {
     pub merchant_id: String,
     /// In E.164. An email-first account has none until it adds and confirms one.
     pub phone: Option<String>,
+    /// When a phone was last added or moved to, and which (`phone_settled` trusts the time only
+    /// for that number: a phone written by a build that kept no record has neither).
+    pub phone_confirmed_at: Option<i64>,
+    pub phone_confirmed_for: Option<String>,
+    /// The number a phone-first account signed up with (none for email-first accounts and for
+    /// accounts made before it was kept).
+    pub signup_phone: Option<String>,
     pub status: AccountStatus,
     pub password_hash: String,
     /// Tokens and sessions from before this Unix second are dead (sign-out everywhere, password reset).
@@ -119,6 +130,32 @@ impl AccountRecord {
         self.status == AccountStatus::Active && self.phone.is_some()
     }
 
+    /// Whether the confirmed phone has been the account's long enough (`PHONE_SETTLE_SECS`, or
+    /// since signup) to stand in as the second element of a first enrolment: a phone just moved or
+    /// added with the password alone must not let whoever moved it enrol a factor of their own
+    /// before the owner, told on the old number, can react.
+    ///
+    /// Known only from records this build keeps: the time a phone was added or moved, for that
+    /// number; the number the account signed up with (settled at once). A phone neither names (the
+    /// account predates them, or a build that kept no record, such as the old half of a canary,
+    /// moved it) counts from the account's last change (`updated_at`, which every phone write
+    /// moves): later than the truth at worst, never earlier.
+    pub fn phone_settled(&self, now: i64) -> Result<(), i64> {
+        let Some(phone) = self.phone.as_deref() else { return Ok(()) };
+        let since = match (&self.phone_confirmed_for, self.phone_confirmed_at, &self.signup_phone) {
+            (Some(moved_to), Some(at), _) if moved_to == phone => at,
+            (_, _, Some(signed_up_with)) if signed_up_with == phone => return Ok(()),
+            _ => self.updated_at,
+        };
+        if since + PHONE_SETTLE_SECS > now { Err(since + PHONE_SETTLE_SECS - now) } else { Ok(()) }
+    }
+
+    /// The account's confirmed phone, where a code for the account itself (a step-up) goes.
+    pub fn confirmed_phone_key(&self) -> Option<PhoneKey> {
+        let phone = self.phone.as_deref().filter(|_| self.phone_confirmed())?;
+        Some(PhoneKey { merchant_id: self.merchant_id.clone(), phone: PhoneNumber::parse(phone).ok()? })
+    }
+
     /// How sign-in attempts against this account are counted: by its phone, else by its email.
     pub fn sign_in_identifier(&self) -> Option<OwnedIdentifier> {
         if let Some(phone) = self.phone.as_deref().and_then(|p| PhoneNumber::parse(p).ok()) {
@@ -141,6 +178,13 @@ impl OwnedIdentifier {
         match self {
             OwnedIdentifier::Phone(key) => Identifier::Phone(key),
             OwnedIdentifier::Email(key) => Identifier::Email(key),
+        }
+    }
+    /// The phone or address with most of it hidden, as notices and logs show it.
+    pub fn masked(&self) -> String {
+        match self {
+            OwnedIdentifier::Phone(key) => key.phone.masked(),
+            OwnedIdentifier::Email(key) => key.email.masked(),
         }
     }
 }

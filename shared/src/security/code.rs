@@ -24,18 +24,27 @@ pub enum CodePurpose {
     PhoneChange,
     /// Deleting an account from the web page, by a code to its phone.
     AccountDelete,
+    /// A step-up of a session by a code to the account's confirmed phone (the second element of an
+    /// account with no factor yet, for its first enrolment).
+    StepUp,
 }
 
 impl CodePurpose {
     /// Every purpose: the code keys an identifier can have, which deleting an account clears.
-    pub const ALL: [CodePurpose; 6] = [
+    pub const ALL: [CodePurpose; 7] = [
         CodePurpose::PhoneSignup,
         CodePurpose::PasswordReset,
         CodePurpose::EmailSignup,
         CodePurpose::PhoneAdd,
         CodePurpose::PhoneChange,
         CodePurpose::AccountDelete,
+        CodePurpose::StepUp,
     ];
+
+    /// The purposes whose codes go to a contact the account already holds, for the account: they
+    /// die when that contact leaves the account.
+    pub const TO_ACCOUNT_CONTACT: [CodePurpose; 3] =
+        [CodePurpose::PasswordReset, CodePurpose::AccountDelete, CodePurpose::StepUp];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -45,6 +54,7 @@ impl CodePurpose {
             CodePurpose::PhoneAdd => "PHONE_ADD",
             CodePurpose::PhoneChange => "PHONE_CHANGE",
             CodePurpose::AccountDelete => "ACCOUNT_DELETE",
+            CodePurpose::StepUp => "STEP_UP",
         }
     }
 }

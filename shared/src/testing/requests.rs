@@ -23,6 +23,7 @@ pub fn live_partner() -> Partner {
         email_sender: None,
         public_base_url: None,
         new_device_notices: false,
+        second_factor: Default::default(),
         forwards_end_user_address: false,
         sumsub: None,
         created_at: 1,

@@ -58,14 +58,17 @@ impl DynamoStore {
                 values([(":uid", s(user_id)), (":pending", status_value(AccountStatus::Pending))]),
             ),
             // The user's active account still holds the phone.
-            CodePurpose::PasswordReset | CodePurpose::AccountDelete if matches!(who, Identifier::Phone(_)) => self
-                .check(
+            CodePurpose::PasswordReset | CodePurpose::AccountDelete | CodePurpose::StepUp
+                if matches!(who, Identifier::Phone(_)) =>
+            {
+                self.check(
                     claim,
                     "userId = :uid AND #status = :active",
                     values([(":uid", s(user_id)), (":active", status_value(AccountStatus::Active))]),
-                ),
+                )
+            }
             // The user's account still has the address confirmed (only confirmed ones are claimed).
-            CodePurpose::PasswordReset | CodePurpose::AccountDelete => {
+            CodePurpose::PasswordReset | CodePurpose::AccountDelete | CodePurpose::StepUp => {
                 self.check(claim, "userId = :uid", values([(":uid", s(user_id))]))
             }
             // Nobody confirmed the address meanwhile (that gets a notice instead, on the retry).

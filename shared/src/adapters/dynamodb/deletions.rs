@@ -151,7 +151,7 @@ impl AccountDeletions for DynamoStore {
 }
 
 /// A condition that the account's count `name` is still `value` (a count never written reads 0).
-fn number_as_read(name: &str, value: u64, vals: &mut Values) -> String {
+pub(super) fn number_as_read(name: &str, value: u64, vals: &mut Values) -> String {
     let placeholder = format!(":{name}");
     vals.insert(placeholder.clone(), n(value));
     if value == 0 {

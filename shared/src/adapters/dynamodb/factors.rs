@@ -6,13 +6,16 @@
 //! session written, all conditional on the account being active with the password checked.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
+use super::deletions::{DELETION_RECORD_RETENTION_SECS, number_as_read};
 use super::items::*;
 use super::table::{DynamoStore, Values, values};
 use crate::ports::{
-    AccountStatus, Factors, MfaChallenge, MfaCompletion, MfaProof, PendingTotp, StepUp, StoreError, TotpConfirmation,
+    AccountStatus, FactorRemovalRecord, Factors, Identifier, MfaChallenge, MfaCompletion, MfaProof, PendingTotp,
+    RecoverySet, StepUp, StoreError, TotpConfirmation, TotpRemoval,
 };
+use crate::security::code::CodePurpose;
 
 /// A challenge item outlives its expiry by this much before DynamoDB's TTL removes it.
 const CHALLENGE_TTL_MARGIN_SECS: i64 = 3600;
@@ -38,7 +41,9 @@ impl TryFrom<&Item> for MfaChallenge {
 }
 
 /// The update that spends `proof` on the account item, and the condition that it is still there
-/// to spend (the TOTP step later than the last one, or the recovery code's MAC still in its set).
+/// to spend (the TOTP step later than the last one, or the recovery code's MAC still in its set;
+/// for a code by SMS, that the account still has no factor: the code item itself is deleted by
+/// `code_spend`).
 fn proof_spend(proof: MfaProof<'_>, vals: &mut Values) -> (&'static str, &'static str) {
     match proof {
         MfaProof::Totp { factor_id, step } => {
@@ -58,6 +63,19 @@ fn proof_spend(proof: MfaProof<'_>, vals: &mut Values) -> (&'static str, &'stati
                 "REMOVE totpWrongCodes DELETE recoveryCodes :macs",
                 "recoverySetId = :set AND contains(recoveryCodes, :mac)",
             )
+        }
+        MfaProof::PhoneCode { .. } => ("REMOVE totpWrongCodes", "attribute_not_exists(totpId)"),
+    }
+}
+
+impl DynamoStore {
+    /// The deletion of a code by SMS that `proof` spends, while it is the one checked.
+    fn code_spend(&self, proof: MfaProof<'_>) -> Result<Option<TransactWriteItem>, StoreError> {
+        match proof {
+            MfaProof::PhoneCode { phone, code_id } => {
+                Ok(Some(self.consume_code_item(Identifier::Phone(phone), CodePurpose::StepUp, code_id)?))
+            }
+            MfaProof::Totp { .. } | MfaProof::Recovery { .. } => Ok(None),
         }
     }
 }
@@ -137,6 +155,7 @@ impl Factors for DynamoStore {
         let account_condition = format!("#status = :active AND passwordHash = :checked AND {proof_condition}");
         let mut items = self.session_writes(user_id, &challenge.merchant_id, completion.session)?;
         items.push(self.update(key_for_account(user_id), &update, &account_condition, vals)?);
+        items.extend(self.code_spend(completion.proof)?);
         items.push(self.delete(
             challenge_key(&challenge.digest),
             Some("userId = :uid AND expiresAt > :now"),
@@ -158,6 +177,7 @@ impl Factors for DynamoStore {
         let account_condition = format!("#status = :active AND passwordHash = :checked AND {proof_condition}");
         let mut items = self.rotation_writes(&step_up.rotation)?;
         items.push(self.update(key_for_account(user_id), spend, &account_condition, vals)?);
+        items.extend(self.code_spend(step_up.proof)?);
         self.transact("TransactWriteItems step up session", items).await
     }
 
@@ -183,13 +203,14 @@ impl Factors for DynamoStore {
         self.update_one(
             "UpdateItem start TOTP enrolment",
             key_for_account(user_id),
-            "SET totpPendingId = :id, totpPendingSecret = :secret, totpPendingExpiresAt = :expires",
+            "SET totpPendingId = :id, totpPendingSecret = :secret, totpPendingExpiresAt = :expires, totpPendingAttempts = :attempts",
             "#status = :active AND attribute_not_exists(totpId)",
             values([
                 (":active", status_value(AccountStatus::Active)),
                 (":id", s(&pending.factor_id)),
                 (":secret", s(&pending.sealed_secret)),
                 (":expires", n(pending.expires_at)),
+                (":attempts", n(pending.attempts_left)),
             ]),
         )
         .await
@@ -215,12 +236,120 @@ impl Factors for DynamoStore {
                 (":codes".to_owned(), AttributeValue::Ss(set.remaining.clone())),
             ]);
         }
-        update.push_str(" REMOVE totpPendingId, totpPendingSecret, totpPendingExpiresAt, totpWrongCodes");
+        update.push_str(
+            " REMOVE totpPendingId, totpPendingSecret, totpPendingExpiresAt, totpPendingAttempts, totpWrongCodes",
+        );
         self.update_one(
             "UpdateItem confirm TOTP",
             key_for_account(confirmation.user_id),
             &update,
             "#status = :active AND totpPendingId = :id AND totpPendingExpiresAt > :now AND attribute_not_exists(totpId)",
+            vals,
+        )
+        .await
+    }
+
+    async fn spend_enrolment_attempt(
+        &self,
+        user_id: &str,
+        factor_id: &str,
+        now: i64,
+    ) -> Result<Option<u32>, StoreError> {
+        let result = self
+            .update_returning(
+                "UpdateItem spend enrolment attempt",
+                key_for_account(user_id),
+                "SET totpPendingAttempts = totpPendingAttempts - :one",
+                "#status = :active AND totpPendingId = :id AND totpPendingExpiresAt > :now AND totpPendingAttempts > :zero",
+                values([
+                    (":active", status_value(AccountStatus::Active)),
+                    (":id", s(factor_id)),
+                    (":now", n(now)),
+                    (":one", n(1)),
+                    (":zero", n(0)),
+                ]),
+                true,
+            )
+            .await;
+        match result {
+            Ok(attributes) => Ok(Some(get_n(&attributes, "totpPendingAttempts")?)),
+            Err(StoreError::Conflict) => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+
+    async fn remove_totp(&self, removal: TotpRemoval<'_>) -> Result<(), StoreError> {
+        let mut vals = values([(":active", status_value(AccountStatus::Active)), (":id", s(removal.factor_id))]);
+        let mut condition = String::from("#status = :active AND totpId = :id");
+        if let Some((_, sessions_started)) = removal.record {
+            condition.push_str(" AND ");
+            condition.push_str(&number_as_read("sessionsStarted", sessions_started, &mut vals));
+        }
+        let mut items = vec![self.update(
+            key_for_account(removal.user_id),
+            "REMOVE totpId, totpSecret, totpCreatedAt, totpLastStep, totpWrongCodes, \
+             recoverySetId, recoveryKey, recoveryCodes, recoveryCreatedAt",
+            &condition,
+            vals,
+        )?];
+        if let Some(phone) = removal.phone {
+            items.push(self.delete(phone_key(phone, code_sk(CodePurpose::AccountDelete)), None, Values::new())?);
+        }
+        if let Some((record, _)) = removal.record {
+            let mut entry =
+                item_key(factor_removals_pk(&record.merchant_id), deletion_sk(record.removed_at, &record.user_id));
+            entry.extend([
+                ("userId".to_owned(), s(&record.user_id)),
+                ("merchantId".to_owned(), s(&record.merchant_id)),
+                ("removedAt".to_owned(), n(record.removed_at)),
+                ("reference".to_owned(), s(&record.reference)),
+                ("ttl".to_owned(), n(record.removed_at + DELETION_RECORD_RETENTION_SECS)),
+            ]);
+            items.push(self.put(entry, Some("attribute_not_exists(pk)"), Values::new())?);
+        }
+        self.transact("TransactWriteItems remove TOTP", items).await
+    }
+
+    async fn factor_removal_records(&self, merchant_id: &str) -> Result<Vec<FactorRemovalRecord>, StoreError> {
+        let items = self.query_prefix("Query factor removal records", factor_removals_pk(merchant_id), "AT#").await?;
+        items
+            .iter()
+            .map(|item| {
+                Ok(FactorRemovalRecord {
+                    merchant_id: get_s(item, "merchantId")?,
+                    user_id: get_s(item, "userId")?,
+                    removed_at: get_n(item, "removedAt")?,
+                    reference: get_s(item, "reference")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn replace_recovery_set(
+        &self,
+        user_id: &str,
+        replaced: Option<&str>,
+        set: &RecoverySet,
+    ) -> Result<(), StoreError> {
+        let mut vals = values([
+            (":active", status_value(AccountStatus::Active)),
+            (":set", s(&set.set_id)),
+            (":key", s(&set.sealed_key)),
+            (":codes", AttributeValue::Ss(set.remaining.clone())),
+            (":now", n(set.created_at)),
+        ]);
+        let was = match replaced {
+            Some(old) => {
+                vals.insert(":old".to_owned(), s(old));
+                "recoverySetId = :old"
+            }
+            None => "attribute_not_exists(recoverySetId)",
+        };
+        self.update_one(
+            "UpdateItem replace recovery codes",
+            key_for_account(user_id),
+            "SET recoverySetId = :set, recoveryKey = :key, recoveryCodes = :codes, recoveryCreatedAt = :now",
+            &format!("#status = :active AND attribute_exists(totpId) AND {was}"),
             vals,
         )
         .await

@@ -121,6 +121,11 @@ pub fn deletion_sk(deleted_at: i64, user_id: &str) -> String {
     format!("AT#{deleted_at:012}#{user_id}")
 }
 
+/// A partner's records of second factors its support removed: one partition per partner, by time.
+pub fn factor_removals_pk(merchant_id: &str) -> String {
+    format!("FACTORREMOVALS#{merchant_id}")
+}
+
 pub const PARTNERS_PK: &str = "PARTNERS";
 pub const COUNTER_SK: &str = "COUNT";
 
@@ -251,6 +256,7 @@ fn account_factors(item: &Item) -> Result<AccountFactors, StoreError> {
             factor_id,
             sealed_secret: get_s(item, "totpPendingSecret")?,
             expires_at: get_n(item, "totpPendingExpiresAt")?,
+            attempts_left: get_opt_n(item, "totpPendingAttempts")?.unwrap_or(0),
         }),
         None => None,
     };
@@ -299,6 +305,9 @@ impl TryFrom<&Item> for AccountRecord {
             },
             sessions_started: get_opt_n(item, "sessionsStarted")?.unwrap_or(0),
             phone_codes_issued: get_opt_n(item, "phoneCodesIssued")?.unwrap_or(0),
+            phone_confirmed_at: get_opt_n(item, "phoneConfirmedAt")?,
+            phone_confirmed_for: get_opt_s(item, "phoneConfirmedFor"),
+            signup_phone: get_opt_s(item, "signupPhone"),
             factors: account_factors(item)?,
         })
     }

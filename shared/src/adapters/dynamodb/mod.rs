@@ -20,6 +20,7 @@
 //! | a sandbox partner's own send log of one | `SENDLOG#SANDBOX:<merchant>:SMS:<e164>` (or `EMAIL:`) | `LOG` |
 //! | partner (one partition: the admin lists it with one query); its Sumsub secrets are in Secrets Manager | `PARTNERS` | `PARTNER#<uuid>` |
 //! | deletion record (no personal data; kept 3 years) | `DELETIONS#<merchant>` | `AT#<unix, 12 digits>#<uuid>` |
+//! | second factors removed by the partner's support (user id, time, the partner's reference; kept 3 years) | `FACTORREMOVALS#<merchant>` | `AT#<unix, 12 digits>#<uuid>` |
 //! | counter (per-IP window, daily SMS budget), member set (an account's recipients of the day) | `COUNTER#<name>` | `COUNT` |
 //!
 //! `ttl` lets DynamoDB delete dead items eventually; expiry is always decided in code from `expiresAt`.

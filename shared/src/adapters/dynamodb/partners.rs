@@ -10,6 +10,7 @@ use super::items::*;
 use super::table::{DynamoStore, values};
 use crate::domain::partner::{CountryCode, Partner, PartnerStatus, PolicyName, SigningSecret};
 use crate::domain::sumsub::{SumsubMode, SumsubSettings};
+use crate::factors::policy::SecondFactorPolicy;
 use crate::ports::{AccountStatus, Admission, CounterKey, Counters, PartnerRegistry, StoreError};
 
 fn partner_key(id: &str) -> Item {
@@ -31,6 +32,7 @@ fn partner_item(p: &Partner) -> Item {
         ("smsCountries", AttributeValue::L(p.sms_countries.iter().map(|c| s(c.as_str())).collect())),
         ("dailySmsBudget", n(p.daily_sms_budget)),
         ("newDeviceNotices", AttributeValue::Bool(p.new_device_notices)),
+        ("secondFactor", s(p.second_factor.as_str())),
         ("forwardsEndUserAddress", AttributeValue::Bool(p.forwards_end_user_address)),
         ("createdAt", n(p.created_at)),
         ("updatedAt", n(p.updated_at)),
@@ -89,6 +91,11 @@ fn partner_from(item: &Item) -> Result<Partner, StoreError> {
         public_base_url: get_opt_s(item, "publicBaseUrl"),
         // Absent on partners registered before the setting existed: off.
         new_device_notices: item.get("newDeviceNotices").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
+        // Absent on partners registered before the setting existed: optional.
+        second_factor: match get_opt_s(item, "secondFactor") {
+            Some(policy) => SecondFactorPolicy::parse(&policy).ok_or_else(|| malformed("secondFactor"))?,
+            None => SecondFactorPolicy::Optional,
+        },
         forwards_end_user_address: item
             .get("forwardsEndUserAddress")
             .and_then(|v| v.as_bool().ok())

@@ -56,7 +56,7 @@ impl Profiles for DynamoStore {
             )?,
             self.update(
                 key_for_account(a.user_id),
-                "SET phone = :phone, phoneConfirmedAt = :now, updatedAt = :now, kycLevel = :kyc, profileVersion = :next",
+                "SET phone = :phone, phoneConfirmedAt = :now, phoneConfirmedFor = :phone, updatedAt = :now, kycLevel = :kyc, profileVersion = :next",
                 &format!("#status = :active AND attribute_not_exists(phone) AND {version}"),
                 account_values,
             )?,
@@ -80,7 +80,7 @@ impl Profiles for DynamoStore {
             (":active", active),
         ]);
         let version = version_condition(m.expected_version, &mut account_values);
-        let items = vec![
+        let mut items = vec![
             self.consume_code_item(Identifier::Phone(m.new), CodePurpose::PhoneChange, m.code_id)?,
             self.put(
                 claim,
@@ -91,15 +91,16 @@ impl Profiles for DynamoStore {
             self.delete(phone_key(m.old, CLAIM_SK), Some("userId = :uid"), values([(":uid", s(m.user_id))]))?,
             self.update(
                 key_for_account(m.user_id),
-                "SET phone = :phone, phoneConfirmedAt = :now, updatedAt = :now, profileVersion = :next",
+                "SET phone = :phone, phoneConfirmedAt = :now, phoneConfirmedFor = :phone, updatedAt = :now, profileVersion = :next",
                 &format!("#status = :active AND phone = :old AND {version}"),
                 account_values,
             )?,
             self.code_ref_delete(m.user_id, Identifier::Phone(m.new), CodePurpose::PhoneChange)?,
-            // Codes sent to the old number for the account (a reset, a deletion) die with the move.
-            self.delete(phone_key(m.old, code_sk(CodePurpose::PasswordReset)), None, Values::new())?,
-            self.delete(phone_key(m.old, code_sk(CodePurpose::AccountDelete)), None, Values::new())?,
         ];
+        // Codes sent to the old number for the account (a reset, a deletion, a step-up) die with the move.
+        for purpose in CodePurpose::TO_ACCOUNT_CONTACT {
+            items.push(self.delete(phone_key(m.old, code_sk(purpose)), None, Values::new())?);
+        }
         self.transact("TransactWriteItems move phone", items).await
     }
 
@@ -176,7 +177,7 @@ impl Profiles for DynamoStore {
                 values([(":uid", s(c.user_id))]),
             )?);
             // Codes sent to the old address for the account (a reset) die with the change.
-            for purpose in [CodePurpose::PasswordReset, CodePurpose::AccountDelete] {
+            for purpose in CodePurpose::TO_ACCOUNT_CONTACT {
                 items.push(self.delete(item_key(pk.clone(), code_sk(purpose)), None, Values::new())?);
             }
         }

@@ -98,12 +98,14 @@ impl Signups for DynamoStore {
             self.consume_code_item(Identifier::Phone(key), CodePurpose::PhoneSignup, code_id)?,
             self.update(
                 key_for_account(user_id),
-                "SET #status = :active, activatedAt = :now, validAfter = :now REMOVE expiresAt, #ttl",
+                // The number it signed up with: `AccountRecord::phone_settled` knows it as the owner's.
+                "SET #status = :active, activatedAt = :now, validAfter = :now, signupPhone = :phone REMOVE expiresAt, #ttl",
                 "#status = :pending",
                 values([
                     (":active", active.clone()),
                     (":pending", status_value(AccountStatus::Pending)),
                     (":now", n(now)),
+                    (":phone", s(key.phone.e164())),
                 ]),
             )?,
             self.update(

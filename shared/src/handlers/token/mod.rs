@@ -14,6 +14,8 @@ mod refresh;
 mod second_element;
 pub(in crate::handlers) mod session_tokens;
 mod step_up;
+#[cfg(test)]
+mod step_up_by_sms_tests;
 
 pub use refresh::REFRESH_GRACE_SECS;
 
@@ -41,6 +43,7 @@ struct TokenRequest {
     mfa_token: Option<String>,
     otp: Option<String>,
     recovery_code: Option<String>,
+    sms_code: Option<String>,
 }
 
 /// `mailer` tells users of partners with new-device notices about a sign-in from a new device.
@@ -86,9 +89,10 @@ async fn token(app: &App, issuer: &TokenIssuer, mailer: &Mailer, req: &Request) 
             _ => Err(ApiError::invalid_request("grant_type=mfa needs mfa_token and one of otp or recovery_code.")),
         },
         Some("step_up") => {
-            let element = match (body.otp, body.recovery_code) {
-                (Some(otp), None) => Some(SecondElement::Otp(otp)),
-                (None, Some(code)) => Some(SecondElement::RecoveryCode(code)),
+            let element = match (body.otp, body.recovery_code, body.sms_code) {
+                (Some(otp), None, None) => Some(SecondElement::Otp(otp)),
+                (None, Some(code), None) => Some(SecondElement::RecoveryCode(code)),
+                (None, None, Some(code)) => Some(SecondElement::PhoneCode(code)),
                 _ => None,
             };
             match (body.refresh_token, body.password, element) {
@@ -96,7 +100,7 @@ async fn token(app: &App, issuer: &TokenIssuer, mailer: &Mailer, req: &Request) 
                     step_up::step_up_grant(app, issuer, mailer, &caller, token, password, element).await
                 }
                 _ => Err(ApiError::invalid_request(
-                    "grant_type=step_up needs refresh_token, password and one of otp or recovery_code.",
+                    "grant_type=step_up needs refresh_token, password and one of otp, recovery_code or sms_code.",
                 )),
             }
         }

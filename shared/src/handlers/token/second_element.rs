@@ -9,15 +9,20 @@ use crate::error::ApiError;
 use crate::factors::assurance::Method;
 use crate::factors::recovery::{self, RecoveryCode, SetBinding, SetKey};
 use crate::factors::totp::{Authenticator, TotpSecret};
+use crate::handlers::codes::check_code;
 use crate::handlers::notices::{SecurityEvent, confirmed_channels, notify};
 use crate::handlers::race_backoff;
 use crate::mail::Mailer;
-use crate::ports::{AccountRecord, MfaProof, WRONG_CODE_CEILING};
+use crate::ports::{AccountRecord, Identifier, MfaProof, PhoneKey, StoredCode, WRONG_CODE_CEILING};
+use crate::security::code::{CodePurpose, ConfirmationCode};
 
 /// What the client sent as the second element.
 pub(super) enum SecondElement {
     Otp(String),
     RecoveryCode(String),
+    /// A code sent by SMS to the account's confirmed phone (`POST /v2/customer/step-up/code`): the
+    /// second element of a step-up on an account with no factor yet, so it can enrol its first.
+    PhoneCode(String),
 }
 
 /// What the second element is checked with, opened from its sealed form.
@@ -47,7 +52,7 @@ pub(super) async fn open(app: &App, account: &AccountRecord, element: &SecondEle
 }
 
 /// What `element` proves on `account` at `now`, and the method it counts as; `None` for a wrong,
-/// reused or malformed code.
+/// reused or malformed code. A code by SMS is checked against the store (`check_phone_code`).
 pub(super) fn check<'a>(
     account: &'a AccountRecord,
     element: &SecondElement,
@@ -73,6 +78,25 @@ pub(super) fn check<'a>(
             let mac = recovery::matching(key, binding, &typed, &set.remaining)?;
             Some((MfaProof::Recovery { set_id: &set.set_id, mac }, Method::Recovery))
         }
+        SecondElement::PhoneCode(_) => None,
+    }
+}
+
+/// A code by SMS for `phone`, checked as every code is (an attempt spent first, five in all): the
+/// stored code it matched, `None` for a wrong, used, expired or malformed one.
+pub(super) async fn check_phone_code(
+    app: &App,
+    account: &AccountRecord,
+    phone: &PhoneKey,
+    typed: &str,
+    now: i64,
+) -> Result<Option<StoredCode>, ApiError> {
+    let Ok(code) = ConfirmationCode::parse(typed) else { return Ok(None) };
+    let who = Identifier::Phone(phone);
+    match check_code(&*app.store, &app.code_mac, who, CodePurpose::StepUp, &code, Some(&account.user_id), now).await {
+        Ok(stored) => Ok(Some(stored)),
+        Err(ApiError::CodeMismatch { .. } | ApiError::CodeNoLongerValid) => Ok(None),
+        Err(other) => Err(other),
     }
 }
 
@@ -90,6 +114,14 @@ pub(super) async fn still_spendable(app: &App, checked: &AccountRecord, proof: M
             .is_some_and(|t| t.factor_id == factor_id && t.last_used_step.is_none_or(|last| last < step)),
         MfaProof::Recovery { set_id, mac } => {
             account.factors.recovery.is_some_and(|r| r.set_id == set_id && r.remaining.iter().any(|m| m == mac))
+        }
+        MfaProof::PhoneCode { phone, code_id } => {
+            account.factors.totp.is_none()
+                && app
+                    .store
+                    .code(Identifier::Phone(phone), CodePurpose::StepUp)
+                    .await?
+                    .is_some_and(|code| code.code_id == code_id)
         }
     })
 }

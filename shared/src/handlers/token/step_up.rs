@@ -11,9 +11,12 @@
 //! password and wrong code answer alike, and every try counts in the sign-in back-off of the
 //! account and its identifier, as a sign-in's do. The code or step is spent and the token rotated
 //! into the raised successor in one transaction, so of parallel step-ups with one code exactly one
-//! succeeds. A recovery code used is told to the owner. An account without a
-//! factor has nothing to step up with yet (its first enrolment's element, a code to the confirmed
-//! phone, comes with the enrolment routes).
+//! succeeds. A recovery code used is told to the owner.
+//!
+//! An account without a factor steps up with `sms_code`, a code sent to its confirmed phone by
+//! `POST /v2/customer/step-up/code` (`handlers::step_up_code`): the second element of its first
+//! enrolment (`factors::step_up`). The code is deleted in the same transaction, which also holds
+//! only while the account still has no factor.
 
 use lambda_http::{Body, Response};
 
@@ -50,9 +53,32 @@ pub(super) async fn step_up_grant(
     let now = app.clock.now();
     let presented = presented_session(app, caller, refresh_token, now).await?;
     let account = &presented.account;
-    if !account.factors.has_second_factor() {
-        return Err(ApiError::invalid_request("This account has no second factor to step up with."));
-    }
+    // An account with a factor steps up with it; one without, by a code to its confirmed phone
+    // (never the other way round: on a factor's account the phone would let a SIM swap stand in).
+    let phone = match (&element, account.factors.has_second_factor()) {
+        (SecondElement::PhoneCode(_), false) => {
+            let phone = account.confirmed_phone_key().ok_or_else(|| {
+                ApiError::invalid_request("This account has no confirmed phone to step up with: add one first.")
+            })?;
+            // The code endpoint refuses a new phone; a phone moved since the code went out took
+            // the code with it. Checked again all the same: the rule is the grant's to keep.
+            if account.phone_settled(now).is_err() {
+                return Err(ApiError::invalid_request("This account's phone is too new to step up with."));
+            }
+            Some(phone)
+        }
+        (SecondElement::PhoneCode(_), true) => {
+            return Err(ApiError::invalid_request(
+                "This account steps up with its authenticator app or a recovery code, not a code by SMS.",
+            ));
+        }
+        (_, false) => {
+            return Err(ApiError::invalid_request(
+                "This account has no second factor yet: step up with a code sent to its phone (sms_code).",
+            ));
+        }
+        (_, true) => None,
+    };
     // Longer than any password can be: it cannot match.
     let password = Password::new(password).map_err(|_| invalid())?;
     let identifier = account
@@ -69,8 +95,30 @@ pub(super) async fn step_up_grant(
             return Err(err);
         }
     };
-    // A code is checked only behind the right password: it is the code's owner who gets it wrong.
-    let proof = if matches { second_element::check(account, &element, &opened, now) } else { None };
+    // A code is checked only behind the right password: it is the code's owner who gets it wrong
+    // (and a thief with the session alone cannot spend the attempts of the owner's code).
+    let phone_code = match (&element, &phone) {
+        (SecondElement::PhoneCode(typed), Some(phone)) if matches => {
+            match second_element::check_phone_code(app, account, phone, typed, now).await {
+                Ok(stored) => stored,
+                Err(err) => {
+                    if let Err(undo) = check.taken_back(&*app.store).await {
+                        tracing::warn!(error = %undo, "a failed try's count not taken back");
+                    }
+                    return Err(err);
+                }
+            }
+        }
+        _ => None,
+    };
+    let proof = match (&phone, &phone_code) {
+        (Some(phone), Some(stored)) => {
+            Some((crate::ports::MfaProof::PhoneCode { phone, code_id: &stored.code_id }, Method::Sms))
+        }
+        (Some(_), None) => None,
+        (None, _) if matches => second_element::check(account, &element, &opened, now),
+        (None, _) => None,
+    };
     // Already counted when the check was reserved; which element was wrong is not said.
     let Some((proof, method)) = proof else {
         if matches {

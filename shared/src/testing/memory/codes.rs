@@ -46,14 +46,20 @@ impl Codes for MemoryStore {
                         .phone_claims
                         .get(&phone_id(key))
                         .is_some_and(|c| c.user_id == code.user_id && c.status == AccountStatus::Pending),
-                    (CodePurpose::PasswordReset | CodePurpose::AccountDelete, Identifier::Phone(key)) => state
+                    (
+                        CodePurpose::PasswordReset | CodePurpose::AccountDelete | CodePurpose::StepUp,
+                        Identifier::Phone(key),
+                    ) => state
                         .phone_claims
                         .get(&phone_id(key))
                         .is_some_and(|c| c.user_id == code.user_id && c.status == AccountStatus::Active),
                     (CodePurpose::EmailSignup, Identifier::Email(key)) => {
                         !state.email_claims.contains_key(&email_id(&key.merchant_id, key.email.as_str()))
                     }
-                    (CodePurpose::PasswordReset | CodePurpose::AccountDelete, Identifier::Email(key)) => state
+                    (
+                        CodePurpose::PasswordReset | CodePurpose::AccountDelete | CodePurpose::StepUp,
+                        Identifier::Email(key),
+                    ) => state
                         .email_claims
                         .get(&email_id(&key.merchant_id, key.email.as_str()))
                         .is_some_and(|owner| *owner == code.user_id),

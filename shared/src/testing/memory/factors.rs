@@ -5,9 +5,10 @@ use async_trait::async_trait;
 use super::{MemoryStore, require};
 use crate::ports::*;
 
-/// The condition that `proof` is still there to spend.
+/// The condition that `proof` is still there to spend (a code by SMS: `code_spendable` too).
 fn proof_spendable(factors: &AccountFactors, proof: MfaProof<'_>) -> Result<(), StoreError> {
     require(match proof {
+        MfaProof::PhoneCode { .. } => factors.totp.is_none(),
         MfaProof::Totp { factor_id, step } => factors
             .totp
             .as_ref()
@@ -31,6 +32,7 @@ fn spend(factors: &mut AccountFactors, proof: MfaProof<'_>) {
                 set.remaining.retain(|m| m != mac);
             }
         }
+        MfaProof::PhoneCode { .. } => {}
     }
     // A success, by either element, starts the count of wrong codes again.
     if let Some(totp) = factors.totp.as_mut() {
@@ -75,6 +77,7 @@ impl Factors for MemoryStore {
         require(account.status == AccountStatus::Active && account.password_hash == completion.checked_hash)?;
         proof_spendable(&account.factors, completion.proof)?;
         state.session_free(user_id, &completion.session)?;
+        state.spend_code_of(completion.proof)?;
         state.mfa_challenges.remove(&challenge.digest);
         let account = state.account_mut(user_id);
         spend(&mut account.factors, completion.proof);
@@ -90,6 +93,7 @@ impl Factors for MemoryStore {
         require(account.status == AccountStatus::Active && account.password_hash == step_up.checked_hash)?;
         proof_spendable(&account.factors, step_up.proof)?;
         state.rotation_allowed(&step_up.rotation)?;
+        state.spend_code_of(step_up.proof)?;
         spend(&mut state.account_mut(user_id).factors, step_up.proof);
         state.rotate(step_up.rotation);
         Ok(())
@@ -139,15 +143,87 @@ impl Factors for MemoryStore {
         }
         Ok(())
     }
+
+    async fn spend_enrolment_attempt(
+        &self,
+        user_id: &str,
+        factor_id: &str,
+        now: i64,
+    ) -> Result<Option<u32>, StoreError> {
+        let mut state = self.state().await;
+        if state.account(user_id).map_or(true, |account| account.status != AccountStatus::Active) {
+            return Ok(None);
+        }
+        let pending =
+            state.account_mut(user_id).factors.pending_totp.as_mut().filter(|pending| {
+                pending.factor_id == factor_id && pending.expires_at > now && pending.attempts_left > 0
+            });
+        Ok(pending.map(|pending| {
+            pending.attempts_left -= 1;
+            pending.attempts_left
+        }))
+    }
+
+    async fn remove_totp(&self, removal: TotpRemoval<'_>) -> Result<(), StoreError> {
+        let mut state = self.state().await;
+        let account = state.account(removal.user_id)?;
+        require(
+            account.status == AccountStatus::Active
+                && account.factors.totp.as_ref().is_some_and(|totp| totp.factor_id == removal.factor_id)
+                && removal.record.is_none_or(|(_, started)| account.sessions_started == started),
+        )?;
+        let factors = &mut state.account_mut(removal.user_id).factors;
+        factors.totp = None;
+        factors.recovery = None;
+        if let Some(phone) = removal.phone {
+            let code = super::code_id(Identifier::Phone(phone), crate::security::code::CodePurpose::AccountDelete);
+            state.codes.remove(&code);
+        }
+        if let Some((record, _)) = removal.record {
+            state.factor_removals.push(record.clone());
+        }
+        Ok(())
+    }
+
+    async fn factor_removal_records(&self, merchant_id: &str) -> Result<Vec<FactorRemovalRecord>, StoreError> {
+        let state = self.state().await;
+        Ok(state.factor_removals.iter().filter(|r| r.merchant_id == merchant_id).cloned().collect())
+    }
+
+    async fn replace_recovery_set(
+        &self,
+        user_id: &str,
+        replaced: Option<&str>,
+        set: &RecoverySet,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state().await;
+        let account = state.account(user_id)?;
+        let current = account.factors.recovery.as_ref().map(|set| set.set_id.as_str());
+        require(account.status == AccountStatus::Active && account.factors.totp.is_some() && current == replaced)?;
+        state.account_mut(user_id).factors.recovery = Some(set.clone());
+        Ok(())
+    }
 }
 
 impl MemoryStore {
-    /// Gives the account `factors` as an enrolment would (unit tests; the enrolment endpoints are
-    /// not built yet).
+    /// Gives the account `factors` as an enrolment would, without its ceremony (unit tests of what
+    /// follows an enrolment).
     pub async fn set_factors(&self, user_id: &str, factors: AccountFactors) {
         let mut state = self.state().await;
         let challenges = state.account_mut(user_id).factors.mfa_challenges;
         state.account_mut(user_id).factors = AccountFactors { mfa_challenges: challenges, ..factors };
+    }
+}
+
+impl super::State {
+    /// For a code by SMS: deletes it if it is still the one checked (the DynamoDB adapter's
+    /// conditional delete in the same transaction); nothing for the other proofs.
+    fn spend_code_of(&mut self, proof: MfaProof<'_>) -> Result<(), StoreError> {
+        let MfaProof::PhoneCode { phone, code_id } = proof else { return Ok(()) };
+        let key = super::code_id(Identifier::Phone(phone), crate::security::code::CodePurpose::StepUp);
+        require(self.codes.get(&key).is_some_and(|code| code.code_id == code_id))?;
+        self.codes.remove(&key);
+        Ok(())
     }
 }
 
@@ -162,7 +238,7 @@ mod tests {
     const PHONE: &str = "+447871000071";
 
     fn pending(id: &str, expires_at: i64) -> PendingTotp {
-        PendingTotp { factor_id: id.into(), sealed_secret: format!("sealed-{id}"), expires_at }
+        PendingTotp { factor_id: id.into(), sealed_secret: format!("sealed-{id}"), expires_at, attempts_left: 5 }
     }
 
     fn confirmation<'a>(user_id: &'a str, factor_id: &'a str, now: i64) -> TotpConfirmation<'a> {

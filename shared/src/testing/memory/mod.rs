@@ -40,6 +40,8 @@ struct State {
     device_marks: HashMap<(String, String), i64>,
     /// Sign-in challenges, by the digest of their token.
     mfa_challenges: HashMap<String, MfaChallenge>,
+    /// Second factors the partners' support removed.
+    factor_removals: Vec<FactorRemovalRecord>,
 }
 
 /// Every port of the store, in memory.
@@ -164,6 +166,9 @@ fn blank_account(user_id: &str) -> AccountRecord {
         updated_at: 0,
         sessions_started: 0,
         phone_codes_issued: 0,
+        phone_confirmed_at: None,
+        phone_confirmed_for: None,
+        signup_phone: None,
         factors: AccountFactors::default(),
     }
 }
@@ -250,6 +255,7 @@ impl Signups for MemoryStore {
         let account = state.account_mut(user_id);
         account.status = AccountStatus::Active;
         account.valid_after = now;
+        account.signup_phone = Some(key.phone.e164().to_owned());
         let claim = PhoneClaim { user_id: user_id.to_owned(), status: AccountStatus::Active, expires_at: None };
         state.phone_claims.insert(phone_id(key), claim);
         state.start_session(user_id, &key.merchant_id, session);
@@ -299,6 +305,8 @@ impl Profiles for MemoryStore {
         state.phone_claims.insert(phone_id(a.key), claim);
         let account = state.account_mut(a.user_id);
         account.phone = Some(a.key.phone.e164().to_owned());
+        account.phone_confirmed_at = Some(a.now);
+        account.phone_confirmed_for = account.phone.clone();
         account.kyc_level = a.kyc_level;
         account.profile_version += 1;
         Ok(())
@@ -313,7 +321,7 @@ impl Profiles for MemoryStore {
         require(account.status == AccountStatus::Active && account.phone.as_deref() == Some(m.old.phone.e164()))?;
         require(account.profile_version == m.expected_version)?;
         state.codes.remove(&code_id(Identifier::Phone(m.new), CodePurpose::PhoneChange));
-        for purpose in [CodePurpose::PasswordReset, CodePurpose::AccountDelete] {
+        for purpose in CodePurpose::TO_ACCOUNT_CONTACT {
             state.codes.remove(&code_id(Identifier::Phone(m.old), purpose));
         }
         state.phone_claims.remove(&phone_id(m.old));
@@ -321,6 +329,8 @@ impl Profiles for MemoryStore {
         state.phone_claims.insert(phone_id(m.new), claim);
         let account = state.account_mut(m.user_id);
         account.phone = Some(m.new.phone.e164().to_owned());
+        account.phone_confirmed_at = Some(m.now);
+        account.phone_confirmed_for = account.phone.clone();
         account.profile_version += 1;
         Ok(())
     }
@@ -369,7 +379,7 @@ impl Profiles for MemoryStore {
         if let Some(previous) = &previous {
             require(state.email_claims.get(previous).is_some_and(|owner| owner == c.user_id))?;
             state.email_claims.remove(previous);
-            for purpose in [CodePurpose::PasswordReset, CodePurpose::AccountDelete] {
+            for purpose in CodePurpose::TO_ACCOUNT_CONTACT {
                 state.codes.remove(&format!("EMAIL#{previous}#{}", purpose.as_str()));
             }
         }

@@ -1,0 +1,81 @@
+//! `DELETE /v2/customer/factors/{id}` (bearer): removes the authenticator app `id` and, with it,
+//! the recovery codes (they stand in for a factor the account no longer has); the password alone
+//! signs in again. 204, or 404 `FACTOR_NOT_FOUND` for an id that is not the account's.
+//!
+//! It needs `aal2` reached in the last five minutes with that factor or a recovery code (a code to
+//! the phone is not enough: a SIM swap and the password would remove the factor). A user who lost
+//! the app steps up with a recovery code, removes it and enrols anew. The deletion page's code,
+//! which the page refused because of the factor and left unused, dies with it: it would delete
+//! the account on an SMS code alone once the factor is gone. The owner is told on every contact.
+
+use std::convert::Infallible;
+
+use lambda_http::http::Method;
+use lambda_http::{Body, Request, Response};
+
+use super::super::notices::{SecurityEvent, confirmed_channels, notify};
+use super::super::race_backoff;
+use super::super::signed_in::{SignedIn, signed_in_for};
+use crate::App;
+use crate::error::ApiError;
+use crate::factors::step_up::Guarded;
+use crate::http::request::path_id;
+use crate::http::response::{finish, no_content};
+use crate::mail::Mailer;
+use crate::ports::{StoreError, TotpRemoval};
+use crate::security::access_token::AccessTokenVerifier;
+
+/// Removals that keep meeting transactions in flight on the account item before a 503.
+const REMOVE_TRIES: u64 = 3;
+
+pub async fn handle(
+    app: &App,
+    verifier: &AccessTokenVerifier,
+    mailer: &Mailer,
+    req: Request,
+) -> Result<Response<Body>, Infallible> {
+    finish("factor-remove", &req, remove(app, verifier, mailer, &req).await)
+}
+
+async fn remove(
+    app: &App,
+    verifier: &AccessTokenVerifier,
+    mailer: &Mailer,
+    req: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let SignedIn { caller, account, .. } =
+        signed_in_for(app, verifier, req, Method::DELETE, Guarded::RemoveFactor).await?;
+    let id = path_id(req).ok_or(ApiError::FactorNotFound)?;
+    let Some(totp) = account.factors.totp.as_ref().filter(|totp| totp.factor_id == id) else {
+        return Err(ApiError::FactorNotFound);
+    };
+    let phone = account.confirmed_phone_key();
+    for round in 0..REMOVE_TRIES {
+        if round > 0 {
+            race_backoff(round).await;
+        }
+        let removal =
+            TotpRemoval { user_id: &account.user_id, factor_id: &totp.factor_id, phone: phone.as_ref(), record: None };
+        match app.store.remove_totp(removal).await {
+            Ok(()) => {
+                let now = app.clock.now();
+                tracing::info!(user_id = %account.user_id, factor_id = %totp.factor_id, "authenticator removed");
+                let event = SecurityEvent::AuthenticatorRemoved;
+                notify(app, mailer, &caller.partner, &confirmed_channels(&account), &event, now).await;
+                return Ok(no_content());
+            }
+            // Removed in parallel (or the account deleted): nothing left to remove. Otherwise a
+            // transaction in flight on the account item refused it; worth another try.
+            Err(StoreError::Conflict) => {
+                let current = app.store.account(&account.user_id).await?;
+                let still_there = current.is_some_and(|a| a.factors.totp.is_some_and(|t| t.factor_id == id));
+                if !still_there {
+                    return Err(ApiError::FactorNotFound);
+                }
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    tracing::warn!(rounds = REMOVE_TRIES, "factor removal kept meeting transactions in flight");
+    Err(ApiError::Unavailable)
+}
