@@ -96,6 +96,7 @@ source "$STATE/keys.env"
 overrides="SigningKeyArn=$SIGNING_KEY_ARN TokenPublicKeys=$TOKEN_PUBLIC_KEYS DeployDigest=0000000000"
 overrides+=" TokenIssuer=http://127.0.0.1:$API_PORT PublicBaseUrl=http://127.0.0.1:$API_PORT"
 overrides+=" EmailSender=no-reply@registration.local LocalEndpointUrl=http://$MOTO_CONTAINER:5005 AwsTrustRoots=system"
+overrides+=" SmsFactorEnrolment=on"
 # SAM local does not evaluate the template's conditions (it leaves AWS_ENDPOINT_URL empty,
 # which the functions refuse) nor create the pepper's secret, the factor key or the SES
 # configuration set (left out: moto's SES ignores it); --env-vars sets

@@ -252,6 +252,19 @@ def invocations():
     stepped = invoke("token-step-up.json", body=by_recovery, expect=status_is(200, token_response), label="token-step-up.json (recovery code)") or raised
     invoke("recovery-codes-regenerate.json", replace=bearer(stepped), expect=status_is(200, lambda h, b: len(b["recoveryCodes"]) == 10))
     invoke("factor-remove.json", replace={**bearer(stepped), "REPLACE_WITH_A_FACTOR_ID": factor["factorId"]}, expect=status_is(204))
+    # Codes by SMS as the second factor (the account's address is confirmed above): enrolled, then a
+    # sign-in asks for the code, sends it (the sandbox's 12345) and completes with it; removed again
+    # from that aal2 session, so the recovery by SMS below applies.
+    # Without a factor again, its enrolment needs a recent step-up by a code to the phone (a recovery
+    # code does not count): the session raised by SMS above, a minute or so ago, still has it.
+    by_sms = invoke("sms-factor-enrol.json", replace=bearer(raised), expect=status_is(201, lambda h, b: b["type"] == "sms" and len(b["recoveryCodes"]) == 10)) or {}
+    asked = invoke("token-password.json", expect=status_is(403, lambda h, b: b["error"] == "mfa_required" and b["data"]["factors"] == ["sms", "recovery_code"]), label="token-password.json (codes by SMS)") or {}
+    mfa_token = (asked.get("data") or {}).get("mfaToken", "none")
+    wait_out_cooldown(PHONE)
+    invoke("sign-in-code.json", replace={"REPLACE_WITH_AN_MFA_TOKEN": mfa_token}, expect=status_is(200, lambda h, b: b == {"result": "ok", "expiresIn": 300}))
+    sent_at[PHONE] = time.monotonic()
+    second = invoke("token-mfa-sms.json", replace={"REPLACE_WITH_AN_MFA_TOKEN": urllib.parse.quote(mfa_token)}, body=f"grant_type=mfa&mfa_token={urllib.parse.quote(mfa_token)}&sms_code={SANDBOX_CODE}", expect=status_is(200, token_response)) or stepped
+    invoke("factor-remove.json", replace={**bearer(second), "REPLACE_WITH_A_FACTOR_ID": by_sms.get("factorId", "none")}, expect=status_is(204), label="factor-remove.json (codes by SMS)")
 
     # Email-first signup (seed 003), its export and its deletion.
     invoke("signup-email.json", expect=status_is(200, lambda h, b: b == {}))

@@ -256,9 +256,29 @@ fn kms_key_arn(name: &'static str, arn: String) -> Result<String, ConfigError> {
     if valid { Ok(arn) } else { Err(ConfigError::Invalid { name, why: format!("{arn:?} is not a KMS key ARN") }) }
 }
 
+/// `SMS_FACTOR_ENROLMENT` (`on` or `off`, the template's `SmsFactorEnrolment`): whether this stack
+/// takes new SMS-factor enrolments. Off until every function that enforces codes by SMS is live
+/// (docs/factors.md, "Deploying these releases"): a canary's old token function would otherwise
+/// sign such an account in on the password alone. Unset is off.
+pub fn sms_factor_enrolment(source: &impl Source) -> Result<bool, ConfigError> {
+    match source.get("SMS_FACTOR_ENROLMENT").as_deref() {
+        None | Some("off") => Ok(false),
+        Some("on") => Ok(true),
+        Some(_) => Err(ConfigError::Invalid { name: "SMS_FACTOR_ENROLMENT", why: "must be on or off".into() }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sms_factor_enrolment_is_off_unless_turned_on() {
+        assert!(!sms_factor_enrolment(&[("TABLE_NAME", "t")]).unwrap());
+        assert!(!sms_factor_enrolment(&[("SMS_FACTOR_ENROLMENT", "off")]).unwrap());
+        assert!(sms_factor_enrolment(&[("SMS_FACTOR_ENROLMENT", "on")]).unwrap());
+        assert!(sms_factor_enrolment(&[("SMS_FACTOR_ENROLMENT", "yes")]).is_err());
+    }
 
     #[test]
     fn the_sdk_trusts_amazon_roots_unless_told_to_use_the_system_store() {

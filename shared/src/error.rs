@@ -76,6 +76,10 @@ pub enum ApiError {
     /// Changing the phone of an account that has none (`PUT /v2/mobile/phone/add` adds one).
     #[error("the account has no confirmed phone")]
     PhoneNotSet,
+    /// Codes by SMS as the second factor of an account without a confirmed address: its password
+    /// would then be reset by the same SIM that passes the second step.
+    #[error("the account has no confirmed email address")]
+    EmailNotSet,
     /// A session id that is not one of the caller's live sessions (unknown, ended, or another
     /// account's or partner's: one answer for all, so ids of others tell nothing).
     #[error("no such session")]
@@ -188,6 +192,7 @@ impl ApiError {
             ApiError::EmailInUse => (409, "EMAIL_IN_USE", 1503),
             ApiError::PhoneAlreadySet => (409, "PHONE_ALREADY_SET", 1504),
             ApiError::PhoneNotSet => (409, "PHONE_NOT_SET", 1505),
+            ApiError::EmailNotSet => (409, "EMAIL_NOT_SET", 1507),
             ApiError::SessionNotFound => (404, "SESSION_NOT_FOUND", 1601),
             ApiError::Unavailable => (503, "UNAVAILABLE", 1302),
             ApiError::PartnerUnknown => (401, "PARTNER_UNKNOWN", 1402),
@@ -235,6 +240,7 @@ impl ApiError {
             ApiError::SmsCountryNotAllowed { .. } | ApiError::PhoneAlreadySet | ApiError::PhoneNotSet => {
                 Some("phone".to_owned())
             }
+            ApiError::EmailNotSet => Some("email".to_owned()),
             ApiError::PartnerUnknown | ApiError::PartnerDisabled => Some("X-Merchant-ID".to_owned()),
             ApiError::Signature(_) => Some("X-Signature".to_owned()),
             ApiError::WebhookSignature(_) => Some("X-Payload-Digest".to_owned()),
@@ -270,13 +276,14 @@ impl ApiError {
                     .to_owned()
             }
             ApiError::SecondFactorEnrolled => {
-                "This account already has a second factor: step up with its authenticator app or a recovery code, \
-and remove it before enrolling another."
+                "This account already has a second factor: step up with it or a recovery code, and remove it before \
+enrolling another."
                     .to_owned()
             }
             ApiError::FactorNotFound => "This account has no such second factor.".to_owned(),
             ApiError::SecondFactorRequired => {
-                "This app requires a second factor: enrol an authenticator app (POST /v2/customer/factors/totp) first."
+                "This app requires a second factor: enrol an authenticator app or codes by SMS \
+(POST /v2/customer/factors/totp or /v2/customer/factors/sms) first."
                     .to_owned()
             }
             ApiError::SecondFactorNotOffered => "This app does not offer second factors.".to_owned(),
@@ -300,6 +307,11 @@ enrolment once a day has passed."
             }
             ApiError::PhoneNotSet => {
                 "This account has no confirmed phone number; add one with PUT /v2/mobile/phone/add."
+                    .to_owned()
+            }
+            ApiError::EmailNotSet => {
+                "Codes by SMS need a confirmed email address on the account, by which its password is then reset: \
+add one with PUT /v2/mobile/email/add first."
                     .to_owned()
             }
             ApiError::SessionNotFound => "This account has no such live session.".to_owned(),

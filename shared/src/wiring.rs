@@ -5,7 +5,8 @@
 
 use crate::App;
 use crate::app::SumsubClients;
-use crate::config::{ConfigError, Environment};
+use crate::config::{ConfigError, Environment, sms_factor_enrolment};
+use crate::handlers::sms_factor_enrol::SmsFactorSwitch;
 use crate::mail::Mailer;
 use crate::security::access_token::AccessTokenVerifier;
 use crate::security::tokens::TokenIssuer;
@@ -34,6 +35,14 @@ pub async fn app_verifier_mailer() -> Result<(App, AccessTokenVerifier, Mailer),
     let app = App::from_sdk(&sdk, &App::config(&sdk, &Environment).await?);
     let verifier = AccessTokenVerifier::new(&App::token_keys(&Environment)?);
     Ok((app, verifier, App::mailer(&sdk, &Environment)?))
+}
+
+/// `app_verifier_mailer`, and whether the stack takes SMS-factor enrolments yet.
+pub async fn app_verifier_mailer_sms_enrolment()
+-> Result<(App, AccessTokenVerifier, Mailer, SmsFactorSwitch), ConfigError> {
+    let (app, verifier, mailer) = app_verifier_mailer().await?;
+    let switch = if sms_factor_enrolment(&Environment)? { SmsFactorSwitch::On } else { SmsFactorSwitch::Off };
+    Ok((app, verifier, mailer, switch))
 }
 
 /// `app_verifier`, and Sumsub's API with the partners' credentials for it.

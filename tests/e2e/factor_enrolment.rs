@@ -222,10 +222,7 @@ async fn a_phone_added_with_the_password_alone_opens_no_enrolment_for_a_day() {
     let email = fresh_email();
     let tokens = env.email_account(&email, PASSWORD).await;
     let phone = fresh_phone();
-    assert_eq!(env.as_user(Endpoint::PhoneAdd, &bearer(&tokens), json!({ "phone": phone })).await.status, 200);
-    let code = env.latest_code(&phone).await;
-    let added = env.as_user(Endpoint::PhoneAdd, &bearer(&tokens), json!({ "phone": phone, "code": code })).await;
-    assert_eq!(added.status, 200, "{:?}", added.body);
+    env.added_phone(&tokens, &phone).await;
     let told = env.emails_to(&email.to_lowercase()).await;
     assert!(told.iter().any(|(subject, _)| subject == "A phone number was added to your account"), "{told:?}");
     // WHEN it asks for a step-up code to open an enrolment

@@ -31,6 +31,7 @@ mod security_notices;
 mod sessions;
 mod signup;
 mod signup_email;
+mod sms_factor;
 mod stages;
 mod template_secrets;
 mod token_keys;

@@ -255,7 +255,7 @@ fn the_factor_key_reaches_exactly_the_functions_that_seal_or_open_factor_secrets
         }
     }
     given.sort();
-    assert_eq!(given, ["recovery-codes-regenerate", "token", "totp-enrol", "totp-verify"]);
+    assert_eq!(given, ["recovery-codes-regenerate", "sms-factor-enrol", "token", "totp-enrol", "totp-verify"]);
 }
 
 #[test]

@@ -22,7 +22,8 @@ use registration::handlers::{
     account_delete, account_export, deletion_page, email_add, email_confirm, email_resend, factor_remove, factors_list,
     jwks, kyc_sumsub_token, password_change, password_forgot, password_reset, phone_add, phone_change, phone_confirm,
     phone_resend, profile_get, profile_update, recovery_codes_regenerate, revoke, session_end, sessions_end_others,
-    sessions_list, signup, signup_email, step_up_code, sumsub_webhook, token, totp_enrol, totp_verify,
+    sessions_list, sign_in_code, signup, signup_email, sms_factor_enrol, step_up_code, sumsub_webhook, token,
+    totp_enrol, totp_verify,
 };
 use registration::security::access_token::AccessTokenVerifier;
 use registration::security::tokens::TokenIssuer;
@@ -295,6 +296,11 @@ impl TestEnv {
                 Endpoint::SessionEnd => session_end::handle(&self.app, &self.verifier, req).await,
                 Endpoint::SessionsEndOthers => sessions_end_others::handle(&self.app, &self.verifier, req).await,
                 Endpoint::StepUpCode => step_up_code::handle(&self.app, &self.verifier, req).await,
+                Endpoint::SignInCode => sign_in_code::handle(&self.app, req).await,
+                Endpoint::SmsFactorEnrol => {
+                    let on = sms_factor_enrol::SmsFactorSwitch::On;
+                    sms_factor_enrol::handle(&self.app, &self.verifier, &self.mailer, on, req).await
+                }
                 Endpoint::TotpEnrol => totp_enrol::handle(&self.app, &self.verifier, req).await,
                 Endpoint::TotpVerify => totp_verify::handle(&self.app, &self.verifier, &self.mailer, req).await,
                 Endpoint::FactorsList => factors_list::handle(&self.app, &self.verifier, req).await,
@@ -402,6 +408,17 @@ impl TestEnv {
         let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
         Answer { status, headers, body, text }
+    }
+
+    /// Adds `phone` to the signed-in account of `tokens` (an email-first one) and confirms it with
+    /// the code it gets, as an app would.
+    pub async fn added_phone(&self, tokens: &Answer, phone: &str) {
+        let auth = bearer(tokens);
+        let asked = self.as_user(Endpoint::PhoneAdd, &auth, serde_json::json!({ "phone": phone })).await;
+        assert_eq!(asked.status, 200, "{:?}", asked.body);
+        let code = self.latest_code(phone).await;
+        let added = self.as_user(Endpoint::PhoneAdd, &auth, serde_json::json!({ "phone": phone, "code": code })).await;
+        assert_eq!(added.status, 200, "{:?}", added.body);
     }
 
     /// `DELETE /v2/customer/factors/{id}` as `authorization`, with `id` in the path as API Gateway
@@ -634,6 +651,8 @@ pub enum Endpoint {
     SessionEnd,
     SessionsEndOthers,
     StepUpCode,
+    SignInCode,
+    SmsFactorEnrol,
     TotpEnrol,
     TotpVerify,
     FactorsList,
@@ -672,6 +691,8 @@ impl Endpoint {
             Endpoint::SessionEnd => "session-end",
             Endpoint::SessionsEndOthers => "sessions-end-others",
             Endpoint::StepUpCode => "step-up-code",
+            Endpoint::SignInCode => "sign-in-code",
+            Endpoint::SmsFactorEnrol => "sms-factor-enrol",
             Endpoint::TotpEnrol => "totp-enrol",
             Endpoint::TotpVerify => "totp-verify",
             Endpoint::FactorsList => "factors-list",
@@ -712,6 +733,8 @@ impl Endpoint {
             Endpoint::SessionEnd => include_str!("../../events/session-end.json"),
             Endpoint::SessionsEndOthers => include_str!("../../events/sessions-end-others.json"),
             Endpoint::StepUpCode => include_str!("../../events/step-up-code.json"),
+            Endpoint::SignInCode => include_str!("../../events/sign-in-code.json"),
+            Endpoint::SmsFactorEnrol => include_str!("../../events/sms-factor-enrol.json"),
             Endpoint::TotpEnrol => include_str!("../../events/totp-enrol.json"),
             Endpoint::TotpVerify => include_str!("../../events/totp-verify.json"),
             Endpoint::FactorsList => include_str!("../../events/factors-list.json"),

@@ -40,7 +40,9 @@ pub async fn admit(app: &App, user_id: &str, to: Recipient<'_>) -> Result<(), Ap
     let day = now.div_euclid(DAY);
     let ends = (day + 1) * DAY;
     let (kind, limit, recipient) = match to {
-        Recipient::Phone(phone) => ("phones", app.rate_limits.phones_per_account, phone.e164()),
+        Recipient::Phone(phone) | Recipient::AccountPhone(phone, _) => {
+            ("phones", app.rate_limits.phones_per_account, phone.e164())
+        }
         Recipient::Email(email) => ("emails", app.rate_limits.emails_per_account, email.as_str()),
     };
     let key = counter(user_id, kind, day);

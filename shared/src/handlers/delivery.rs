@@ -119,7 +119,9 @@ where
         log.reserve(now, &app.send_limits).map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
     // Charged before the write, so a spent budget leaves nothing behind; refunded if nothing is sent.
     let charge = match to {
-        Recipient::Phone(_) if !partner.sandbox => Some(sms_budget::charge(app, partner).await?),
+        Recipient::Phone(_) | Recipient::AccountPhone(..) if !partner.sandbox => {
+            Some(sms_budget::charge(app, partner).await?)
+        }
         _ => None,
     };
     // tokio's clock (the same as the system's, but one a test can pause).
@@ -155,7 +157,7 @@ where
             tracing::warn!(error = %release, "could not release the send");
         }
         return Err(match to {
-            Recipient::Phone(_) => ApiError::SmsUnavailable,
+            Recipient::Phone(_) | Recipient::AccountPhone(..) => ApiError::SmsUnavailable,
             Recipient::Email(_) => ApiError::EmailUnavailable,
         });
     }
@@ -241,25 +243,49 @@ pub(super) async fn code_to_account_phone(
     .await
 }
 
-/// A code of `purpose` by SMS to the confirmed phone of the signed-in account `user_id` (a step-up):
-/// nothing to hide from its owner, so a send that fails answers 503, and the code is stored only
-/// while the account still holds the phone (the store's guard for the purpose).
+/// Whose send limits a code to the account's own phone counts in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum OwnPhoneLog {
+    /// The number's, like every code (the step-up of an account without a factor: its sends are
+    /// no sign-in's, and an account deleted and made again must not get a fresh allowance).
+    Number,
+    /// The account's (`Recipient::AccountPhone`): the codes of an SMS factor, which strangers
+    /// filling the number's log must not hold back.
+    Account,
+}
+
+/// The confirmed phone `key` of the account `user_id`, and whose limits a code to it counts in.
+#[derive(Clone, Copy)]
+pub(super) struct OwnPhone<'a> {
+    pub user_id: &'a str,
+    pub key: &'a PhoneKey,
+    pub log: OwnPhoneLog,
+}
+
+/// A code of `purpose` by SMS to the account's own confirmed phone, which only its owner can ask
+/// for (a step-up, behind a session; a sign-in's second step, behind the password): nothing to
+/// hide from its owner, so a send that fails answers 503, and the code is stored only while the
+/// account still holds the phone (the store's guard for the purpose).
 pub(super) async fn code_to_own_phone(
     app: &App,
     partner: &Partner,
-    user_id: &str,
-    key: &PhoneKey,
+    own: OwnPhone<'_>,
     purpose: CodePurpose,
     text: fn(&ConfirmationCode) -> Zeroizing<String>,
     estimate: &LatencyEstimate,
 ) -> Result<Attempt<()>, ApiError> {
+    let OwnPhone { user_id, key, log } = own;
     let now = app.clock.now();
     let (code, stored) = new_code(app, partner, key, purpose, user_id, now);
     let text = &text(&code);
-    let attempt = send_with(app, partner, key, text, Timing::Sets(estimate), |send| async move {
+    let to = match log {
+        OwnPhoneLog::Number => Recipient::Phone(&key.phone),
+        OwnPhoneLog::Account => Recipient::AccountPhone(&key.phone, user_id),
+    };
+    let write = |send| async move {
         app.store.issue_code(Identifier::Phone(key), purpose, IssuedCode::Sent(stored), &send).await
-    })
-    .await?;
+    };
+    let attempt = deliver(app, partner, to, Timing::Sets(estimate), write, || app.sms.send(&key.phone, text)).await?;
     match attempt {
         Attempt::Done(()) => Ok(Attempt::Done(())),
         Attempt::Raced => raced_unless_gone(app, user_id).await,

@@ -160,6 +160,7 @@ async fn confirm(app: &App, mailer: &Mailer, token: &str) -> Result<Outcome, Api
             previous_email: account.email.as_deref(),
             kyc_level: KycLevel::of(account.phone_confirmed(), true, &account.details),
             expected_version: account.profile_version,
+            issued_at: record.expires_at - EMAIL_LINK_TTL_SECS,
             now,
         };
         match app.store.confirm_email(confirmation).await {

@@ -247,6 +247,7 @@ mod tests {
                         code_id: &code_id,
                         user_id: &account.user_id,
                         expected_version: account.profile_version,
+                        issued_at: self.now,
                         now: self.now,
                     };
                     self.store.move_phone(change).await?;

@@ -14,7 +14,8 @@ mod erasure;
 mod factors;
 use factors::factors_shown;
 pub use factors::{
-    factor_remove, factors_list, recovery_codes_regenerate, step_up_code, support, totp_enrol, totp_verify,
+    factor_remove, factors_list, recovery_codes_regenerate, sign_in_code, sms_factor_enrol, step_up_code, support,
+    totp_enrol, totp_verify,
 };
 pub mod jwks;
 pub mod kyc_sumsub_token;

@@ -56,6 +56,11 @@ pub(super) enum SecurityEvent {
     AuthenticatorAdded,
     /// The authenticator app and the recovery codes were removed: the password alone signs in.
     AuthenticatorRemoved,
+    /// Codes by SMS to the confirmed phone became the account's second factor (and recovery codes
+    /// were made): its password is reset by email only from now on.
+    SmsFactorAdded,
+    /// The SMS factor and the recovery codes were removed: the password alone signs in.
+    SmsFactorRemoved,
     /// A new set of recovery codes replaced the old one, which no longer works.
     RecoveryCodesReplaced,
     /// The partner's support removed the app and the codes (the user said they lost both), and
@@ -77,6 +82,8 @@ impl SecurityEvent {
             SecurityEvent::PhoneAdded { .. } => "phone_added",
             SecurityEvent::AuthenticatorAdded => "authenticator_added",
             SecurityEvent::AuthenticatorRemoved => "authenticator_removed",
+            SecurityEvent::SmsFactorAdded => "sms_factor_added",
+            SecurityEvent::SmsFactorRemoved => "sms_factor_removed",
             SecurityEvent::RecoveryCodesReplaced => "recovery_codes_replaced",
             SecurityEvent::FactorsRemovedBySupport => "factors_removed_by_support",
         }
@@ -95,8 +102,10 @@ impl SecurityEvent {
             SecurityEvent::PhoneAdded { .. } => "A phone number was added to your account",
             SecurityEvent::AuthenticatorAdded => "An authenticator app was added to your account",
             SecurityEvent::AuthenticatorRemoved => "The authenticator app was removed from your account",
+            SecurityEvent::SmsFactorAdded => "Codes by SMS now protect your account",
+            SecurityEvent::SmsFactorRemoved => "Codes by SMS no longer protect your account",
             SecurityEvent::RecoveryCodesReplaced => "Your recovery codes were replaced",
-            SecurityEvent::FactorsRemovedBySupport => "Support removed your account's authenticator app",
+            SecurityEvent::FactorsRemovedBySupport => "Support removed your account's second factor",
         }
     }
 
@@ -138,11 +147,21 @@ the password."
 now signs in to it."
                     .to_owned()
             }
+            SecurityEvent::SmsFactorAdded => {
+                "Signing in now needs a code sent by SMS to your phone as well as the password; the password is \
+reset by email only."
+                    .to_owned()
+            }
+            SecurityEvent::SmsFactorRemoved => {
+                "The codes by SMS and the recovery codes of your account were removed: the password alone now \
+signs in to it."
+                    .to_owned()
+            }
             SecurityEvent::RecoveryCodesReplaced => {
                 "New recovery codes were made for your account; the old ones no longer work.".to_owned()
             }
             SecurityEvent::FactorsRemovedBySupport => {
-                "At a request to the app's support, the authenticator app and the recovery codes of your \
+                "At a request to the app's support, the second factor and the recovery codes of your \
 account were removed and every device was signed out: the password alone now signs in to it."
                     .to_owned()
             }
@@ -157,6 +176,8 @@ account were removed and every device was signed out: the password alone now sig
             | SecurityEvent::PhoneAdded { .. }
             | SecurityEvent::AuthenticatorAdded
             | SecurityEvent::AuthenticatorRemoved
+            | SecurityEvent::SmsFactorAdded
+            | SecurityEvent::SmsFactorRemoved
             | SecurityEvent::RecoveryCodesReplaced
             | SecurityEvent::FactorsRemovedBySupport => TAKEN_OVER,
             SecurityEvent::AccountDeleted => "If this was not you, tell the app's support.",
@@ -355,6 +376,8 @@ mod tests {
             SecurityEvent::PhoneAdded { new_phone: PhoneNumber::parse("+447871234567").unwrap().masked() },
             SecurityEvent::AuthenticatorAdded,
             SecurityEvent::AuthenticatorRemoved,
+            SecurityEvent::SmsFactorAdded,
+            SecurityEvent::SmsFactorRemoved,
             SecurityEvent::RecoveryCodesReplaced,
             SecurityEvent::FactorsRemovedBySupport,
         ];

@@ -1,6 +1,7 @@
 //! `POST /v2/mobile/password/forgot` `{phone}` or `{email}` → always `{"result":"ok"}`. A confirmed
 //! account gets a reset code: by SMS to its phone (5 minutes), or by email to its confirmed address
-//! (10 minutes), so an email-first account without a phone is never locked out. Any other phone or
+//! (10 minutes), so an email-first account without a phone is never locked out. An account whose
+//! second factor is codes by SMS is reset by email only. Any other phone or
 //! address gets nothing, but the request records a send under the same limits, stores a decoy code
 //! and waits as long as a send takes here, so status, body, limits, time and the answers to the
 //! codes guessed next are the same.
@@ -22,8 +23,9 @@ use crate::domain::partner::Partner;
 use crate::error::ApiError;
 use crate::http::request::{json_body, require_method};
 use crate::http::response::{finish, json};
+use crate::latency::LatencyEstimate;
 use crate::mail::Mailer;
-use crate::ports::{AccountStatus, EmailKey, Identifier, IssuedCode, OwnedIdentifier, Recipient};
+use crate::ports::{AccountStatus, EmailKey, Identifier, IssuedCode, OwnedIdentifier, PhoneKey, Recipient};
 use crate::security::code::{CodePurpose, ConfirmationCode};
 
 #[derive(Deserialize)]
@@ -47,12 +49,33 @@ async fn forgot(app: &App, mailer: &Mailer, req: &Request) -> Result<Response<Bo
         OwnedIdentifier::Phone(key) => {
             partner.check_sms_country(&key.phone)?;
             let estimate = &app.send_latency.forgot;
-            retry_races(|| code_to_account_phone(app, partner, &key, CodePurpose::PasswordReset, reset_text, estimate))
-                .await?;
+            retry_races(|| by_phone(app, partner, &key, estimate)).await?;
         }
         OwnedIdentifier::Email(key) => retry_races(|| by_email(app, mailer, partner, &key)).await?,
     }
     Ok(json(200, &json!({ "result": "ok" })))
+}
+
+/// A confirmed account's phone gets the code, unless the account's second factor is codes by SMS:
+/// its password is reset by email only (the SIM that passes the second step must not also choose
+/// the password), and its phone gets what an unknown number gets. Every number makes the same
+/// reads (its claim, an account) before the send or the decoy.
+async fn by_phone(
+    app: &App,
+    partner: &Partner,
+    key: &PhoneKey,
+    estimate: &LatencyEstimate,
+) -> Result<Attempt<()>, ApiError> {
+    let now = app.clock.now();
+    let claim = app.store.phone_claim(key).await?.filter(|c| c.is_live(now) && c.status == AccountStatus::Active);
+    let owner = app.store.account(claim.as_ref().map_or(NO_USER, |c| c.user_id.as_str())).await?;
+    if owner.is_some_and(|account| claim.is_some() && account.factors.sms.is_some()) {
+        // The claim read again, as `code_to_account_phone` reads it on the other paths.
+        app.store.phone_claim(key).await?;
+        let who = Identifier::Phone(key);
+        return send_nothing_alike(app, partner, who, CodePurpose::PasswordReset, estimate).await;
+    }
+    code_to_account_phone(app, partner, key, CodePurpose::PasswordReset, reset_text, estimate).await
 }
 
 fn reset_text(code: &ConfirmationCode) -> Zeroizing<String> {

@@ -103,8 +103,10 @@ async fn confirm(
     let who = Identifier::Phone(key);
     let stored =
         check_code(&*app.store, &app.code_mac, who, CodePurpose::PhoneAdd, code, Some(&account.user_id), now).await?;
-    // A code sent before the account got its factor was sent without the step-up the factor asks for.
-    if account.factors.enrolled_since(stored.expires_at - SMS_CODE_TTL_SECS) {
+    // A code sent before the account got its factor was sent without the step-up the factor asks for
+    // (checked here, and again by the addition's condition: a factor enrolled meanwhile fails it).
+    let issued_at = stored.expires_at - SMS_CODE_TTL_SECS;
+    if account.factors.enrolled_since(issued_at) {
         return Err(ApiError::CodeNoLongerValid);
     }
     let kyc_level = KycLevel::of(true, account.email.is_some(), &account.details);
@@ -115,6 +117,7 @@ async fn confirm(
             user_id: &account.user_id,
             kyc_level,
             expected_version: account.profile_version,
+            issued_at,
             now,
         })
     })

@@ -119,8 +119,10 @@ async fn confirm(
     let stored =
         check_code(&*app.store, &app.code_mac, who, CodePurpose::PhoneChange, code, Some(&account.user_id), now)
             .await?;
-    // A code sent before the account got its factor was sent without the step-up the factor asks for.
-    if account.factors.enrolled_since(stored.expires_at - SMS_CODE_TTL_SECS) {
+    // A code sent before the account got its factor was sent without the step-up the factor asks for
+    // (checked here, and again by the move's condition: a factor enrolled meanwhile fails it).
+    let issued_at = stored.expires_at - SMS_CODE_TTL_SECS;
+    if account.factors.enrolled_since(issued_at) {
         return Err(ApiError::CodeNoLongerValid);
     }
     // The first try moves the account at the version read when the request was signed in; a retry
@@ -136,14 +138,15 @@ async fn confirm(
                 None => match app.store.account(&account.user_id).await? {
                     Some(current)
                         if current.status == AccountStatus::Active
-                            && current.phone.as_deref() == Some(old.phone.e164()) =>
+                            && current.phone.as_deref() == Some(old.phone.e164())
+                            && !current.factors.enrolled_since(issued_at) =>
                     {
                         current.profile_version
                     }
                     _ => return Ok(false),
                 },
             };
-            let change = PhoneMove { new, old, code_id, user_id: &account.user_id, expected_version, now };
+            let change = PhoneMove { new, old, code_id, user_id: &account.user_id, expected_version, issued_at, now };
             app.store.move_phone(change).await.map(|()| true)
         }
     })

@@ -40,6 +40,19 @@ impl TotpFactor {
     }
 }
 
+/// Codes by SMS to the account's confirmed phone as its second factor (an email-first account's, or
+/// a phone-first one's that also has a confirmed address): the phone itself is the account's, so
+/// the factor keeps no number; it follows the phone through a change made at `aal2`. While it is
+/// there, the password is reset by email only (`password_reset`): the same SIM must not both reset
+/// the password and pass the second step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmsFactor {
+    pub factor_id: String,
+    pub created_at: i64,
+    /// The last time a code completed a sign-in or a step-up (the export and the list show it).
+    pub last_used_at: Option<i64>,
+}
+
 /// The account's recovery codes: what is left of the set, as MACs under the set's own key
 /// (`factors::recovery`), which is kept sealed as a TOTP secret is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,10 +77,30 @@ pub struct PendingTotp {
 /// Codes an enrolment takes before it must be started again.
 pub const ENROLMENT_ATTEMPTS: u32 = 5;
 
-/// Removing the authenticator `factor_id` and, with it, the recovery codes (they stand in for a
-/// factor the account no longer has), with what else must die with it.
-pub struct TotpRemoval<'a> {
+/// Which of an account's second factors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactorKind {
+    /// An authenticator app (`totp*` attributes).
+    Totp,
+    /// Codes by SMS to the confirmed phone (`smsFactor*` attributes).
+    Sms,
+}
+
+impl FactorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FactorKind::Totp => "totp",
+            FactorKind::Sms => "sms",
+        }
+    }
+}
+
+/// Removing the factor `factor_id` and, with it, the recovery codes (they stand in for a factor the
+/// account no longer has: an account has one second factor at a time), with what else must die
+/// with it.
+pub struct FactorRemoval<'a> {
     pub user_id: &'a str,
+    pub kind: FactorKind,
     pub factor_id: &'a str,
     /// The account's confirmed phone: a code the deletion page sent to it, which refused this
     /// account because of its factor and was left unused, dies too (it would now delete).
@@ -101,10 +134,28 @@ pub struct TotpConfirmation<'a> {
     pub now: i64,
 }
 
-/// What protects an account beyond its password.
+/// What an SMS factor's enrolment writes: the factor and the first recovery codes, if the account
+/// still has no factor, its phone is still the one read and its confirmed address is still there
+/// (the channel its password is then reset by); and the password-reset code of the phone, if one
+/// is waiting, deleted (a reset by SMS no longer applies to the account).
+pub struct SmsEnrolment<'a> {
+    pub user_id: &'a str,
+    pub factor_id: &'a str,
+    pub phone: &'a PhoneKey,
+    pub email: &'a str,
+    /// The password hash the step-up checked: a reset that committed since (by whoever held the
+    /// phone) makes the enrolment fail, so the factor never lands on a password the owner did not choose.
+    pub checked_hash: &'a str,
+    pub recovery: RecoverySet,
+    pub now: i64,
+}
+
+/// What protects an account beyond its password: one second factor at a time (an authenticator
+/// app or codes by SMS), and the recovery codes made with it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccountFactors {
     pub totp: Option<TotpFactor>,
+    pub sms: Option<SmsFactor>,
     /// An enrolment waiting for its first code (at most one; a new one replaces it).
     pub pending_totp: Option<PendingTotp>,
     pub recovery: Option<RecoverySet>,
@@ -116,7 +167,16 @@ impl AccountFactors {
     /// Whether a right password alone is not enough to sign in. Recovery codes come with a factor
     /// and are a way round a lost one, not a factor of their own.
     pub fn has_second_factor(&self) -> bool {
-        self.totp.is_some()
+        self.totp.is_some() || self.sms.is_some()
+    }
+
+    /// The enrolled factor, by kind and id (an account has one at a time).
+    pub fn enrolled(&self) -> Option<(FactorKind, &str)> {
+        match (&self.totp, &self.sms) {
+            (Some(totp), _) => Some((FactorKind::Totp, totp.factor_id.as_str())),
+            (None, Some(sms)) => Some((FactorKind::Sms, sms.factor_id.as_str())),
+            (None, None) => None,
+        }
     }
 
     /// Whether a factor was enrolled at or after `at`: something the account's owner (or a thief
@@ -124,12 +184,14 @@ impl AccountFactors {
     /// for (a code to a new phone, a link to a new address), must not finish after it.
     pub fn enrolled_since(&self, at: i64) -> bool {
         self.totp.as_ref().is_some_and(|totp| totp.created_at >= at)
+            || self.sms.as_ref().is_some_and(|sms| sms.created_at >= at)
     }
 
     /// The methods the account's enrolled factors prove, as the step-up rules name them (empty:
     /// no factor).
     pub fn enrolled_methods(&self) -> Vec<Method> {
-        self.totp.iter().map(|_| Method::Otp).collect()
+        let app = self.totp.iter().map(|_| Method::Otp);
+        app.chain(self.sms.iter().map(|_| Method::Sms)).collect()
     }
 
     /// The second-factor methods a challenge offers, as the `mfa_required` answer names them.
@@ -138,6 +200,10 @@ impl AccountFactors {
         // An authenticator past the ceiling is not offered: only a recovery code opens it.
         if self.totp.as_ref().is_some_and(|totp| !totp.blocked()) {
             offered.push("otp");
+        }
+        // A code is sent only when asked for (`POST /v2/mobile/sign-in/code`): the answer offers it.
+        if self.sms.is_some() {
+            offered.push("sms");
         }
         if self.recovery.as_ref().is_some_and(|set| !set.remaining.is_empty()) {
             offered.push("recovery_code");
@@ -169,9 +235,11 @@ pub enum MfaProof<'a> {
     /// A recovery code of the set `set_id`, whose MAC `mac` leaves the set.
     Recovery { set_id: &'a str, mac: &'a str },
     /// A code sent by SMS to the account's confirmed phone `phone` (`CodePurpose::StepUp`), which is
-    /// deleted; it proves the second element only while the account has no factor (whose element
-    /// it would otherwise stand in for: a SIM swap and the password would be enough).
-    PhoneCode { phone: &'a PhoneKey, code_id: &'a str },
+    /// deleted. With `sms_factor`, it is that SMS factor's code, and holds while the factor is
+    /// still there; without, it is the step-up of an account with no factor (for its first
+    /// enrolment), and holds only while the account has none (an authenticator's element it would
+    /// otherwise stand in for: a SIM swap and the password would be enough).
+    PhoneCode { phone: &'a PhoneKey, code_id: &'a str, sms_factor: Option<&'a str> },
 }
 
 /// Everything a completed challenge writes at once: the challenge gone, the proof spent, the
@@ -237,15 +305,19 @@ pub trait Factors: Send + Sync {
     /// verifications of one enrolment, one succeeds.
     async fn confirm_totp(&self, confirmation: TotpConfirmation<'_>) -> Result<(), StoreError>;
 
-    /// Removes the authenticator and the recovery codes, if the account is active and its
-    /// authenticator is still `factor_id` (`Conflict` otherwise), with the deletion page's code.
-    async fn remove_totp(&self, removal: TotpRemoval<'_>) -> Result<(), StoreError>;
+    /// Removes the factor and the recovery codes, if the account is active and its factor of that
+    /// kind is still `factor_id` (`Conflict` otherwise), with the deletion page's code.
+    async fn remove_factor(&self, removal: FactorRemoval<'_>) -> Result<(), StoreError>;
+
+    /// Makes codes by SMS the account's second factor, with its first recovery codes (`Conflict`
+    /// unless the account is active, has no factor, and still has the phone and address read).
+    async fn enrol_sms_factor(&self, enrolment: SmsEnrolment<'_>) -> Result<(), StoreError>;
 
     /// The partner's support removals, oldest first.
     async fn factor_removal_records(&self, merchant_id: &str) -> Result<Vec<FactorRemovalRecord>, StoreError>;
 
-    /// Replaces the account's recovery codes with `set`, if the account is active, still has an
-    /// authenticator and the set it replaces is still `replaced` (`Conflict` otherwise).
+    /// Replaces the account's recovery codes with `set`, if the account is active, still has a
+    /// factor and the set it replaces is still `replaced` (`Conflict` otherwise).
     async fn replace_recovery_set(
         &self,
         user_id: &str,

@@ -58,6 +58,13 @@ pub enum Streak<'a> {
 #[derive(Debug, Clone, Copy)]
 pub enum Recipient<'a> {
     Phone(&'a PhoneNumber),
+    /// The phone of the account `user_id` (its second arm) whose second factor is codes by SMS, for
+    /// a code only the account's owner can ask for (a sign-in's second step, behind the password; a
+    /// step-up, behind a session): counted in a log of the account's own, so strangers who fill the
+    /// number's shared log (password-reset decoys, signups on a taken number) cannot hold the
+    /// owner's sign-in back. The log is named by a digest of the user id, never the number: it may
+    /// outlive the account by a day (its TTL) and then names nobody's phone.
+    AccountPhone(&'a PhoneNumber, &'a str),
     Email(&'a EmailAddress),
 }
 
@@ -67,6 +74,10 @@ impl Recipient<'_> {
     pub fn log_key(&self, partner: &Partner) -> String {
         let recipient = match self {
             Recipient::Phone(phone) => format!("SMS:{}", phone.e164()),
+            Recipient::AccountPhone(_, user_id) => {
+                let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, user_id.as_bytes());
+                format!("SMS:ACCOUNT:{}", crate::security::random::hex(digest.as_ref()))
+            }
             Recipient::Email(email) => format!("EMAIL:{}", email.as_str()),
         };
         if partner.sandbox { format!("SANDBOX:{}:{recipient}", partner.id) } else { recipient }

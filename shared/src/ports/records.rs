@@ -204,6 +204,9 @@ pub struct PhoneAddition<'a> {
     pub user_id: &'a str,
     pub kyc_level: KycLevel,
     pub expected_version: u64,
+    /// When the code went out: a second factor enrolled at or after it makes the addition fail
+    /// (the code was sent without the step-up the factor asks for).
+    pub issued_at: i64,
     pub now: i64,
 }
 
@@ -215,6 +218,10 @@ pub struct PhoneMove<'a> {
     pub code_id: &'a str,
     pub user_id: &'a str,
     pub expected_version: u64,
+    /// When the code went out: a second factor enrolled at or after it makes the move fail (the
+    /// code was sent without the step-up the factor asks for, and the SMS factor would follow the
+    /// phone to the new number).
+    pub issued_at: i64,
     pub now: i64,
 }
 
@@ -238,6 +245,9 @@ pub struct EmailConfirmation<'a> {
     pub previous_email: Option<&'a str>,
     pub kyc_level: KycLevel,
     pub expected_version: u64,
+    /// When the link went out: a second factor enrolled at or after it makes the confirmation fail
+    /// (the link was sent without the step-up the factor asks for).
+    pub issued_at: i64,
     pub now: i64,
 }
 

@@ -95,6 +95,7 @@ impl AccountDeletions for DynamoStore {
             text_as_read("email", account.email.as_deref(), &mut vals),
             text_as_read("pendingEmailToken", account.pending_email_token.as_deref(), &mut vals),
             text_as_read("totpId", account.factors.totp.as_ref().map(|t| t.factor_id.as_str()), &mut vals),
+            text_as_read("smsFactorId", account.factors.sms.as_ref().map(|f| f.factor_id.as_str()), &mut vals),
         ]
         .join(" AND ");
         let mut items = vec![self.delete(

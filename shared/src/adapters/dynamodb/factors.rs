@@ -12,8 +12,8 @@ use super::deletions::{DELETION_RECORD_RETENTION_SECS, number_as_read};
 use super::items::*;
 use super::table::{DynamoStore, Values, values};
 use crate::ports::{
-    AccountStatus, FactorRemovalRecord, Factors, Identifier, MfaChallenge, MfaCompletion, MfaProof, PendingTotp,
-    RecoverySet, StepUp, StoreError, TotpConfirmation, TotpRemoval,
+    AccountStatus, FactorKind, FactorRemoval, FactorRemovalRecord, Factors, Identifier, MfaChallenge, MfaCompletion,
+    MfaProof, PendingTotp, RecoverySet, SmsEnrolment, StepUp, StoreError, TotpConfirmation,
 };
 use crate::security::code::CodePurpose;
 
@@ -42,9 +42,9 @@ impl TryFrom<&Item> for MfaChallenge {
 
 /// The update that spends `proof` on the account item, and the condition that it is still there
 /// to spend (the TOTP step later than the last one, or the recovery code's MAC still in its set;
-/// for a code by SMS, that the account still has no factor: the code item itself is deleted by
-/// `code_spend`).
-fn proof_spend(proof: MfaProof<'_>, vals: &mut Values) -> (&'static str, &'static str) {
+/// for a code by SMS, that the SMS factor is still there, or, for the step-up of an account without
+/// a factor, that it still has none: the code item itself is deleted by `code_spend`).
+fn proof_spend(proof: MfaProof<'_>, now: i64, vals: &mut Values) -> (&'static str, &'static str) {
     match proof {
         MfaProof::Totp { factor_id, step } => {
             vals.extend([(":factor".to_owned(), s(factor_id)), (":step".to_owned(), n(step))]);
@@ -64,7 +64,13 @@ fn proof_spend(proof: MfaProof<'_>, vals: &mut Values) -> (&'static str, &'stati
                 "recoverySetId = :set AND contains(recoveryCodes, :mac)",
             )
         }
-        MfaProof::PhoneCode { .. } => ("REMOVE totpWrongCodes", "attribute_not_exists(totpId)"),
+        MfaProof::PhoneCode { sms_factor: Some(factor_id), .. } => {
+            vals.extend([(":smsFactor".to_owned(), s(factor_id)), (":usedAt".to_owned(), n(now))]);
+            ("SET smsFactorUsedAt = :usedAt", "smsFactorId = :smsFactor")
+        }
+        MfaProof::PhoneCode { sms_factor: None, .. } => {
+            ("REMOVE totpWrongCodes", "attribute_not_exists(totpId) AND attribute_not_exists(smsFactorId)")
+        }
     }
 }
 
@@ -72,7 +78,7 @@ impl DynamoStore {
     /// The deletion of a code by SMS that `proof` spends, while it is the one checked.
     fn code_spend(&self, proof: MfaProof<'_>) -> Result<Option<TransactWriteItem>, StoreError> {
         match proof {
-            MfaProof::PhoneCode { phone, code_id } => {
+            MfaProof::PhoneCode { phone, code_id, .. } => {
                 Ok(Some(self.consume_code_item(Identifier::Phone(phone), CodePurpose::StepUp, code_id)?))
             }
             MfaProof::Totp { .. } | MfaProof::Recovery { .. } => Ok(None),
@@ -150,7 +156,7 @@ impl Factors for DynamoStore {
             (":one", n(1)),
         ]);
         // One update of the account item: the session counted and the proof spent together.
-        let (spend, proof_condition) = proof_spend(completion.proof, &mut vals);
+        let (spend, proof_condition) = proof_spend(completion.proof, completion.now, &mut vals);
         let update = format!("{spend} ADD sessionsStarted :one");
         let account_condition = format!("#status = :active AND passwordHash = :checked AND {proof_condition}");
         let mut items = self.session_writes(user_id, &challenge.merchant_id, completion.session)?;
@@ -173,7 +179,7 @@ impl Factors for DynamoStore {
         let user_id = step_up.rotation.user_id;
         let mut vals =
             values([(":active", status_value(AccountStatus::Active)), (":checked", s(step_up.checked_hash))]);
-        let (spend, proof_condition) = proof_spend(step_up.proof, &mut vals);
+        let (spend, proof_condition) = proof_spend(step_up.proof, step_up.rotation.now, &mut vals);
         let account_condition = format!("#status = :active AND passwordHash = :checked AND {proof_condition}");
         let mut items = self.rotation_writes(&step_up.rotation)?;
         items.push(self.update(key_for_account(user_id), spend, &account_condition, vals)?);
@@ -204,7 +210,7 @@ impl Factors for DynamoStore {
             "UpdateItem start TOTP enrolment",
             key_for_account(user_id),
             "SET totpPendingId = :id, totpPendingSecret = :secret, totpPendingExpiresAt = :expires, totpPendingAttempts = :attempts",
-            "#status = :active AND attribute_not_exists(totpId)",
+            "#status = :active AND attribute_not_exists(totpId) AND attribute_not_exists(smsFactorId)",
             values([
                 (":active", status_value(AccountStatus::Active)),
                 (":id", s(&pending.factor_id)),
@@ -243,7 +249,8 @@ impl Factors for DynamoStore {
             "UpdateItem confirm TOTP",
             key_for_account(confirmation.user_id),
             &update,
-            "#status = :active AND totpPendingId = :id AND totpPendingExpiresAt > :now AND attribute_not_exists(totpId)",
+            "#status = :active AND totpPendingId = :id AND totpPendingExpiresAt > :now \
+             AND attribute_not_exists(totpId) AND attribute_not_exists(smsFactorId)",
             vals,
         )
         .await
@@ -278,17 +285,20 @@ impl Factors for DynamoStore {
         }
     }
 
-    async fn remove_totp(&self, removal: TotpRemoval<'_>) -> Result<(), StoreError> {
+    async fn remove_factor(&self, removal: FactorRemoval<'_>) -> Result<(), StoreError> {
+        let (id_attribute, attributes) = match removal.kind {
+            FactorKind::Totp => ("totpId", "totpId, totpSecret, totpCreatedAt, totpLastStep, totpWrongCodes"),
+            FactorKind::Sms => ("smsFactorId", "smsFactorId, smsFactorCreatedAt, smsFactorUsedAt"),
+        };
         let mut vals = values([(":active", status_value(AccountStatus::Active)), (":id", s(removal.factor_id))]);
-        let mut condition = String::from("#status = :active AND totpId = :id");
+        let mut condition = format!("#status = :active AND {id_attribute} = :id");
         if let Some((_, sessions_started)) = removal.record {
             condition.push_str(" AND ");
             condition.push_str(&number_as_read("sessionsStarted", sessions_started, &mut vals));
         }
         let mut items = vec![self.update(
             key_for_account(removal.user_id),
-            "REMOVE totpId, totpSecret, totpCreatedAt, totpLastStep, totpWrongCodes, \
-             recoverySetId, recoveryKey, recoveryCodes, recoveryCreatedAt",
+            &format!("REMOVE {attributes}, recoverySetId, recoveryKey, recoveryCodes, recoveryCreatedAt"),
             &condition,
             vals,
         )?];
@@ -307,7 +317,32 @@ impl Factors for DynamoStore {
             ]);
             items.push(self.put(entry, Some("attribute_not_exists(pk)"), Values::new())?);
         }
-        self.transact("TransactWriteItems remove TOTP", items).await
+        self.transact("TransactWriteItems remove factor", items).await
+    }
+
+    async fn enrol_sms_factor(&self, enrolment: SmsEnrolment<'_>) -> Result<(), StoreError> {
+        let set = &enrolment.recovery;
+        let factor = self.update(
+            key_for_account(enrolment.user_id),
+            "SET smsFactorId = :id, smsFactorCreatedAt = :now, \
+             recoverySetId = :set, recoveryKey = :key, recoveryCodes = :codes, recoveryCreatedAt = :now",
+            "#status = :active AND phone = :phone AND email = :email AND passwordHash = :checked \
+             AND attribute_not_exists(totpId) AND attribute_not_exists(smsFactorId)",
+            values([
+                (":active", status_value(AccountStatus::Active)),
+                (":id", s(enrolment.factor_id)),
+                (":now", n(enrolment.now)),
+                (":phone", s(enrolment.phone.phone.e164())),
+                (":email", s(enrolment.email)),
+                (":checked", s(enrolment.checked_hash)),
+                (":set", s(&set.set_id)),
+                (":key", s(&set.sealed_key)),
+                (":codes", AttributeValue::Ss(set.remaining.clone())),
+            ]),
+        )?;
+        let reset_code =
+            self.delete(phone_key(enrolment.phone, code_sk(CodePurpose::PasswordReset)), None, Values::new())?;
+        self.transact("TransactWriteItems enrol SMS factor", vec![factor, reset_code]).await
     }
 
     async fn factor_removal_records(&self, merchant_id: &str) -> Result<Vec<FactorRemovalRecord>, StoreError> {
@@ -349,7 +384,7 @@ impl Factors for DynamoStore {
             "UpdateItem replace recovery codes",
             key_for_account(user_id),
             "SET recoverySetId = :set, recoveryKey = :key, recoveryCodes = :codes, recoveryCreatedAt = :now",
-            &format!("#status = :active AND attribute_exists(totpId) AND {was}"),
+            &format!("#status = :active AND (attribute_exists(totpId) OR attribute_exists(smsFactorId)) AND {was}"),
             vals,
         )
         .await

@@ -14,7 +14,7 @@ use crate::domain::signin_backoff::SigninBackoff;
 use crate::factors::assurance::{Assurance, Method};
 use crate::ports::{
     AccountFactors, AccountRecord, AccountStatus, EmailTokenRecord, Identifier, PendingTotp, PhoneClaim, PhoneKey,
-    RecoverySet, RefreshRecord, SessionRecord, StoreError, StoredCode, Streak, TotpFactor,
+    RecoverySet, RefreshRecord, SessionRecord, SmsFactor, StoreError, StoredCode, Streak, TotpFactor,
 };
 use crate::security::code::CodePurpose;
 
@@ -229,7 +229,7 @@ fn identity_review(item: &Item) -> Result<Option<IdentityReview>, StoreError> {
     }))
 }
 
-/// The second factors, kept beside the account's own attributes (`totp*`, `recovery*`).
+/// The second factors, kept beside the account's own attributes (`totp*`, `smsFactor*`, `recovery*`).
 fn account_factors(item: &Item) -> Result<AccountFactors, StoreError> {
     let totp = match get_opt_s(item, "totpId") {
         Some(factor_id) => Some(TotpFactor {
@@ -238,6 +238,14 @@ fn account_factors(item: &Item) -> Result<AccountFactors, StoreError> {
             created_at: get_n(item, "totpCreatedAt")?,
             last_used_step: get_opt_n(item, "totpLastStep")?,
             wrong_codes: get_opt_n(item, "totpWrongCodes")?.unwrap_or(0),
+        }),
+        None => None,
+    };
+    let sms = match get_opt_s(item, "smsFactorId") {
+        Some(factor_id) => Some(SmsFactor {
+            factor_id,
+            created_at: get_n(item, "smsFactorCreatedAt")?,
+            last_used_at: get_opt_n(item, "smsFactorUsedAt")?,
         }),
         None => None,
     };
@@ -260,7 +268,13 @@ fn account_factors(item: &Item) -> Result<AccountFactors, StoreError> {
         }),
         None => None,
     };
-    Ok(AccountFactors { totp, pending_totp, recovery, mfa_challenges: get_opt_n(item, "mfaChallenges")?.unwrap_or(0) })
+    Ok(AccountFactors {
+        totp,
+        sms,
+        pending_totp,
+        recovery,
+        mfa_challenges: get_opt_n(item, "mfaChallenges")?.unwrap_or(0),
+    })
 }
 
 impl TryFrom<&Item> for AccountRecord {

@@ -18,6 +18,7 @@
 //! | email confirmation link token | `EMAILTOKEN#<sha256>` | `TOKEN` |
 //! | send log of a phone or mailbox (caps across live partners) | `SENDLOG#SMS:<e164>`, `SENDLOG#EMAIL:<address>` | `LOG` |
 //! | a sandbox partner's own send log of one | `SENDLOG#SANDBOX:<merchant>:SMS:<e164>` (or `EMAIL:`) | `LOG` |
+//! | send log of an SMS factor's codes (per account, named by no number) | `SENDLOG#SMS:ACCOUNT:<SHA-256 of the user id, hex>` (a sandbox partner's: `SENDLOG#SANDBOX:<merchant>:SMS:ACCOUNT:…`) | `LOG` |
 //! | partner (one partition: the admin lists it with one query); its Sumsub secrets are in Secrets Manager | `PARTNERS` | `PARTNER#<uuid>` |
 //! | deletion record (no personal data; kept 3 years) | `DELETIONS#<merchant>` | `AT#<unix, 12 digits>#<uuid>` |
 //! | second factors removed by the partner's support (user id, time, the partner's reference; kept 3 years) | `FACTORREMOVALS#<merchant>` | `AT#<unix, 12 digits>#<uuid>` |

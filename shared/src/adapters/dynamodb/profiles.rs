@@ -18,6 +18,14 @@ use crate::ports::{
 };
 use crate::security::code::CodePurpose;
 
+/// The condition that no second factor was enrolled at or after `issued_at` (a code or link sent
+/// before the account had its factor must not complete after it: `AccountFactors::enrolled_since`).
+fn no_factor_since(issued_at: i64, vals: &mut Values) -> &'static str {
+    vals.insert(":issuedAt".to_owned(), n(issued_at));
+    "(attribute_not_exists(totpCreatedAt) OR totpCreatedAt < :issuedAt) \
+     AND (attribute_not_exists(smsFactorCreatedAt) OR smsFactorCreatedAt < :issuedAt)"
+}
+
 /// `profileVersion` as it must be for the write to go ahead, and the value it becomes.
 fn version_condition(expected: u64, vals: &mut Values) -> &'static str {
     vals.insert(":next".to_owned(), n(expected + 1));
@@ -46,6 +54,7 @@ impl Profiles for DynamoStore {
             (":active", active),
         ]);
         let version = version_condition(a.expected_version, &mut account_values);
+        let no_factor = no_factor_since(a.issued_at, &mut account_values);
         let items = vec![
             self.consume_code_item(Identifier::Phone(a.key), CodePurpose::PhoneAdd, a.code_id)?,
             // Whoever proves the phone wins over a signup that never confirmed it, as in signup.
@@ -57,7 +66,7 @@ impl Profiles for DynamoStore {
             self.update(
                 key_for_account(a.user_id),
                 "SET phone = :phone, phoneConfirmedAt = :now, phoneConfirmedFor = :phone, updatedAt = :now, kycLevel = :kyc, profileVersion = :next",
-                &format!("#status = :active AND attribute_not_exists(phone) AND {version}"),
+                &format!("#status = :active AND attribute_not_exists(phone) AND {version} AND {no_factor}"),
                 account_values,
             )?,
             self.code_ref_delete(a.user_id, Identifier::Phone(a.key), CodePurpose::PhoneAdd)?,
@@ -80,6 +89,7 @@ impl Profiles for DynamoStore {
             (":active", active),
         ]);
         let version = version_condition(m.expected_version, &mut account_values);
+        let no_factor = no_factor_since(m.issued_at, &mut account_values);
         let mut items = vec![
             self.consume_code_item(Identifier::Phone(m.new), CodePurpose::PhoneChange, m.code_id)?,
             self.put(
@@ -92,7 +102,7 @@ impl Profiles for DynamoStore {
             self.update(
                 key_for_account(m.user_id),
                 "SET phone = :phone, phoneConfirmedAt = :now, phoneConfirmedFor = :phone, updatedAt = :now, profileVersion = :next",
-                &format!("#status = :active AND phone = :old AND {version}"),
+                &format!("#status = :active AND phone = :old AND {version} AND {no_factor}"),
                 account_values,
             )?,
             self.code_ref_delete(m.user_id, Identifier::Phone(m.new), CodePurpose::PhoneChange)?,
@@ -152,6 +162,7 @@ impl Profiles for DynamoStore {
             (":now", n(c.now)),
         ]);
         let version = version_condition(c.expected_version, &mut account_values);
+        let no_factor = no_factor_since(c.issued_at, &mut account_values);
         let mut claim = item_key(email_claim_pk(c.merchant_id, c.email), CLAIM_SK);
         claim.extend([("userId".to_owned(), s(c.user_id)), ("createdAt".to_owned(), n(c.now))]);
         let mut items = vec![
@@ -164,7 +175,7 @@ impl Profiles for DynamoStore {
             self.update(
                 key_for_account(c.user_id),
                 "SET email = :email, updatedAt = :now, kycLevel = :kyc, profileVersion = :next REMOVE pendingEmail, pendingEmailToken",
-                &format!("pendingEmailToken = :hash AND {version}"),
+                &format!("pendingEmailToken = :hash AND {version} AND {no_factor}"),
                 account_values,
             )?,
             self.put(claim, Some("attribute_not_exists(pk) OR userId = :uid"), values([(":uid", s(c.user_id))]))?,

@@ -133,7 +133,8 @@ impl Sessions for DynamoStore {
         items.push(self.update(
             key_for_account(user_id),
             "ADD sessionsStarted :one",
-            "#status = :active AND passwordHash = :checked AND attribute_not_exists(totpId)",
+            "#status = :active AND passwordHash = :checked AND attribute_not_exists(totpId) \
+             AND attribute_not_exists(smsFactorId)",
             values([(":active", status_value(AccountStatus::Active)), (":checked", s(checked_hash)), (":one", n(1))]),
         )?);
         self.transact("TransactWriteItems start session", items).await

@@ -1,9 +1,11 @@
-//! `DELETE /v2/customer/factors/{id}` (bearer): removes the authenticator app `id` and, with it,
-//! the recovery codes (they stand in for a factor the account no longer has); the password alone
-//! signs in again. 204, or 404 `FACTOR_NOT_FOUND` for an id that is not the account's.
+//! `DELETE /v2/customer/factors/{id}` (bearer): removes the second factor `id` (the authenticator
+//! app, or the codes by SMS) and, with it, the recovery codes (they stand in for a factor the
+//! account no longer has); the password alone signs in again. 204, or 404 `FACTOR_NOT_FOUND` for an
+//! id that is not the account's.
 //!
-//! It needs `aal2` reached in the last five minutes with that factor or a recovery code (a code to
-//! the phone is not enough: a SIM swap and the password would remove the factor). A user who lost
+//! It needs `aal2` reached in the last five minutes with that factor or a recovery code (on an
+//! authenticator's account a code to the phone is not enough: a SIM swap and the password would
+//! remove the factor). A user who lost
 //! the app steps up with a recovery code, removes it and enrols anew. The deletion page's code,
 //! which the page refused because of the factor and left unused, dies with it: it would delete
 //! the account on an SMS code alone once the factor is gone. The owner is told on every contact.
@@ -22,7 +24,7 @@ use crate::factors::step_up::Guarded;
 use crate::http::request::path_id;
 use crate::http::response::{finish, no_content};
 use crate::mail::Mailer;
-use crate::ports::{StoreError, TotpRemoval};
+use crate::ports::{FactorKind, FactorRemoval, StoreError};
 use crate::security::access_token::AccessTokenVerifier;
 
 /// Removals that keep meeting transactions in flight on the account item before a 503.
@@ -46,7 +48,7 @@ async fn remove(
     let SignedIn { caller, account, .. } =
         signed_in_for(app, verifier, req, Method::DELETE, Guarded::RemoveFactor).await?;
     let id = path_id(req).ok_or(ApiError::FactorNotFound)?;
-    let Some(totp) = account.factors.totp.as_ref().filter(|totp| totp.factor_id == id) else {
+    let Some((kind, factor_id)) = account.factors.enrolled().filter(|(_, factor_id)| *factor_id == id) else {
         return Err(ApiError::FactorNotFound);
     };
     let phone = account.confirmed_phone_key();
@@ -54,13 +56,15 @@ async fn remove(
         if round > 0 {
             race_backoff(round).await;
         }
-        let removal =
-            TotpRemoval { user_id: &account.user_id, factor_id: &totp.factor_id, phone: phone.as_ref(), record: None };
-        match app.store.remove_totp(removal).await {
+        let removal = FactorRemoval { user_id: &account.user_id, kind, factor_id, phone: phone.as_ref(), record: None };
+        match app.store.remove_factor(removal).await {
             Ok(()) => {
                 let now = app.clock.now();
-                tracing::info!(user_id = %account.user_id, factor_id = %totp.factor_id, "authenticator removed");
-                let event = SecurityEvent::AuthenticatorRemoved;
+                tracing::info!(user_id = %account.user_id, factor_id, kind = kind.as_str(), "second factor removed");
+                let event = match kind {
+                    FactorKind::Totp => SecurityEvent::AuthenticatorRemoved,
+                    FactorKind::Sms => SecurityEvent::SmsFactorRemoved,
+                };
                 notify(app, mailer, &caller.partner, &confirmed_channels(&account), &event, now).await;
                 return Ok(no_content());
             }
@@ -68,7 +72,7 @@ async fn remove(
             // transaction in flight on the account item refused it; worth another try.
             Err(StoreError::Conflict) => {
                 let current = app.store.account(&account.user_id).await?;
-                let still_there = current.is_some_and(|a| a.factors.totp.is_some_and(|t| t.factor_id == id));
+                let still_there = current.is_some_and(|a| a.factors.enrolled() == Some((kind, factor_id)));
                 if !still_there {
                     return Err(ApiError::FactorNotFound);
                 }

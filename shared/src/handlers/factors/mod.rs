@@ -1,6 +1,7 @@
 //! The second factors a signed-in user manages (issue 27, docs/factors.md): the step-up code by SMS
 //! of an account without one, the enrolment of an authenticator app and its verification, the
-//! list, the removal, and new recovery codes. Every change needs a recent `aal2`
+//! enrolment of codes by SMS (and the code a sign-in asks for with them), the list, the removal,
+//! and new recovery codes. Every change needs a recent `aal2`
 //! (`factors::step_up`), tells the owner on every confirmed contact, and writes under a condition
 //! on the account as read, so parallel requests change it once.
 
@@ -8,6 +9,8 @@ pub mod factor_remove;
 pub mod factors_list;
 pub mod recovery_codes_regenerate;
 mod shown;
+pub mod sign_in_code;
+pub mod sms_factor_enrol;
 pub mod step_up_code;
 pub mod support;
 pub mod totp_enrol;

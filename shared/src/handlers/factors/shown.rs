@@ -18,6 +18,14 @@ pub(in crate::handlers) fn factors_shown(factors: &AccountFactors) -> Vec<Value>
             "lastUsedAt": totp.last_used_step.map(|step| UtcTime(step * STEP_SECS).rfc3339()),
         }));
     }
+    if let Some(sms) = &factors.sms {
+        out.push(json!({
+            "id": sms.factor_id,
+            "type": "sms",
+            "createdAt": UtcTime(sms.created_at).rfc3339(),
+            "lastUsedAt": sms.last_used_at.map(|at| UtcTime(at).rfc3339()),
+        }));
+    }
     if let Some(set) = &factors.recovery {
         out.push(json!({
             "id": set.set_id,

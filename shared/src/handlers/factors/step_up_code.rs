@@ -5,7 +5,8 @@
 //! phone could reset the password anyway, so the owner loses nothing, and a thief with the
 //! password alone cannot enrol a factor of their own.
 //!
-//! An account with a factor gets 409 `SECOND_FACTOR_ENROLLED`: it steps up with that factor, never
+//! An account whose factor is codes by SMS steps up with them: this sends its code. An account with
+//! an authenticator app gets 409 `SECOND_FACTOR_ENROLLED`: it steps up with that factor, never
 //! with its phone (a SIM swap and the password would otherwise stand in for the factor). One
 //! without a confirmed phone gets 409 `PHONE_NOT_SET`; one whose phone was added or moved less than
 //! a day ago, 409 `PHONE_NOT_SETTLED` with `retryAfter`: the password alone moves a phone, so a
@@ -20,7 +21,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::super::delivery::code_to_own_phone;
+use super::super::delivery::{OwnPhone, OwnPhoneLog, code_to_own_phone};
 use super::super::signed_in::{SignedIn, signed_in_to_enrol};
 use super::super::{SMS_CODE_TTL_SECS, retry_races};
 use crate::App;
@@ -37,21 +38,31 @@ pub async fn handle(app: &App, verifier: &AccessTokenVerifier, req: Request) -> 
 async fn send(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Result<Response<Body>, ApiError> {
     let SignedIn { caller, account, .. } = signed_in_to_enrol(app, verifier, req, Method::POST).await?;
     rate_limit::check(app, &caller.client, RateClass::Contact).await?;
-    if !caller.partner.second_factor.allows_enrolment() {
+    // The SMS factor's codes go to its phone, which moves only at `aal2`: no day to wait, and they
+    // are sent whatever the partner's policy became since (an enrolled factor is always asked for).
+    let sms_factor = account.factors.sms.is_some();
+    if !sms_factor && !caller.partner.second_factor.allows_enrolment() {
         return Err(ApiError::SecondFactorNotOffered);
     }
-    if account.factors.has_second_factor() {
+    if account.factors.has_second_factor() && !sms_factor {
         return Err(ApiError::SecondFactorEnrolled);
     }
     let key = account.confirmed_phone_key().ok_or(ApiError::PhoneNotSet)?;
-    account
-        .phone_settled(app.clock.now())
-        .map_err(|wait| ApiError::PhoneNotSettled { retry_after: wait.unsigned_abs() })?;
+    if !sms_factor {
+        account
+            .phone_settled(app.clock.now())
+            .map_err(|wait| ApiError::PhoneNotSettled { retry_after: wait.unsigned_abs() })?;
+    }
     let partner = &caller.partner;
-    partner.check_sms_country(&key.phone)?;
+    // An enrolled factor is served whatever countries the partner allows since.
+    if !sms_factor {
+        partner.check_sms_country(&key.phone)?;
+    }
     let estimate = &app.send_latency.step_up;
     let user_id = &account.user_id;
-    retry_races(|| code_to_own_phone(app, partner, user_id, &key, CodePurpose::StepUp, step_up_text, estimate)).await?;
+    let log = if sms_factor { OwnPhoneLog::Account } else { OwnPhoneLog::Number };
+    let own = OwnPhone { user_id, key: &key, log };
+    retry_races(|| code_to_own_phone(app, partner, own, CodePurpose::StepUp, step_up_text, estimate)).await?;
     tracing::info!(user_id = %account.user_id, phone = %key.phone.masked(), "step-up code sent");
     Ok(json(200, &json!({ "result": "ok", "expiresIn": SMS_CODE_TTL_SECS })))
 }

@@ -13,7 +13,7 @@ use super::super::notices::{SecurityEvent, confirmed_channels, notify_reporting}
 use crate::App;
 use crate::domain::partner::Partner;
 use crate::mail::Mailer;
-use crate::ports::{AccountStatus, FactorRemovalRecord, StoreError, TotpRemoval};
+use crate::ports::{AccountStatus, FactorRemoval, FactorRemovalRecord, StoreError};
 
 /// Longest partner reference kept (a ticket id, not a story: it is shown back to the partner, and
 /// kept 3 years, so it must not hold personal data: no names, numbers or addresses).
@@ -67,7 +67,7 @@ pub async fn remove_lost_factors(
         .await?
         .filter(|a| a.merchant_id == partner.id && a.status == AccountStatus::Active)
         .ok_or(SupportRemovalError::NoSuchAccount)?;
-    let totp = account.factors.totp.as_ref().ok_or(SupportRemovalError::NoFactor)?;
+    let (kind, factor_id) = account.factors.enrolled().ok_or(SupportRemovalError::NoFactor)?;
     let now = app.clock.now();
     let record = FactorRemovalRecord {
         merchant_id: partner.id.clone(),
@@ -84,13 +84,14 @@ pub async fn remove_lost_factors(
         app.store.revoke_session(&account.user_id, &session.session_id, now).await?;
     }
     let phone = account.confirmed_phone_key();
-    let removal = TotpRemoval {
+    let removal = FactorRemoval {
         user_id: &account.user_id,
-        factor_id: &totp.factor_id,
+        kind,
+        factor_id,
         phone: phone.as_ref(),
         record: Some((&record, account.sessions_started)),
     };
-    match app.store.remove_totp(removal).await {
+    match app.store.remove_factor(removal).await {
         Ok(()) => {}
         Err(StoreError::Conflict) => return Err(SupportRemovalError::Changed),
         Err(other) => return Err(other.into()),

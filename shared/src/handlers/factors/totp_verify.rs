@@ -127,7 +127,7 @@ async fn confirm(
                 // account item (a sign-in's challenge, a streak); worth another try.
                 let current = app.store.account(&account.user_id).await?;
                 let waiting = current.is_some_and(|a| {
-                    a.factors.totp.is_none()
+                    !a.factors.has_second_factor()
                         && a.factors.pending_totp.is_some_and(|p| p.factor_id == factor_id && p.expires_at > now)
                 });
                 if !waiting {

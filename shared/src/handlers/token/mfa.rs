@@ -1,7 +1,8 @@
 //! The second step of a sign-in on an account with a second factor. A right password there answers
 //! 403 `mfa_required` with an `mfa_token` (`open_challenge`) instead of tokens; `grant_type=mfa`
-//! with that token and an `otp` (the authenticator app's code) or a `recovery_code` completes it
-//! (`mfa_grant`) with a session at `aal2`.
+//! with that token and an `otp` (the authenticator app's code), an `sms_code` (the SMS factor's
+//! code, sent when the app asks `POST /v2/mobile/sign-in/code` with the token) or a
+//! `recovery_code` completes it (`mfa_grant`) with a session at `aal2`.
 //!
 //! The token is 256 random bits, stored only as its SHA-256, and says nothing of the account; it is
 //! bound to the partner, the password checked and the credential version, lives five minutes and
@@ -41,7 +42,8 @@ fn invalid() -> ApiError {
     ApiError::invalid_grant("The sign-in has expired or the code is not correct.")
 }
 
-fn token_digest(token: &str) -> String {
+/// The key a challenge is stored under: the SHA-256 of its `mfa_token`, in hex.
+pub(in crate::handlers) fn token_digest(token: &str) -> String {
     random::hex(digest::digest(&digest::SHA256, token.as_bytes()).as_ref())
 }
 
@@ -151,7 +153,24 @@ impl Attempt<'_> {
         if app.store.spend_mfa_attempt(digest, now).await?.is_none() {
             return Err(invalid());
         }
-        let Some((proof, method)) = second_element::check(account, element, opened, now) else {
+        // A code by SMS is checked against the store (a try of its own spent first); the others
+        // against what `open` opened.
+        let phone = account.confirmed_phone_key();
+        let phone_code = match (element, &account.factors.sms, &phone) {
+            (SecondElement::PhoneCode(typed), Some(_), Some(phone)) => {
+                second_element::check_phone_code(app, account, phone, typed, now).await?
+            }
+            _ => None,
+        };
+        let proved = match (element, &account.factors.sms, &phone, &phone_code) {
+            (SecondElement::PhoneCode(_), Some(sms), Some(phone), Some(stored)) => {
+                let proof = MfaProof::PhoneCode { phone, code_id: &stored.code_id, sms_factor: Some(&sms.factor_id) };
+                Some((proof, Method::Sms))
+            }
+            (SecondElement::PhoneCode(_), ..) => None,
+            _ => second_element::check(account, element, opened, now),
+        };
+        let Some((proof, method)) = proved else {
             second_element::count_if_wrong_code(app, self.mailer, &self.caller.partner, account, element, now).await;
             return Err(invalid());
         };
@@ -253,6 +272,7 @@ pub(super) mod tests {
                 remaining: set.sealed.clone(),
                 created_at: now,
             }),
+            sms: None,
             pending_totp: None,
             mfa_challenges: 0,
         };

@@ -17,6 +17,7 @@ mod step_up;
 #[cfg(test)]
 mod step_up_by_sms_tests;
 
+pub(in crate::handlers) use mfa::token_digest as mfa_token_digest;
 pub use refresh::REFRESH_GRACE_SECS;
 
 use std::convert::Infallible;
@@ -79,22 +80,17 @@ async fn token(app: &App, issuer: &TokenIssuer, mailer: &Mailer, req: &Request) 
             Some(token) => refresh::refresh_grant(app, issuer, &caller, token).await,
             None => Err(ApiError::invalid_request("grant_type=refresh_token needs refresh_token.")),
         },
-        Some("mfa") => match (body.mfa_token, body.otp, body.recovery_code) {
-            (Some(token), Some(otp), None) => {
-                mfa::mfa_grant(app, issuer, mailer, &caller, &token, SecondElement::Otp(otp)).await
+        Some("mfa") => {
+            let element = second_element_of(body.otp, body.recovery_code, body.sms_code);
+            match (body.mfa_token, element) {
+                (Some(token), Some(element)) => mfa::mfa_grant(app, issuer, mailer, &caller, &token, element).await,
+                _ => Err(ApiError::invalid_request(
+                    "grant_type=mfa needs mfa_token and one of otp, recovery_code or sms_code.",
+                )),
             }
-            (Some(token), None, Some(code)) => {
-                mfa::mfa_grant(app, issuer, mailer, &caller, &token, SecondElement::RecoveryCode(code)).await
-            }
-            _ => Err(ApiError::invalid_request("grant_type=mfa needs mfa_token and one of otp or recovery_code.")),
-        },
+        }
         Some("step_up") => {
-            let element = match (body.otp, body.recovery_code, body.sms_code) {
-                (Some(otp), None, None) => Some(SecondElement::Otp(otp)),
-                (None, Some(code), None) => Some(SecondElement::RecoveryCode(code)),
-                (None, None, Some(code)) => Some(SecondElement::PhoneCode(code)),
-                _ => None,
-            };
+            let element = second_element_of(body.otp, body.recovery_code, body.sms_code);
             match (body.refresh_token, body.password, element) {
                 (Some(token), Some(password), Some(element)) => {
                     step_up::step_up_grant(app, issuer, mailer, &caller, token, password, element).await
@@ -109,5 +105,15 @@ async fn token(app: &App, issuer: &TokenIssuer, mailer: &Mailer, req: &Request) 
             message: "Supported grant types are password, refresh_token, mfa and step_up.",
         }),
         None => Err(ApiError::invalid_request("grant_type is required.")),
+    }
+}
+
+/// The one second element a grant carries (`None`: none, or more than one).
+fn second_element_of(otp: Option<String>, recovery: Option<String>, sms: Option<String>) -> Option<SecondElement> {
+    match (otp, recovery, sms) {
+        (Some(otp), None, None) => Some(SecondElement::Otp(otp)),
+        (None, Some(code), None) => Some(SecondElement::RecoveryCode(code)),
+        (None, None, Some(code)) => Some(SecondElement::PhoneCode(code)),
+        _ => None,
     }
 }

@@ -20,8 +20,9 @@ use crate::security::code::{CodePurpose, ConfirmationCode};
 pub(super) enum SecondElement {
     Otp(String),
     RecoveryCode(String),
-    /// A code sent by SMS to the account's confirmed phone (`POST /v2/customer/step-up/code`): the
-    /// second element of a step-up on an account with no factor yet, so it can enrol its first.
+    /// A code sent by SMS to the account's confirmed phone: the SMS factor's code (sent by
+    /// `POST /v2/mobile/sign-in/code` for a sign-in, `POST /v2/customer/step-up/code` for a
+    /// step-up), or the step-up code of an account with no factor yet, so it can enrol its first.
     PhoneCode(String),
 }
 
@@ -115,8 +116,12 @@ pub(super) async fn still_spendable(app: &App, checked: &AccountRecord, proof: M
         MfaProof::Recovery { set_id, mac } => {
             account.factors.recovery.is_some_and(|r| r.set_id == set_id && r.remaining.iter().any(|m| m == mac))
         }
-        MfaProof::PhoneCode { phone, code_id } => {
-            account.factors.totp.is_none()
+        MfaProof::PhoneCode { phone, code_id, sms_factor } => {
+            let factor_as_read = match sms_factor {
+                Some(id) => account.factors.sms.as_ref().is_some_and(|sms| sms.factor_id == id),
+                None => !account.factors.has_second_factor(),
+            };
+            factor_as_read
                 && app
                     .store
                     .code(Identifier::Phone(phone), CodePurpose::StepUp)

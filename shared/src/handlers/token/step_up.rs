@@ -16,7 +16,8 @@
 //! An account without a factor steps up with `sms_code`, a code sent to its confirmed phone by
 //! `POST /v2/customer/step-up/code` (`handlers::step_up_code`): the second element of its first
 //! enrolment (`factors::step_up`). The code is deleted in the same transaction, which also holds
-//! only while the account still has no factor.
+//! only while the account still has no factor. An account whose factor is codes by SMS steps up
+//! the same way, with the transaction holding while that factor is there.
 
 use lambda_http::{Body, Response};
 
@@ -53,10 +54,11 @@ pub(super) async fn step_up_grant(
     let now = app.clock.now();
     let presented = presented_session(app, caller, refresh_token, now).await?;
     let account = &presented.account;
-    // An account with a factor steps up with it; one without, by a code to its confirmed phone
-    // (never the other way round: on a factor's account the phone would let a SIM swap stand in).
-    let phone = match (&element, account.factors.has_second_factor()) {
-        (SecondElement::PhoneCode(_), false) => {
+    // An account with a factor steps up with it (its SMS factor's code included); one without, by a
+    // code to its confirmed phone (never the other way round: on an authenticator's account the
+    // phone would let a SIM swap stand in).
+    let phone = match (&element, account.factors.has_second_factor(), &account.factors.sms) {
+        (SecondElement::PhoneCode(_), false, _) => {
             let phone = account.confirmed_phone_key().ok_or_else(|| {
                 ApiError::invalid_request("This account has no confirmed phone to step up with: add one first.")
             })?;
@@ -67,17 +69,20 @@ pub(super) async fn step_up_grant(
             }
             Some(phone)
         }
-        (SecondElement::PhoneCode(_), true) => {
+        (SecondElement::PhoneCode(_), true, Some(_)) => Some(account.confirmed_phone_key().ok_or_else(|| {
+            ApiError::Internal(format!("account {} has an SMS factor and no phone", account.user_id))
+        })?),
+        (SecondElement::PhoneCode(_), true, None) => {
             return Err(ApiError::invalid_request(
                 "This account steps up with its authenticator app or a recovery code, not a code by SMS.",
             ));
         }
-        (_, false) => {
+        (_, false, _) => {
             return Err(ApiError::invalid_request(
                 "This account has no second factor yet: step up with a code sent to its phone (sms_code).",
             ));
         }
-        (_, true) => None,
+        (_, true, _) => None,
     };
     // Longer than any password can be: it cannot match.
     let password = Password::new(password).map_err(|_| invalid())?;
@@ -113,7 +118,8 @@ pub(super) async fn step_up_grant(
     };
     let proof = match (&phone, &phone_code) {
         (Some(phone), Some(stored)) => {
-            Some((crate::ports::MfaProof::PhoneCode { phone, code_id: &stored.code_id }, Method::Sms))
+            let sms_factor = account.factors.sms.as_ref().map(|sms| sms.factor_id.as_str());
+            Some((crate::ports::MfaProof::PhoneCode { phone, code_id: &stored.code_id, sms_factor }, Method::Sms))
         }
         (Some(_), None) => None,
         (None, _) if matches => second_element::check(account, &element, &opened, now),

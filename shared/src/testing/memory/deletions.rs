@@ -39,7 +39,9 @@ impl AccountDeletions for MemoryStore {
                 && account.email == expected.email
                 && account.pending_email_token == expected.pending_email_token
                 && account.factors.totp.as_ref().map(|t| &t.factor_id)
-                    == expected.factors.totp.as_ref().map(|t| &t.factor_id),
+                    == expected.factors.totp.as_ref().map(|t| &t.factor_id)
+                && account.factors.sms.as_ref().map(|f| &f.factor_id)
+                    == expected.factors.sms.as_ref().map(|f| &f.factor_id),
         )?;
         let user_id = expected.user_id.clone();
         let merchant_id = expected.merchant_id.clone();

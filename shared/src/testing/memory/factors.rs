@@ -8,7 +8,8 @@ use crate::ports::*;
 /// The condition that `proof` is still there to spend (a code by SMS: `code_spendable` too).
 fn proof_spendable(factors: &AccountFactors, proof: MfaProof<'_>) -> Result<(), StoreError> {
     require(match proof {
-        MfaProof::PhoneCode { .. } => factors.totp.is_none(),
+        MfaProof::PhoneCode { sms_factor: Some(id), .. } => factors.sms.as_ref().is_some_and(|f| f.factor_id == id),
+        MfaProof::PhoneCode { sms_factor: None, .. } => !factors.has_second_factor(),
         MfaProof::Totp { factor_id, step } => factors
             .totp
             .as_ref()
@@ -19,8 +20,8 @@ fn proof_spendable(factors: &AccountFactors, proof: MfaProof<'_>) -> Result<(), 
     })
 }
 
-/// Spends `proof`, once `proof_spendable` held.
-fn spend(factors: &mut AccountFactors, proof: MfaProof<'_>) {
+/// Spends `proof` at `now`, once `proof_spendable` held.
+fn spend(factors: &mut AccountFactors, proof: MfaProof<'_>, now: i64) {
     match proof {
         MfaProof::Totp { step, .. } => {
             if let Some(totp) = factors.totp.as_mut() {
@@ -32,7 +33,11 @@ fn spend(factors: &mut AccountFactors, proof: MfaProof<'_>) {
                 set.remaining.retain(|m| m != mac);
             }
         }
-        MfaProof::PhoneCode { .. } => {}
+        MfaProof::PhoneCode { sms_factor, .. } => {
+            if let Some(sms) = factors.sms.as_mut().filter(|_| sms_factor.is_some()) {
+                sms.last_used_at = Some(now);
+            }
+        }
     }
     // A success, by either element, starts the count of wrong codes again.
     if let Some(totp) = factors.totp.as_mut() {
@@ -80,7 +85,7 @@ impl Factors for MemoryStore {
         state.spend_code_of(completion.proof)?;
         state.mfa_challenges.remove(&challenge.digest);
         let account = state.account_mut(user_id);
-        spend(&mut account.factors, completion.proof);
+        spend(&mut account.factors, completion.proof, completion.now);
         account.sessions_started += 1;
         state.start_session(user_id, &challenge.merchant_id, completion.session);
         Ok(())
@@ -94,7 +99,8 @@ impl Factors for MemoryStore {
         proof_spendable(&account.factors, step_up.proof)?;
         state.rotation_allowed(&step_up.rotation)?;
         state.spend_code_of(step_up.proof)?;
-        spend(&mut state.account_mut(user_id).factors, step_up.proof);
+        let now = step_up.rotation.now;
+        spend(&mut state.account_mut(user_id).factors, step_up.proof, now);
         state.rotate(step_up.rotation);
         Ok(())
     }
@@ -114,7 +120,7 @@ impl Factors for MemoryStore {
     async fn start_totp_enrolment(&self, user_id: &str, pending: &PendingTotp) -> Result<(), StoreError> {
         let mut state = self.state().await;
         let account = state.account(user_id)?;
-        require(account.status == AccountStatus::Active && account.factors.totp.is_none())?;
+        require(account.status == AccountStatus::Active && !account.factors.has_second_factor())?;
         state.account_mut(user_id).factors.pending_totp = Some(pending.clone());
         Ok(())
     }
@@ -127,7 +133,7 @@ impl Factors for MemoryStore {
             .pending_totp
             .clone()
             .filter(|pending| pending.factor_id == confirmation.factor_id && pending.expires_at > confirmation.now);
-        require(account.status == AccountStatus::Active && account.factors.totp.is_none())?;
+        require(account.status == AccountStatus::Active && !account.factors.has_second_factor())?;
         let Some(pending) = pending else { return Err(StoreError::Conflict) };
         let factors = &mut state.account_mut(confirmation.user_id).factors;
         factors.totp = Some(TotpFactor {
@@ -164,16 +170,23 @@ impl Factors for MemoryStore {
         }))
     }
 
-    async fn remove_totp(&self, removal: TotpRemoval<'_>) -> Result<(), StoreError> {
+    async fn remove_factor(&self, removal: FactorRemoval<'_>) -> Result<(), StoreError> {
         let mut state = self.state().await;
         let account = state.account(removal.user_id)?;
+        let present = match removal.kind {
+            FactorKind::Totp => account.factors.totp.as_ref().is_some_and(|totp| totp.factor_id == removal.factor_id),
+            FactorKind::Sms => account.factors.sms.as_ref().is_some_and(|sms| sms.factor_id == removal.factor_id),
+        };
         require(
             account.status == AccountStatus::Active
-                && account.factors.totp.as_ref().is_some_and(|totp| totp.factor_id == removal.factor_id)
+                && present
                 && removal.record.is_none_or(|(_, started)| account.sessions_started == started),
         )?;
         let factors = &mut state.account_mut(removal.user_id).factors;
-        factors.totp = None;
+        match removal.kind {
+            FactorKind::Totp => factors.totp = None,
+            FactorKind::Sms => factors.sms = None,
+        }
         factors.recovery = None;
         if let Some(phone) = removal.phone {
             let code = super::code_id(Identifier::Phone(phone), crate::security::code::CodePurpose::AccountDelete);
@@ -182,6 +195,29 @@ impl Factors for MemoryStore {
         if let Some((record, _)) = removal.record {
             state.factor_removals.push(record.clone());
         }
+        Ok(())
+    }
+
+    async fn enrol_sms_factor(&self, enrolment: SmsEnrolment<'_>) -> Result<(), StoreError> {
+        let mut state = self.state().await;
+        let account = state.account(enrolment.user_id)?;
+        require(
+            account.status == AccountStatus::Active
+                && account.phone.as_deref() == Some(enrolment.phone.phone.e164())
+                && account.email.as_deref() == Some(enrolment.email)
+                && account.password_hash == enrolment.checked_hash
+                && !account.factors.has_second_factor(),
+        )?;
+        let factors = &mut state.account_mut(enrolment.user_id).factors;
+        factors.sms = Some(SmsFactor {
+            factor_id: enrolment.factor_id.to_owned(),
+            created_at: enrolment.now,
+            last_used_at: None,
+        });
+        factors.recovery = Some(RecoverySet { created_at: enrolment.now, ..enrolment.recovery });
+        let reset_code =
+            super::code_id(Identifier::Phone(enrolment.phone), crate::security::code::CodePurpose::PasswordReset);
+        state.codes.remove(&reset_code);
         Ok(())
     }
 
@@ -199,7 +235,7 @@ impl Factors for MemoryStore {
         let mut state = self.state().await;
         let account = state.account(user_id)?;
         let current = account.factors.recovery.as_ref().map(|set| set.set_id.as_str());
-        require(account.status == AccountStatus::Active && account.factors.totp.is_some() && current == replaced)?;
+        require(account.status == AccountStatus::Active && account.factors.has_second_factor() && current == replaced)?;
         state.account_mut(user_id).factors.recovery = Some(set.clone());
         Ok(())
     }
@@ -219,7 +255,7 @@ impl super::State {
     /// For a code by SMS: deletes it if it is still the one checked (the DynamoDB adapter's
     /// conditional delete in the same transaction); nothing for the other proofs.
     fn spend_code_of(&mut self, proof: MfaProof<'_>) -> Result<(), StoreError> {
-        let MfaProof::PhoneCode { phone, code_id } = proof else { return Ok(()) };
+        let MfaProof::PhoneCode { phone, code_id, .. } = proof else { return Ok(()) };
         let key = super::code_id(Identifier::Phone(phone), crate::security::code::CodePurpose::StepUp);
         require(self.codes.get(&key).is_some_and(|code| code.code_id == code_id))?;
         self.codes.remove(&key);

@@ -299,7 +299,7 @@ impl Profiles for MemoryStore {
         require(state.phone_claims.get(&phone_id(a.key)).is_none_or(|c| c.status == AccountStatus::Pending))?;
         let account = state.account(a.user_id)?;
         require(account.status == AccountStatus::Active && account.phone.is_none())?;
-        require(account.profile_version == a.expected_version)?;
+        require(account.profile_version == a.expected_version && !account.factors.enrolled_since(a.issued_at))?;
         state.codes.remove(&code_id(Identifier::Phone(a.key), CodePurpose::PhoneAdd));
         let claim = PhoneClaim { user_id: a.user_id.to_owned(), status: AccountStatus::Active, expires_at: None };
         state.phone_claims.insert(phone_id(a.key), claim);
@@ -319,7 +319,7 @@ impl Profiles for MemoryStore {
         require(state.phone_claims.get(&phone_id(m.old)).is_some_and(|c| c.user_id == m.user_id))?;
         let account = state.account(m.user_id)?;
         require(account.status == AccountStatus::Active && account.phone.as_deref() == Some(m.old.phone.e164()))?;
-        require(account.profile_version == m.expected_version)?;
+        require(account.profile_version == m.expected_version && !account.factors.enrolled_since(m.issued_at))?;
         state.codes.remove(&code_id(Identifier::Phone(m.new), CodePurpose::PhoneChange));
         for purpose in CodePurpose::TO_ACCOUNT_CONTACT {
             state.codes.remove(&code_id(Identifier::Phone(m.old), purpose));
@@ -372,7 +372,7 @@ impl Profiles for MemoryStore {
         require(state.email_tokens.get(c.token_hash).is_some_and(|t| t.used_at.is_none()))?;
         let account = state.account(c.user_id)?;
         require(account.pending_email_token.as_deref() == Some(c.token_hash))?;
-        require(account.profile_version == c.expected_version)?;
+        require(account.profile_version == c.expected_version && !account.factors.enrolled_since(c.issued_at))?;
         let claim = email_id(c.merchant_id, c.email);
         require(state.email_claims.get(&claim).is_none_or(|owner| owner == c.user_id))?;
         let previous = c.previous_email.filter(|p| *p != c.email).map(|p| email_id(c.merchant_id, p));

@@ -20,7 +20,7 @@ impl Sessions for MemoryStore {
         require(
             account.status == AccountStatus::Active
                 && account.password_hash == checked_hash
-                && account.factors.totp.is_none(),
+                && !account.factors.has_second_factor(),
         )?;
         state.session_free(user_id, &session)?;
         state.start_session(user_id, merchant_id, session);
