@@ -160,3 +160,91 @@ fn every_function_crate_is_deployed_and_every_event_names_a_route() {
         }
     }
 }
+
+/// One of each event, as `shared/src/webhooks/event.rs` renders it for an endpoint that takes
+/// contact details in full (the fields are the same masked).
+fn one_of_each_event() -> Vec<registration::webhooks::event::AccountEvent> {
+    use registration::domain::email::EmailAddress;
+    use registration::domain::kyc::KycLevel;
+    use registration::domain::phone::PhoneNumber;
+    use registration::ports::FactorKind;
+    use registration::webhooks::event::{AccountEvent, Identifier, PasswordChange, RemovedBy, SessionsEnded};
+    let phone = || PhoneNumber::parse("+447871234567").unwrap();
+    let email = || EmailAddress::parse("ann@example.com").unwrap();
+    vec![
+        AccountEvent::Created { identifier: Identifier::Phone(phone()) },
+        AccountEvent::Created { identifier: Identifier::Email(email()) },
+        AccountEvent::Deleted,
+        AccountEvent::PhoneChanged { phone: phone(), previous: None },
+        AccountEvent::PhoneChanged { phone: phone(), previous: Some(phone()) },
+        AccountEvent::EmailChanged { email: email(), previous: Some(email()) },
+        AccountEvent::PasswordChanged { how: PasswordChange::Reset },
+        AccountEvent::SessionsEnded { which: SessionsEnded::Others },
+        AccountEvent::KycLevelChanged { level: KycLevel::Kyc1, previous: KycLevel::Kyc0 },
+        AccountEvent::FactorAdded { factor: FactorKind::Totp },
+        AccountEvent::FactorRemoved { factor: FactorKind::Sms, by: RemovedBy::Support },
+        AccountEvent::RecoveryCodesReplaced,
+    ]
+}
+
+/// `#/components/schemas/Name` → that schema.
+fn resolve<'a>(document: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(reference) => {
+            let name = reference.strip_prefix("#/components/schemas/").unwrap();
+            resolve(document, &document["components"]["schemas"][name])
+        }
+        None => schema,
+    }
+}
+
+fn names(mapping: &Value) -> BTreeSet<String> {
+    mapping.as_mapping().map_or_else(BTreeSet::new, |m| m.keys().map(|k| k.as_str().unwrap().to_owned()).collect())
+}
+
+#[test]
+fn every_webhook_event_the_service_sends_is_documented_with_exactly_the_fields_it_carries() {
+    use registration::webhooks::event::{AccountEvent, Disclosure, EventRecord};
+    let document = yaml("openapi.yaml");
+    let documented = names(&document["webhooks"]);
+    let sent: BTreeSet<String> = AccountEvent::TYPES.iter().map(|t| (*t).to_owned()).collect();
+    assert_eq!(documented, sent, "openapi.yaml's webhooks against event.rs");
+
+    let events = one_of_each_event();
+    let covered: BTreeSet<String> = events.iter().map(|e| e.kind().to_owned()).collect();
+    assert_eq!(covered, sent, "the test builds one of each event");
+    for event in events {
+        let kind = event.kind();
+        let record = EventRecord::new(event, "user-1", "partner-1", 1_765_000_000);
+        for disclosure in [Disclosure::Masked, Disclosure::Full] {
+            let body: serde_json::Value = serde_json::from_str(&record.body(disclosure)).unwrap();
+            let post = &document["webhooks"][kind]["post"];
+            let schema = resolve(&document, &post["requestBody"]["content"]["application/json"]["schema"]);
+            assert_eq!(schema["properties"]["type"]["const"].as_str(), Some(kind));
+            let version = resolve(&document, &schema["properties"]["version"]);
+            assert_eq!(body["version"].as_u64(), version["const"].as_u64(), "{kind}");
+            let top: BTreeSet<String> = body.as_object().unwrap().keys().cloned().collect();
+            assert_eq!(top, names(&schema["properties"]), "{kind}");
+
+            let data_schema = &schema["properties"]["data"];
+            let data: BTreeSet<String> = body["data"].as_object().unwrap().keys().cloned().collect();
+            let documented_fields = names(&data_schema["properties"]);
+            assert!(data.is_subset(&documented_fields), "{kind}: {data:?} not all in {documented_fields:?}");
+            for required in data_schema["required"].as_sequence().unwrap() {
+                assert!(data.contains(required.as_str().unwrap()), "{kind}: {required:?} missing from {body}");
+            }
+            for (field, value) in body["data"].as_object().unwrap() {
+                let allowed = &resolve(&document, &data_schema["properties"][field.as_str()])["enum"];
+                if let Some(allowed) = allowed.as_sequence() {
+                    let value = value.as_str().unwrap();
+                    assert!(
+                        allowed.iter().any(|a| a.as_str() == Some(value)),
+                        "{kind}: {field}={value} not in {allowed:?}"
+                    );
+                }
+            }
+            // Every webhook documents the three Standard Webhooks headers.
+            assert_eq!(post["parameters"].as_sequence().map(Vec::len), Some(3), "{kind}");
+        }
+    }
+}

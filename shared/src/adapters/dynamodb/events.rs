@@ -1,0 +1,222 @@
+//! Event items (the webhook outbox): how an `EventRecord` is written, in the transaction of the
+//! change it reports, and read back by the dispatcher from the stream's new image.
+//!
+//! An event lives in its partner's partition of the day, `EVENTS#<partner>#<YYYY-MM-DD>`, sorted
+//! by its id, so a replay of a time range is one Query per day; `ttl` ends it after
+//! `EVENT_RETENTION_SECS`, how far back a replay reaches. What changed is kept as typed
+//! attributes, never as a rendered body: the body is made per endpoint, masked or not.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::items::{Item, get_n, get_opt_s, get_s, item_key, n, s};
+use crate::domain::email::EmailAddress;
+use crate::domain::kyc::KycLevel;
+use crate::domain::phone::PhoneNumber;
+use crate::domain::utc_time::UtcTime;
+use crate::ports::{FactorKind, StoreError};
+use crate::webhooks::event::{
+    AccountEvent, EventId, EventRecord, Identifier, PasswordChange, RemovedBy, SessionsEnded,
+};
+
+/// How long an event stays replayable: 30 days.
+pub const EVENT_RETENTION_SECS: i64 = 30 * 86_400;
+
+pub const EVENTS_PREFIX: &str = "EVENTS#";
+
+/// The partition of one partner's events of one UTC day.
+pub fn events_pk(partner_id: &str, unix_secs: i64) -> String {
+    let day = &UtcTime(unix_secs).rfc3339()[..10];
+    format!("{EVENTS_PREFIX}{partner_id}#{day}")
+}
+
+fn malformed(attr: &str) -> StoreError {
+    StoreError::Backend(format!("event attribute {attr} is missing or malformed"))
+}
+
+/// The item a change's transaction puts (with `attribute_not_exists(pk)`: an id never repeats).
+pub fn event_item(record: &EventRecord) -> Item {
+    let mut item = item_key(events_pk(&record.partner_id, record.occurred_at), record.id.as_str());
+    let mut put = |name: &str, value: AttributeValue| {
+        item.insert(name.to_owned(), value);
+    };
+    put("eventType", s(record.event.kind()));
+    put("userId", s(&record.user_id));
+    put("partnerId", s(&record.partner_id));
+    put("occurredAt", n(record.occurred_at));
+    put("ttl", n(record.occurred_at + EVENT_RETENTION_SECS));
+    match &record.event {
+        AccountEvent::Created { identifier: Identifier::Phone(phone) } => put("phone", s(phone.e164())),
+        AccountEvent::Created { identifier: Identifier::Email(email) } => put("email", s(email.as_str())),
+        AccountEvent::Deleted | AccountEvent::RecoveryCodesReplaced => {}
+        AccountEvent::PhoneChanged { phone, previous } => {
+            put("phone", s(phone.e164()));
+            if let Some(previous) = previous {
+                put("previousPhone", s(previous.e164()));
+            }
+        }
+        AccountEvent::EmailChanged { email, previous } => {
+            put("email", s(email.as_str()));
+            if let Some(previous) = previous {
+                put("previousEmail", s(previous.as_str()));
+            }
+        }
+        AccountEvent::PasswordChanged { how } => put(
+            "how",
+            s(match how {
+                PasswordChange::Changed => "changed",
+                PasswordChange::Reset => "reset",
+            }),
+        ),
+        AccountEvent::SessionsEnded { which } => put(
+            "which",
+            s(match which {
+                SessionsEnded::One => "one",
+                SessionsEnded::Others => "others",
+            }),
+        ),
+        AccountEvent::KycLevelChanged { level, previous } => {
+            put("kycLevel", s(level.as_str()));
+            put("previousKycLevel", s(previous.as_str()));
+        }
+        AccountEvent::FactorAdded { factor } => put("factorType", s(factor.as_str())),
+        AccountEvent::FactorRemoved { factor, by } => {
+            put("factorType", s(factor.as_str()));
+            put(
+                "removedBy",
+                s(match by {
+                    RemovedBy::User => "user",
+                    RemovedBy::Support => "support",
+                }),
+            );
+        }
+    }
+    item
+}
+
+/// An event item back as its record; an item this build cannot read is an error, never a guess.
+pub fn event_record(item: &Item) -> Result<EventRecord, StoreError> {
+    let id = EventId::parse(&get_s(item, "sk")?).ok_or_else(|| malformed("sk"))?;
+    let phone = |attr: &str| {
+        get_opt_s(item, attr).map(|text| PhoneNumber::parse(&text).map_err(|_| malformed(attr))).transpose()
+    };
+    let email = |attr: &str| {
+        get_opt_s(item, attr).map(|text| EmailAddress::parse(&text).map_err(|_| malformed(attr))).transpose()
+    };
+    let text = |attr: &str| get_s(item, attr);
+    let kyc = |attr: &str| match text(attr)?.as_str() {
+        "NONE" => Ok(KycLevel::None),
+        "KYC_0" => Ok(KycLevel::Kyc0),
+        "KYC_1" => Ok(KycLevel::Kyc1),
+        _ => Err(malformed(attr)),
+    };
+    let factor = || match text("factorType")?.as_str() {
+        "totp" => Ok(FactorKind::Totp),
+        "sms" => Ok(FactorKind::Sms),
+        _ => Err(malformed("factorType")),
+    };
+    let event = match text("eventType")?.as_str() {
+        "account.created" => match (phone("phone")?, email("email")?) {
+            (Some(phone), None) => AccountEvent::Created { identifier: Identifier::Phone(phone) },
+            (None, Some(email)) => AccountEvent::Created { identifier: Identifier::Email(email) },
+            _ => return Err(malformed("phone")),
+        },
+        "account.deleted" => AccountEvent::Deleted,
+        "account.phone_changed" => AccountEvent::PhoneChanged {
+            phone: phone("phone")?.ok_or_else(|| malformed("phone"))?,
+            previous: phone("previousPhone")?,
+        },
+        "account.email_changed" => AccountEvent::EmailChanged {
+            email: email("email")?.ok_or_else(|| malformed("email"))?,
+            previous: email("previousEmail")?,
+        },
+        "account.password_changed" => AccountEvent::PasswordChanged {
+            how: match text("how")?.as_str() {
+                "changed" => PasswordChange::Changed,
+                "reset" => PasswordChange::Reset,
+                _ => return Err(malformed("how")),
+            },
+        },
+        "account.sessions_ended" => AccountEvent::SessionsEnded {
+            which: match text("which")?.as_str() {
+                "one" => SessionsEnded::One,
+                "others" => SessionsEnded::Others,
+                _ => return Err(malformed("which")),
+            },
+        },
+        "account.kyc_level_changed" => {
+            AccountEvent::KycLevelChanged { level: kyc("kycLevel")?, previous: kyc("previousKycLevel")? }
+        }
+        "account.factor_added" => AccountEvent::FactorAdded { factor: factor()? },
+        "account.factor_removed" => AccountEvent::FactorRemoved {
+            factor: factor()?,
+            by: match text("removedBy")?.as_str() {
+                "user" => RemovedBy::User,
+                "support" => RemovedBy::Support,
+                _ => return Err(malformed("removedBy")),
+            },
+        },
+        "account.recovery_codes_replaced" => AccountEvent::RecoveryCodesReplaced,
+        _ => return Err(malformed("eventType")),
+    };
+    Ok(EventRecord {
+        id,
+        user_id: text("userId")?,
+        partner_id: text("partnerId")?,
+        occurred_at: get_n(item, "occurredAt")?,
+        event,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_event() -> Vec<AccountEvent> {
+        let phone = |text: &str| PhoneNumber::parse(text).unwrap();
+        let email = |text: &str| EmailAddress::parse(text).unwrap();
+        vec![
+            AccountEvent::Created { identifier: Identifier::Phone(phone("+447871234567")) },
+            AccountEvent::Created { identifier: Identifier::Email(email("ann@example.com")) },
+            AccountEvent::Deleted,
+            AccountEvent::PhoneChanged { phone: phone("+447871234567"), previous: None },
+            AccountEvent::PhoneChanged { phone: phone("+447871234567"), previous: Some(phone("+447871234999")) },
+            AccountEvent::EmailChanged { email: email("ann@example.com"), previous: None },
+            AccountEvent::EmailChanged { email: email("ann@example.com"), previous: Some(email("bo@example.org")) },
+            AccountEvent::PasswordChanged { how: PasswordChange::Changed },
+            AccountEvent::PasswordChanged { how: PasswordChange::Reset },
+            AccountEvent::SessionsEnded { which: SessionsEnded::One },
+            AccountEvent::SessionsEnded { which: SessionsEnded::Others },
+            AccountEvent::KycLevelChanged { level: KycLevel::Kyc1, previous: KycLevel::None },
+            AccountEvent::FactorAdded { factor: FactorKind::Totp },
+            AccountEvent::FactorRemoved { factor: FactorKind::Sms, by: RemovedBy::User },
+            AccountEvent::FactorRemoved { factor: FactorKind::Totp, by: RemovedBy::Support },
+            AccountEvent::RecoveryCodesReplaced,
+        ]
+    }
+
+    #[test]
+    fn every_event_reads_back_as_it_was_written() {
+        for event in every_event() {
+            let record = EventRecord::new(event, "user-1", "partner-1", 1_765_000_000);
+            let item = event_item(&record);
+            assert_eq!(event_record(&item).unwrap(), record);
+            assert_eq!(get_s(&item, "pk").unwrap(), "EVENTS#partner-1#2025-12-06");
+            assert_eq!(get_n::<i64>(&item, "ttl").unwrap(), 1_765_000_000 + EVENT_RETENTION_SECS);
+        }
+    }
+
+    #[test]
+    fn an_item_this_build_cannot_read_is_an_error() {
+        let record = EventRecord::new(
+            AccountEvent::FactorAdded { factor: FactorKind::Totp },
+            "user-1",
+            "partner-1",
+            1_765_000_000,
+        );
+        let mut item = event_item(&record);
+        item.insert("factorType".into(), s("webauthn"));
+        assert!(event_record(&item).is_err());
+        item.insert("eventType".into(), s("account.renamed"));
+        assert!(event_record(&item).is_err());
+    }
+}
