@@ -7,7 +7,9 @@ use e2e::{
     Answer, Endpoint, Item, MERCHANT, TestEnv, assert_error, bearer, extract_code, fresh_email, fresh_phone,
     in_parallel,
 };
+use registration::adapters::dynamodb::events::{EVENTS_PREFIX, event_record};
 use registration::ports::DeletionChannel;
+use registration::webhooks::event::{AccountEvent, EventRecord};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "Juniper-Walrus-27";
@@ -34,6 +36,21 @@ fn texts(item: &Item) -> Vec<String> {
 /// Items of the table that mention `needle` anywhere.
 async fn items_mentioning(env: &TestEnv, needle: &str) -> Vec<Item> {
     env.items().await.into_iter().filter(|item| texts(item).iter().any(|t| t.contains(needle))).collect()
+}
+
+/// What a deletion leaves naming the account, by design and without personal data: its deletion
+/// record (`DELETIONS#…`) and the partner's `account.deleted` event (`EVENTS#…`).
+fn left_by_design(item: &Item) -> bool {
+    texts(item).iter().any(|t| t.starts_with("DELETIONS#") || t.starts_with(EVENTS_PREFIX))
+}
+
+/// The webhook events in the table about `user_id`, as the dispatcher will read them.
+async fn events_about(env: &TestEnv, user_id: &str) -> Vec<EventRecord> {
+    let items = env.items().await;
+    let events = items
+        .iter()
+        .filter(|item| item.get("pk").and_then(|v| v.as_s().ok()).is_some_and(|pk| pk.starts_with(EVENTS_PREFIX)));
+    events.map(|item| event_record(item).unwrap()).filter(|event| event.user_id == user_id).collect()
 }
 
 /// A phone account with everything an account can have: a confirmed address, a pending one, details,
@@ -80,11 +97,17 @@ async fn a_deleted_account_leaves_nothing_its_tokens_die_and_its_phone_signs_up_
     assert_eq!(deleted.status, 204, "{:?}", deleted.body);
     assert_error(&export(&env, &auth).await, 401, "UNAUTHORIZED");
     assert_eq!(env.refresh(&refresh_token(&tokens)).await.body["error"], "invalid_grant");
-    // AND nothing in the table names the account but its deletion record, which holds no personal data
+    // AND nothing in the table names the account but its deletion record and the partner's
+    // `account.deleted` event, which hold no personal data
     let left = items_mentioning(&env, &user_id).await;
-    assert_eq!(left.len(), 1, "{left:#?}");
-    assert!(texts(&left[0]).iter().any(|t| t.starts_with("DELETIONS#")));
-    assert!(texts(&left[0]).iter().all(|t| !t.contains(&phone[1..]) && !t.contains(&email.to_lowercase())));
+    assert_eq!(left.len(), 2, "{left:#?}");
+    assert!(left.iter().all(left_by_design), "{left:#?}");
+    assert!(left.iter().flat_map(texts).all(|t| !t.contains(&phone[1..]) && !t.contains(&email.to_lowercase())));
+    let events = events_about(&env, &user_id).await;
+    assert_eq!(
+        events.iter().map(|e| (&e.event, e.partner_id.as_str())).collect::<Vec<_>>(),
+        [(&AccountEvent::Deleted, MERCHANT)]
+    );
     let records = env.app.deletions.deletion_records(MERCHANT).await.unwrap();
     assert_eq!(
         records.iter().filter(|r| r.user_id == user_id).map(|r| r.channel).collect::<Vec<_>>(),
@@ -209,10 +232,13 @@ async fn a_deletion_stopped_between_its_steps_leaves_a_whole_account_and_the_nex
     // WHEN the user tries again from the session they signed in to
     let deleted = delete(&env, &bearer(&again), PASSWORD).await;
 
-    // THEN it is done, and nothing of the account is left but its record
+    // THEN it is done, nothing of the account is left but its record and its event, and the
+    // partner has exactly one `account.deleted`: the stopped attempt wrote none
     assert_eq!(deleted.status, 204, "{:?}", deleted.body);
     let left = items_mentioning(&env, &user_id).await;
-    assert_eq!(left.len(), 1, "{left:#?}");
+    assert_eq!(left.len(), 2, "{left:#?}");
+    assert!(left.iter().all(left_by_design), "{left:#?}");
+    assert_eq!(events_about(&env, &user_id).await.len(), 1);
     assert_eq!(env.sign_in(&phone, PASSWORD).await.body["error"], "invalid_grant");
     env.wait_out_cooldown();
     env.registered(&phone, "Another-Pass-51").await;
@@ -286,11 +312,12 @@ async fn a_deletion_erases_the_codes_of_a_pending_phone_change_under_the_new_num
     // WHEN the account is deleted
     assert_eq!(delete(&env, &auth, PASSWORD).await.status, 204);
 
-    // THEN no code item holds its id, and nothing but the deletion record names it
+    // THEN no code item holds its id, and nothing but the deletion record and event names it
     let codes = codes_holding(&env, &user_id).await;
     assert!(codes.is_empty(), "{codes:#?}");
     let left = items_mentioning(&env, &user_id).await;
-    assert_eq!(left.len(), 1, "{left:#?}");
+    assert_eq!(left.len(), 2, "{left:#?}");
+    assert!(left.iter().all(left_by_design), "{left:#?}");
     // AND the other account keeps its number
     assert_eq!(env.sign_in(&taken, "Other-Owner-83").await.status, 200);
 }
@@ -315,4 +342,42 @@ async fn a_deletion_leaves_another_accounts_code_for_the_same_new_number_working
     let moved = env.as_user(Endpoint::PhoneChange, &second_auth, json!({ "phone": new, "code": code })).await;
     assert_eq!(moved.status, 200, "{:?}", moved.body);
     assert_eq!(env.sign_in(&new, PASSWORD).await.status, 200);
+}
+
+#[tokio::test]
+async fn an_erasure_the_table_refuses_writes_no_deletion_event_and_the_one_that_commits_writes_exactly_one() {
+    use registration::ports::{Clock, DeletionRecord, Erasure, StoreError};
+    // GIVEN an account, read as a deletion reads it, and a sign-in that lands after that read
+    let env = TestEnv::new().await;
+    let phone = fresh_phone();
+    let tokens = env.registered(&phone, PASSWORD).await;
+    let profile = env.as_user(Endpoint::ProfileGet, &bearer(&tokens), Value::Null).await;
+    let user_id = profile.body["userId"].as_str().unwrap().trim_start_matches("usr:").to_owned();
+    let read = env.app.store.account(&user_id).await.unwrap().unwrap();
+    assert_eq!(env.sign_in(&phone, PASSWORD).await.status, 200);
+
+    // WHEN the erasure prepared from that read reaches the table, its event with it
+    let record = DeletionRecord {
+        user_id: user_id.clone(),
+        merchant_id: MERCHANT.to_owned(),
+        deleted_at: env.clock.now(),
+        channel: DeletionChannel::App,
+    };
+    let refused = env.app.deletions.erase_account(Erasure { account: &read, record: &record }).await;
+
+    // THEN the table refuses the whole transaction: the account stays, and no event exists
+    assert!(matches!(refused, Err(StoreError::Conflict)), "{refused:?}");
+    assert!(env.app.store.account(&user_id).await.unwrap().is_some());
+    assert!(events_about(&env, &user_id).await.is_empty());
+
+    // WHEN the user deletes the account
+    assert_eq!(delete(&env, &bearer(&tokens), PASSWORD).await.status, 204);
+
+    // THEN the partner's outbox holds exactly one event for it: `account.deleted`, with the id
+    let events = events_about(&env, &user_id).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!((&events[0].event, events[0].partner_id.as_str()), (&AccountEvent::Deleted, MERCHANT));
+    let body: Value = serde_json::from_str(&events[0].body(Default::default())).unwrap();
+    assert_eq!(body["type"], "account.deleted");
+    assert_eq!(body["data"], json!({ "userId": user_id }));
 }

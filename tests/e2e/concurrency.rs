@@ -32,14 +32,17 @@ fn texts(item: &Item) -> Vec<String> {
 }
 
 /// Items that mention any of `needles`, but for what docs/behaviour.md says a deletion leaves: the
-/// send logs (`SENDLOG#…`) and the deletion record (`DELETIONS#…`).
+/// send logs (`SENDLOG#…`), the deletion record (`DELETIONS#…`) and the partner's `account.deleted`
+/// event (`EVENTS#…`).
 pub(crate) async fn left_of(env: &TestEnv, needles: &[&str]) -> Vec<Item> {
     env.items()
         .await
         .into_iter()
         .filter(|item| {
             let texts = texts(item);
-            let pk = texts.iter().find(|t| t.starts_with("SENDLOG#") || t.starts_with("DELETIONS#"));
+            let pk = texts
+                .iter()
+                .find(|t| t.starts_with("SENDLOG#") || t.starts_with("DELETIONS#") || t.starts_with("EVENTS#"));
             pk.is_none() && texts.iter().any(|t| needles.iter().any(|n| t.contains(n)))
         })
         .collect()

@@ -92,6 +92,7 @@ mod tests {
     };
     use crate::security::code::CodePurpose;
     use crate::testing::{MemoryStore, TestApp, live_partner};
+    use crate::webhooks::event::AccountEvent;
 
     /// The memory store's deletion steps, with a sign-in landing between the first sweep and its
     /// erasure, as a parallel request on another Lambda copy could.
@@ -314,6 +315,14 @@ mod tests {
         assert!(t.store.sessions(&user_id).await.unwrap().is_empty());
         assert!(t.store.account(&user_id).await.unwrap().is_none());
         assert_eq!(t.store.deletion_records(&account.merchant_id).await.unwrap().len(), 1);
+        // AND the partner has one `account.deleted` event: the refused erasure wrote none
+        let events = t.store.events().await;
+        let deleted: Vec<_> = events.iter().filter(|e| e.event == AccountEvent::Deleted).collect();
+        assert_eq!(deleted.len(), 1, "{events:?}");
+        assert_eq!(
+            (deleted[0].user_id.as_str(), deleted[0].partner_id.as_str()),
+            (user_id.as_str(), account.merchant_id.as_str())
+        );
     }
 
     #[tokio::test]

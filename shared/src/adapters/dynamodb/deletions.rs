@@ -1,11 +1,13 @@
 //! Deleting an account: the sweep (sessions, then every item the account's index names, the codes
 //! it was sent under other numbers, its device marks) and the erasure (the account, its claims and
 //! every item under a key known from it, in one transaction conditional on the account as read
-//! before the sweep), and the partner's deletion records.
+//! before the sweep, with the partner's deletion record and `account.deleted` event), and the
+//! partner's deletion records.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
+use super::events::event_item;
 use super::items::*;
 use super::table::{DynamoStore, Values, values};
 use crate::domain::email::EmailAddress;
@@ -15,6 +17,7 @@ use crate::ports::{
     StoreError,
 };
 use crate::security::code::CodePurpose;
+use crate::webhooks::event::{AccountEvent, EventRecord};
 
 /// Deletion records are kept this long for the partner's books, then DynamoDB's TTL removes them.
 pub const DELETION_RECORD_RETENTION_SECS: i64 = 3 * 365 * 24 * 3600;
@@ -130,6 +133,10 @@ impl AccountDeletions for DynamoStore {
             ("ttl".to_owned(), n(record.deleted_at + DELETION_RECORD_RETENTION_SECS)),
         ]);
         items.push(self.put(entry, Some("attribute_not_exists(pk)"), Values::new())?);
+        // The partner's `account.deleted` event, in the same transaction: it exists exactly when the
+        // account is gone, and carries nothing but the id the partner must erase.
+        let event = EventRecord::new(AccountEvent::Deleted, &record.user_id, &record.merchant_id, record.deleted_at);
+        items.push(self.put(event_item(&event), Some("attribute_not_exists(pk)"), Values::new())?);
         self.transact("TransactWriteItems erase account", items).await
     }
 

@@ -22,7 +22,7 @@
 //! | partner (one partition: the admin lists it with one query); its Sumsub secrets are in Secrets Manager | `PARTNERS` | `PARTNER#<uuid>` |
 //! | deletion record (no personal data; kept 3 years) | `DELETIONS#<merchant>` | `AT#<unix, 12 digits>#<uuid>` |
 //! | second factors removed by the partner's support (user id, time, the partner's reference; kept 3 years) | `FACTORREMOVALS#<merchant>` | `AT#<unix, 12 digits>#<uuid>` |
-//! | webhook event (the outbox; `events.rs`: its codec only, nothing writes one yet; `ttl` 30 days) | `EVENTS#<merchant>#<UTC day>` | `evt_<ULID>` |
+//! | webhook event (the outbox, `events.rs`; the erasure writes `account.deleted`, the other events are not written yet; `ttl` 30 days) | `EVENTS#<merchant>#<UTC day>` | `evt_<ULID>` |
 //! | counter (per-IP window, daily SMS budget), member set (an account's recipients of the day) | `COUNTER#<name>` | `COUNT` |
 //!
 //! `ttl` lets DynamoDB delete dead items eventually; expiry is always decided in code from `expiresAt`.

@@ -7,6 +7,7 @@ use crate::domain::email::EmailAddress;
 use crate::domain::phone::PhoneNumber;
 use crate::ports::*;
 use crate::security::code::CodePurpose;
+use crate::webhooks::event::{AccountEvent, EventRecord};
 
 #[async_trait]
 impl AccountDeletions for MemoryStore {
@@ -77,6 +78,13 @@ impl AccountDeletions for MemoryStore {
         }
         state.accounts.remove(&user_id);
         state.deletions.push(erasure.record.clone());
+        let record = erasure.record;
+        state.events.push(EventRecord::new(
+            AccountEvent::Deleted,
+            &record.user_id,
+            &record.merchant_id,
+            record.deleted_at,
+        ));
         Ok(())
     }
 

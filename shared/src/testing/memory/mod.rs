@@ -20,6 +20,7 @@ use crate::domain::send_limits::{SendLog, SendReservation};
 use crate::domain::signin_backoff::SigninBackoff;
 use crate::ports::*;
 use crate::security::code::CodePurpose;
+use crate::webhooks::event::EventRecord;
 
 #[derive(Default)]
 struct State {
@@ -42,6 +43,8 @@ struct State {
     mfa_challenges: HashMap<String, MfaChallenge>,
     /// Second factors the partners' support removed.
     factor_removals: Vec<FactorRemovalRecord>,
+    /// The webhook outbox: events written with their changes.
+    events: Vec<EventRecord>,
 }
 
 /// Every port of the store, in memory.
@@ -435,6 +438,11 @@ impl MemoryStore {
     pub async fn account_for_phone(&self, e164: &str) -> Option<String> {
         let state = self.state().await;
         state.phone_claims.iter().find(|(id, _)| id.ends_with(&format!("#{e164}"))).map(|(_, c)| c.user_id.clone())
+    }
+
+    /// The webhook events written so far, oldest first.
+    pub async fn events(&self) -> Vec<EventRecord> {
+        self.state().await.events.clone()
     }
 
     /// What a password change elsewhere does to the account's sessions, without the change.
