@@ -177,6 +177,7 @@ fn one_of_each_event() -> Vec<registration::webhooks::event::AccountEvent> {
         AccountEvent::Deleted,
         AccountEvent::PhoneChanged { phone: phone(), previous: None },
         AccountEvent::PhoneChanged { phone: phone(), previous: Some(phone()) },
+        AccountEvent::EmailChanged { email: email(), previous: None },
         AccountEvent::EmailChanged { email: email(), previous: Some(email()) },
         AccountEvent::PasswordChanged { how: PasswordChange::Reset },
         AccountEvent::SessionsEnded { which: SessionsEnded::Others },
