@@ -63,6 +63,48 @@ pub enum Command {
         /// The partner's id (its X-Merchant-ID).
         id: String,
     },
+    /// The partner's webhook endpoints: where its users' account events are posted, signed per
+    /// Standard Webhooks (docs/webhooks.md). Events are written today; delivery is not built yet.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
+}
+
+#[derive(Subcommand)]
+pub enum WebhooksCommand {
+    /// Make an endpoint and print its signing secret, once.
+    Add(WebhookAddArgs),
+    /// List the partner's endpoints (never a secret).
+    List {
+        /// The partner's id (its X-Merchant-ID).
+        id: String,
+    },
+    /// Remove one endpoint: nothing more is posted to it.
+    Remove {
+        /// The partner's id (its X-Merchant-ID).
+        id: String,
+        /// The endpoint's id (`we_…`, as `list` shows it).
+        endpoint: String,
+    },
+}
+
+#[derive(Args)]
+pub struct WebhookAddArgs {
+    /// The partner's id (its X-Merchant-ID).
+    pub id: String,
+    /// Where events are posted: an https URL on the internet (no internal or private host).
+    #[arg(long)]
+    pub url: String,
+    /// Only these event types (comma-separated, e.g. account.deleted,account.phone_changed);
+    /// every type, new ones included, when left out.
+    #[arg(long, value_delimiter = ',')]
+    pub events: Vec<String>,
+    /// Send phone numbers and email addresses in full rather than masked: the receiver then holds
+    /// personal data, and the partner answers for it.
+    #[arg(long)]
+    pub full_contact: bool,
+    /// The key endpoint secrets are sealed under: the stack's FactorKeyArn output.
+    #[arg(long, env = "FACTOR_KEY_ARN")]
+    pub factor_key: String,
 }
 
 #[derive(Args)]
@@ -236,6 +278,27 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_webhook_endpoint_takes_a_url_event_types_and_the_key_and_masks_contact_unless_asked() {
+        let cli = Cli::try_parse_from([
+            "partners",
+            "webhooks",
+            "add",
+            "p-1",
+            "--url",
+            "https://hooks.example.com/r",
+            "--events",
+            "account.deleted,account.phone_changed",
+            "--factor-key",
+            "arn:aws:kms:eu-west-2:111122223333:key/k",
+        ])
+        .unwrap();
+        let Command::Webhooks(super::WebhooksCommand::Add(add)) = cli.command else { panic!("not webhooks add") };
+        assert_eq!(add.events, ["account.deleted", "account.phone_changed"]);
+        assert!(!add.full_contact);
+        assert!(Cli::try_parse_from(["partners", "webhooks", "remove", "p-1"]).is_err(), "remove names the endpoint");
     }
 
     #[test]

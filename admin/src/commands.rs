@@ -12,7 +12,7 @@ use registration::handlers::support::{self, MAX_REFERENCE_LEN, SupportRemovalErr
 use registration::mail::Mailer;
 use registration::ports::{AccountDeletions, Factors, PartnerRegistry, StoreError, SystemClock};
 
-use crate::cli::{AddArgs, Cli, Command, FactorsRemoveArgs, Policy, SecondFactor, UpdateArgs};
+use crate::cli::{AddArgs, Cli, Command, FactorsRemoveArgs, Policy, SecondFactor, UpdateArgs, WebhooksCommand};
 use crate::render;
 
 pub async fn run(cli: Cli) -> Result<String, String> {
@@ -62,6 +62,14 @@ is ended already: run the command again"
                 ),
                 Err(SupportRemovalError::Store(err)) => Err(explain(err)),
             }
+        }
+        Command::Webhooks(command) => {
+            let id = partner_id(match &command {
+                WebhooksCommand::Add(args) => &args.id,
+                WebhooksCommand::List { id } | WebhooksCommand::Remove { id, .. } => id,
+            })?;
+            registry.partner(&id).await.map_err(explain)?.ok_or_else(|| no_such(&id))?;
+            crate::webhooks::run(&sdk, store.as_ref(), &id, command, now()).await.map_err(|e| e.unwrap_or_else(explain))
         }
         Command::FactorRemovals { id } => {
             let id = partner_id(&id)?;

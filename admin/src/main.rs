@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod render;
 mod sumsub;
+mod webhooks;
 
 use clap::Parser;
 

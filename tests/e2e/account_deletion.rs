@@ -7,7 +7,7 @@ use e2e::{
     Answer, Endpoint, Item, MERCHANT, TestEnv, assert_error, bearer, extract_code, fresh_email, fresh_phone,
     in_parallel,
 };
-use registration::adapters::dynamodb::events::{EVENTS_PREFIX, event_record};
+use registration::adapters::dynamodb::events::EVENTS_PREFIX;
 use registration::ports::DeletionChannel;
 use registration::webhooks::event::{AccountEvent, EventRecord};
 use serde_json::{Value, json};
@@ -39,18 +39,19 @@ async fn items_mentioning(env: &TestEnv, needle: &str) -> Vec<Item> {
 }
 
 /// What a deletion leaves naming the account, by design and without personal data: its deletion
-/// record (`DELETIONS#…`) and the partner's `account.deleted` event (`EVENTS#…`).
+/// record (`DELETIONS#…`) and the partner's webhook events that name no phone or address
+/// (`EVENTS#…`: `account.deleted`, a password change; the ones naming a contact are erased).
 fn left_by_design(item: &Item) -> bool {
-    texts(item).iter().any(|t| t.starts_with("DELETIONS#") || t.starts_with(EVENTS_PREFIX))
+    let texts = texts(item);
+    let names_contact = ["account.created", "account.phone_changed", "account.email_changed"];
+    texts.iter().any(|t| t.starts_with("DELETIONS#"))
+        || (texts.iter().any(|t| t.starts_with(EVENTS_PREFIX))
+            && !texts.iter().any(|t| names_contact.contains(&t.as_str())))
 }
 
 /// The webhook events in the table about `user_id`, as the dispatcher will read them.
 async fn events_about(env: &TestEnv, user_id: &str) -> Vec<EventRecord> {
-    let items = env.items().await;
-    let events = items
-        .iter()
-        .filter(|item| item.get("pk").and_then(|v| v.as_s().ok()).is_some_and(|pk| pk.starts_with(EVENTS_PREFIX)));
-    events.map(|item| event_record(item).unwrap()).filter(|event| event.user_id == user_id).collect()
+    env.events_about(user_id).await
 }
 
 /// A phone account with everything an account can have: a confirmed address, a pending one, details,
@@ -98,15 +99,16 @@ async fn a_deleted_account_leaves_nothing_its_tokens_die_and_its_phone_signs_up_
     assert_error(&export(&env, &auth).await, 401, "UNAUTHORIZED");
     assert_eq!(env.refresh(&refresh_token(&tokens)).await.body["error"], "invalid_grant");
     // AND nothing in the table names the account but its deletion record and the partner's
-    // `account.deleted` event, which hold no personal data
+    // events that name no phone or address (the level its details reached, and `account.deleted`):
+    // the ones that named its phone and address went with it
     let left = items_mentioning(&env, &user_id).await;
-    assert_eq!(left.len(), 2, "{left:#?}");
+    assert_eq!(left.len(), 3, "{left:#?}");
     assert!(left.iter().all(left_by_design), "{left:#?}");
     assert!(left.iter().flat_map(texts).all(|t| !t.contains(&phone[1..]) && !t.contains(&email.to_lowercase())));
     let events = events_about(&env, &user_id).await;
     assert_eq!(
-        events.iter().map(|e| (&e.event, e.partner_id.as_str())).collect::<Vec<_>>(),
-        [(&AccountEvent::Deleted, MERCHANT)]
+        events.iter().map(|e| (e.event.kind(), e.partner_id.as_str())).collect::<Vec<_>>(),
+        [("account.kyc_level_changed", MERCHANT), ("account.deleted", MERCHANT)]
     );
     let records = env.app.deletions.deletion_records(MERCHANT).await.unwrap();
     assert_eq!(
@@ -228,6 +230,9 @@ async fn a_deletion_stopped_between_its_steps_leaves_a_whole_account_and_the_nex
     assert_eq!(again.status, 200, "{:?}", again.body);
     assert_eq!(env.sign_in(&email, PASSWORD).await.status, 200);
     assert!(env.app.deletions.deletion_records(MERCHANT).await.unwrap().is_empty());
+    // AND the partner's events about it are whole too: the sweep took none of them
+    let kinds: Vec<_> = events_about(&env, &user_id).await.iter().map(|e| e.event.kind()).collect();
+    assert_eq!(kinds, ["account.created", "account.email_changed", "account.kyc_level_changed"]);
 
     // WHEN the user tries again from the session they signed in to
     let deleted = delete(&env, &bearer(&again), PASSWORD).await;
@@ -236,9 +241,11 @@ async fn a_deletion_stopped_between_its_steps_leaves_a_whole_account_and_the_nex
     // partner has exactly one `account.deleted`: the stopped attempt wrote none
     assert_eq!(deleted.status, 204, "{:?}", deleted.body);
     let left = items_mentioning(&env, &user_id).await;
-    assert_eq!(left.len(), 2, "{left:#?}");
     assert!(left.iter().all(left_by_design), "{left:#?}");
-    assert_eq!(events_about(&env, &user_id).await.len(), 1);
+    let events = events_about(&env, &user_id).await;
+    let deleted = events.iter().filter(|e| e.event == AccountEvent::Deleted).count();
+    assert_eq!(deleted, 1, "{events:?}");
+    assert_eq!(left.len(), 1 + events.len(), "{left:#?}");
     assert_eq!(env.sign_in(&phone, PASSWORD).await.body["error"], "invalid_grant");
     env.wait_out_cooldown();
     env.registered(&phone, "Another-Pass-51").await;
@@ -365,19 +372,22 @@ async fn an_erasure_the_table_refuses_writes_no_deletion_event_and_the_one_that_
     };
     let refused = env.app.deletions.erase_account(Erasure { account: &read, record: &record }).await;
 
-    // THEN the table refuses the whole transaction: the account stays, and no event exists
+    // THEN the table refuses the whole transaction: the account stays, and of its events only
+    // `account.created` exists
     assert!(matches!(refused, Err(StoreError::Conflict)), "{refused:?}");
     assert!(env.app.store.account(&user_id).await.unwrap().is_some());
-    assert!(events_about(&env, &user_id).await.is_empty());
+    let kinds: Vec<_> = events_about(&env, &user_id).await.iter().map(|e| e.event.kind()).collect();
+    assert_eq!(kinds, ["account.created"]);
 
     // WHEN the user deletes the account
     assert_eq!(delete(&env, &bearer(&tokens), PASSWORD).await.status, 204);
 
-    // THEN the partner's outbox holds exactly one event for it: `account.deleted`, with the id
+    // THEN the partner's outbox holds exactly one event for it: `account.deleted`, with the id,
+    // numbered after `account.created` (which named the phone, and went with the account)
     let events = events_about(&env, &user_id).await;
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!((&events[0].event, events[0].partner_id.as_str()), (&AccountEvent::Deleted, MERCHANT));
     let body: Value = serde_json::from_str(&events[0].body(Default::default())).unwrap();
     assert_eq!(body["type"], "account.deleted");
-    assert_eq!(body["data"], json!({ "userId": user_id }));
+    assert_eq!(body["data"], json!({ "userId": user_id, "sequence": 2 }));
 }

@@ -216,7 +216,7 @@ fn every_webhook_event_the_service_sends_is_documented_with_exactly_the_fields_i
     assert_eq!(covered, sent, "the test builds one of each event");
     for event in events {
         let kind = event.kind();
-        let record = EventRecord::new(event, "user-1", "partner-1", 1_765_000_000);
+        let record = EventRecord::new(event, "user-1", "partner-1", 1_765_000_000, 1);
         for disclosure in [Disclosure::Masked, Disclosure::Full] {
             let body: serde_json::Value = serde_json::from_str(&record.body(disclosure)).unwrap();
             let post = &document["webhooks"][kind]["post"];

@@ -16,6 +16,8 @@ use serde_json::{Value, json};
 use crate::concurrency::PASSWORD;
 use crate::deletion_page::{ask_code, enter_code};
 use crate::totp::pyotp_codes;
+use registration::ports::FactorKind;
+use registration::webhooks::event::{AccountEvent, Disclosure, RemovedBy};
 
 fn claims(tokens: &Answer) -> Value {
     let token = tokens.body["access_token"].as_str().unwrap();
@@ -189,6 +191,21 @@ async fn removing_the_app_needs_its_own_step_up_leaves_the_password_alone_and_ki
     let late = enter_code(&env, &account.phone, &page_code).await;
     assert!(late.status == 400 && late.text.contains("This code no longer works"), "{}", late.text);
     assert_eq!(env.sign_in(&account.phone, PASSWORD).await.status, 200);
+    // AND the partner's outbox tells of the factor added, then removed by the user
+    let events = env.events_about(&user_of(&account)).await;
+    let told: Vec<_> = events.iter().map(|e| (e.sequence, e.event.clone())).collect();
+    assert_eq!(
+        told,
+        [
+            (1, told[0].1.clone()),
+            (2, AccountEvent::FactorAdded { factor: FactorKind::Totp }),
+            (3, AccountEvent::FactorRemoved { factor: FactorKind::Totp, by: RemovedBy::User }),
+        ]
+    );
+}
+
+fn user_of(account: &Enrolled) -> String {
+    account.tokens.body["user_id"].as_str().unwrap().trim_start_matches("usr:").to_owned()
 }
 
 #[tokio::test]
@@ -212,6 +229,11 @@ async fn new_recovery_codes_replace_the_old_set_at_once() {
     assert_error(&old, 400, "invalid_grant");
     let new = step_up(&env, &raised, ("recovery_code", fresh[0])).await;
     assert_eq!(new.status, 200, "{:?}", new.body);
+    // AND the partner is told the set was replaced (with no code in the event)
+    let events = env.events_about(&user_of(&account)).await;
+    let last = events.last().unwrap();
+    assert_eq!((last.sequence, &last.event), (3, &AccountEvent::RecoveryCodesReplaced));
+    assert!(!fresh.iter().any(|code| last.body(Disclosure::Full).contains(code)));
 }
 
 #[tokio::test]
@@ -417,4 +439,7 @@ async fn a_user_who_lost_both_is_helped_by_the_partners_support_and_the_removal_
     // AND a second run finds nothing left to remove
     let again = support::remove_lost_factors(&env.app, &env.mailer, &partner, &user_id, "TICKET-42").await;
     assert!(matches!(again, Err(SupportRemovalError::NoFactor)), "{again:?}");
+    // AND the partner's outbox says support removed it
+    let removed = AccountEvent::FactorRemoved { factor: FactorKind::Totp, by: RemovedBy::Support };
+    assert_eq!(env.events_about(&user_id).await.last().map(|e| e.event.clone()), Some(removed));
 }

@@ -37,4 +37,6 @@ mod template_secrets;
 mod token_keys;
 mod totp;
 mod unreachable_aws;
+mod webhook_endpoints;
+mod webhook_events;
 mod webhook_signature;

@@ -289,8 +289,14 @@ async fn the_tables_enrolment_steps_keep_one_pending_authenticator_and_confirm_i
         expires_at: now + 600,
         attempts_left: 5,
     };
-    let confirm =
-        |id: &'static str| TotpConfirmation { user_id: &user_id, factor_id: id, step: now / 30, recovery: None, now };
+    let confirm = |id: &'static str| TotpConfirmation {
+        user_id: &user_id,
+        factor_id: id,
+        step: now / 30,
+        recovery: None,
+        now,
+        events: Vec::new(),
+    };
     // WHEN an enrolment is started, replaced by a second, and both are confirmed
     store.start_totp_enrolment(&user_id, &pending("f1")).await.unwrap();
     store.start_totp_enrolment(&user_id, &pending("f2")).await.unwrap();

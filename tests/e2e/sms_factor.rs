@@ -341,6 +341,7 @@ async fn a_phone_move_read_before_the_enrolment_cannot_carry_the_factor_to_the_n
             expected_version: before.profile_version,
             issued_at: sent_at,
             now: env.clock.now(),
+            events: Vec::new(),
         })
         .await;
     // THEN DynamoDB refuses it, and the factor's phone is still the owner's

@@ -69,6 +69,9 @@ pub struct TestEnv {
     /// Sumsub's API (the stand-in below) and the partners' Sumsub credentials (Secrets Manager on moto).
     pub sumsub: registration::app::SumsubClients,
     pub sumsub_standin: sumsub_standin::SumsubStandIn,
+    /// KMS on moto, and the key second-factor and webhook secrets are sealed under.
+    pub kms: aws_sdk_kms::Client,
+    pub factor_key: String,
 }
 
 /// A raw table item.
@@ -161,6 +164,7 @@ impl TestEnv {
         app.sms = sms.clone();
         app.deletions = deletions.clone();
         // The real KMS signer, wrapped so a test can make KMS fail.
+        let kms_client = kms.clone();
         let kms = registration::adapters::kms::KmsSigner::load(kms, &key).await.expect("key");
         let signer = Arc::new(FlakySigner::wrapping(Arc::new(kms)));
         let issuer = TokenIssuer::new(signer.clone(), ISSUER, registration::config::DEFAULT_AUDIENCE);
@@ -189,6 +193,8 @@ impl TestEnv {
             dynamodb,
             sumsub,
             sumsub_standin,
+            kms: kms_client,
+            factor_key,
         }
     }
 
@@ -522,6 +528,23 @@ impl TestEnv {
     pub async fn items(&self) -> Vec<Item> {
         let out = self.dynamodb.scan().table_name(&self.table).send().await.expect("scan");
         out.items.unwrap_or_default()
+    }
+
+    /// The partner's webhook events about `user_id` in the outbox (as the dispatcher reads them),
+    /// in the order their changes committed (`sequence`).
+    pub async fn events_about(&self, user_id: &str) -> Vec<registration::webhooks::event::EventRecord> {
+        use registration::adapters::dynamodb::events::{EVENTS_PREFIX, event_record};
+        let items = self.items().await;
+        let in_outbox =
+            |item: &&Item| item.get("pk").and_then(|v| v.as_s().ok()).is_some_and(|pk| pk.starts_with(EVENTS_PREFIX));
+        let mut events: Vec<_> = items
+            .iter()
+            .filter(in_outbox)
+            .map(|item| event_record(item).expect("an event item this build reads"))
+            .filter(|event| event.user_id == user_id)
+            .collect();
+        events.sort_by_key(|event| event.sequence);
+        events
     }
 
     /// Account items (pending or active) whose phone is `e164`.

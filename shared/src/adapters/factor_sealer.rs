@@ -17,14 +17,26 @@ use crate::ports::{SecretSealer, StoreError};
 /// The encryption context's purpose, which the template's grant names.
 pub const PURPOSE: &str = "registration-factor-secret";
 
+/// The purpose webhook signing secrets are sealed under (`webhooks::endpoints`), with the subject
+/// `endpoint=<partner>/<id>`: a grant for factor secrets does not open them, nor the reverse.
+pub const WEBHOOK_PURPOSE: &str = "registration-webhook-secret";
+
 pub struct KmsSecretSealer {
     client: Client,
     key_arn: String,
+    purpose: &'static str,
+    subject: &'static str,
 }
 
 impl KmsSecretSealer {
+    /// Second-factor secrets, sealed for `user=<id>`.
     pub fn new(client: Client, key_arn: &str) -> Self {
-        KmsSecretSealer { client, key_arn: key_arn.to_owned() }
+        KmsSecretSealer { client, key_arn: key_arn.to_owned(), purpose: PURPOSE, subject: "user" }
+    }
+
+    /// Webhook signing secrets, sealed for `endpoint=<partner>/<id>`, under the same key.
+    pub fn for_webhooks(client: Client, key_arn: &str) -> Self {
+        KmsSecretSealer { client, key_arn: key_arn.to_owned(), purpose: WEBHOOK_PURPOSE, subject: "endpoint" }
     }
 }
 
@@ -36,8 +48,8 @@ impl SecretSealer for KmsSecretSealer {
             .encrypt()
             .key_id(&self.key_arn)
             .plaintext(Blob::new(secret.to_vec()))
-            .encryption_context("purpose", PURPOSE)
-            .encryption_context("user", user_id)
+            .encryption_context("purpose", self.purpose)
+            .encryption_context(self.subject, user_id)
             .send()
             .await
             .map_err(|e| classify("Encrypt", e))?;
@@ -54,8 +66,8 @@ impl SecretSealer for KmsSecretSealer {
             .decrypt()
             .key_id(&self.key_arn)
             .ciphertext_blob(Blob::new(ciphertext))
-            .encryption_context("purpose", PURPOSE)
-            .encryption_context("user", user_id)
+            .encryption_context("purpose", self.purpose)
+            .encryption_context(self.subject, user_id)
             .send()
             .await
             .map_err(|e| classify("Decrypt", e))?;

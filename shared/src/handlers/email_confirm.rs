@@ -24,6 +24,7 @@ use crate::http::response::{finish, html, json};
 use crate::mail::{Mailer, confirm_button_page, page};
 use crate::ports::{AccountRecord, EmailConfirmation, EmailTokenRecord, StoreError};
 use crate::security::tokens::EmailLinkToken;
+use crate::webhooks::event::{AccountEvent, EventRecord};
 
 const MAX_TOKEN_LEN: usize = 256;
 const ATTEMPTS: usize = 3;
@@ -152,16 +153,24 @@ async fn confirm(app: &App, mailer: &Mailer, token: &str) -> Result<Outcome, Api
             Standing::Done(outcome) => return Ok(outcome),
             Standing::Usable(usable) => *usable,
         };
+        let kyc_level = KycLevel::of(account.phone_confirmed(), true, &account.details);
+        let email = EmailAddress::parse(&record.email)?;
+        let changed = AccountEvent::EmailChanged {
+            email,
+            previous: account.email.as_deref().and_then(|previous| EmailAddress::parse(previous).ok()),
+        };
+        let reported = [Some(changed), AccountEvent::kyc_change(&account, kyc_level)];
         let confirmation = EmailConfirmation {
             token_hash: &hash,
             user_id: &account.user_id,
             merchant_id: &account.merchant_id,
             email: &record.email,
             previous_email: account.email.as_deref(),
-            kyc_level: KycLevel::of(account.phone_confirmed(), true, &account.details),
+            kyc_level,
             expected_version: account.profile_version,
             issued_at: record.expires_at - EMAIL_LINK_TTL_SECS,
             now,
+            events: EventRecord::after(&account, reported.into_iter().flatten(), now),
         };
         match app.store.confirm_email(confirmation).await {
             Ok(()) => {

@@ -186,7 +186,14 @@ mod tests {
                     attempts_left: 5,
                 };
                 self.store.start_totp_enrolment(user_id, &pending).await?;
-                let confirmation = TotpConfirmation { user_id, factor_id: "f-racing", step: 1, recovery: None, now: 0 };
+                let confirmation = TotpConfirmation {
+                    user_id,
+                    factor_id: "f-racing",
+                    step: 1,
+                    recovery: None,
+                    now: 0,
+                    events: Vec::new(),
+                };
                 self.store.confirm_totp(confirmation).await?;
             }
             self.store.erase_account(erasure).await
@@ -250,6 +257,7 @@ mod tests {
                         expected_version: account.profile_version,
                         issued_at: self.now,
                         now: self.now,
+                        events: Vec::new(),
                     };
                     self.store.move_phone(change).await?;
                 }

@@ -89,6 +89,21 @@ async fn raced_unless_gone<T>(app: &crate::App, user_id: &str) -> Result<Attempt
     }
 }
 
+/// The account's webhook event count to number a change's events from: as read on a first try;
+/// read again on a retry, since another change that reported an event may have moved it on (and
+/// the change's own conditions decide whether the retry may still go ahead).
+async fn events_so_far(
+    app: &crate::App,
+    account: &crate::ports::AccountRecord,
+    read_again: bool,
+) -> Result<u64, crate::ports::StoreError> {
+    if !read_again {
+        return Ok(account.event_sequence);
+    }
+    let current = app.store.account(&account.user_id).await?;
+    Ok(current.map_or(account.event_sequence, |current| current.event_sequence))
+}
+
 /// A short, random wait that grows with each lost round, so parallel losers do not collide again.
 async fn race_backoff(round: u64) {
     let jitter_ms = u64::from(crate::security::random::below(20)) + 5;

@@ -13,6 +13,7 @@ use serde_json::json;
 use super::new_password::{sessions_to_revoke, vet_new_password};
 use super::notices::{SecurityEvent, confirmed_channels, notify};
 use super::password_check::reauthenticate;
+use super::race_backoff;
 use super::signed_in::{SignedIn, signed_in_for};
 use crate::App;
 use crate::domain::password::Password;
@@ -23,6 +24,7 @@ use crate::http::response::{finish, json};
 use crate::mail::Mailer;
 use crate::ports::{PasswordChange, StoreError};
 use crate::security::access_token::AccessTokenVerifier;
+use crate::webhooks::event::{AccountEvent, EventRecord, PasswordChange as PasswordEvent};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -53,23 +55,51 @@ async fn change(
     let now = app.clock.now();
     reauthenticate(app, &account, body.old_password, "oldPassword").await?;
     let (new_hash, history) = vet_new_password(app, &caller.partner, &account, &new).await?;
-    let change = PasswordChange {
-        user_id: &account.user_id,
-        expected_hash: &account.password_hash,
-        new_hash,
-        history,
-        revoke_sessions: sessions_to_revoke(&*app.store, &account.user_id, Some(&principal.session_id)).await?,
-        keep_session: Some(&principal.session_id),
-        credential_version: account.credential_version + 1,
-        reset_code: None,
-        now,
-    };
-    match app.store.set_password(change).await {
-        Ok(()) => {}
-        Err(StoreError::Conflict) => return Err(ApiError::Unavailable),
-        Err(other) => return Err(other.into()),
+    let revoke_sessions = sessions_to_revoke(&*app.store, &account.user_id, Some(&principal.session_id)).await?;
+    // Another change that reported an event (a session ended, details) moves the account's event
+    // count on: the change is tried again with the count read anew, under the same password hash,
+    // credential version and sessions, so a reset or another change since still refuses it.
+    let mut events_so_far = account.event_sequence;
+    for round in 0..CHANGE_TRIES {
+        if round > 0 {
+            race_backoff(round).await;
+        }
+        let changed = AccountEvent::PasswordChanged { how: PasswordEvent::Changed };
+        let change = PasswordChange {
+            user_id: &account.user_id,
+            expected_hash: &account.password_hash,
+            new_hash: new_hash.clone(),
+            history: history.clone(),
+            revoke_sessions: revoke_sessions.clone(),
+            keep_session: Some(&principal.session_id),
+            credential_version: account.credential_version + 1,
+            reset_code: None,
+            now,
+            events: vec![EventRecord::new(changed, &account.user_id, &account.merchant_id, now, events_so_far + 1)],
+        };
+        match app.store.set_password(change).await {
+            Ok(()) => {
+                tracing::info!(user_id = %account.user_id, "password changed; other sessions revoked");
+                let event = SecurityEvent::PasswordChanged;
+                notify(app, mailer, &caller.partner, &confirmed_channels(&account), &event, now).await;
+                return Ok(json(200, &json!({ "result": "ok" })));
+            }
+            Err(StoreError::Conflict) => match app.store.account(&account.user_id).await? {
+                Some(current)
+                    if current.password_hash == account.password_hash
+                        && current.credential_version == account.credential_version
+                        && current.event_sequence != events_so_far =>
+                {
+                    events_so_far = current.event_sequence;
+                }
+                _ => return Err(ApiError::Unavailable),
+            },
+            Err(other) => return Err(other.into()),
+        }
     }
-    tracing::info!(user_id = %account.user_id, "password changed; other sessions revoked");
-    notify(app, mailer, &caller.partner, &confirmed_channels(&account), &SecurityEvent::PasswordChanged, now).await;
-    Ok(json(200, &json!({ "result": "ok" })))
+    Err(ApiError::Unavailable)
 }
+
+/// Tries of a change whose password still holds while other changes keep numbering their events
+/// first.
+const CHANGE_TRIES: u64 = 3;

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::codes::{check_code, consume_code};
+use super::events_so_far;
 use super::new_password::{sessions_to_revoke, vet_new_password};
 use super::notices::{SecurityEvent, confirmed_channels, notify};
 use super::recovery_identifier::phone_or_email;
@@ -25,6 +26,7 @@ use crate::http::response::{finish, json};
 use crate::mail::Mailer;
 use crate::ports::{AccountStatus, OwnedIdentifier, PasswordChange};
 use crate::security::code::{CodePurpose, ConfirmationCode};
+use crate::webhooks::event::{AccountEvent, EventRecord, PasswordChange as PasswordEvent};
 
 #[derive(Deserialize)]
 struct ResetRequest {
@@ -66,22 +68,36 @@ async fn reset(app: &App, mailer: &Mailer, req: &Request) -> Result<Response<Bod
     let (new_hash, history) = vet_new_password(app, &caller.partner, &account, &password).await?;
     let revoke_sessions = sessions_to_revoke(&*app.store, &account.user_id, None).await?;
     // The same values on every try; a changed password (expected_hash) fails each one, as it should.
+    // Only the partner's event is numbered anew from the account read again: another change to the
+    // account (details, a session ended) moves its count on without touching what the reset needs.
+    let mut first_try = true;
+    let (account, new_hash, history, revoke_sessions) = (&account, &new_hash, &history, &revoke_sessions);
+    let code_id = stored.code_id.as_str();
     consume_code(&*app.store, who, CodePurpose::PasswordReset, &stored.code_id, || {
-        app.store.set_password(PasswordChange {
-            user_id: &account.user_id,
-            expected_hash: &account.password_hash,
-            new_hash: new_hash.clone(),
-            history: history.clone(),
-            revoke_sessions: revoke_sessions.clone(),
-            keep_session: None,
-            credential_version: account.credential_version + 1,
-            reset_code: Some((who, &stored.code_id)),
-            now,
-        })
+        let read_again = !std::mem::take(&mut first_try);
+        async move {
+            let so_far = events_so_far(app, account, read_again).await?;
+            let reset = AccountEvent::PasswordChanged { how: PasswordEvent::Reset };
+            let events = vec![EventRecord::new(reset, &account.user_id, &account.merchant_id, now, so_far + 1)];
+            app.store
+                .set_password(PasswordChange {
+                    user_id: &account.user_id,
+                    expected_hash: &account.password_hash,
+                    new_hash: new_hash.clone(),
+                    history: history.clone(),
+                    revoke_sessions: revoke_sessions.clone(),
+                    keep_session: None,
+                    credential_version: account.credential_version + 1,
+                    reset_code: Some((who, code_id)),
+                    now,
+                    events,
+                })
+                .await
+        }
     })
     .await?;
     tracing::info!(user_id = %account.user_id, "password reset; every session revoked");
-    notify(app, mailer, &caller.partner, &confirmed_channels(&account), &SecurityEvent::PasswordReset, now).await;
+    notify(app, mailer, &caller.partner, &confirmed_channels(account), &SecurityEvent::PasswordReset, now).await;
     Ok(json(200, &json!({ "result": "ok" })))
 }
 

@@ -19,7 +19,7 @@ use super::codes::{check_code, consume_code};
 use super::delivery::code_to_new_phone;
 use super::notices::{SecurityEvent, confirmed_channels, notify};
 use super::signed_in::{SignedIn, signed_in_to_enrol};
-use super::{SMS_CODE_TTL_SECS, retry_races};
+use super::{SMS_CODE_TTL_SECS, events_so_far, retry_races};
 use crate::App;
 use crate::admission::{RateClass, rate_limit, recipients};
 use crate::domain::kyc::KycLevel;
@@ -32,6 +32,7 @@ use crate::mail::Mailer;
 use crate::ports::{AccountRecord, Identifier, PhoneAddition, PhoneKey, Recipient};
 use crate::security::access_token::AccessTokenVerifier;
 use crate::security::code::{CodePurpose, ConfirmationCode};
+use crate::webhooks::event::{AccountEvent, EventRecord};
 
 #[derive(Deserialize)]
 struct AddPhoneRequest {
@@ -110,16 +111,31 @@ async fn confirm(
         return Err(ApiError::CodeNoLongerValid);
     }
     let kyc_level = KycLevel::of(true, account.email.is_some(), &account.details);
+    // The partner's events are numbered anew from the account read again on a retry: another change
+    // (a session ended) moves the count on without touching what the addition needs.
+    let mut first_try = true;
+    let code_id = stored.code_id.as_str();
     consume_code(&*app.store, who, CodePurpose::PhoneAdd, &stored.code_id, || {
-        app.store.add_phone(PhoneAddition {
-            key,
-            code_id: &stored.code_id,
-            user_id: &account.user_id,
-            kyc_level,
-            expected_version: account.profile_version,
-            issued_at,
-            now,
-        })
+        let read_again = !std::mem::take(&mut first_try);
+        async move {
+            let numbered =
+                AccountRecord { event_sequence: events_so_far(app, account, read_again).await?, ..account.clone() };
+            let added = AccountEvent::PhoneChanged { phone: key.phone.clone(), previous: None };
+            let reported = [Some(added), AccountEvent::kyc_change(account, kyc_level)];
+            let events = EventRecord::after(&numbered, reported.into_iter().flatten(), now);
+            app.store
+                .add_phone(PhoneAddition {
+                    key,
+                    code_id,
+                    user_id: &account.user_id,
+                    kyc_level,
+                    expected_version: account.profile_version,
+                    issued_at,
+                    now,
+                    events,
+                })
+                .await
+        }
     })
     .await?;
     tracing::info!(user_id = %account.user_id, phone = %key.phone.masked(), "phone added and confirmed");

@@ -35,6 +35,7 @@ use crate::mail::Mailer;
 use crate::ports::{AccountRecord, AccountStatus, Identifier, PhoneKey, PhoneMove, Recipient};
 use crate::security::access_token::AccessTokenVerifier;
 use crate::security::code::{CodePurpose, ConfirmationCode};
+use crate::webhooks::event::{AccountEvent, EventRecord};
 
 #[derive(Deserialize)]
 struct ChangePhoneRequest {
@@ -128,25 +129,29 @@ async fn confirm(
     // The first try moves the account at the version read when the request was signed in; a retry
     // reads it again. A concurrent email or details change moved the version on, which is no reason
     // to refuse the move (it sets only the phone); the account gone or moved elsewhere is.
-    let mut read_version = Some(account.profile_version);
+    let mut read_version = Some((account.profile_version, account.event_sequence));
     let code_id = stored.code_id.as_str();
     let moved = consume_code(&*app.store, who, CodePurpose::PhoneChange, &stored.code_id, || {
         let known = read_version.take();
         async move {
-            let expected_version = match known {
-                Some(version) => version,
+            let (expected_version, events_so_far) = match known {
+                Some(read) => read,
                 None => match app.store.account(&account.user_id).await? {
                     Some(current)
                         if current.status == AccountStatus::Active
                             && current.phone.as_deref() == Some(old.phone.e164())
                             && !current.factors.enrolled_since(issued_at) =>
                     {
-                        current.profile_version
+                        (current.profile_version, current.event_sequence)
                     }
                     _ => return Ok(false),
                 },
             };
-            let change = PhoneMove { new, old, code_id, user_id: &account.user_id, expected_version, issued_at, now };
+            let changed = AccountEvent::PhoneChanged { phone: new.phone.clone(), previous: Some(old.phone.clone()) };
+            let events =
+                vec![EventRecord::new(changed, &account.user_id, &account.merchant_id, now, events_so_far + 1)];
+            let change =
+                PhoneMove { new, old, code_id, user_id: &account.user_id, expected_version, issued_at, now, events };
             app.store.move_phone(change).await.map(|()| true)
         }
     })

@@ -22,6 +22,7 @@ use crate::security::code::{CodePurpose, ConfirmationCode};
 
 use super::codes::{check_code, consume_code};
 use crate::security::tokens::TokenIssuer;
+use crate::webhooks::event::{AccountEvent, EventRecord, Identifier as EventIdentifier};
 
 use super::token::session_tokens::{access_token_for, new_session, token_response};
 
@@ -50,8 +51,16 @@ async fn confirm(app: &App, issuer: &TokenIssuer, req: &Request) -> Result<Respo
     let (refresh, session) = new_session(caller.headers.fingerprint.clone(), 0, Assurance::password(now), now);
     let access_token =
         access_token_for(issuer, &caller, &stored.user_id, &session.session_id, &session.assurance, now).await?;
+    // The account's first event: nothing was reported about a pending account.
+    let created = [EventRecord::new(
+        AccountEvent::Created { identifier: EventIdentifier::Phone(key.phone.clone()) },
+        &stored.user_id,
+        &key.merchant_id,
+        now,
+        1,
+    )];
     consume_code(&*app.store, Identifier::Phone(&key), purpose, &stored.code_id, || {
-        app.store.activate_account(&key, &stored.code_id, &stored.user_id, session.clone(), now)
+        app.store.activate_account(&key, &stored.code_id, &stored.user_id, session.clone(), now, &created)
     })
     .await?;
     tracing::info!(user_id = %stored.user_id, "phone confirmed; account active");

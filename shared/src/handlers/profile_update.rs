@@ -18,6 +18,7 @@ use crate::http::request::json_body;
 use crate::http::response::{finish, no_content};
 use crate::ports::StoreError;
 use crate::security::access_token::AccessTokenVerifier;
+use crate::webhooks::event::{AccountEvent, EventRecord};
 
 pub async fn handle(app: &App, verifier: &AccessTokenVerifier, req: Request) -> Result<Response<Body>, Infallible> {
     finish("profile-update", &req, update(app, verifier, &req).await)
@@ -36,7 +37,9 @@ async fn update(app: &App, verifier: &AccessTokenVerifier, req: &Request) -> Res
         let merged = account.details.merged(&changes);
         let kyc = KycLevel::of(account.phone_confirmed(), account.email.is_some(), &merged);
         let now = app.clock.now();
-        match app.store.update_personal_details(&account.user_id, &changes, kyc, account.profile_version, now).await {
+        let events = EventRecord::after(&account, AccountEvent::kyc_change(&account, kyc), now);
+        let version = account.profile_version;
+        match app.store.update_personal_details(&account.user_id, &changes, kyc, version, now, &events).await {
             Ok(()) => Ok(Attempt::Done(())),
             Err(StoreError::Conflict) => Ok(Attempt::Raced),
             Err(other) => Err(other.into()),

@@ -29,6 +29,7 @@ use crate::mail::Mailer;
 use crate::ports::{EmailKey, Identifier, IssuedCode, NewEmailAccount, Recipient};
 use crate::security::code::{CodePurpose, ConfirmationCode};
 use crate::security::tokens::TokenIssuer;
+use crate::webhooks::event::{AccountEvent, EventRecord, Identifier as EventIdentifier};
 
 /// The only user type this service creates; the field exists for seed 003 clients.
 const CUSTOMER: &str = "CUSTOMER";
@@ -158,12 +159,21 @@ async fn create_account(
     let (refresh, session) = new_session(caller.headers.fingerprint.clone(), 0, Assurance::password(now), now);
     let access_token =
         access_token_for(issuer, caller, &stored.user_id, &session.session_id, &session.assurance, now).await?;
+    // The account's first event (the same id on every try: a retry of a commit is refused).
+    let created = EventRecord::new(
+        AccountEvent::Created { identifier: EventIdentifier::Email(key.email.clone()) },
+        &stored.user_id,
+        &key.merchant_id,
+        now,
+        1,
+    );
     consume_code(&*app.store, who, CodePurpose::EmailSignup, &stored.code_id, || {
         let account = NewEmailAccount {
             user_id: stored.user_id.clone(),
             password_hash: password_hash.clone(),
             user_type: user_type.to_owned(),
             created_at: now,
+            events: vec![created.clone()],
         };
         app.store.create_email_account(key, &stored.code_id, account, session.clone())
     })

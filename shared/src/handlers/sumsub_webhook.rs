@@ -20,14 +20,17 @@ use lambda_http::http::Method;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::json;
 
+use super::race_backoff;
 use crate::App;
 use crate::app::SumsubClients;
 use crate::domain::sumsub::{Ignored, WebhookEvent};
 use crate::error::ApiError;
 use crate::http::request::require_method;
 use crate::http::response::{finish, json};
+use crate::ports::AccountRecord;
 use crate::ports::StoreError;
 use crate::security::sumsub_signature::{DigestAlgorithm, digest_matches};
+use crate::webhooks::event::{AccountEvent, EventRecord};
 
 /// Sumsub's payloads are a few kilobytes; anything far larger is not one of them.
 pub const MAX_WEBHOOK_BYTES: usize = 64 * 1024;
@@ -96,16 +99,40 @@ async fn apply(
     if user_id.is_empty() {
         return Ok(ignored(Ignored::UnknownApplicant, &event.kind));
     }
-    match app.store.account(user_id).await? {
-        Some(account) if account.merchant_id == merchant_id => {}
-        _ => return Ok(ignored(Ignored::UnknownApplicant, &event.kind)),
-    }
-    match app.store.record_identity_review(user_id, merchant_id, &review).await {
-        Ok(()) => {
-            tracing::info!(merchant_id, user_id, event = %event.kind, verdict = review.status.as_str(), "Sumsub verdict recorded");
-            Ok(json!({ "result": "applied", "verification": review.status.as_str() }))
+    for round in 0..RECORD_TRIES {
+        if round > 0 {
+            race_backoff(round).await;
         }
-        Err(StoreError::Conflict) => Ok(ignored(Ignored::Stale, &event.kind)),
-        Err(other) => Err(other.into()),
+        // Read on every try: the partner's `account.kyc_level_changed` (if the verdict moves the level
+        // shown) is numbered from the account as read, and a newer verdict already kept makes this
+        // one stale.
+        let account = match app.store.account(user_id).await? {
+            Some(account) if account.merchant_id == merchant_id => account,
+            _ => return Ok(ignored(Ignored::UnknownApplicant, &event.kind)),
+        };
+        if account.identity_review.as_ref().is_some_and(|kept| kept.event_at_ms >= review.event_at_ms) {
+            return Ok(ignored(Ignored::Stale, &event.kind));
+        }
+        let after = AccountRecord { identity_review: Some(review.clone()), ..account.clone() };
+        let moved = (after.shown_kyc_level() != account.shown_kyc_level()).then(|| AccountEvent::KycLevelChanged {
+            level: after.shown_kyc_level(),
+            previous: account.shown_kyc_level(),
+        });
+        let events = EventRecord::after(&account, moved, app.clock.now());
+        let version = account.profile_version;
+        match app.store.record_identity_review(user_id, merchant_id, &review, version, &events).await {
+            Ok(()) => {
+                tracing::info!(merchant_id, user_id, event = %event.kind, verdict = review.status.as_str(), "Sumsub verdict recorded");
+                return Ok(json!({ "result": "applied", "verification": review.status.as_str() }));
+            }
+            // A newer verdict, or another change to the account, landed since the read: read again.
+            Err(StoreError::Conflict) => {}
+            Err(other) => return Err(other.into()),
+        }
     }
+    // Still refused after reading anew each time: Sumsub retries a non-2xx answer later.
+    Err(ApiError::Unavailable)
 }
+
+/// Tries to record a verdict while other changes to the account keep landing first.
+const RECORD_TRIES: u64 = 3;

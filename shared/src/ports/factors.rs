@@ -12,6 +12,7 @@ use async_trait::async_trait;
 
 use super::{NewSession, PhoneKey, Rotation, StoreError};
 use crate::factors::assurance::Method;
+use crate::webhooks::event::EventRecord;
 
 /// An authenticator app's factor (TOTP), once its enrolment was verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +111,8 @@ pub struct FactorRemoval<'a> {
     /// read after every session was ended (a sign-in completed since then makes the removal fail,
     /// so no session outlives it).
     pub record: Option<(&'a FactorRemovalRecord, u64)>,
+    /// The partner's `account.factor_removed`.
+    pub events: Vec<EventRecord>,
 }
 
 /// A removal of an account's second factors by its partner's support (the user lost both the app
@@ -132,6 +135,8 @@ pub struct TotpConfirmation<'a> {
     /// A new recovery set (the first factor's), as sealed key and MACs; `None` keeps the set.
     pub recovery: Option<RecoverySet>,
     pub now: i64,
+    /// The partner's `account.factor_added`.
+    pub events: Vec<EventRecord>,
 }
 
 /// What an SMS factor's enrolment writes: the factor and the first recovery codes, if the account
@@ -148,6 +153,8 @@ pub struct SmsEnrolment<'a> {
     pub checked_hash: &'a str,
     pub recovery: RecoverySet,
     pub now: i64,
+    /// The partner's `account.factor_added`.
+    pub events: Vec<EventRecord>,
 }
 
 /// What protects an account beyond its password: one second factor at a time (an authenticator
@@ -323,5 +330,6 @@ pub trait Factors: Send + Sync {
         user_id: &str,
         replaced: Option<&str>,
         set: &RecoverySet,
+        events: &[EventRecord],
     ) -> Result<(), StoreError>;
 }

@@ -9,6 +9,7 @@ use crate::domain::kyc::KycLevel;
 use crate::domain::personal_details::PersonalDetails;
 use crate::domain::phone::PhoneNumber;
 use crate::factors::assurance::Assurance;
+use crate::webhooks::event::EventRecord;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountStatus {
@@ -117,6 +118,9 @@ pub struct AccountRecord {
     pub phone_codes_issued: u64,
     /// Its second factors (none for most accounts), and the challenges started.
     pub factors: AccountFactors,
+    /// The partner's webhook events reported about this account so far: the next change that
+    /// reports one writes this plus one, on condition that it is still this (`EventRecord::after`).
+    pub event_sequence: u64,
 }
 
 impl AccountRecord {
@@ -195,6 +199,8 @@ pub struct NewEmailAccount {
     pub password_hash: String,
     pub user_type: String,
     pub created_at: i64,
+    /// The partner's `account.created`, the account's first event.
+    pub events: Vec<EventRecord>,
 }
 
 /// Confirming a phone added to a signed-in account: everything that changes together.
@@ -208,6 +214,8 @@ pub struct PhoneAddition<'a> {
     /// (the code was sent without the step-up the factor asks for).
     pub issued_at: i64,
     pub now: i64,
+    /// The partner's `account.phone_changed` (and `account.kyc_level_changed` if the level moved).
+    pub events: Vec<EventRecord>,
 }
 
 /// Moving a signed-in account to a new number it proved with a code: everything that changes
@@ -223,6 +231,8 @@ pub struct PhoneMove<'a> {
     /// phone to the new number).
     pub issued_at: i64,
     pub now: i64,
+    /// The partner's `account.phone_changed`.
+    pub events: Vec<EventRecord>,
 }
 
 /// A link token for confirming an email address, as stored (by hash).
@@ -249,6 +259,8 @@ pub struct EmailConfirmation<'a> {
     /// (the link was sent without the step-up the factor asks for).
     pub issued_at: i64,
     pub now: i64,
+    /// The partner's `account.email_changed` (and `account.kyc_level_changed` if the level moved).
+    pub events: Vec<EventRecord>,
 }
 
 /// A refresh token, found by its hash.
@@ -307,6 +319,8 @@ pub struct PasswordChange<'a> {
     /// The phone or address and the reset code this change consumes, if it is a reset.
     pub reset_code: Option<(Identifier<'a>, &'a str)>,
     pub now: i64,
+    /// The partner's `account.password_changed`, written with the change.
+    pub events: Vec<EventRecord>,
 }
 
 /// One refresh-token rotation: the presented token, the new one, and the grace window.

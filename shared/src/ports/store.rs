@@ -14,6 +14,8 @@ use crate::domain::personal_details::PersonalDetails;
 use crate::domain::send_limits::{SendLog, SendReservation};
 use crate::domain::signin_backoff::SigninBackoff;
 use crate::security::code::CodePurpose;
+use crate::webhooks::endpoints::WebhookEndpoint;
+use crate::webhooks::event::EventRecord;
 
 /// Finding an account: by id, by phone, by confirmed email address.
 #[async_trait]
@@ -58,6 +60,7 @@ pub trait Signups: Send + Sync {
         user_id: &str,
         session: NewSession,
         now: i64,
+        events: &[EventRecord],
     ) -> Result<(), StoreError>;
 
     /// Consumes the signup code, creates the account with its confirmed address, claims the
@@ -112,16 +115,36 @@ pub trait Profiles: Send + Sync {
         kyc_level: KycLevel,
         expected_version: u64,
         now: i64,
+        events: &[EventRecord],
     ) -> Result<(), StoreError>;
 
     /// Records Sumsub's verdict on the account of `merchant_id`'s user, if it is newer than the one
-    /// recorded. `Conflict` if it is not (a retried or older event), or if no such account exists.
+    /// recorded and the profile is still at `expected_version` (which it moves on: the KYC level
+    /// shown combines the verdict with the details rule, so a details, phone or email change and a
+    /// verdict must not both commit on one read, or the level's event would be computed from a stale
+    /// half). `Conflict` if not (a retried or older event, a change since the read), or if no such
+    /// account exists.
     async fn record_identity_review(
         &self,
         user_id: &str,
         merchant_id: &str,
         review: &IdentityReview,
+        expected_version: u64,
+        events: &[EventRecord],
     ) -> Result<(), StoreError>;
+}
+
+/// A partner's webhook endpoints (`webhooks::endpoints`).
+#[async_trait]
+pub trait WebhookEndpoints: Send + Sync {
+    /// Keeps a new endpoint; `Conflict` if its id exists.
+    async fn add_endpoint(&self, endpoint: &WebhookEndpoint) -> Result<(), StoreError>;
+
+    /// The partner's endpoints, oldest first.
+    async fn endpoints(&self, partner_id: &str) -> Result<Vec<WebhookEndpoint>, StoreError>;
+
+    /// Removes one; `Ok(false)` if the partner has no such endpoint.
+    async fn remove_endpoint(&self, partner_id: &str, id: &str) -> Result<bool, StoreError>;
 }
 
 /// One-time codes, for every purpose alike.
@@ -202,6 +225,17 @@ pub trait Sessions: Send + Sync {
 
     /// Revokes a session family: none of its refresh or access tokens works after this.
     async fn revoke_session(&self, user_id: &str, session_id: &str, now: i64) -> Result<(), StoreError>;
+
+    /// Ends a live session and writes the partner's `account.sessions_ended` with it, all or
+    /// nothing: `Conflict` if the session is gone or already ended, or the account's event count
+    /// moved since `events` were numbered (nothing is written then).
+    async fn end_session_reported(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        now: i64,
+        events: &[EventRecord],
+    ) -> Result<(), StoreError>;
 
     /// Marks that the owner is told of a sign-in from `device` (a digest of its fingerprint) until
     /// `expires_at`, unless a mark made before is still live: whether this call made it. Of

@@ -19,7 +19,7 @@ use crate::domain::email::EmailAddress;
 use crate::domain::kyc::KycLevel;
 use crate::domain::phone::PhoneNumber;
 use crate::domain::utc_time::UtcTime;
-use crate::ports::FactorKind;
+use crate::ports::{AccountRecord, FactorKind};
 use crate::security::random;
 
 /// Bumped only when a field changes meaning or is removed.
@@ -114,6 +114,14 @@ pub enum AccountEvent {
 }
 
 impl AccountEvent {
+    /// `account.kyc_level_changed` if a change that sets the KYC_0 rule's result to `rule_level`
+    /// moves the level shown to the partner (which adds Sumsub's review).
+    pub fn kyc_change(account: &AccountRecord, rule_level: KycLevel) -> Option<AccountEvent> {
+        let previous = account.shown_kyc_level();
+        let level = KycLevel::shown(rule_level, account.identity_review.as_ref());
+        (level != previous).then_some(AccountEvent::KycLevelChanged { level, previous })
+    }
+
     /// Every `type`, as openapi.yaml lists them under `webhooks`.
     pub const TYPES: [&'static str; 10] = [
         "account.created",
@@ -200,22 +208,58 @@ pub struct EventRecord {
     pub id: EventId,
     pub user_id: String,
     pub partner_id: String,
-    /// Unix seconds, when the change committed (the transaction that wrote this record).
+    /// The account's events so far, this one included (`data.sequence`): the account keeps the
+    /// count and every change that reports an event writes the next one on condition that the
+    /// count is as read, so a user's events are numbered in the order their changes committed, and
+    /// a receiver that keeps the highest it has seen ignores an older event that arrives late.
+    pub sequence: u64,
+    /// Unix seconds: the clock of the function that made the change, read before its transaction.
     pub occurred_at: i64,
     pub event: AccountEvent,
 }
 
 impl EventRecord {
-    /// A new event about `user_id` of `partner_id`, from a change made at `now` (Unix seconds).
-    pub fn new(event: AccountEvent, user_id: &str, partner_id: &str, now: i64) -> EventRecord {
-        let id = EventId::new(u64::try_from(now).unwrap_or(0).saturating_mul(1000));
-        EventRecord { id, user_id: user_id.to_owned(), partner_id: partner_id.to_owned(), occurred_at: now, event }
+    /// Event number `sequence` about `user_id` of `partner_id`, from a change made at `now` (Unix
+    /// seconds).
+    pub fn new(event: AccountEvent, user_id: &str, partner_id: &str, now: i64, sequence: u64) -> EventRecord {
+        // Milliseconds in the id, so ids of one second sort as they were made within one function;
+        // the sequence, not the id, orders one user's events.
+        let sub_second = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| u64::from(elapsed.subsec_millis()));
+        let id = EventId::new(u64::try_from(now).unwrap_or(0).saturating_mul(1000) + sub_second);
+        EventRecord {
+            id,
+            user_id: user_id.to_owned(),
+            partner_id: partner_id.to_owned(),
+            sequence,
+            occurred_at: now,
+            event,
+        }
     }
 
-    /// The body every endpoint of the partner receives, byte for byte the same on a retry.
+    /// The events one change reports about `account` (as read before the change), numbered on
+    /// from the account's count.
+    pub fn after(
+        account: &AccountRecord,
+        events: impl IntoIterator<Item = AccountEvent>,
+        now: i64,
+    ) -> Vec<EventRecord> {
+        events
+            .into_iter()
+            .zip(1..)
+            .map(|(event, n)| {
+                EventRecord::new(event, &account.user_id, &account.merchant_id, now, account.event_sequence + n)
+            })
+            .collect()
+    }
+
+    /// The body an endpoint receives: the same meaning on every delivery, retries and replays
+    /// included (the same bytes while the endpoint's disclosure and this build stay the same).
     pub fn body(&self, disclosure: Disclosure) -> String {
         let mut data = Map::new();
         data.insert("userId".to_owned(), Value::String(self.user_id.clone()));
+        data.insert("sequence".to_owned(), Value::from(self.sequence));
         data.extend(self.event.fields(disclosure));
         json!({
             "type": self.event.kind(),
@@ -225,11 +269,19 @@ impl EventRecord {
         })
         .to_string()
     }
+
+    /// Whether the event names a phone number or an email address: such an event item is filed in
+    /// the account's index, so the account's erasure deletes it with the rest of its data.
+    pub fn names_contact(&self) -> bool {
+        matches!(
+            self.event,
+            AccountEvent::Created { .. } | AccountEvent::PhoneChanged { .. } | AccountEvent::EmailChanged { .. }
+        )
+    }
 }
 
 /// An event's id: `evt_`, then 48 bits of milliseconds and 80 random bits in Crockford base32
-/// (the ULID layout), so ids sort by the time they were made (to the second, as records make
-/// them) and never repeat.
+/// (the ULID layout), so ids sort by the time they were made and never repeat.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct EventId(String);
 
@@ -269,7 +321,7 @@ mod tests {
     use super::*;
 
     fn record(event: AccountEvent) -> EventRecord {
-        EventRecord::new(event, "user-1", "partner-1", 1_765_000_000)
+        EventRecord::new(event, "user-1", "partner-1", 1_765_000_000, 3)
     }
 
     fn body(event: AccountEvent, disclosure: Disclosure) -> Value {
@@ -286,7 +338,7 @@ mod tests {
         assert_eq!(
             sent,
             json!({"type": "account.deleted", "timestamp": "2025-12-06T05:46:40Z", "version": 1,
-                   "data": {"userId": "user-1"}})
+                   "data": {"userId": "user-1", "sequence": 3}})
         );
     }
 
@@ -312,7 +364,10 @@ mod tests {
         let record = record(AccountEvent::FactorRemoved { factor: FactorKind::Sms, by: RemovedBy::Support });
         assert_eq!(record.body(Disclosure::Masked), record.body(Disclosure::Masked));
         let sent: Value = serde_json::from_str(&record.body(Disclosure::Masked)).unwrap();
-        assert_eq!(sent["data"], json!({"userId": "user-1", "factorType": "sms", "removedBy": "support"}));
+        assert_eq!(
+            sent["data"],
+            json!({"userId": "user-1", "sequence": 3, "factorType": "sms", "removedBy": "support"})
+        );
     }
 
     #[test]

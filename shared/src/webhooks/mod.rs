@@ -2,9 +2,11 @@
 //! endpoint. Built so far: the events and the body each is sent as (`event`, documented under
 //! `webhooks` in openapi.yaml), the signature, per the Standard Webhooks specification
 //! (`signature`), and which endpoints and addresses a delivery may reach (`endpoint`).
-//! The outbox written in the change's own transaction, and delivery through DynamoDB
-//! Streams and SQS are not built yet; docs/webhooks.md says what is planned and what is not.
+//! Every change a partner must know about writes its event in its own transaction (the outbox,
+//! `adapters::dynamodb::events`), numbered by the account's event counter. Delivery through
+//! DynamoDB Streams and SQS is not built yet; docs/webhooks.md says what is planned.
 
 pub mod endpoint;
+pub mod endpoints;
 pub mod event;
 pub mod signature;

@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
-use super::events::event_item;
+use super::events::EVENT_REF_PREFIX;
 use super::items::*;
 use super::table::{DynamoStore, Values, values};
 use crate::domain::email::EmailAddress;
@@ -23,6 +23,17 @@ use crate::webhooks::event::{AccountEvent, EventRecord};
 pub const DELETION_RECORD_RETENTION_SECS: i64 = 3 * 365 * 24 * 3600;
 
 impl DynamoStore {
+    /// The account's webhook events that name a contact detail, by its index, then the entries.
+    async fn delete_account_events(&self, user_id: &str) -> Result<(), StoreError> {
+        let entries = self.query_prefix("Query account event index", user_pk(user_id), EVENT_REF_PREFIX).await?;
+        let mut targets = Vec::with_capacity(entries.len());
+        for entry in &entries {
+            targets.push(item_key(get_s(entry, "targetPk")?, get_s(entry, "targetSk")?));
+        }
+        self.delete_keys("BatchWriteItem delete account events", targets).await?;
+        self.delete_keys("BatchWriteItem delete event index", entries.iter().map(key_of).collect()).await
+    }
+
     /// The index entry for an item filed under `user_id` but found by another key.
     pub(super) fn index_write(
         &self,
@@ -94,6 +105,7 @@ impl AccountDeletions for DynamoStore {
             number_as_read("profileVersion", account.profile_version, &mut vals),
             number_as_read("phoneCodesIssued", account.phone_codes_issued, &mut vals),
             number_as_read("mfaChallenges", account.factors.mfa_challenges, &mut vals),
+            number_as_read("eventSeq", account.event_sequence, &mut vals),
             text_as_read("phone", account.phone.as_deref(), &mut vals),
             text_as_read("email", account.email.as_deref(), &mut vals),
             text_as_read("pendingEmailToken", account.pending_email_token.as_deref(), &mut vals),
@@ -135,9 +147,20 @@ impl AccountDeletions for DynamoStore {
         items.push(self.put(entry, Some("attribute_not_exists(pk)"), Values::new())?);
         // The partner's `account.deleted` event, in the same transaction: it exists exactly when the
         // account is gone, and carries nothing but the id the partner must erase.
-        let event = EventRecord::new(AccountEvent::Deleted, &record.user_id, &record.merchant_id, record.deleted_at);
-        items.push(self.put(event_item(&event), Some("attribute_not_exists(pk)"), Values::new())?);
-        self.transact("TransactWriteItems erase account", items).await
+        // (The account item is deleted, so its event count goes with it; the condition above holds it
+        // as read, which numbered this event.)
+        let deleted = EventRecord::after(account, [AccountEvent::Deleted], record.deleted_at);
+        self.event_writes(&deleted, &mut items)?;
+        self.transact("TransactWriteItems erase account", items).await?;
+        // Only now, with the account gone: the webhook events that name its phone or address,
+        // delivered or not (the partner learns of the erasure from `account.deleted` and erases its
+        // copies). Not in the sweep: an erasure that then failed would leave a live account whose
+        // events were gone. Not in the transaction: there may be more than it holds. A failure here
+        // leaves them to their TTL (30 days), which docs/limits.md states.
+        if let Err(err) = self.delete_account_events(&account.user_id).await {
+            tracing::warn!(error = %err, "the erased account's contact events are left to their TTL");
+        }
+        Ok(())
     }
 
     async fn deletion_records(&self, merchant_id: &str) -> Result<Vec<DeletionRecord>, StoreError> {

@@ -1,18 +1,27 @@
 //! Event items (the webhook outbox): how an `EventRecord` is written, in the transaction of the
 //! change it reports, and read back by the dispatcher from the stream's new image.
 //!
-//! An event lives in its partner's partition of the day, `EVENTS#<partner>#<YYYY-MM-DD>`, sorted
-//! by its id, so a replay of a time range is one Query per day; `ttl` ends it after
-//! `EVENT_RETENTION_SECS`, how far back a replay reaches. What changed is kept as typed
-//! attributes, never as a rendered body: the body is made per endpoint, masked or not.
+//! An event lives in one of its partner's `EVENT_SHARDS` partitions, `EVENTS#<partner>#<shard>`,
+//! the shard a hash of the user id, sorted by its id: one user's events share a partition (and so
+//! a stream shard, which keeps their order), a partner's writes spread over the shards instead of
+//! one hot partition (a transactional write costs two units, and a throttled event Put would fail
+//! the change itself), and a replay of a time range is one Query per shard on the ids' time
+//! prefix. `ttl` ends an event after `EVENT_RETENTION_SECS`, how far back a replay reaches. What
+//! changed is kept as typed attributes, never as a rendered body: the body is made per endpoint,
+//! masked or not.
+//!
+//! An event that names a phone number or an address is also filed in the account's index
+//! (`EVENTREF#<id>`), so the account's erasure deletes it: no contact detail outlives the account
+//! in the outbox.
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_lc_rs::digest;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
-use super::items::{Item, get_n, get_opt_s, get_s, item_key, n, s};
+use super::items::{Item, get_n, get_opt_s, get_s, item_key, n, s, user_pk};
+use super::table::{DynamoStore, Values};
 use crate::domain::email::EmailAddress;
 use crate::domain::kyc::KycLevel;
 use crate::domain::phone::PhoneNumber;
-use crate::domain::utc_time::UtcTime;
 use crate::ports::{FactorKind, StoreError};
 use crate::webhooks::event::{
     AccountEvent, EventId, EventRecord, Identifier, PasswordChange, RemovedBy, SessionsEnded,
@@ -23,25 +32,81 @@ pub const EVENT_RETENTION_SECS: i64 = 30 * 86_400;
 
 pub const EVENTS_PREFIX: &str = "EVENTS#";
 
-/// The partition of one partner's events of one UTC day.
-pub fn events_pk(partner_id: &str, unix_secs: i64) -> String {
-    let day = &UtcTime(unix_secs).rfc3339()[..10];
-    format!("{EVENTS_PREFIX}{partner_id}#{day}")
+/// Sort-key prefix of the account's index entries for its events that name a contact detail.
+pub const EVENT_REF_PREFIX: &str = "EVENTREF#";
+
+/// Partitions per partner. At about 500 transactional event writes a second per partition, 16
+/// take a partner's busiest hour; a replay costs this many Queries.
+pub const EVENT_SHARDS: u8 = 16;
+
+/// The partition of `user_id`'s events at `partner_id`.
+pub fn events_pk(partner_id: &str, user_id: &str) -> String {
+    let hash = digest::digest(&digest::SHA256, user_id.as_bytes());
+    let shard = hash.as_ref()[0] % EVENT_SHARDS;
+    format!("{EVENTS_PREFIX}{partner_id}#{shard:02}")
 }
 
 fn malformed(attr: &str) -> StoreError {
     StoreError::Backend(format!("event attribute {attr} is missing or malformed"))
 }
 
-/// The item a change's transaction puts (with `attribute_not_exists(pk)`: an id never repeats).
+impl DynamoStore {
+    /// The writes that put a change's events in its transaction: each event item (an id never
+    /// repeats, so it must not exist), and for one that names a contact detail, its entry in the
+    /// account's index. The account's own update carries `event_count`.
+    pub(super) fn event_writes(
+        &self,
+        events: &[EventRecord],
+        out: &mut Vec<TransactWriteItem>,
+    ) -> Result<(), StoreError> {
+        for record in events {
+            let item = event_item(record);
+            let (pk, sk) = (get_s(&item, "pk")?, get_s(&item, "sk")?);
+            out.push(self.put(item, Some("attribute_not_exists(pk)"), Values::new())?);
+            if record.names_contact() {
+                let mut entry = item_key(user_pk(&record.user_id), format!("{EVENT_REF_PREFIX}{sk}"));
+                entry.extend([
+                    ("targetPk".to_owned(), s(&pk)),
+                    ("targetSk".to_owned(), s(&sk)),
+                    ("ttl".to_owned(), n(record.occurred_at + EVENT_RETENTION_SECS)),
+                ]);
+                out.push(self.put(entry, Some("attribute_not_exists(pk)"), Values::new())?);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The account update's part in a change that reports `events` (numbered on from the account's
+/// count as read): `SET` the count to the last, on condition that it is still the one they were
+/// numbered from, so two changes that read the same count cannot both report the next number.
+/// Both strings are empty when there is no event; otherwise `set` begins with `, ` and `condition`
+/// with ` AND `, to be appended.
+pub(super) fn event_count(events: &[EventRecord], vals: &mut Values) -> (String, String) {
+    let (Some(first), Some(last)) = (events.first(), events.last()) else {
+        return (String::new(), String::new());
+    };
+    let read = first.sequence.saturating_sub(1);
+    vals.insert(":eventSeq".to_owned(), n(last.sequence));
+    let condition = if read == 0 {
+        " AND attribute_not_exists(eventSeq)".to_owned()
+    } else {
+        vals.insert(":eventSeqRead".to_owned(), n(read));
+        " AND eventSeq = :eventSeqRead".to_owned()
+    };
+    (", eventSeq = :eventSeq".to_owned(), condition)
+}
+
+/// The item a change's transaction puts (with `attribute_not_exists(pk)`, `event_writes`).
 pub fn event_item(record: &EventRecord) -> Item {
-    let mut item = item_key(events_pk(&record.partner_id, record.occurred_at), record.id.as_str());
+    let mut item = item_key(events_pk(&record.partner_id, &record.user_id), record.id.as_str());
     let mut put = |name: &str, value: AttributeValue| {
         item.insert(name.to_owned(), value);
     };
     put("eventType", s(record.event.kind()));
     put("userId", s(&record.user_id));
     put("partnerId", s(&record.partner_id));
+    put("sequence", n(record.sequence));
     put("occurredAt", n(record.occurred_at));
     put("ttl", n(record.occurred_at + EVENT_RETENTION_SECS));
     match &record.event {
@@ -162,6 +227,7 @@ pub fn event_record(item: &Item) -> Result<EventRecord, StoreError> {
         id,
         user_id: text("userId")?,
         partner_id: text("partnerId")?,
+        sequence: get_n(item, "sequence")?,
         occurred_at: get_n(item, "occurredAt")?,
         event,
     })
@@ -197,10 +263,10 @@ mod tests {
     #[test]
     fn every_event_reads_back_as_it_was_written() {
         for event in every_event() {
-            let record = EventRecord::new(event, "user-1", "partner-1", 1_765_000_000);
+            let record = EventRecord::new(event, "user-1", "partner-1", 1_765_000_000, 7);
             let item = event_item(&record);
             assert_eq!(event_record(&item).unwrap(), record);
-            assert_eq!(get_s(&item, "pk").unwrap(), "EVENTS#partner-1#2025-12-06");
+            assert_eq!(get_s(&item, "pk").unwrap(), events_pk("partner-1", "user-1"));
             assert_eq!(get_n::<i64>(&item, "ttl").unwrap(), 1_765_000_000 + EVENT_RETENTION_SECS);
         }
     }
@@ -212,11 +278,21 @@ mod tests {
             "user-1",
             "partner-1",
             1_765_000_000,
+            1,
         );
         let mut item = event_item(&record);
         item.insert("factorType".into(), s("webauthn"));
         assert!(event_record(&item).is_err());
         item.insert("eventType".into(), s("account.renamed"));
         assert!(event_record(&item).is_err());
+    }
+
+    #[test]
+    fn a_user_keeps_one_partition_and_a_partner_spreads_over_all() {
+        assert_eq!(events_pk("p", "user-1"), events_pk("p", "user-1"));
+        let shards: std::collections::HashSet<String> =
+            (0..2000).map(|i| events_pk("p", &format!("user-{i}"))).collect();
+        assert_eq!(shards.len(), usize::from(EVENT_SHARDS));
+        assert!(shards.iter().all(|pk| pk.starts_with("EVENTS#p#") && pk.len() == "EVENTS#p#00".len()));
     }
 }

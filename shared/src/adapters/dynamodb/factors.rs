@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
 use super::deletions::{DELETION_RECORD_RETENTION_SECS, number_as_read};
+use super::events::event_count;
 use super::items::*;
 use super::table::{DynamoStore, Values, values};
 use crate::ports::{
@@ -16,6 +17,7 @@ use crate::ports::{
     MfaProof, PendingTotp, RecoverySet, SmsEnrolment, StepUp, StoreError, TotpConfirmation,
 };
 use crate::security::code::CodePurpose;
+use crate::webhooks::event::EventRecord;
 
 /// A challenge item outlives its expiry by this much before DynamoDB's TTL removes it.
 const CHALLENGE_TTL_MARGIN_SECS: i64 = 3600;
@@ -242,18 +244,18 @@ impl Factors for DynamoStore {
                 (":codes".to_owned(), AttributeValue::Ss(set.remaining.clone())),
             ]);
         }
+        let (count, counted) = event_count(&confirmation.events, &mut vals);
+        update.push_str(&count);
         update.push_str(
             " REMOVE totpPendingId, totpPendingSecret, totpPendingExpiresAt, totpPendingAttempts, totpWrongCodes",
         );
-        self.update_one(
-            "UpdateItem confirm TOTP",
-            key_for_account(confirmation.user_id),
-            &update,
+        let condition = format!(
             "#status = :active AND totpPendingId = :id AND totpPendingExpiresAt > :now \
-             AND attribute_not_exists(totpId) AND attribute_not_exists(smsFactorId)",
-            vals,
-        )
-        .await
+             AND attribute_not_exists(totpId) AND attribute_not_exists(smsFactorId){counted}"
+        );
+        let mut items = vec![self.update(key_for_account(confirmation.user_id), &update, &condition, vals)?];
+        self.event_writes(&confirmation.events, &mut items)?;
+        self.transact("TransactWriteItems confirm TOTP", items).await
     }
 
     async fn spend_enrolment_attempt(
@@ -296,12 +298,16 @@ impl Factors for DynamoStore {
             condition.push_str(" AND ");
             condition.push_str(&number_as_read("sessionsStarted", sessions_started, &mut vals));
         }
+        let (count, counted) = event_count(&removal.events, &mut vals);
+        condition.push_str(&counted);
+        let set = count.strip_prefix(", ").map(|count| format!("SET {count} ")).unwrap_or_default();
         let mut items = vec![self.update(
             key_for_account(removal.user_id),
-            &format!("REMOVE {attributes}, recoverySetId, recoveryKey, recoveryCodes, recoveryCreatedAt"),
+            &format!("{set}REMOVE {attributes}, recoverySetId, recoveryKey, recoveryCodes, recoveryCreatedAt"),
             &condition,
             vals,
         )?];
+        self.event_writes(&removal.events, &mut items)?;
         if let Some(phone) = removal.phone {
             items.push(self.delete(phone_key(phone, code_sk(CodePurpose::AccountDelete)), None, Values::new())?);
         }
@@ -322,27 +328,35 @@ impl Factors for DynamoStore {
 
     async fn enrol_sms_factor(&self, enrolment: SmsEnrolment<'_>) -> Result<(), StoreError> {
         let set = &enrolment.recovery;
+        let mut vals = values([
+            (":active", status_value(AccountStatus::Active)),
+            (":id", s(enrolment.factor_id)),
+            (":now", n(enrolment.now)),
+            (":phone", s(enrolment.phone.phone.e164())),
+            (":email", s(enrolment.email)),
+            (":checked", s(enrolment.checked_hash)),
+            (":set", s(&set.set_id)),
+            (":key", s(&set.sealed_key)),
+            (":codes", AttributeValue::Ss(set.remaining.clone())),
+        ]);
+        let (count, counted) = event_count(&enrolment.events, &mut vals);
         let factor = self.update(
             key_for_account(enrolment.user_id),
-            "SET smsFactorId = :id, smsFactorCreatedAt = :now, \
-             recoverySetId = :set, recoveryKey = :key, recoveryCodes = :codes, recoveryCreatedAt = :now",
-            "#status = :active AND phone = :phone AND email = :email AND passwordHash = :checked \
-             AND attribute_not_exists(totpId) AND attribute_not_exists(smsFactorId)",
-            values([
-                (":active", status_value(AccountStatus::Active)),
-                (":id", s(enrolment.factor_id)),
-                (":now", n(enrolment.now)),
-                (":phone", s(enrolment.phone.phone.e164())),
-                (":email", s(enrolment.email)),
-                (":checked", s(enrolment.checked_hash)),
-                (":set", s(&set.set_id)),
-                (":key", s(&set.sealed_key)),
-                (":codes", AttributeValue::Ss(set.remaining.clone())),
-            ]),
+            &format!(
+                "SET smsFactorId = :id, smsFactorCreatedAt = :now, \
+                 recoverySetId = :set, recoveryKey = :key, recoveryCodes = :codes, recoveryCreatedAt = :now{count}"
+            ),
+            &format!(
+                "#status = :active AND phone = :phone AND email = :email AND passwordHash = :checked \
+                 AND attribute_not_exists(totpId) AND attribute_not_exists(smsFactorId){counted}"
+            ),
+            vals,
         )?;
         let reset_code =
             self.delete(phone_key(enrolment.phone, code_sk(CodePurpose::PasswordReset)), None, Values::new())?;
-        self.transact("TransactWriteItems enrol SMS factor", vec![factor, reset_code]).await
+        let mut items = vec![factor, reset_code];
+        self.event_writes(&enrolment.events, &mut items)?;
+        self.transact("TransactWriteItems enrol SMS factor", items).await
     }
 
     async fn factor_removal_records(&self, merchant_id: &str) -> Result<Vec<FactorRemovalRecord>, StoreError> {
@@ -365,6 +379,7 @@ impl Factors for DynamoStore {
         user_id: &str,
         replaced: Option<&str>,
         set: &RecoverySet,
+        events: &[EventRecord],
     ) -> Result<(), StoreError> {
         let mut vals = values([
             (":active", status_value(AccountStatus::Active)),
@@ -380,13 +395,18 @@ impl Factors for DynamoStore {
             }
             None => "attribute_not_exists(recoverySetId)",
         };
-        self.update_one(
-            "UpdateItem replace recovery codes",
+        let (count, counted) = event_count(events, &mut vals);
+        let mut items = vec![self.update(
             key_for_account(user_id),
-            "SET recoverySetId = :set, recoveryKey = :key, recoveryCodes = :codes, recoveryCreatedAt = :now",
-            &format!("#status = :active AND (attribute_exists(totpId) OR attribute_exists(smsFactorId)) AND {was}"),
+            &format!(
+                "SET recoverySetId = :set, recoveryKey = :key, recoveryCodes = :codes, recoveryCreatedAt = :now{count}"
+            ),
+            &format!(
+                "#status = :active AND (attribute_exists(totpId) OR attribute_exists(smsFactorId)) AND {was}{counted}"
+            ),
             vals,
-        )
-        .await
+        )?];
+        self.event_writes(events, &mut items)?;
+        self.transact("TransactWriteItems replace recovery codes", items).await
     }
 }

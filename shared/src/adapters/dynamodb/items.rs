@@ -323,6 +323,7 @@ impl TryFrom<&Item> for AccountRecord {
             phone_confirmed_for: get_opt_s(item, "phoneConfirmedFor"),
             signup_phone: get_opt_s(item, "signupPhone"),
             factors: account_factors(item)?,
+            event_sequence: get_opt_n(item, "eventSeq")?.unwrap_or(0),
         })
     }
 }

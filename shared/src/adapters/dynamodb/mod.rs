@@ -46,6 +46,7 @@ mod sessions;
 mod signups;
 mod streaks;
 mod table;
+mod webhook_endpoints;
 
 pub use deletions::DELETION_RECORD_RETENTION_SECS;
 pub use table::DynamoStore;

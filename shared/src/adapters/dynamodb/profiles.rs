@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use super::events::event_count;
 use super::items::*;
 use super::table::{DynamoStore, Values, values};
 use crate::domain::email::EmailAddress;
@@ -17,6 +18,7 @@ use crate::ports::{
     AccountStatus, EmailConfirmation, EmailTokenRecord, Identifier, PhoneAddition, PhoneMove, Profiles, StoreError,
 };
 use crate::security::code::CodePurpose;
+use crate::webhooks::event::EventRecord;
 
 /// The condition that no second factor was enrolled at or after `issued_at` (a code or link sent
 /// before the account had its factor must not complete after it: `AccountFactors::enrolled_since`).
@@ -55,7 +57,8 @@ impl Profiles for DynamoStore {
         ]);
         let version = version_condition(a.expected_version, &mut account_values);
         let no_factor = no_factor_since(a.issued_at, &mut account_values);
-        let items = vec![
+        let (count, counted) = event_count(&a.events, &mut account_values);
+        let mut items = vec![
             self.consume_code_item(Identifier::Phone(a.key), CodePurpose::PhoneAdd, a.code_id)?,
             // Whoever proves the phone wins over a signup that never confirmed it, as in signup.
             self.put(
@@ -65,12 +68,13 @@ impl Profiles for DynamoStore {
             )?,
             self.update(
                 key_for_account(a.user_id),
-                "SET phone = :phone, phoneConfirmedAt = :now, phoneConfirmedFor = :phone, updatedAt = :now, kycLevel = :kyc, profileVersion = :next",
-                &format!("#status = :active AND attribute_not_exists(phone) AND {version} AND {no_factor}"),
+                &format!("SET phone = :phone, phoneConfirmedAt = :now, phoneConfirmedFor = :phone, updatedAt = :now, kycLevel = :kyc, profileVersion = :next{count}"),
+                &format!("#status = :active AND attribute_not_exists(phone) AND {version} AND {no_factor}{counted}"),
                 account_values,
             )?,
             self.code_ref_delete(a.user_id, Identifier::Phone(a.key), CodePurpose::PhoneAdd)?,
         ];
+        self.event_writes(&a.events, &mut items)?;
         self.transact("TransactWriteItems add phone", items).await
     }
 
@@ -90,6 +94,7 @@ impl Profiles for DynamoStore {
         ]);
         let version = version_condition(m.expected_version, &mut account_values);
         let no_factor = no_factor_since(m.issued_at, &mut account_values);
+        let (count, counted) = event_count(&m.events, &mut account_values);
         let mut items = vec![
             self.consume_code_item(Identifier::Phone(m.new), CodePurpose::PhoneChange, m.code_id)?,
             self.put(
@@ -101,8 +106,8 @@ impl Profiles for DynamoStore {
             self.delete(phone_key(m.old, CLAIM_SK), Some("userId = :uid"), values([(":uid", s(m.user_id))]))?,
             self.update(
                 key_for_account(m.user_id),
-                "SET phone = :phone, phoneConfirmedAt = :now, phoneConfirmedFor = :phone, updatedAt = :now, profileVersion = :next",
-                &format!("#status = :active AND phone = :old AND {version} AND {no_factor}"),
+                &format!("SET phone = :phone, phoneConfirmedAt = :now, phoneConfirmedFor = :phone, updatedAt = :now, profileVersion = :next{count}"),
+                &format!("#status = :active AND phone = :old AND {version} AND {no_factor}{counted}"),
                 account_values,
             )?,
             self.code_ref_delete(m.user_id, Identifier::Phone(m.new), CodePurpose::PhoneChange)?,
@@ -111,6 +116,7 @@ impl Profiles for DynamoStore {
         for purpose in CodePurpose::TO_ACCOUNT_CONTACT {
             items.push(self.delete(phone_key(m.old, code_sk(purpose)), None, Values::new())?);
         }
+        self.event_writes(&m.events, &mut items)?;
         self.transact("TransactWriteItems move phone", items).await
     }
 
@@ -163,6 +169,7 @@ impl Profiles for DynamoStore {
         ]);
         let version = version_condition(c.expected_version, &mut account_values);
         let no_factor = no_factor_since(c.issued_at, &mut account_values);
+        let (count, counted) = event_count(&c.events, &mut account_values);
         let mut claim = item_key(email_claim_pk(c.merchant_id, c.email), CLAIM_SK);
         claim.extend([("userId".to_owned(), s(c.user_id)), ("createdAt".to_owned(), n(c.now))]);
         let mut items = vec![
@@ -174,8 +181,8 @@ impl Profiles for DynamoStore {
             )?,
             self.update(
                 key_for_account(c.user_id),
-                "SET email = :email, updatedAt = :now, kycLevel = :kyc, profileVersion = :next REMOVE pendingEmail, pendingEmailToken",
-                &format!("pendingEmailToken = :hash AND {version} AND {no_factor}"),
+                &format!("SET email = :email, updatedAt = :now, kycLevel = :kyc, profileVersion = :next{count} REMOVE pendingEmail, pendingEmailToken"),
+                &format!("pendingEmailToken = :hash AND {version} AND {no_factor}{counted}"),
                 account_values,
             )?,
             self.put(claim, Some("attribute_not_exists(pk) OR userId = :uid"), values([(":uid", s(c.user_id))]))?,
@@ -192,6 +199,7 @@ impl Profiles for DynamoStore {
                 items.push(self.delete(item_key(pk.clone(), code_sk(purpose)), None, Values::new())?);
             }
         }
+        self.event_writes(&c.events, &mut items)?;
         self.transact("TransactWriteItems confirm email", items).await
     }
 
@@ -202,6 +210,7 @@ impl Profiles for DynamoStore {
         kyc_level: KycLevel,
         expected_version: u64,
         now: i64,
+        events: &[EventRecord],
     ) -> Result<(), StoreError> {
         let mut vals = values([
             (":kyc", s(kyc_level.as_str())),
@@ -216,9 +225,20 @@ impl Profiles for DynamoStore {
                 vals.insert(format!(":f{i}"), AttributeValue::S(value.to_owned()));
             }
         }
-        let condition = format!("#status = :active AND {}", version_condition(expected_version, &mut vals));
-        let update = format!("SET {}", sets.join(", "));
-        self.update_one("UpdateItem personal details", key_for_account(user_id), &update, &condition, vals).await
+        let mut condition = format!("#status = :active AND {}", version_condition(expected_version, &mut vals));
+        let mut update = format!("SET {}", sets.join(", "));
+        if events.is_empty() {
+            return self
+                .update_one("UpdateItem personal details", key_for_account(user_id), &update, &condition, vals)
+                .await;
+        }
+        // Only a change of the KYC level shown is reported: one more item, in a transaction.
+        let (count, counted) = event_count(events, &mut vals);
+        update.push_str(&count);
+        condition.push_str(&counted);
+        let mut items = vec![self.update(key_for_account(user_id), &update, &condition, vals)?];
+        self.event_writes(events, &mut items)?;
+        self.transact("TransactWriteItems personal details", items).await
     }
 
     async fn record_identity_review(
@@ -226,24 +246,41 @@ impl Profiles for DynamoStore {
         user_id: &str,
         merchant_id: &str,
         review: &IdentityReview,
+        expected_version: u64,
+        events: &[EventRecord],
     ) -> Result<(), StoreError> {
         // Strictly newer: Sumsub's retry of the same event, or an older one arriving late, fails the
         // condition and changes nothing, whatever order concurrent deliveries land in.
         let labels = AttributeValue::L(review.reject_labels.iter().map(|l| s(l.as_str())).collect());
-        let vals = values([
+        let mut vals = values([
             (":status", s(review.status.as_str())),
             (":labels", labels),
             (":applicant", s(review.applicant_id.as_str())),
             (":at", n(review.event_at_ms)),
             (":merchant", s(merchant_id)),
         ]);
-        self.update_one(
-            "UpdateItem identity review",
+        // And the profile as read: the level shown combines this verdict with the details rule, so a
+        // details, phone or email change must not commit beside it on the same read.
+        let update = "SET kycReviewStatus = :status, kycRejectLabels = :labels, kycApplicantId = :applicant, \
+                      kycReviewAt = :at, profileVersion = :next";
+        let version = version_condition(expected_version, &mut vals);
+        let condition = format!(
+            "merchantId = :merchant AND (attribute_not_exists(kycReviewAt) OR kycReviewAt < :at) AND {version}"
+        );
+        if events.is_empty() {
+            return self
+                .update_one("UpdateItem identity review", key_for_account(user_id), update, &condition, vals)
+                .await;
+        }
+        // Only a change of the KYC level shown is reported: one more item, in a transaction.
+        let (count, counted) = event_count(events, &mut vals);
+        let mut items = vec![self.update(
             key_for_account(user_id),
-            "SET kycReviewStatus = :status, kycRejectLabels = :labels, kycApplicantId = :applicant, kycReviewAt = :at",
-            "merchantId = :merchant AND (attribute_not_exists(kycReviewAt) OR kycReviewAt < :at)",
+            &format!("{update}{count}"),
+            &format!("{condition}{counted}"),
             vals,
-        )
-        .await
+        )?];
+        self.event_writes(events, &mut items)?;
+        self.transact("TransactWriteItems identity review", items).await
     }
 }

@@ -3,10 +3,12 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
+use super::events::event_count;
 use super::items::*;
 use super::table::{DynamoStore, Values, values};
 use crate::factors::assurance::Assurance;
 use crate::ports::{AccountStatus, NewSession, RefreshRecord, Rotation, SessionRecord, Sessions, StoreError};
+use crate::webhooks::event::EventRecord;
 
 fn refresh_item(
     hash: &str,
@@ -180,6 +182,32 @@ impl Sessions for DynamoStore {
     async fn unmark_device(&self, user_id: &str, device: &str) -> Result<(), StoreError> {
         let key = item_key(user_pk(user_id), device_sk(device));
         self.delete_one("DeleteItem device mark", key, None, Values::new()).await
+    }
+
+    async fn end_session_reported(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        now: i64,
+        events: &[EventRecord],
+    ) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Err(StoreError::Backend("a reported session end needs its event".to_owned()));
+        }
+        let mut vals = values([(":active", status_value(AccountStatus::Active))]);
+        let (count, counted) = event_count(events, &mut vals);
+        let set = count.trim_start_matches(", ");
+        let mut items = vec![
+            self.update(
+                item_key(user_pk(user_id), session_sk(session_id)),
+                "SET revokedAt = :now",
+                "attribute_exists(pk) AND attribute_not_exists(revokedAt)",
+                values([(":now", n(now))]),
+            )?,
+            self.update(key_for_account(user_id), &format!("SET {set}"), &format!("#status = :active{counted}"), vals)?,
+        ];
+        self.event_writes(events, &mut items)?;
+        self.transact("TransactWriteItems end session", items).await
     }
 
     async fn revoke_session(&self, user_id: &str, session_id: &str, now: i64) -> Result<(), StoreError> {

@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use super::events::event_count;
 use super::items::*;
 use super::table::{DynamoStore, Values, values};
 use crate::domain::kyc::KycLevel;
@@ -14,6 +15,7 @@ use crate::ports::{
     StoredCode,
 };
 use crate::security::code::CodePurpose;
+use crate::webhooks::event::EventRecord;
 
 #[async_trait]
 impl Signups for DynamoStore {
@@ -92,21 +94,24 @@ impl Signups for DynamoStore {
         user_id: &str,
         session: NewSession,
         now: i64,
+        events: &[EventRecord],
     ) -> Result<(), StoreError> {
         let active = status_value(AccountStatus::Active);
+        let mut vals = values([
+            (":active", active.clone()),
+            (":pending", status_value(AccountStatus::Pending)),
+            (":now", n(now)),
+            (":phone", s(key.phone.e164())),
+        ]);
+        let (count, counted) = event_count(events, &mut vals);
         let mut items = vec![
             self.consume_code_item(Identifier::Phone(key), CodePurpose::PhoneSignup, code_id)?,
             self.update(
                 key_for_account(user_id),
                 // The number it signed up with: `AccountRecord::phone_settled` knows it as the owner's.
-                "SET #status = :active, activatedAt = :now, validAfter = :now, signupPhone = :phone REMOVE expiresAt, #ttl",
-                "#status = :pending",
-                values([
-                    (":active", active.clone()),
-                    (":pending", status_value(AccountStatus::Pending)),
-                    (":now", n(now)),
-                    (":phone", s(key.phone.e164())),
-                ]),
+                &format!("SET #status = :active, activatedAt = :now, validAfter = :now, signupPhone = :phone{count} REMOVE expiresAt, #ttl"),
+                &format!("#status = :pending{counted}"),
+                vals,
             )?,
             self.update(
                 phone_key(key, CLAIM_SK),
@@ -116,6 +121,7 @@ impl Signups for DynamoStore {
             )?,
         ];
         items.extend(self.session_writes(user_id, &key.merchant_id, session)?);
+        self.event_writes(events, &mut items)?;
         self.transact("TransactWriteItems activate account", items).await
     }
 
@@ -144,12 +150,16 @@ impl Signups for DynamoStore {
             ("kycLevel".to_owned(), s(KycLevel::None.as_str())),
             ("profileVersion".to_owned(), n(1)),
         ]);
+        if let Some(last) = account.events.last() {
+            item.insert("eventSeq".to_owned(), n(last.sequence));
+        }
         let mut items = vec![
             self.consume_code_item(Identifier::Email(key), CodePurpose::EmailSignup, code_id)?,
             self.put(claim, Some("attribute_not_exists(pk)"), Values::new())?,
             self.put(item, Some("attribute_not_exists(pk)"), Values::new())?,
         ];
         items.extend(self.session_writes(&account.user_id, &key.merchant_id, session)?);
+        self.event_writes(&account.events, &mut items)?;
         self.transact("TransactWriteItems create email account", items).await
     }
 }

@@ -26,6 +26,7 @@ use crate::http::response::{finish, no_content};
 use crate::mail::Mailer;
 use crate::ports::{FactorKind, FactorRemoval, StoreError};
 use crate::security::access_token::AccessTokenVerifier;
+use crate::webhooks::event::{AccountEvent, EventRecord, RemovedBy};
 
 /// Removals that keep meeting transactions in flight on the account item before a 503.
 const REMOVE_TRIES: u64 = 3;
@@ -52,11 +53,17 @@ async fn remove(
         return Err(ApiError::FactorNotFound);
     };
     let phone = account.confirmed_phone_key();
+    // Each try numbers the partner's event from the account as last read.
+    let mut events_so_far = account.event_sequence;
     for round in 0..REMOVE_TRIES {
         if round > 0 {
             race_backoff(round).await;
         }
-        let removal = FactorRemoval { user_id: &account.user_id, kind, factor_id, phone: phone.as_ref(), record: None };
+        let removed = AccountEvent::FactorRemoved { factor: kind, by: RemovedBy::User };
+        let events =
+            vec![EventRecord::new(removed, &account.user_id, &account.merchant_id, app.clock.now(), events_so_far + 1)];
+        let removal =
+            FactorRemoval { user_id: &account.user_id, kind, factor_id, phone: phone.as_ref(), record: None, events };
         match app.store.remove_factor(removal).await {
             Ok(()) => {
                 let now = app.clock.now();
@@ -70,13 +77,12 @@ async fn remove(
             }
             // Removed in parallel (or the account deleted): nothing left to remove. Otherwise a
             // transaction in flight on the account item refused it; worth another try.
-            Err(StoreError::Conflict) => {
-                let current = app.store.account(&account.user_id).await?;
-                let still_there = current.is_some_and(|a| a.factors.enrolled() == Some((kind, factor_id)));
-                if !still_there {
-                    return Err(ApiError::FactorNotFound);
+            Err(StoreError::Conflict) => match app.store.account(&account.user_id).await? {
+                Some(current) if current.factors.enrolled() == Some((kind, factor_id)) => {
+                    events_so_far = current.event_sequence;
                 }
-            }
+                _ => return Err(ApiError::FactorNotFound),
+            },
             Err(other) => return Err(other.into()),
         }
     }

@@ -27,6 +27,7 @@ use crate::http::response::{finish, json};
 use crate::mail::Mailer;
 use crate::ports::StoreError;
 use crate::security::access_token::AccessTokenVerifier;
+use crate::webhooks::event::{AccountEvent, EventRecord};
 
 /// Replacements that keep meeting a set changed meanwhile or transactions in flight before a 503.
 const REPLACE_TRIES: u64 = 3;
@@ -58,7 +59,8 @@ async fn regenerate(
         }
         let (set, shown) = sealed_recovery_set(app, &account, now).await?;
         let replaced = account.factors.recovery.as_ref().map(|set| set.set_id.as_str());
-        match app.store.replace_recovery_set(&account.user_id, replaced, &set).await {
+        let events = EventRecord::after(&account, [AccountEvent::RecoveryCodesReplaced], now);
+        match app.store.replace_recovery_set(&account.user_id, replaced, &set, &events).await {
             Ok(()) => {
                 tracing::info!(user_id = %account.user_id, set_id = %set.set_id, "recovery codes replaced");
                 let event = SecurityEvent::RecoveryCodesReplaced;

@@ -35,9 +35,11 @@ use crate::error::ApiError;
 use crate::factors::step_up::Guarded;
 use crate::http::response::{finish, json};
 use crate::mail::Mailer;
+use crate::ports::FactorKind;
 use crate::ports::{AccountRecord, SmsEnrolment, StoreError};
 use crate::security::access_token::AccessTokenVerifier;
 use crate::security::random;
+use crate::webhooks::event::{AccountEvent, EventRecord};
 
 /// Whether the stack takes SMS-factor enrolments (`config::sms_factor_enrolment`): `Off` answers
 /// 403 `SECOND_FACTOR_NOT_OFFERED`, as a partner's `off` policy does.
@@ -92,6 +94,7 @@ async fn enrol(
         checked_hash: &account.password_hash,
         recovery: set,
         now,
+        events: Vec::new(),
     };
     write(app, &account, enrolment).await?;
     tracing::info!(user_id = %account.user_id, factor_id = %factor_id, phone = %key.phone.masked(), "SMS factor enrolled");
@@ -115,12 +118,16 @@ const ENROL_TRIES: u64 = 3;
 /// The enrolment written; `SECOND_FACTOR_ENROLLED` if a factor was enrolled meanwhile, 503 if the
 /// phone, the address or the password moved after the read (the app asks again, which reads them
 /// anew) or transactions in flight kept refusing it.
+/// Each try numbers the partner's `account.factor_added` from the account as last read.
 async fn write(app: &App, read: &AccountRecord, enrolment: SmsEnrolment<'_>) -> Result<(), ApiError> {
+    let mut events_so_far = read.event_sequence;
     for round in 0..ENROL_TRIES {
         if round > 0 {
             race_backoff(round).await;
         }
-        let attempt = SmsEnrolment { recovery: enrolment.recovery.clone(), ..enrolment };
+        let added = AccountEvent::FactorAdded { factor: FactorKind::Sms };
+        let events = vec![EventRecord::new(added, &read.user_id, &read.merchant_id, enrolment.now, events_so_far + 1)];
+        let attempt = SmsEnrolment { recovery: enrolment.recovery.clone(), events, ..enrolment };
         match app.store.enrol_sms_factor(attempt).await {
             Ok(()) => return Ok(()),
             Err(StoreError::Conflict) => {
@@ -136,6 +143,7 @@ async fn write(app: &App, read: &AccountRecord, enrolment: SmsEnrolment<'_>) -> 
                 if !unchanged {
                     return Err(ApiError::Unavailable);
                 }
+                events_so_far = current.event_sequence;
             }
             Err(other) => return Err(other.into()),
         }

@@ -14,6 +14,7 @@ use crate::App;
 use crate::domain::partner::Partner;
 use crate::mail::Mailer;
 use crate::ports::{AccountStatus, FactorRemoval, FactorRemovalRecord, StoreError};
+use crate::webhooks::event::{AccountEvent, EventRecord, RemovedBy};
 
 /// Longest partner reference kept (a ticket id, not a story: it is shown back to the partner, and
 /// kept 3 years, so it must not hold personal data: no names, numbers or addresses).
@@ -90,6 +91,11 @@ pub async fn remove_lost_factors(
         factor_id,
         phone: phone.as_ref(),
         record: Some((&record, account.sessions_started)),
+        events: EventRecord::after(
+            &account,
+            [AccountEvent::FactorRemoved { factor: kind, by: RemovedBy::Support }],
+            now,
+        ),
     };
     match app.store.remove_factor(removal).await {
         Ok(()) => {}

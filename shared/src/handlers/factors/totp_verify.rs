@@ -28,8 +28,10 @@ use crate::factors::totp::{Authenticator, DIGITS, TotpSecret};
 use crate::http::request::json_body;
 use crate::http::response::{finish, json};
 use crate::mail::Mailer;
+use crate::ports::FactorKind;
 use crate::ports::{AccountRecord, StoreError, TotpConfirmation};
 use crate::security::access_token::AccessTokenVerifier;
+use crate::webhooks::event::{AccountEvent, EventRecord};
 
 /// Verifications that keep meeting transactions in flight on the account item before a 503.
 const CONFIRM_TRIES: u64 = 3;
@@ -114,25 +116,31 @@ async fn confirm(
     set: crate::ports::RecoverySet,
     now: i64,
 ) -> Result<(), ApiError> {
+    // Each try numbers the partner's `account.factor_added` from the account as last read.
+    let mut events_so_far = account.event_sequence;
     for round in 0..CONFIRM_TRIES {
         if round > 0 {
             race_backoff(round).await;
         }
-        let confirmation =
-            TotpConfirmation { user_id: &account.user_id, factor_id, step, recovery: Some(set.clone()), now };
+        let added = AccountEvent::FactorAdded { factor: FactorKind::Totp };
+        let events = vec![EventRecord::new(added, &account.user_id, &account.merchant_id, now, events_so_far + 1)];
+        let recovery = Some(set.clone());
+        let confirmation = TotpConfirmation { user_id: &account.user_id, factor_id, step, recovery, now, events };
         match app.store.confirm_totp(confirmation).await {
             Ok(()) => return Ok(()),
             Err(StoreError::Conflict) => {
                 // Refused although the enrolment is still waiting: a transaction in flight on the
                 // account item (a sign-in's challenge, a streak); worth another try.
                 let current = app.store.account(&account.user_id).await?;
-                let waiting = current.is_some_and(|a| {
+                let waiting = current.filter(|a| {
                     !a.factors.has_second_factor()
-                        && a.factors.pending_totp.is_some_and(|p| p.factor_id == factor_id && p.expires_at > now)
+                        && a.factors
+                            .pending_totp
+                            .as_ref()
+                            .is_some_and(|p| p.factor_id == factor_id && p.expires_at > now)
                 });
-                if !waiting {
-                    return Err(ApiError::CodeNoLongerValid);
-                }
+                let Some(current) = waiting else { return Err(ApiError::CodeNoLongerValid) };
+                events_so_far = current.event_sequence;
             }
             Err(other) => return Err(other.into()),
         }

@@ -42,7 +42,8 @@ impl AccountDeletions for MemoryStore {
                 && account.factors.totp.as_ref().map(|t| &t.factor_id)
                     == expected.factors.totp.as_ref().map(|t| &t.factor_id)
                 && account.factors.sms.as_ref().map(|f| &f.factor_id)
-                    == expected.factors.sms.as_ref().map(|f| &f.factor_id),
+                    == expected.factors.sms.as_ref().map(|f| &f.factor_id)
+                && account.event_sequence == expected.event_sequence,
         )?;
         let user_id = expected.user_id.clone();
         let merchant_id = expected.merchant_id.clone();
@@ -76,20 +77,43 @@ impl AccountDeletions for MemoryStore {
         if let Some(token) = &expected.pending_email_token {
             state.email_tokens.remove(token);
         }
+        let deleted = EventRecord::after(expected, [AccountEvent::Deleted], erasure.record.deleted_at);
+        state.write_events(&user_id, &deleted);
         state.accounts.remove(&user_id);
         state.deletions.push(erasure.record.clone());
-        let record = erasure.record;
-        state.events.push(EventRecord::new(
-            AccountEvent::Deleted,
-            &record.user_id,
-            &record.merchant_id,
-            record.deleted_at,
-        ));
+        // Events naming a phone or an address, by the account's index, once the account is gone.
+        state.events.retain(|event| event.user_id != user_id || !event.names_contact());
         Ok(())
     }
 
     async fn deletion_records(&self, merchant_id: &str) -> Result<Vec<DeletionRecord>, StoreError> {
         let state = self.state().await;
         Ok(state.deletions.iter().filter(|r| r.merchant_id == merchant_id).cloned().collect())
+    }
+}
+
+#[async_trait]
+impl WebhookEndpoints for MemoryStore {
+    async fn add_endpoint(&self, endpoint: &crate::webhooks::endpoints::WebhookEndpoint) -> Result<(), StoreError> {
+        let mut state = self.state().await;
+        let taken = state.endpoints.iter().any(|e| e.partner_id == endpoint.partner_id && e.id == endpoint.id);
+        require(!taken)?;
+        state.endpoints.push(endpoint.clone());
+        Ok(())
+    }
+
+    async fn endpoints(
+        &self,
+        partner_id: &str,
+    ) -> Result<Vec<crate::webhooks::endpoints::WebhookEndpoint>, StoreError> {
+        let state = self.state().await;
+        Ok(state.endpoints.iter().filter(|e| e.partner_id == partner_id).cloned().collect())
+    }
+
+    async fn remove_endpoint(&self, partner_id: &str, id: &str) -> Result<bool, StoreError> {
+        let mut state = self.state().await;
+        let before = state.endpoints.len();
+        state.endpoints.retain(|e| !(e.partner_id == partner_id && e.id == id));
+        Ok(state.endpoints.len() < before)
     }
 }

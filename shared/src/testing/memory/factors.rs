@@ -4,6 +4,7 @@ use async_trait::async_trait;
 
 use super::{MemoryStore, require};
 use crate::ports::*;
+use crate::webhooks::event::EventRecord;
 
 /// The condition that `proof` is still there to spend (a code by SMS: `code_spendable` too).
 fn proof_spendable(factors: &AccountFactors, proof: MfaProof<'_>) -> Result<(), StoreError> {
@@ -135,6 +136,7 @@ impl Factors for MemoryStore {
             .filter(|pending| pending.factor_id == confirmation.factor_id && pending.expires_at > confirmation.now);
         require(account.status == AccountStatus::Active && !account.factors.has_second_factor())?;
         let Some(pending) = pending else { return Err(StoreError::Conflict) };
+        state.events_follow(confirmation.user_id, &confirmation.events)?;
         let factors = &mut state.account_mut(confirmation.user_id).factors;
         factors.totp = Some(TotpFactor {
             factor_id: pending.factor_id,
@@ -147,6 +149,7 @@ impl Factors for MemoryStore {
         if let Some(set) = confirmation.recovery {
             factors.recovery = Some(RecoverySet { created_at: confirmation.now, ..set });
         }
+        state.write_events(confirmation.user_id, &confirmation.events);
         Ok(())
     }
 
@@ -182,6 +185,7 @@ impl Factors for MemoryStore {
                 && present
                 && removal.record.is_none_or(|(_, started)| account.sessions_started == started),
         )?;
+        state.events_follow(removal.user_id, &removal.events)?;
         let factors = &mut state.account_mut(removal.user_id).factors;
         match removal.kind {
             FactorKind::Totp => factors.totp = None,
@@ -195,6 +199,7 @@ impl Factors for MemoryStore {
         if let Some((record, _)) = removal.record {
             state.factor_removals.push(record.clone());
         }
+        state.write_events(removal.user_id, &removal.events);
         Ok(())
     }
 
@@ -208,6 +213,7 @@ impl Factors for MemoryStore {
                 && account.password_hash == enrolment.checked_hash
                 && !account.factors.has_second_factor(),
         )?;
+        state.events_follow(enrolment.user_id, &enrolment.events)?;
         let factors = &mut state.account_mut(enrolment.user_id).factors;
         factors.sms = Some(SmsFactor {
             factor_id: enrolment.factor_id.to_owned(),
@@ -218,6 +224,7 @@ impl Factors for MemoryStore {
         let reset_code =
             super::code_id(Identifier::Phone(enrolment.phone), crate::security::code::CodePurpose::PasswordReset);
         state.codes.remove(&reset_code);
+        state.write_events(enrolment.user_id, &enrolment.events);
         Ok(())
     }
 
@@ -231,12 +238,15 @@ impl Factors for MemoryStore {
         user_id: &str,
         replaced: Option<&str>,
         set: &RecoverySet,
+        events: &[EventRecord],
     ) -> Result<(), StoreError> {
         let mut state = self.state().await;
         let account = state.account(user_id)?;
         let current = account.factors.recovery.as_ref().map(|set| set.set_id.as_str());
         require(account.status == AccountStatus::Active && account.factors.has_second_factor() && current == replaced)?;
+        state.events_follow(user_id, events)?;
         state.account_mut(user_id).factors.recovery = Some(set.clone());
+        state.write_events(user_id, events);
         Ok(())
     }
 }
@@ -278,7 +288,7 @@ mod tests {
     }
 
     fn confirmation<'a>(user_id: &'a str, factor_id: &'a str, now: i64) -> TotpConfirmation<'a> {
-        TotpConfirmation { user_id, factor_id, step: now / 30, recovery: None, now }
+        TotpConfirmation { user_id, factor_id, step: now / 30, recovery: None, now, events: Vec::new() }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

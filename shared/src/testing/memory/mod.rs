@@ -45,6 +45,8 @@ struct State {
     factor_removals: Vec<FactorRemovalRecord>,
     /// The webhook outbox: events written with their changes.
     events: Vec<EventRecord>,
+    /// Partners' webhook endpoints, in the order they were made.
+    endpoints: Vec<crate::webhooks::endpoints::WebhookEndpoint>,
 }
 
 /// Every port of the store, in memory.
@@ -112,6 +114,22 @@ impl State {
         self.accounts.get(user_id).ok_or(StoreError::Conflict)
     }
 
+    /// The condition the DynamoDB adapter puts on the account with a change's events: the
+    /// account's count is still the one they were numbered from.
+    fn events_follow(&self, user_id: &str, events: &[EventRecord]) -> Result<(), StoreError> {
+        let Some(first) = events.first() else { return Ok(()) };
+        let count = self.accounts.get(user_id).map_or(0, |account| account.event_sequence);
+        require(first.sequence == count + 1)
+    }
+
+    /// The events' items, and the account's count moved on past them.
+    fn write_events(&mut self, user_id: &str, events: &[EventRecord]) {
+        if let Some(last) = events.last() {
+            self.account_mut(user_id).event_sequence = last.sequence;
+        }
+        self.events.extend(events.iter().cloned());
+    }
+
     fn account_mut(&mut self, user_id: &str) -> &mut AccountRecord {
         self.accounts.entry(user_id.to_owned()).or_insert_with(|| blank_account(user_id))
     }
@@ -173,6 +191,7 @@ fn blank_account(user_id: &str) -> AccountRecord {
         phone_confirmed_for: None,
         signup_phone: None,
         factors: AccountFactors::default(),
+        event_sequence: 0,
     }
 }
 
@@ -248,10 +267,12 @@ impl Signups for MemoryStore {
         user_id: &str,
         session: NewSession,
         now: i64,
+        events: &[EventRecord],
     ) -> Result<(), StoreError> {
         let mut state = self.state().await;
         state.code_is(Identifier::Phone(key), CodePurpose::PhoneSignup, code)?;
         require(state.account(user_id)?.status == AccountStatus::Pending)?;
+        state.events_follow(user_id, events)?;
         require(state.phone_claims.get(&phone_id(key)).is_some_and(|c| c.user_id == user_id))?;
         state.session_free(user_id, &session)?;
         state.codes.remove(&code_id(Identifier::Phone(key), CodePurpose::PhoneSignup));
@@ -262,6 +283,7 @@ impl Signups for MemoryStore {
         let claim = PhoneClaim { user_id: user_id.to_owned(), status: AccountStatus::Active, expires_at: None };
         state.phone_claims.insert(phone_id(key), claim);
         state.start_session(user_id, &key.merchant_id, session);
+        state.write_events(user_id, events);
         Ok(())
     }
 
@@ -290,6 +312,7 @@ impl Signups for MemoryStore {
         record.updated_at = account.created_at;
         record.profile_version = 1;
         state.start_session(&account.user_id, &key.merchant_id, session);
+        state.write_events(&account.user_id, &account.events);
         Ok(())
     }
 }
@@ -303,6 +326,7 @@ impl Profiles for MemoryStore {
         let account = state.account(a.user_id)?;
         require(account.status == AccountStatus::Active && account.phone.is_none())?;
         require(account.profile_version == a.expected_version && !account.factors.enrolled_since(a.issued_at))?;
+        state.events_follow(a.user_id, &a.events)?;
         state.codes.remove(&code_id(Identifier::Phone(a.key), CodePurpose::PhoneAdd));
         let claim = PhoneClaim { user_id: a.user_id.to_owned(), status: AccountStatus::Active, expires_at: None };
         state.phone_claims.insert(phone_id(a.key), claim);
@@ -312,6 +336,7 @@ impl Profiles for MemoryStore {
         account.phone_confirmed_for = account.phone.clone();
         account.kyc_level = a.kyc_level;
         account.profile_version += 1;
+        state.write_events(a.user_id, &a.events);
         Ok(())
     }
 
@@ -323,6 +348,7 @@ impl Profiles for MemoryStore {
         let account = state.account(m.user_id)?;
         require(account.status == AccountStatus::Active && account.phone.as_deref() == Some(m.old.phone.e164()))?;
         require(account.profile_version == m.expected_version && !account.factors.enrolled_since(m.issued_at))?;
+        state.events_follow(m.user_id, &m.events)?;
         state.codes.remove(&code_id(Identifier::Phone(m.new), CodePurpose::PhoneChange));
         for purpose in CodePurpose::TO_ACCOUNT_CONTACT {
             state.codes.remove(&code_id(Identifier::Phone(m.old), purpose));
@@ -335,6 +361,7 @@ impl Profiles for MemoryStore {
         account.phone_confirmed_at = Some(m.now);
         account.phone_confirmed_for = account.phone.clone();
         account.profile_version += 1;
+        state.write_events(m.user_id, &m.events);
         Ok(())
     }
 
@@ -378,6 +405,7 @@ impl Profiles for MemoryStore {
         require(account.profile_version == c.expected_version && !account.factors.enrolled_since(c.issued_at))?;
         let claim = email_id(c.merchant_id, c.email);
         require(state.email_claims.get(&claim).is_none_or(|owner| owner == c.user_id))?;
+        state.events_follow(c.user_id, &c.events)?;
         let previous = c.previous_email.filter(|p| *p != c.email).map(|p| email_id(c.merchant_id, p));
         if let Some(previous) = &previous {
             require(state.email_claims.get(previous).is_some_and(|owner| owner == c.user_id))?;
@@ -396,6 +424,7 @@ impl Profiles for MemoryStore {
         account.profile_version += 1;
         account.pending_email = None;
         account.pending_email_token = None;
+        state.write_events(c.user_id, &c.events);
         Ok(())
     }
 
@@ -406,15 +435,18 @@ impl Profiles for MemoryStore {
         kyc_level: KycLevel,
         expected_version: u64,
         now: i64,
+        events: &[EventRecord],
     ) -> Result<(), StoreError> {
         let mut state = self.state().await;
         let account = state.account(user_id)?;
         require(account.status == AccountStatus::Active && account.profile_version == expected_version)?;
+        state.events_follow(user_id, events)?;
         let account = state.account_mut(user_id);
         account.updated_at = now;
         account.details = account.details.merged(changes);
         account.kyc_level = kyc_level;
         account.profile_version += 1;
+        state.write_events(user_id, events);
         Ok(())
     }
 
@@ -423,12 +455,18 @@ impl Profiles for MemoryStore {
         user_id: &str,
         merchant_id: &str,
         review: &IdentityReview,
+        expected_version: u64,
+        events: &[EventRecord],
     ) -> Result<(), StoreError> {
         let mut state = self.state().await;
         let account = state.account(user_id)?;
         let newer = account.identity_review.as_ref().is_none_or(|r| r.event_at_ms < review.event_at_ms);
-        require(account.merchant_id == merchant_id && newer)?;
-        state.account_mut(user_id).identity_review = Some(review.clone());
+        require(account.merchant_id == merchant_id && newer && account.profile_version == expected_version)?;
+        state.events_follow(user_id, events)?;
+        let account = state.account_mut(user_id);
+        account.identity_review = Some(review.clone());
+        account.profile_version += 1;
+        state.write_events(user_id, events);
         Ok(())
     }
 }

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use super::{MemoryStore, code_id, require};
 use crate::ports::*;
 use crate::security::code::CodePurpose;
+use crate::webhooks::event::EventRecord;
 
 #[async_trait]
 impl Sessions for MemoryStore {
@@ -75,6 +76,25 @@ impl Sessions for MemoryStore {
         }
         Ok(())
     }
+
+    async fn end_session_reported(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        _now: i64,
+        events: &[EventRecord],
+    ) -> Result<(), StoreError> {
+        let mut state = self.state().await;
+        let key = (user_id.to_owned(), session_id.to_owned());
+        require(!events.is_empty() && state.sessions.get(&key).is_some_and(|session| !session.revoked))?;
+        require(state.account(user_id)?.status == AccountStatus::Active)?;
+        state.events_follow(user_id, events)?;
+        if let Some(session) = state.sessions.get_mut(&key) {
+            session.revoked = true;
+        }
+        state.write_events(user_id, events);
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -83,6 +103,7 @@ impl Passwords for MemoryStore {
         let mut state = self.state().await;
         let account = state.account(change.user_id)?;
         require(account.status == AccountStatus::Active && account.password_hash == change.expected_hash)?;
+        state.events_follow(change.user_id, &change.events)?;
         if let Some((who, code)) = change.reset_code {
             state.code_is(who, CodePurpose::PasswordReset, code)?;
             require(state.claim_holder(who).as_deref() == Some(change.user_id))?;
@@ -112,6 +133,7 @@ impl Passwords for MemoryStore {
         if change.reset_code.is_some() {
             account.valid_after = change.now;
         }
+        state.write_events(change.user_id, &change.events);
         Ok(())
     }
 }

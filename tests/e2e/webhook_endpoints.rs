@@ -1,0 +1,99 @@
+//! A partner's webhook endpoints (`partners webhooks …`, issue 28): made with a secret shown once
+//! and kept sealed by KMS under a purpose of its own, refused when they would reach an internal
+//! network, listed without secrets, removed.
+
+use e2e::{MERCHANT, TestEnv};
+use registration::adapters::dynamodb::DynamoStore;
+use registration::adapters::factor_sealer::KmsSecretSealer;
+use registration::ports::{SecretSealer, WebhookEndpoints};
+use registration::webhooks::endpoint::EndpointRefused;
+use registration::webhooks::endpoints::{
+    MAX_ENDPOINTS, NewEndpoint, RegistrationRefused, WebhookEndpoint, register, secret_of,
+};
+use registration::webhooks::event::Disclosure;
+
+/// The table as the `partners` program reaches it.
+fn registry(env: &TestEnv) -> std::sync::Arc<DynamoStore> {
+    std::sync::Arc::new(DynamoStore::new(env.dynamodb.clone(), env.table.clone()))
+}
+
+fn sealer(env: &TestEnv) -> KmsSecretSealer {
+    KmsSecretSealer::for_webhooks(env.kms.clone(), &env.factor_key)
+}
+
+fn new<'a>(url: &'a str, event_types: &'a [String]) -> NewEndpoint<'a> {
+    NewEndpoint { partner_id: MERCHANT, url, event_types, disclosure: Disclosure::Masked, now: 1_765_000_000 }
+}
+
+#[tokio::test]
+async fn an_endpoint_is_made_with_a_secret_shown_once_and_kept_only_sealed() {
+    // GIVEN a partner with no endpoint
+    let env = TestEnv::new().await;
+    let store = registry(&env);
+    let only_deletions = vec!["account.deleted".to_owned()];
+
+    // WHEN its operator makes an endpoint for deletions only
+    let (made, secret) =
+        register(store.as_ref(), &sealer(&env), new("https://hooks.example.com/registration", &only_deletions))
+            .await
+            .unwrap();
+
+    // THEN the partner has it, taking deletions only, its contact details masked
+    let listed = store.endpoints(MERCHANT).await.unwrap();
+    assert_eq!(listed, vec![made.clone()]);
+    assert!(made.id.starts_with("we_"));
+    assert!(made.receives("account.deleted") && !made.receives("account.phone_changed"));
+    // AND the table holds the secret only sealed: no item carries its text, and the sealed form
+    // opens to it for this endpoint only
+    let shown = secret.expose();
+    assert!(shown.starts_with("whsec_"));
+    let items = env.items().await;
+    assert!(!format!("{items:?}").contains(&shown[6..]), "the secret in the table");
+    assert_eq!(secret_of(&sealer(&env), &made).await.unwrap().expose(), shown);
+    let elsewhere = WebhookEndpoint { id: "we_another".into(), ..made.clone() };
+    assert!(secret_of(&sealer(&env), &elsewhere).await.is_err(), "opened for another endpoint");
+    // AND a second-factor sealer, on the same key, cannot open it (another purpose)
+    let factor_sealer = KmsSecretSealer::new(env.kms.clone(), &env.factor_key);
+    let subject = WebhookEndpoint::sealing_subject(MERCHANT, &made.id);
+    assert!(factor_sealer.open(&subject, &made.sealed_secret).await.is_err(), "opened as a factor secret");
+
+    // WHEN the endpoint is removed
+    // THEN nothing is listed, and removing it again says so
+    assert!(store.remove_endpoint(MERCHANT, &made.id).await.unwrap());
+    assert!(store.endpoints(MERCHANT).await.unwrap().is_empty());
+    assert!(!store.remove_endpoint(MERCHANT, &made.id).await.unwrap());
+}
+
+#[tokio::test]
+async fn an_endpoint_that_would_reach_an_internal_network_or_repeats_one_is_refused() {
+    // GIVEN a partner with one endpoint
+    let env = TestEnv::new().await;
+    let store = registry(&env);
+    let every: Vec<String> = Vec::new();
+    register(store.as_ref(), &sealer(&env), new("https://hooks.example.com/a", &every)).await.unwrap();
+
+    // WHEN its operator asks for endpoints that are not https, name internal hosts, repeat the
+    // first, or name an event type that does not exist
+    let refused = |url: &'static str| {
+        let (store, sealer) = (store.clone(), sealer(&env));
+        async move { register(store.as_ref(), &sealer, new(url, &[])).await.err().unwrap() }
+    };
+    // THEN each is refused with its reason, and nothing more is kept
+    assert!(matches!(refused("http://hooks.example.com/a").await, RegistrationRefused::Url(EndpointRefused::NotHttps)));
+    for internal in ["https://10.0.0.7/", "https://169.254.169.254/latest", "https://localhost/", "https://[::1]/"] {
+        let why = refused(internal).await;
+        assert!(matches!(why, RegistrationRefused::Url(EndpointRefused::NotPublic)), "{internal}: {why:?}");
+    }
+    assert!(matches!(refused("https://hooks.example.com/a").await, RegistrationRefused::Duplicate));
+    let renamed = vec!["account.renamed".to_owned()];
+    let unknown = register(store.as_ref(), &sealer(&env), new("https://hooks.example.com/b", &renamed)).await;
+    assert!(matches!(unknown, Err(RegistrationRefused::UnknownEventType(_))), "{unknown:?}");
+    assert_eq!(store.endpoints(MERCHANT).await.unwrap().len(), 1);
+    // AND a partner holds at most MAX_ENDPOINTS
+    for n in 1..MAX_ENDPOINTS {
+        let url = format!("https://hooks.example.com/{n}");
+        register(store.as_ref(), &sealer(&env), new(&url, &every)).await.unwrap();
+    }
+    let one_more = register(store.as_ref(), &sealer(&env), new("https://hooks.example.com/more", &every)).await;
+    assert!(matches!(one_more, Err(RegistrationRefused::TooMany)), "{one_more:?}");
+}
