@@ -64,8 +64,8 @@ contract: venv
 
 ## make sam-build: what a deploy builds: `sam build` of template.yaml, cargo-lambda from the virtualenv.
 ## SAM builds one function at a time, each a `cargo lambda build --release --bin NAME` in the source tree
-## (one single-threaded LTO link after another); one cargo invocation first links them all side by side
-## on every core, with the same package selection and profile, so SAM's own builds find them fresh.
+## (one link after another); one cargo invocation first builds them all side by side on every core,
+## with the same package selection and profile, so SAM's own builds find them fresh.
 sam-build: venv
 	source $(VENV)/bin/activate && cargo lambda build --release && sam build --template template.yaml
 
