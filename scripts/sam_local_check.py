@@ -70,6 +70,23 @@ last_duration_ms = [None]
 invoked = set()
 
 
+def sam_invoke(function, event_path):
+    """`sam local invoke` of `function` with the event at `event_path`: the run, and the last line
+    of its output that is JSON (the function's answer), or None."""
+    run = subprocess.run(
+        ["sam", "local", "invoke", logical_id(function), "-e", event_path, "--template", TEMPLATE, *SAM_ARGS],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    for line in reversed(run.stdout.strip().splitlines()):
+        try:
+            return run, json.loads(line)
+        except ValueError:
+            continue
+    return run, None
+
+
 def invoke(event_name, replace=None, body=None, expect=None, label=None):
     """Invokes the event's function with sam local; checks the answer with `expect(status, headers, body)`."""
     invoked.add(event_name)
@@ -88,24 +105,12 @@ def invoke(event_name, replace=None, body=None, expect=None, label=None):
     phone = re.search(r"\+44\d{10}", urllib.parse.unquote(event.get("body") or ""))
     if event_name in SENDS and phone:
         sent_at[phone.group(0)] = started
-    run = subprocess.run(
-        ["sam", "local", "invoke", logical_id(function), "-e", f.name, "--template", TEMPLATE, *SAM_ARGS],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    run, answer = sam_invoke(function, f.name)
     os.unlink(f.name)
     took = time.monotonic() - started
     report = re.search(r"REPORT RequestId.*?Duration: ([\d.]+) ms", run.stdout + run.stderr)
     last_duration_ms[0] = float(report.group(1)) if report else None
     name = label or event_name
-    answer = None
-    for line in reversed(run.stdout.strip().splitlines()):
-        try:
-            answer = json.loads(line)
-            break
-        except ValueError:
-            continue
     if run.returncode != 0 or not isinstance(answer, dict) or "statusCode" not in answer:
         failures.append(f"{name}: sam local invoke failed ({run.returncode}): {run.stderr[-600:]}")
         print(f"FAIL {name}: no answer", flush=True)
@@ -293,6 +298,29 @@ def invocations():
     wait_out_cooldown(NEW_PHONE)
     invoke("deletion-page-phone.json", body=f"phone={urllib.parse.quote(NEW_PHONE)}", expect=status_is(200, page_with("Check your messages")))
     invoke("deletion-page-code.json", body=f"phone={urllib.parse.quote(NEW_PHONE)}&code={SANDBOX_CODE}", expect=status_is(200, page_with("Your account was deleted")))
+
+    # The webhook functions, as their event sources call them: an event item the table no longer
+    # holds is dispatched to no endpoint, and its delivery task is done without a post.
+    invoke_source("webhook-dispatch.json", expect_failures=[])
+    invoke_source("webhook-deliver.json", expect_failures=[])
+
+
+def invoke_source(event_name, expect_failures):
+    """Invokes a function fed by an event source (the table's stream, a queue) with its batch;
+    checks the items it gives back to be retried."""
+    invoked.add(event_name)
+    functions = sorted(os.listdir(os.path.join(ROOT, "functions")))
+    path = os.path.join(ROOT, "events", event_name)
+    function = function_of(path, functions)
+    started = time.monotonic()
+    run, answer = sam_invoke(function, path)
+    wanted = {"batchItemFailures": expect_failures}
+    if run.returncode == 0 and answer == wanted:
+        passed.append(event_name)
+        print(f"ok   {event_name} ({function}, {time.monotonic() - started:.1f} s)", flush=True)
+    else:
+        failures.append(f"{event_name}: wanted {wanted}, got {answer} ({run.returncode}): {run.stderr[-600:]}")
+        print(f"FAIL {event_name} ({function}): {answer}", flush=True)
 
 
 def http(method, path, body=None, headers=None, form=False):

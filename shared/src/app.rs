@@ -13,16 +13,19 @@ use crate::adapters::partner_secrets::SecretsManagerPartnerSecrets;
 use crate::adapters::secrets;
 use crate::adapters::ses::SesEmailSender;
 use crate::adapters::sns::SnsSmsSender;
+use crate::adapters::sqs::SqsDeliveryQueue;
 use crate::adapters::sumsub;
+use crate::adapters::webhook_https::HttpsPoster;
 use crate::admission::directory::PartnerDirectory;
 use crate::admission::rate_limit::RateLimits;
 use crate::config::{Config, ConfigError, Environment, Source, TokenSettings, code_pepper_secret, trust_roots};
 use crate::domain::send_limits::SendLimits;
+use crate::handlers::webhook_deliver::Deliverer;
 use crate::latency::SendLatencies;
 use crate::mail::Mailer;
 use crate::ports::{
-    AccountDeletions, AccountStore, Clock, Counters, NoSealer, PartnerRegistry, PartnerSecrets, SecretSealer,
-    SmsSender, SumsubApi, SystemClock,
+    AccountDeletions, AccountStore, Clock, Counters, DeliveryQueue, NoSealer, PartnerRegistry, PartnerSecrets,
+    SecretSealer, SmsSender, SumsubApi, SystemClock, WebhookPoster,
 };
 use crate::security::code::CodeMac;
 use crate::security::password_hash::PasswordHasher;
@@ -34,6 +37,32 @@ use zeroize::Zeroizing;
 pub struct SumsubClients {
     pub api: Arc<dyn SumsubApi>,
     pub secrets: Arc<dyn PartnerSecrets>,
+}
+
+/// What the webhook functions call: the table (the outbox and the endpoints), the delivery queue,
+/// KMS for the endpoints' secrets (the deliverer only) and the HTTPS poster.
+pub struct WebhookClients {
+    pub store: Arc<DynamoStore>,
+    pub queue: Arc<dyn DeliveryQueue>,
+    pub sealer: Arc<dyn SecretSealer>,
+    /// Whether `sealer` opens webhook secrets (the function was given the key).
+    pub opens_secrets: bool,
+    pub poster: Arc<dyn WebhookPoster>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl WebhookClients {
+    pub fn deliverer(&self) -> Deliverer<'_> {
+        Deliverer {
+            outbox: self.store.as_ref(),
+            accounts: self.store.as_ref(),
+            endpoints: self.store.as_ref(),
+            queue: self.queue.as_ref(),
+            sealer: self.sealer.as_ref(),
+            poster: self.poster.as_ref(),
+            clock: self.clock.as_ref(),
+        }
+    }
 }
 
 pub struct App {
@@ -131,6 +160,29 @@ impl App {
             sumsub::SumsubHttp::new(&base_url).map_err(|why| ConfigError::Invalid { name: "SUMSUB_API_URL", why })?;
         let secrets = SecretsManagerPartnerSecrets::new(aws_sdk_secretsmanager::Client::new(sdk));
         Ok(SumsubClients { api: Arc::new(api), secrets: Arc::new(secrets) })
+    }
+
+    /// The webhook functions' clients: the table (`TABLE_NAME`), the delivery queue
+    /// (`WEBHOOK_QUEUE_URL`), and where the function is given the key (`FACTOR_KEY_ARN`), KMS
+    /// opening webhook secrets under their own purpose. Nothing is read at init.
+    pub fn webhooks(sdk: &SdkConfig, source: &impl Source) -> Result<WebhookClients, ConfigError> {
+        let table = source.get("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?;
+        let queue_url = source.get("WEBHOOK_QUEUE_URL").ok_or(ConfigError::Missing("WEBHOOK_QUEUE_URL"))?;
+        let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), table));
+        let queue = Arc::new(SqsDeliveryQueue::new(aws_sdk_sqs::Client::new(sdk), queue_url));
+        let key = source.get("FACTOR_KEY_ARN");
+        let sealer: Arc<dyn SecretSealer> = match &key {
+            Some(arn) => Arc::new(KmsSecretSealer::for_webhooks(aws_sdk_kms::Client::new(sdk), arn)),
+            None => Arc::new(NoSealer),
+        };
+        Ok(WebhookClients {
+            store,
+            queue,
+            sealer,
+            opens_secrets: key.is_some(),
+            poster: Arc::new(HttpsPoster::new()),
+            clock: Arc::new(SystemClock),
+        })
     }
 
     /// The SDK configuration from the default chain (and `AWS_ENDPOINT_URL`), loaded once.

@@ -133,3 +133,30 @@ where
     }
     result
 }
+
+/// Runs an event-source function (the table's stream, a queue): `handle` on what `load` built once
+/// at init, for each batch Lambda gives. A failed load fails init: Lambda gives the batch to a new
+/// environment later, and nothing is lost (the stream and the queue keep it).
+pub async fn serve_events<S, E, R, L, LF, H, HF>(function: &'static str, load: L, handle: H) -> Result<(), Error>
+where
+    S: Send + Sync + 'static,
+    E: serde::de::DeserializeOwned + Send + 'static,
+    R: serde::Serialize + Send + 'static,
+    L: Fn() -> LF,
+    LF: Future<Output = Result<S, ConfigError>>,
+    H: Fn(&'static S, E) -> HF + Send + Sync + 'static,
+    HF: Future<Output = R> + Send,
+{
+    let state: &'static S = match load().await {
+        Ok(state) => Box::leak(Box::new(state)),
+        Err(error) => {
+            tracing::error!(function, %error, "could not load; init fails");
+            return Err(error.to_string().into());
+        }
+    };
+    let handle = &*Box::leak(Box::new(handle));
+    lambda_http::lambda_runtime::run(lambda_http::service_fn(move |event: lambda_http::LambdaEvent<E>| async move {
+        Ok::<R, Error>(handle(state, event.payload).await)
+    }))
+    .await
+}

@@ -4,7 +4,7 @@
 //! (`App::token_keys`), and the KMS signer reads nothing until it signs (`App::token_issuer`).
 
 use crate::App;
-use crate::app::SumsubClients;
+use crate::app::{SumsubClients, WebhookClients};
 use crate::config::{ConfigError, Environment, sms_factor_enrolment};
 use crate::handlers::sms_factor_enrol::SmsFactorSwitch;
 use crate::mail::Mailer;
@@ -78,4 +78,21 @@ pub async fn app_issuer_mailer() -> Result<(App, TokenIssuer, Mailer), ConfigErr
 /// The JWKS document, rendered once from the public keys the deploy handed over: no AWS call.
 pub async fn jwks_document() -> Result<(String,), ConfigError> {
     Ok((App::token_keys(&Environment)?.jwks().to_string(),))
+}
+
+/// The webhook dispatcher's clients: the table (events and endpoints) and the delivery queue.
+pub async fn webhooks_dispatcher() -> Result<(WebhookClients,), ConfigError> {
+    let sdk = App::sdk_config().await?;
+    Ok((App::webhooks(&sdk, &Environment)?,))
+}
+
+/// The webhook deliverer's: the dispatcher's, and KMS to open the endpoints' secrets
+/// (`FACTOR_KEY_ARN`, under the webhook purpose only) and the HTTPS poster.
+pub async fn webhooks_deliverer() -> Result<(WebhookClients,), ConfigError> {
+    let sdk = App::sdk_config().await?;
+    let hooks = App::webhooks(&sdk, &Environment)?;
+    if !hooks.opens_secrets {
+        return Err(ConfigError::Missing("FACTOR_KEY_ARN"));
+    }
+    Ok((hooks,))
 }

@@ -46,7 +46,10 @@ fn template_routes() -> Routes {
         let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str();
         let binary = binary.unwrap_or_else(|| panic!("{name:?} has no BuildProperties.Binary"));
         for (_, event) in resource["Properties"]["Events"].as_mapping().unwrap() {
-            assert_eq!(event["Type"].as_str(), Some("HttpApi"), "{name:?}");
+            // The webhook functions take the table's stream or a queue (`event_source_functions`).
+            if event["Type"].as_str() != Some("HttpApi") {
+                continue;
+            }
             let props = &event["Properties"];
             let route =
                 format!("{} {}", props["Method"].as_str().unwrap().to_uppercase(), props["Path"].as_str().unwrap());
@@ -54,6 +57,34 @@ fn template_routes() -> Routes {
         }
     }
     routes
+}
+
+/// The functions no route serves, by binary: what their event source gives them (`aws:dynamodb`
+/// for the table's stream, `aws:sqs` for a queue), as the Lambda events of `events/` say it.
+fn event_source_functions() -> BTreeMap<String, &'static str> {
+    let template = yaml("template.yaml");
+    let mut functions = BTreeMap::new();
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned();
+        for (_, event) in resource["Properties"]["Events"].as_mapping().unwrap() {
+            let source = match event["Type"].as_str() {
+                Some("HttpApi") => continue,
+                Some("DynamoDB") => "aws:dynamodb",
+                Some("SQS") => "aws:sqs",
+                other => panic!("{name:?}: an event source of type {other:?}"),
+            };
+            assert!(functions.insert(binary.clone(), source).is_none(), "{name:?}: two event sources");
+        }
+    }
+    functions
+}
+
+/// The event source of a Lambda event file of `events/`, if it is not an API Gateway request.
+fn event_source(event: &serde_json::Value) -> Option<&str> {
+    event["Records"][0]["eventSource"].as_str()
 }
 
 fn router_routes() -> Routes {
@@ -133,6 +164,9 @@ fn an_endpoint_has_one_name_in_the_contract_the_template_the_handlers_and_the_ev
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "json") {
             let event: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            if event_source(&event).is_some() {
+                continue;
+            }
             let function = template[event["routeKey"].as_str().unwrap()].as_deref().unwrap();
             let file = path.file_stem().unwrap().to_str().unwrap();
             let longest = functions.iter().filter(|f| file.starts_with(f.as_str())).max_by_key(|f| f.len());
@@ -142,9 +176,11 @@ fn an_endpoint_has_one_name_in_the_contract_the_template_the_handlers_and_the_ev
 }
 
 #[test]
-fn every_function_crate_is_deployed_and_every_event_names_a_route() {
+fn every_function_crate_is_deployed_and_every_event_names_a_route_or_its_functions_source() {
     let template = template_routes();
-    let deployed: BTreeSet<String> = template.values().flatten().cloned().collect();
+    let sourced = event_source_functions();
+    let mut deployed: BTreeSet<String> = template.values().flatten().cloned().collect();
+    deployed.extend(sourced.keys().cloned());
     let crates: BTreeSet<String> = std::fs::read_dir(root().join("functions"))
         .unwrap()
         .map(|entry| entry.unwrap().file_name().into_string().unwrap())
@@ -155,6 +191,14 @@ fn every_function_crate_is_deployed_and_every_event_names_a_route() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "json") {
             let event: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            if let Some(source) = event_source(&event) {
+                // Named after a function that takes events from that source.
+                let file = path.file_stem().unwrap().to_str().unwrap();
+                let function = sourced.keys().filter(|f| file.starts_with(f.as_str())).max_by_key(|f| f.len());
+                let function = function.unwrap_or_else(|| panic!("{}: names no function", path.display()));
+                assert_eq!(sourced[function], source, "{}: not {function}'s source", path.display());
+                continue;
+            }
             let route = event["routeKey"].as_str().unwrap();
             assert!(template.contains_key(route), "{}: {route} is not a route", path.display());
         }

@@ -37,6 +37,8 @@ mod template_secrets;
 mod token_keys;
 mod totp;
 mod unreachable_aws;
+mod webhook_delivery;
 mod webhook_endpoints;
 mod webhook_events;
+mod webhook_pipeline;
 mod webhook_signature;

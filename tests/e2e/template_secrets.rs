@@ -226,9 +226,13 @@ fn the_pepper_reaches_exactly_the_functions_that_seal_or_check_codes() {
 fn the_factor_key_reaches_exactly_the_functions_that_seal_or_open_factor_secrets_for_that_purpose() {
     // Which handlers seal or open a factor secret, from the code: the sealer, or a new recovery set.
     let seals = |function: &str| {
-        handler_sources(function)
-            .iter()
-            .any(|source| source.contains("sealer.") || source.contains("sealed_recovery_set"))
+        handler_sources(function).iter().any(|source| {
+            source.contains("sealer.") || source.contains("sealed_recovery_set") || source.contains("secret_of(")
+        })
+    };
+    // The webhook deliverer opens endpoints' secrets, sealed under the same key for their own purpose.
+    let purpose = |function: &str| {
+        if function == "webhook-deliver" { "registration-webhook-secret" } else { "registration-factor-secret" }
     };
     let mut given = Vec::new();
     for function in functions(&template()) {
@@ -245,7 +249,7 @@ fn the_factor_key_reaches_exactly_the_functions_that_seal_or_open_factor_secrets
                 function.binary
             );
             assert!(
-                condition.contains("kms:EncryptionContext:purpose") && condition.contains("registration-factor-secret"),
+                condition.contains("kms:EncryptionContext:purpose") && condition.contains(purpose(&function.binary)),
                 "{}: the factor key without its purpose: {condition}",
                 function.binary
             );
@@ -255,13 +259,20 @@ fn the_factor_key_reaches_exactly_the_functions_that_seal_or_open_factor_secrets
         }
     }
     given.sort();
-    assert_eq!(given, ["recovery-codes-regenerate", "sms-factor-enrol", "token", "totp-enrol", "totp-verify"]);
+    assert_eq!(
+        given,
+        ["recovery-codes-regenerate", "sms-factor-enrol", "token", "totp-enrol", "totp-verify", "webhook-deliver"]
+    );
 }
 
 #[test]
 fn behind_cloudfront_every_function_is_given_the_origin_secret_and_may_read_only_it_for_that() {
-    // GIVEN every function: `serve` checks the origin secret for all of them (shared/src/edge.rs)
+    // GIVEN every function `serve` runs: it checks the origin secret for all of them (shared/src/edge.rs);
+    // the webhook functions (`serve_events`) take no HTTP request, so nothing reaches them by CloudFront
     for function in functions(&template()) {
+        if loads(&function.binary).contains("serve_events(") {
+            continue;
+        }
         // THEN each is told where it is only with edge protection, and may read exactly it
         let arn = function.variables.get("ORIGIN_VERIFY_SECRET_ARN").map(|v| serde_yaml::to_string(v).unwrap());
         let arn = arn.unwrap_or_else(|| panic!("{}: no ORIGIN_VERIFY_SECRET_ARN", function.binary));

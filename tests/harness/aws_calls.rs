@@ -33,7 +33,8 @@ pub struct Call {
     pub function: &'static str,
     pub action: String,
     /// The kind of resource, as the rehearsal names a policy's `Resource`: `table`, `table-index`,
-    /// `pepper-secret`, `sumsub-secret`, `signing-key`, `factor-key`, `phone`, `topic`, `email-identity`.
+    /// `pepper-secret`, `sumsub-secret`, `signing-key`, `factor-key`, `phone`, `topic`, `email-identity`,
+    /// `queue`.
     pub resource: String,
 }
 
@@ -85,15 +86,23 @@ pub fn actions(request: &HttpRequest) -> Vec<(String, String)> {
             s if s.starts_with("DynamoDB_") => dynamodb_actions(operation, &json()),
             "TrentService" => {
                 // Second-factor secrets are sealed under the factor key, with their own purpose.
+                // Webhook secrets too, under the same key with a purpose of their own.
                 let purpose = json()["EncryptionContext"]["purpose"].as_str().map(str::to_owned);
-                let kind =
-                    if purpose.as_deref() == Some("registration-factor-secret") { "factor-key" } else { "signing-key" };
+                let kind = match purpose.as_deref() {
+                    Some("registration-factor-secret" | "registration-webhook-secret") => "factor-key",
+                    _ => "signing-key",
+                };
                 vec![(format!("kms:{operation}"), kind.to_owned())]
             }
             "secretsmanager" => {
                 let id = json()["SecretId"].as_str().unwrap_or_default().to_owned();
                 let kind = if id.contains("/sumsub/") { "sumsub-secret" } else { "pepper-secret" };
                 vec![(format!("secretsmanager:{operation}"), kind.to_owned())]
+            }
+            // SQS speaks JSON; a batch is authorized as its single action.
+            "AmazonSQS" => {
+                let action = operation.strip_suffix("Batch").unwrap_or(operation);
+                vec![(format!("sqs:{action}"), "queue".to_owned())]
             }
             other => vec![(format!("{other}:{operation}"), "unknown".to_owned())],
         };

@@ -12,6 +12,8 @@ pub mod moto;
 pub mod partners;
 pub mod stack;
 pub mod sumsub_standin;
+pub mod webhook_pipeline;
+pub mod webhook_receiver;
 
 use std::sync::Arc;
 

@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, StreamSpecification,
+    StreamViewType, TimeToLiveSpecification,
 };
 use serde_yaml::Value;
 
@@ -14,6 +15,8 @@ pub struct TableSpec {
     pub attributes: Vec<(String, String)>,
     pub keys: Vec<(String, String)>,
     pub ttl_attribute: Option<String>,
+    /// `StreamSpecification.StreamViewType`: the stream the webhook dispatcher reads.
+    pub stream_view: Option<String>,
 }
 
 pub fn template_path() -> &'static Path {
@@ -44,6 +47,7 @@ impl TableSpec {
             attributes: pairs(&props["AttributeDefinitions"], "AttributeName", "AttributeType"),
             keys: pairs(&props["KeySchema"], "AttributeName", "KeyType"),
             ttl_attribute: props["TimeToLiveSpecification"]["AttributeName"].as_str().map(str::to_owned),
+            stream_view: props["StreamSpecification"]["StreamViewType"].as_str().map(str::to_owned),
         };
         if spec.keys.is_empty() {
             return Err(format!("{}: Resources.Table has no KeySchema", path.display()));
@@ -69,6 +73,15 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, spec: &
             KeySchemaElement::builder()
                 .attribute_name(attr)
                 .key_type(KeyType::from(kind.as_str()))
+                .build()
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    if let Some(view) = &spec.stream_view {
+        create = create.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(view.as_str()))
                 .build()
                 .map_err(|e| e.to_string())?,
         );

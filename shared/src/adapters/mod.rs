@@ -1,5 +1,5 @@
-//! AWS (and Sumsub) implementations of the ports. Nothing outside this module talks to an AWS SDK
-//! or to Sumsub.
+//! AWS (and Sumsub) implementations of the ports, and the HTTPS poster of webhooks. Nothing outside
+//! this module talks to an AWS SDK, to Sumsub or to a partner's endpoint.
 
 /// Why a cold-start read (a public key, the pepper) gave nothing: AWS could not be reached, which
 /// may pass, or what it holds cannot serve, which will not.
@@ -20,4 +20,6 @@ pub mod partner_secrets;
 pub mod secrets;
 pub mod ses;
 pub mod sns;
+pub mod sqs;
 pub mod sumsub;
+pub mod webhook_https;

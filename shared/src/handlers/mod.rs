@@ -41,6 +41,8 @@ pub mod signup;
 pub mod signup_email;
 pub mod sumsub_webhook;
 pub mod token;
+pub mod webhook_deliver;
+pub mod webhook_dispatch;
 
 pub use email_delivery::EMAIL_LINK_TTL_SECS;
 pub use notices::NOTICES_PER_RECIPIENT_PER_DAY;

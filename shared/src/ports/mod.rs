@@ -12,6 +12,7 @@
 //! - `signing`: signing access tokens (KMS in production).
 //! - `sealing`: sealing second-factor secrets (KMS in production).
 //! - `kyc`: Sumsub's API and the partners' Sumsub credentials.
+//! - `webhooks`: posting an event to a partner's endpoint.
 
 mod delivery;
 mod factors;
@@ -21,6 +22,7 @@ mod records;
 mod sealing;
 mod signing;
 mod store;
+mod webhooks;
 
 pub use delivery::*;
 pub use factors::*;
@@ -30,6 +32,7 @@ pub use records::*;
 pub use sealing::*;
 pub use signing::*;
 pub use store::*;
+pub use webhooks::*;
 
 /// Whether a store call failed because a condition did not hold (a race or a stale read, safe to
 /// answer) or because the store itself failed.

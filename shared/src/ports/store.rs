@@ -15,6 +15,7 @@ use crate::domain::send_limits::{SendLog, SendReservation};
 use crate::domain::signin_backoff::SigninBackoff;
 use crate::security::code::CodePurpose;
 use crate::webhooks::endpoints::WebhookEndpoint;
+use crate::webhooks::event::EventKey;
 use crate::webhooks::event::EventRecord;
 
 /// Finding an account: by id, by phone, by confirmed email address.
@@ -145,6 +146,25 @@ pub trait WebhookEndpoints: Send + Sync {
 
     /// Removes one; `Ok(false)` if the partner has no such endpoint.
     async fn remove_endpoint(&self, partner_id: &str, id: &str) -> Result<bool, StoreError>;
+
+    /// One endpoint, read at delivery (it may have been removed or disabled since the dispatch).
+    async fn endpoint(&self, partner_id: &str, id: &str) -> Result<Option<WebhookEndpoint>, StoreError>;
+
+    /// Notes that a delivery to an endpoint succeeded at `at`, if the last note is an hour old or
+    /// more (so at most one write an hour an endpoint); nothing if the endpoint is gone.
+    async fn delivered(&self, partner_id: &str, id: &str, at: i64) -> Result<(), StoreError>;
+
+    /// Stops deliveries to an endpoint, saying why; `Ok(false)` if it is gone or already disabled
+    /// (the first reason stands).
+    async fn disable_endpoint(&self, partner_id: &str, id: &str, reason: &str, at: i64) -> Result<bool, StoreError>;
+}
+
+/// The webhook outbox, read: one event item, by the key the table's stream gives.
+#[async_trait]
+pub trait EventOutbox: Send + Sync {
+    /// `None` once it is gone: deleted with an erased account (an event naming a contact detail)
+    /// or past its retention.
+    async fn event(&self, key: &EventKey) -> Result<Option<EventRecord>, StoreError>;
 }
 
 /// One-time codes, for every purpose alike.

@@ -30,6 +30,9 @@ pub struct WebhookEndpoint {
     pub sealed_secret: String,
     pub status: EndpointStatus,
     pub created_at: i64,
+    /// When a delivery last succeeded, to the hour (`WebhookEndpoints::delivered`): an endpoint that
+    /// answers other events is not disabled for one event it keeps refusing.
+    pub last_delivered_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,6 +120,7 @@ pub async fn register(
         sealed_secret,
         status: EndpointStatus::Active,
         created_at: new.now,
+        last_delivered_at: None,
     };
     store.add_endpoint(&endpoint).await?;
     Ok((endpoint, secret))

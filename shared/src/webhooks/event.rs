@@ -13,6 +13,7 @@
 //! to mark a copy stale), so the default keeps to data minimisation (GDPR Article 5(1)(c)). A
 //! partner that mirrors contact details opts in, knowing its receiver then holds them.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::domain::email::EmailAddress;
@@ -198,6 +199,14 @@ impl AccountEvent {
             _ => Map::new(),
         }
     }
+}
+
+/// Where an event item is in the table: what the stream gives the dispatcher and a delivery task
+/// carries, so the deliverer reads the event as it is at delivery (gone, if the account was erased).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventKey {
+    pub pk: String,
+    pub sk: String,
 }
 
 /// One event about one account, as the outbox keeps it until every endpoint has it.

@@ -3,9 +3,12 @@
 //! `webhooks` in openapi.yaml), the signature, per the Standard Webhooks specification
 //! (`signature`), and which endpoints and addresses a delivery may reach (`endpoint`).
 //! Every change a partner must know about writes its event in its own transaction (the outbox,
-//! `adapters::dynamodb::events`), numbered by the account's event counter. Delivery through
-//! DynamoDB Streams and SQS is not built yet; docs/webhooks.md says what is planned.
+//! `adapters::dynamodb::events`), numbered by the account's event counter. The table's stream feeds
+//! the dispatcher (`handlers::webhook_dispatch`), which queues a task per endpoint on SQS FIFO; the
+//! deliverer (`handlers::webhook_deliver`) makes one delivery (`delivery`) and posts it
+//! (`adapters::webhook_https`). docs/webhooks.md says what is built and what is left.
 
+pub mod delivery;
 pub mod endpoint;
 pub mod endpoints;
 pub mod event;

@@ -22,9 +22,9 @@ use super::table::{DynamoStore, Values};
 use crate::domain::email::EmailAddress;
 use crate::domain::kyc::KycLevel;
 use crate::domain::phone::PhoneNumber;
-use crate::ports::{FactorKind, StoreError};
+use crate::ports::{EventOutbox, FactorKind, StoreError};
 use crate::webhooks::event::{
-    AccountEvent, EventId, EventRecord, Identifier, PasswordChange, RemovedBy, SessionsEnded,
+    AccountEvent, EventId, EventKey, EventRecord, Identifier, PasswordChange, RemovedBy, SessionsEnded,
 };
 
 /// How long an event stays replayable: 30 days.
@@ -156,6 +156,18 @@ pub fn event_item(record: &EventRecord) -> Item {
         }
     }
     item
+}
+
+#[async_trait::async_trait]
+impl EventOutbox for DynamoStore {
+    async fn event(&self, key: &EventKey) -> Result<Option<EventRecord>, StoreError> {
+        // Only event items: a key from elsewhere reads nothing.
+        if !key.pk.starts_with(EVENTS_PREFIX) {
+            return Ok(None);
+        }
+        let item = self.get("GetItem webhook event", item_key(key.pk.clone(), key.sk.clone())).await?;
+        item.as_ref().map(event_record).transpose()
+    }
 }
 
 /// An event item back as its record; an item this build cannot read is an error, never a guess.

@@ -22,7 +22,9 @@
 //! | partner (one partition: the admin lists it with one query); its Sumsub secrets are in Secrets Manager | `PARTNERS` | `PARTNER#<uuid>` |
 //! | deletion record (no personal data; kept 3 years) | `DELETIONS#<merchant>` | `AT#<unix, 12 digits>#<uuid>` |
 //! | second factors removed by the partner's support (user id, time, the partner's reference; kept 3 years) | `FACTORREMOVALS#<merchant>` | `AT#<unix, 12 digits>#<uuid>` |
-//! | webhook event (the outbox, `events.rs`; the erasure writes `account.deleted`, the other events are not written yet; `ttl` 30 days) | `EVENTS#<merchant>#<UTC day>` | `evt_<ULID>` |
+//! | webhook event (the outbox, `events.rs`: written in the transaction of the change it reports; `ttl` 30 days; the table's stream feeds the dispatcher) | `EVENTS#<merchant>#<shard 00 to 15, by the user id>` | `evt_<ULID>` |
+//! | index entry: an event naming a contact detail, deleted with the account | `USER#<uuid>` | `EVENTREF#<event id>` |
+//! | webhook endpoint (its secret sealed by KMS; `disabledReason` once 410 or three days of failures stopped it) | `WEBHOOKS#<merchant>` | `ENDPOINT#<id>` |
 //! | counter (per-IP window, daily SMS budget), member set (an account's recipients of the day) | `COUNTER#<name>` | `COUNT` |
 //!
 //! `ttl` lets DynamoDB delete dead items eventually; expiry is always decided in code from `expiresAt`.

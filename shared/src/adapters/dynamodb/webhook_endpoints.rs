@@ -4,13 +4,16 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::items::*;
-use super::table::{DynamoStore, Values};
+use super::table::{DynamoStore, Values, values};
 use crate::ports::{StoreError, WebhookEndpoints};
 use crate::webhooks::endpoint::EndpointUrl;
 use crate::webhooks::endpoints::{EndpointStatus, WebhookEndpoint};
 use crate::webhooks::event::Disclosure;
 
 const ENDPOINT_PREFIX: &str = "ENDPOINT#";
+
+/// `lastDeliveredAt` is written at most this often: a write an hour an endpoint, not one a delivery.
+const DELIVERED_RESOLUTION_SECS: i64 = 3600;
 
 fn endpoints_pk(partner_id: &str) -> String {
     format!("WEBHOOKS#{partner_id}")
@@ -42,6 +45,9 @@ fn endpoint_item(endpoint: &WebhookEndpoint) -> Item {
             AttributeValue::L(endpoint.event_types.iter().map(|t| s(t.as_str())).collect()),
         );
     }
+    if let Some(at) = endpoint.last_delivered_at {
+        item.insert("lastDeliveredAt".to_owned(), n(at));
+    }
     if let EndpointStatus::Disabled { reason, at } = &endpoint.status {
         item.insert("disabledReason".to_owned(), s(reason));
         item.insert("disabledAt".to_owned(), n(*at));
@@ -67,6 +73,7 @@ fn endpoint_record(item: &Item) -> Result<WebhookEndpoint, StoreError> {
         sealed_secret: get_s(item, "sealedSecret")?,
         status,
         created_at: get_n(item, "createdAt")?,
+        last_delivered_at: get_opt_n(item, "lastDeliveredAt")?,
     })
 }
 
@@ -92,6 +99,47 @@ impl WebhookEndpoints for DynamoStore {
             Err(other) => Err(other),
         }
     }
+
+    async fn endpoint(&self, partner_id: &str, id: &str) -> Result<Option<WebhookEndpoint>, StoreError> {
+        let key = item_key(endpoints_pk(partner_id), format!("{ENDPOINT_PREFIX}{id}"));
+        self.get("GetItem webhook endpoint", key).await?.as_ref().map(endpoint_record).transpose()
+    }
+
+    async fn delivered(&self, partner_id: &str, id: &str, at: i64) -> Result<(), StoreError> {
+        let key = item_key(endpoints_pk(partner_id), format!("{ENDPOINT_PREFIX}{id}"));
+        let result = self
+            .update_one(
+                "UpdateItem webhook endpoint delivered",
+                key,
+                "SET lastDeliveredAt = :at",
+                "attribute_exists(pk) AND (attribute_not_exists(lastDeliveredAt) OR lastDeliveredAt < :stale)",
+                values([(":at", n(at)), (":stale", n(at - DELIVERED_RESOLUTION_SECS))]),
+            )
+            .await;
+        match result {
+            // Written within the hour, or the endpoint is gone: nothing to do.
+            Ok(()) | Err(StoreError::Conflict) => Ok(()),
+            Err(other) => Err(other),
+        }
+    }
+
+    async fn disable_endpoint(&self, partner_id: &str, id: &str, reason: &str, at: i64) -> Result<bool, StoreError> {
+        let key = item_key(endpoints_pk(partner_id), format!("{ENDPOINT_PREFIX}{id}"));
+        let result = self
+            .update_one(
+                "UpdateItem disable webhook endpoint",
+                key,
+                "SET disabledReason = :reason, disabledAt = :at",
+                "attribute_exists(pk) AND attribute_not_exists(disabledReason)",
+                values([(":reason", s(reason)), (":at", n(at))]),
+            )
+            .await;
+        match result {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -110,10 +158,12 @@ mod tests {
             sealed_secret: "c2VhbGVk".into(),
             status: EndpointStatus::Active,
             created_at: 1_765_000_000,
+            last_delivered_at: None,
         };
         assert_eq!(endpoint_record(&endpoint_item(&endpoint)).unwrap(), endpoint);
         endpoint.status = EndpointStatus::Disabled { reason: "410 Gone".into(), at: 1_765_000_100 };
         endpoint.event_types.clear();
+        endpoint.last_delivered_at = Some(1_765_000_050);
         assert_eq!(endpoint_record(&endpoint_item(&endpoint)).unwrap(), endpoint);
     }
 }

@@ -116,4 +116,52 @@ impl WebhookEndpoints for MemoryStore {
         state.endpoints.retain(|e| !(e.partner_id == partner_id && e.id == id));
         Ok(state.endpoints.len() < before)
     }
+
+    async fn endpoint(
+        &self,
+        partner_id: &str,
+        id: &str,
+    ) -> Result<Option<crate::webhooks::endpoints::WebhookEndpoint>, StoreError> {
+        let state = self.state().await;
+        Ok(state.endpoints.iter().find(|e| e.partner_id == partner_id && e.id == id).cloned())
+    }
+
+    async fn delivered(&self, partner_id: &str, id: &str, at: i64) -> Result<(), StoreError> {
+        let mut state = self.state().await;
+        if let Some(endpoint) = state.endpoints.iter_mut().find(|e| e.partner_id == partner_id && e.id == id)
+            && endpoint.last_delivered_at.is_none_or(|last| last < at - 3600)
+        {
+            endpoint.last_delivered_at = Some(at);
+        }
+        Ok(())
+    }
+
+    async fn disable_endpoint(&self, partner_id: &str, id: &str, reason: &str, at: i64) -> Result<bool, StoreError> {
+        use crate::webhooks::endpoints::EndpointStatus;
+        let mut state = self.state().await;
+        let found = state.endpoints.iter_mut().find(|e| e.partner_id == partner_id && e.id == id);
+        match found {
+            Some(endpoint) if endpoint.status == EndpointStatus::Active => {
+                endpoint.status = EndpointStatus::Disabled { reason: reason.to_owned(), at };
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+#[async_trait]
+impl crate::ports::EventOutbox for MemoryStore {
+    async fn event(
+        &self,
+        key: &crate::webhooks::event::EventKey,
+    ) -> Result<Option<crate::webhooks::event::EventRecord>, StoreError> {
+        use crate::adapters::dynamodb::events::events_pk;
+        let state = self.state().await;
+        Ok(state
+            .events
+            .iter()
+            .find(|e| e.id.as_str() == key.sk && events_pk(&e.partner_id, &e.user_id) == key.pk)
+            .cloned())
+    }
 }

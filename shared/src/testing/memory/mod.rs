@@ -483,6 +483,11 @@ impl MemoryStore {
         self.state().await.events.clone()
     }
 
+    /// An event in the outbox, as a change's transaction writes it (for the deliverer's tests).
+    pub async fn put_event(&self, event: EventRecord) {
+        self.state().await.events.push(event);
+    }
+
     /// What a password change elsewhere does to the account's sessions, without the change.
     pub fn bump_credentials(&self, user_id: &str) {
         if let Some(account) = self.0.lock().unwrap_or_else(|e| e.into_inner()).accounts.get_mut(user_id) {

@@ -1,0 +1,371 @@
+//! The webhook deliverer: delivery tasks off the queue in; each event posted to its endpoint,
+//! signed, and what the answer means acted on.
+//!
+//! Delivered: done (and the endpoint's `lastDeliveredAt` moved on, at most once an hour). `410
+//! Gone`: the endpoint is disabled, done. A failure: the task is left out of sight for the next
+//! backoff step (`delivery::retry_delay`, by how often the queue has given it) and taken again
+//! then. Once its first attempt is three days old it is given up: the endpoint is disabled if
+//! nothing was delivered to it meanwhile (the operator is alarmed by the log line), and otherwise
+//! only this event is dropped (the endpoint works; the receiver refuses this one). A task whose
+//! event is gone (erased with its account, or past its retention), whose event names a contact of
+//! an account that no longer exists, or whose endpoint was removed or disabled meanwhile, is done
+//! without a post. A task that names an event of another partner, or that cannot be read, is given
+//! back until the queue moves it to the dead letters (an alarm): it is a fault, never posted.
+//!
+//! The queue is FIFO, a group per endpoint and user: a task that fails holds back that user's later
+//! events to that endpoint, and nothing else. Lambda gives a batch's tasks in order; after the
+//! first that is not done, the rest of the batch is given back untouched, so none of a group's is
+//! delivered ahead of one before it.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::handlers::webhook_dispatch::{BatchResponse, ItemFailure};
+use crate::ports::{
+    Clock, DeliveryQueue, DeliveryTask, Directory, EventOutbox, SecretSealer, StoreError, WebhookEndpoints,
+    WebhookPoster,
+};
+use crate::security::random;
+use crate::webhooks::delivery::{Delivery, GIVE_UP_AFTER_SECS, Outcome, retry_delay};
+use crate::webhooks::endpoints::{EndpointStatus, secret_of};
+
+/// The part of an SQS event for Lambda this reads.
+#[derive(Debug, Deserialize)]
+pub struct QueueBatch {
+    #[serde(rename = "Records", default)]
+    pub records: Vec<QueueMessage>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct QueueMessage {
+    #[serde(rename = "messageId")]
+    pub message_id: String,
+    #[serde(rename = "receiptHandle")]
+    pub receipt_handle: String,
+    pub body: String,
+    #[serde(default)]
+    pub attributes: MessageAttributes,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct MessageAttributes {
+    /// How often the queue has given this message, this time included.
+    #[serde(rename = "ApproximateReceiveCount", default)]
+    pub receive_count: Option<String>,
+    /// When the queue first gave it (Unix milliseconds): the first attempt.
+    #[serde(rename = "ApproximateFirstReceiveTimestamp", default)]
+    pub first_receive_ms: Option<String>,
+}
+
+impl MessageAttributes {
+    fn attempt(&self) -> u32 {
+        self.receive_count.as_deref().and_then(|n| n.parse().ok()).unwrap_or(1)
+    }
+
+    /// The first attempt's time in Unix seconds; `now` if the queue did not say.
+    fn first_attempt_at(&self, now: i64) -> i64 {
+        self.first_receive_ms.as_deref().and_then(|ms| ms.parse::<i64>().ok()).map_or(now, |ms| ms / 1000)
+    }
+}
+
+/// What the deliverer needs.
+pub struct Deliverer<'a> {
+    pub outbox: &'a dyn EventOutbox,
+    /// Whether the account an event is about still exists.
+    pub accounts: &'a dyn Directory,
+    pub endpoints: &'a dyn WebhookEndpoints,
+    pub queue: &'a dyn DeliveryQueue,
+    pub sealer: &'a dyn SecretSealer,
+    pub poster: &'a dyn WebhookPoster,
+    pub clock: &'a dyn Clock,
+}
+
+/// What became of one task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Taken off the queue: delivered, the endpoint retired or disabled, or nothing left to send.
+    Done(Finished),
+    /// Given again after this long.
+    RetryAfter(Duration),
+}
+
+/// Why a task is done, for the log and the tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finished {
+    Delivered,
+    /// The receiver answered 410: the endpoint is disabled.
+    Gone,
+    /// Three days of failures and none delivered meanwhile: the endpoint is disabled.
+    GaveUp,
+    /// Three days of failures of this event while others were delivered: this one is dropped.
+    GaveUpOnEvent,
+    /// The event was erased with its account, or is past its retention.
+    EventGone,
+    /// The endpoint was removed or disabled since the dispatch.
+    EndpointGone,
+}
+
+pub async fn handle(deliverer: &Deliverer<'_>, batch: QueueBatch) -> BatchResponse {
+    let mut failures = Vec::new();
+    for message in batch.records {
+        if !failures.is_empty() {
+            failures.push(ItemFailure { id: message.message_id });
+            continue;
+        }
+        let attempt = message.attributes.attempt();
+        let first_attempt_at = message.attributes.first_attempt_at(deliverer.clock.now());
+        match deliver_message(deliverer, &message.body, attempt, first_attempt_at).await {
+            Ok(Step::Done(_)) => {}
+            Ok(Step::RetryAfter(delay)) => {
+                if let Err(error) = deliverer.queue.retry_after(&message.receipt_handle, delay).await {
+                    tracing::warn!(%error, "could not set the retry's delay; the queue's own applies");
+                }
+                failures.push(ItemFailure { id: message.message_id });
+            }
+            Err(error) => {
+                tracing::warn!(%error, "delivery not attempted; given again");
+                failures.push(ItemFailure { id: message.message_id });
+            }
+        }
+    }
+    BatchResponse { failures }
+}
+
+/// One message: its task read, then delivered. A task this build cannot read is a fault: given
+/// back, so the queue moves it to the dead letters.
+pub async fn deliver_message(
+    deliverer: &Deliverer<'_>,
+    body: &str,
+    attempt: u32,
+    first_attempt_at: i64,
+) -> Result<Step, StoreError> {
+    let task = serde_json::from_str::<DeliveryTask>(body)
+        .map_err(|error| StoreError::Backend(format!("a delivery task this build cannot read: {error}")))?;
+    deliver(deliverer, &task, attempt, first_attempt_at).await
+}
+
+/// Attempt number `attempt` (1 for the first, made at `first_attempt_at`) of one task.
+pub async fn deliver(
+    deliverer: &Deliverer<'_>,
+    task: &DeliveryTask,
+    attempt: u32,
+    first_attempt_at: i64,
+) -> Result<Step, StoreError> {
+    let Some(event) = deliverer.outbox.event(&task.event).await? else {
+        return Ok(Step::Done(Finished::EventGone));
+    };
+    // The task's partner and event are the item's, or the task is not what the dispatcher queued.
+    if event.partner_id != task.partner_id || event.id.as_str() != task.event_id {
+        return Err(StoreError::Backend("a delivery task that names another partner's or another event".into()));
+    }
+    // An erased account's contact events go with it; if deleting them failed, they are not sent.
+    if event.names_contact() && deliverer.accounts.account(&event.user_id).await?.is_none() {
+        return Ok(Step::Done(Finished::EventGone));
+    }
+    let endpoint = match deliverer.endpoints.endpoint(&task.partner_id, &task.endpoint_id).await? {
+        Some(endpoint) if endpoint.status == EndpointStatus::Active => endpoint,
+        _ => return Ok(Step::Done(Finished::EndpointGone)),
+    };
+    let secret = secret_of(deliverer.sealer, &endpoint).await?;
+    let now = deliverer.clock.now();
+    let delivery = Delivery::new(&event, &endpoint, &secret, None, now);
+    let outcome = deliverer.poster.post(&endpoint.url, &delivery).await;
+    tracing::info!(event = %task.event_id, endpoint = %task.endpoint_id, attempt, ?outcome, "webhook delivery");
+    let disable = |reason: String| async move {
+        deliverer.endpoints.disable_endpoint(&task.partner_id, &task.endpoint_id, &reason, now).await?;
+        tracing::warn!(endpoint = %task.endpoint_id, partner = %task.partner_id, %reason, "webhook endpoint disabled");
+        Ok::<(), StoreError>(())
+    };
+    Ok(match outcome {
+        Outcome::Delivered(_) => {
+            deliverer.endpoints.delivered(&task.partner_id, &task.endpoint_id, now).await?;
+            Step::Done(Finished::Delivered)
+        }
+        Outcome::Gone => {
+            disable("the receiver answered 410 Gone".to_owned()).await?;
+            Step::Done(Finished::Gone)
+        }
+        Outcome::Failed(failure) if now - first_attempt_at >= GIVE_UP_AFTER_SECS => {
+            if endpoint.last_delivered_at.is_some_and(|at| at >= first_attempt_at) {
+                tracing::warn!(event = %task.event_id, endpoint = %task.endpoint_id, %failure, "webhook delivery given up");
+                Step::Done(Finished::GaveUpOnEvent)
+            } else {
+                disable(format!("deliveries failed for three days; the last: {failure}")).await?;
+                Step::Done(Finished::GaveUp)
+            }
+        }
+        Outcome::Failed(_) => {
+            let jitter = f64::from(random::below(1_000_000)) / 1_000_000.0;
+            Step::RetryAfter(retry_delay(attempt, jitter))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use zeroize::Zeroizing;
+
+    use super::*;
+    use crate::adapters::dynamodb::events::events_pk;
+    use crate::ports::{QueueError, WebhookPoster};
+    use crate::testing::memory::MemoryStore;
+    use crate::webhooks::delivery::Failure;
+    use crate::webhooks::endpoint::EndpointUrl;
+    use crate::webhooks::endpoints::WebhookEndpoint;
+    use crate::webhooks::event::{AccountEvent, Disclosure, EventKey, EventRecord, PasswordChange};
+    use crate::webhooks::signature::WebhookSecret;
+
+    const FIRST_ATTEMPT: i64 = 1_765_000_000;
+
+    /// A receiver that answers every post with `outcome`, and counts them.
+    struct Answering(Outcome, Mutex<u32>);
+
+    #[async_trait]
+    impl WebhookPoster for Answering {
+        async fn post(&self, _url: &EndpointUrl, _delivery: &Delivery) -> Outcome {
+            *self.1.lock().unwrap() += 1;
+            self.0
+        }
+    }
+
+    /// Opens every secret to the same one.
+    struct OneSecret(String);
+
+    #[async_trait]
+    impl SecretSealer for OneSecret {
+        async fn seal(&self, _user_id: &str, secret: &[u8]) -> Result<String, StoreError> {
+            Ok(String::from_utf8_lossy(secret).into_owned())
+        }
+        async fn open(&self, _user_id: &str, _sealed: &str) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+            Ok(Zeroizing::new(self.0.clone().into_bytes()))
+        }
+    }
+
+    struct NoQueue;
+
+    #[async_trait]
+    impl DeliveryQueue for NoQueue {
+        async fn enqueue(&self, _tasks: &[DeliveryTask]) -> Result<(), QueueError> {
+            Ok(())
+        }
+        async fn retry_after(&self, _receipt: &str, _delay: Duration) -> Result<(), QueueError> {
+            Ok(())
+        }
+    }
+
+    struct At(i64);
+
+    impl Clock for At {
+        fn now(&self) -> i64 {
+            self.0
+        }
+    }
+
+    /// GIVEN a partner's endpoint (delivered to last at `last_delivered_at`) and a password change
+    /// queued for it; WHEN it is attempted at `now` and answered `outcome`: the step, the posts, and
+    /// the endpoint after.
+    async fn attempt(outcome: Outcome, last_delivered_at: Option<i64>, now: i64) -> (Step, u32, WebhookEndpoint) {
+        attempt_of(AccountEvent::PasswordChanged { how: PasswordChange::Changed }, outcome, last_delivered_at, now)
+            .await
+    }
+
+    /// `attempt`, of `event` (about an account the store does not hold).
+    async fn attempt_of(
+        event: AccountEvent,
+        outcome: Outcome,
+        last_delivered_at: Option<i64>,
+        now: i64,
+    ) -> (Step, u32, WebhookEndpoint) {
+        let store = MemoryStore::default();
+        let endpoint = WebhookEndpoint {
+            id: "we_1".into(),
+            partner_id: "p".into(),
+            url: EndpointUrl::parse("https://hooks.example.com/in").unwrap(),
+            disclosure: Disclosure::Masked,
+            event_types: Vec::new(),
+            sealed_secret: "sealed".into(),
+            status: EndpointStatus::Active,
+            created_at: FIRST_ATTEMPT - 100,
+            last_delivered_at,
+        };
+        store.add_endpoint(&endpoint).await.unwrap();
+        let event = EventRecord::new(event, "u1", "p", FIRST_ATTEMPT, 1);
+        store.put_event(event.clone()).await;
+        let task = DeliveryTask {
+            event: EventKey { pk: events_pk("p", "u1"), sk: event.id.as_str().to_owned() },
+            event_id: event.id.as_str().to_owned(),
+            user_id: "u1".into(),
+            partner_id: "p".into(),
+            endpoint_id: "we_1".into(),
+        };
+        let poster = Answering(outcome, Mutex::new(0));
+        let sealer = OneSecret(WebhookSecret::generate().expose().to_string());
+        let deliverer = Deliverer {
+            outbox: &store,
+            accounts: &store,
+            endpoints: &store,
+            queue: &NoQueue,
+            sealer: &sealer,
+            poster: &poster,
+            clock: &At(now),
+        };
+        let step = deliver(&deliverer, &task, 5, FIRST_ATTEMPT).await.unwrap();
+        let posts = *poster.1.lock().unwrap();
+        (step, posts, store.endpoint("p", "we_1").await.unwrap().unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_failure_within_three_days_waits_and_keeps_the_endpoint() {
+        let (step, posts, endpoint) = attempt(Outcome::Failed(Failure::Status(503)), None, FIRST_ATTEMPT + 3600).await;
+        assert!(matches!(step, Step::RetryAfter(delay) if delay > Duration::ZERO), "{step:?}");
+        assert_eq!((posts, endpoint.status), (1, EndpointStatus::Active));
+    }
+
+    #[tokio::test]
+    async fn three_days_of_failures_with_nothing_delivered_disable_the_endpoint_saying_why() {
+        let (step, _, endpoint) =
+            attempt(Outcome::Failed(Failure::Status(503)), None, FIRST_ATTEMPT + GIVE_UP_AFTER_SECS).await;
+        assert_eq!(step, Step::Done(Finished::GaveUp));
+        assert!(
+            matches!(&endpoint.status, EndpointStatus::Disabled { reason, .. } if reason.contains("answered 503")),
+            "{:?}",
+            endpoint.status
+        );
+    }
+
+    #[tokio::test]
+    async fn three_days_of_failures_of_one_event_while_others_arrive_drop_that_event_only() {
+        // GIVEN an endpoint that took another delivery after this event's first attempt
+        let delivered = Some(FIRST_ATTEMPT + 7200);
+        let (step, _, endpoint) =
+            attempt(Outcome::Failed(Failure::Status(400)), delivered, FIRST_ATTEMPT + GIVE_UP_AFTER_SECS).await;
+        // THEN only this event is given up, and the endpoint stays active
+        assert_eq!(step, Step::Done(Finished::GaveUpOnEvent));
+        assert_eq!(endpoint.status, EndpointStatus::Active);
+    }
+
+    #[tokio::test]
+    async fn a_delivery_notes_the_endpoint_worked_and_a_410_disables_it() {
+        let (step, _, endpoint) = attempt(Outcome::Delivered(204), None, FIRST_ATTEMPT).await;
+        assert_eq!((step, endpoint.last_delivered_at), (Step::Done(Finished::Delivered), Some(FIRST_ATTEMPT)));
+        let (step, _, endpoint) = attempt(Outcome::Gone, None, FIRST_ATTEMPT).await;
+        assert_eq!(step, Step::Done(Finished::Gone));
+        assert!(matches!(endpoint.status, EndpointStatus::Disabled { .. }));
+    }
+
+    #[tokio::test]
+    async fn an_event_naming_a_phone_of_an_account_that_is_gone_is_not_posted() {
+        // GIVEN an account.created left in the outbox (its deletion after the erasure failed)
+        let phone = crate::domain::phone::PhoneNumber::parse("+447871234567").unwrap();
+        let created = AccountEvent::Created { identifier: crate::webhooks::event::Identifier::Phone(phone) };
+        // WHEN its task is delivered
+        let (step, posts, _) = attempt_of(created, Outcome::Delivered(200), None, FIRST_ATTEMPT).await;
+        // THEN nothing is posted
+        assert_eq!((step, posts), (Step::Done(Finished::EventGone), 0));
+    }
+}
