@@ -23,7 +23,7 @@ stop() {
   trap - EXIT INT TERM
   for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  echo "dev: stopped moto and the API"
+  echo "dev: stopped moto, the API and the webhook pipeline"
 }
 trap stop EXIT INT TERM
 
@@ -82,6 +82,19 @@ target/debug/partners sumsub "$SANDBOX_PARTNER" --mode sandbox --level basic-kyc
   [ -z "${RATE_LIMITS:-}" ] || echo "RATE_LIMITS=$RATE_LIMITS"
 } | sed "s/^\([A-Z_]*\)=\(.*\)$/\1='\2'/" >"$STATE/functions.env"
 
+# The webhook pipeline (docs/webhooks.md) on moto, as Lambda runs it: the table's stream to the
+# dispatcher, the FIFO queue to the deliverer, posting to partners' endpoints (public HTTPS only).
+FACTOR_KEY_ARN=$(sed -n 's/^FACTOR_KEY_ARN=//p' "$STATE/keys.env")
+FACTOR_KEY_ARN=$FACTOR_KEY_ARN target/debug/devstack webhooks >"$STATE/webhooks.log" 2>&1 &
+children+=($!)
+WEBHOOK_QUEUE_URL=
+for _ in $(seq 100); do
+  WEBHOOK_QUEUE_URL=$(sed -n 's/^WEBHOOK_QUEUE_URL=//p' "$STATE/webhooks.log")
+  [ -n "$WEBHOOK_QUEUE_URL" ] && break
+  sleep 0.1
+done
+[ -n "$WEBHOOK_QUEUE_URL" ] || { echo "dev: the webhook pipeline did not start ($STATE/webhooks.log)" >&2; exit 1; }
+
 cat <<BANNER
 
   API         http://127.0.0.1:$API_PORT   (routes: Cargo.toml [workspace.metadata.lambda.watch.router])
@@ -94,6 +107,10 @@ cat <<BANNER
   SMS sent    curl -s $AWS_ENDPOINT_URL/moto-api/data.json | jq .sns.SMS
   emails      curl -s $AWS_ENDPOINT_URL/moto-api/data.json | jq .ses.Message
               or: AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL target/debug/devstack sms
+  webhooks    the pipeline runs (log: $STATE/webhooks.log); an endpoint must be public HTTPS:
+              FACTOR_KEY_ARN=$FACTOR_KEY_ARN WEBHOOK_QUEUE_URL=$WEBHOOK_QUEUE_URL
+              TABLE_NAME=$TABLE_NAME AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL
+              target/debug/partners webhooks add|test|log|replay ... (docs/webhooks.md)
   Ctrl-C stops everything.
 
 BANNER

@@ -64,7 +64,7 @@ pub enum Command {
         id: String,
     },
     /// The partner's webhook endpoints: where its users' account events are posted, signed per
-    /// Standard Webhooks (docs/webhooks.md). Events are written today; delivery is not built yet.
+    /// Standard Webhooks, retried for three days (docs/webhooks.md).
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
 }
@@ -85,6 +85,78 @@ pub enum WebhooksCommand {
         /// The endpoint's id (`we_…`, as `list` shows it).
         endpoint: String,
     },
+    /// Give an endpoint a new signing secret and print it, once. Deliveries carry the old secret's
+    /// signature beside the new one's for the overlap, while the receiver moves to the new one.
+    RotateSecret(WebhookRotateArgs),
+    /// Post to a disabled endpoint again (what was given up meanwhile is not: replay it).
+    Enable {
+        /// The partner's id (its X-Merchant-ID).
+        id: String,
+        /// The endpoint's id (`we_…`).
+        endpoint: String,
+    },
+    /// Send one event, or every event of a time range, again: to every active endpoint that takes
+    /// it, or to one. Receivers see the first delivery's webhook-id and sequence.
+    Replay(WebhookReplayArgs),
+    /// Post a signed `webhook.test` event to one endpoint (active or disabled) from the deployed
+    /// deliverer, once, and print what the receiver answered.
+    Test {
+        /// The partner's id (its X-Merchant-ID).
+        id: String,
+        /// The endpoint's id (`we_…`).
+        endpoint: String,
+        /// The delivery queue: the stack's WebhookDeliveryQueueUrl output.
+        #[arg(long, env = "WEBHOOK_QUEUE_URL")]
+        queue_url: String,
+    },
+    /// An endpoint's delivery attempts, newest first: when, which event, what the receiver
+    /// answered, and what came next (kept 30 days).
+    Log {
+        /// The partner's id (its X-Merchant-ID).
+        id: String,
+        /// The endpoint's id (`we_…`).
+        endpoint: String,
+        /// How many attempts to show.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        limit: u16,
+    },
+}
+
+#[derive(Args)]
+pub struct WebhookRotateArgs {
+    /// The partner's id (its X-Merchant-ID).
+    pub id: String,
+    /// The endpoint's id (`we_…`).
+    pub endpoint: String,
+    /// Hours the old secret still signs beside the new one (0 to 168): 24 for a routine rotation,
+    /// time for the receivers to take the new secret; 0 when it leaked.
+    #[arg(long)]
+    pub overlap_hours: i64,
+    /// The key endpoint secrets are sealed under: the stack's FactorKeyArn output.
+    #[arg(long, env = "FACTOR_KEY_ARN")]
+    pub factor_key: String,
+}
+
+#[derive(Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).multiple(false).args(["event", "since"])))]
+pub struct WebhookReplayArgs {
+    /// The partner's id (its X-Merchant-ID).
+    pub id: String,
+    /// One event (`evt_…`, the webhook-id the receiver saw).
+    #[arg(long)]
+    pub event: Option<String>,
+    /// Every event from this time on (RFC 3339, e.g. 2026-12-01T00:00:00Z).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// ... up to this time (RFC 3339; now when left out).
+    #[arg(long, requires = "since", conflicts_with = "event")]
+    pub until: Option<String>,
+    /// Only to this endpoint (`we_…`); every active endpoint that takes the event when left out.
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// The delivery queue: the stack's WebhookDeliveryQueueUrl output.
+    #[arg(long, env = "WEBHOOK_QUEUE_URL")]
+    pub queue_url: String,
 }
 
 #[derive(Args)]
@@ -102,6 +174,10 @@ pub struct WebhookAddArgs {
     /// personal data, and the partner answers for it.
     #[arg(long)]
     pub full_contact: bool,
+    /// Who to tell when the endpoint is disabled (a 410, or three days of failures): an email
+    /// address the partner reads, with how to start it again.
+    #[arg(long)]
+    pub notify: String,
     /// The key endpoint secrets are sealed under: the stack's FactorKeyArn output.
     #[arg(long, env = "FACTOR_KEY_ARN")]
     pub factor_key: String,
@@ -291,6 +367,8 @@ mod tests {
             "https://hooks.example.com/r",
             "--events",
             "account.deleted,account.phone_changed",
+            "--notify",
+            "ops@partner.example.com",
             "--factor-key",
             "arn:aws:kms:eu-west-2:111122223333:key/k",
         ])
@@ -299,6 +377,22 @@ mod tests {
         assert_eq!(add.events, ["account.deleted", "account.phone_changed"]);
         assert!(!add.full_contact);
         assert!(Cli::try_parse_from(["partners", "webhooks", "remove", "p-1"]).is_err(), "remove names the endpoint");
+    }
+
+    #[test]
+    fn a_replay_names_one_event_or_a_start_never_both_and_an_end_only_with_a_start() {
+        let replay = |args: &[&str]| {
+            let mut all = vec!["partners", "webhooks", "replay", "p-1", "--queue-url", "https://sqs/q.fifo"];
+            all.extend_from_slice(args);
+            Cli::try_parse_from(all)
+        };
+        if let Err(error) = replay(&["--event", "evt_01"]) {
+            panic!("{error}");
+        }
+        assert!(replay(&["--since", "2026-12-01T00:00:00Z", "--until", "2026-12-02T00:00:00Z"]).is_ok());
+        assert!(replay(&[]).is_err(), "nothing to replay");
+        assert!(replay(&["--event", "evt_01", "--since", "2026-12-01T00:00:00Z"]).is_err(), "both");
+        assert!(replay(&["--event", "evt_01", "--until", "2026-12-01T00:00:00Z"]).is_err(), "an end alone");
     }
 
     #[test]

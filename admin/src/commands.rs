@@ -66,7 +66,13 @@ is ended already: run the command again"
         Command::Webhooks(command) => {
             let id = partner_id(match &command {
                 WebhooksCommand::Add(args) => &args.id,
-                WebhooksCommand::List { id } | WebhooksCommand::Remove { id, .. } => id,
+                WebhooksCommand::RotateSecret(args) => &args.id,
+                WebhooksCommand::Replay(args) => &args.id,
+                WebhooksCommand::List { id }
+                | WebhooksCommand::Remove { id, .. }
+                | WebhooksCommand::Enable { id, .. }
+                | WebhooksCommand::Test { id, .. }
+                | WebhooksCommand::Log { id, .. } => id,
             })?;
             registry.partner(&id).await.map_err(explain)?.ok_or_else(|| no_such(&id))?;
             crate::webhooks::run(&sdk, store.as_ref(), &id, command, now()).await.map_err(|e| e.unwrap_or_else(explain))

@@ -24,8 +24,8 @@ use crate::handlers::webhook_deliver::Deliverer;
 use crate::latency::SendLatencies;
 use crate::mail::Mailer;
 use crate::ports::{
-    AccountDeletions, AccountStore, Clock, Counters, DeliveryQueue, NoSealer, PartnerRegistry, PartnerSecrets,
-    SecretSealer, SmsSender, SumsubApi, SystemClock, WebhookPoster,
+    AccountDeletions, AccountStore, Clock, Counters, DeliveryQueue, EmailSender, NoSealer, PartnerRegistry,
+    PartnerSecrets, SecretSealer, SmsSender, SumsubApi, SystemClock, WebhookPoster,
 };
 use crate::security::code::CodeMac;
 use crate::security::password_hash::PasswordHasher;
@@ -48,6 +48,8 @@ pub struct WebhookClients {
     /// Whether `sealer` opens webhook secrets (the function was given the key).
     pub opens_secrets: bool,
     pub poster: Arc<dyn WebhookPoster>,
+    /// Tells an endpoint's contact it was disabled (`EMAIL_SENDER` set: the deliverer's).
+    pub notices: Option<Arc<dyn EmailSender>>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -57,9 +59,11 @@ impl WebhookClients {
             outbox: self.store.as_ref(),
             accounts: self.store.as_ref(),
             endpoints: self.store.as_ref(),
+            log: self.store.as_ref(),
             queue: self.queue.as_ref(),
             sealer: self.sealer.as_ref(),
             poster: self.poster.as_ref(),
+            notices: self.notices.as_deref(),
             clock: self.clock.as_ref(),
         }
     }
@@ -181,6 +185,11 @@ impl App {
             sealer,
             opens_secrets: key.is_some(),
             poster: Arc::new(HttpsPoster::new()),
+            notices: source.get("EMAIL_SENDER").map(|from| {
+                let sender = SesEmailSender::new(aws_sdk_sesv2::Client::new(sdk), from)
+                    .with_configuration_set(source.get("SES_CONFIGURATION_SET"));
+                Arc::new(sender) as Arc<dyn EmailSender>
+            }),
             clock: Arc::new(SystemClock),
         })
     }

@@ -28,6 +28,8 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("signup_code.txt", include_str!("../templates/signup_code.txt")),
         ("signup_existing.html", include_str!("../templates/signup_existing.html")),
         ("signup_existing.txt", include_str!("../templates/signup_existing.txt")),
+        ("webhook_disabled.html", include_str!("../templates/webhook_disabled.html")),
+        ("webhook_disabled.txt", include_str!("../templates/webhook_disabled.txt")),
     ] {
         // The templates are compiled into the binary; a broken one fails every test that renders it.
         #[allow(clippy::expect_used)]
@@ -178,6 +180,34 @@ impl Mailer {
             text: render("security_notice.txt", ctx)?,
         })
     }
+}
+
+/// The notice to a partner's contact that its webhook endpoint was disabled at `at` (Unix seconds),
+/// saying why and how to start it again without losing an event. From the deployment's sender.
+pub fn webhook_disabled(
+    endpoint: &crate::webhooks::endpoints::WebhookEndpoint,
+    reason: &str,
+    at: i64,
+) -> Result<EmailMessage, ApiError> {
+    use crate::domain::utc_time::UtcTime;
+    let subject = format!("Webhook endpoint disabled: {}", endpoint.url.as_str());
+    let ctx = context! {
+        subject => subject.as_str(),
+        url => endpoint.url.as_str(),
+        endpoint => endpoint.id.as_str(),
+        partner => endpoint.partner_id.as_str(),
+        when => UtcTime(at).rfc3339(),
+        reason => reason,
+        // Four days back: the three days of the failing event's retries, its last wait (at most
+        // 11 hours) and the stream's lag; a receiver drops what it already has by webhook-id.
+        replay_from => UtcTime(at - 4 * 86_400).rfc3339(),
+    };
+    Ok(EmailMessage {
+        from: None,
+        subject,
+        html: render("webhook_disabled.html", ctx.clone())?,
+        text: render("webhook_disabled.txt", ctx)?,
+    })
 }
 
 /// A small page for a person in a browser.

@@ -94,5 +94,8 @@ pub async fn webhooks_deliverer() -> Result<(WebhookClients,), ConfigError> {
     if !hooks.opens_secrets {
         return Err(ConfigError::Missing("FACTOR_KEY_ARN"));
     }
+    if hooks.notices.is_none() {
+        return Err(ConfigError::Missing("EMAIL_SENDER"));
+    }
     Ok((hooks,))
 }

@@ -250,19 +250,28 @@ fn names(mapping: &Value) -> BTreeSet<String> {
 #[test]
 fn every_webhook_event_the_service_sends_is_documented_with_exactly_the_fields_it_carries() {
     use registration::webhooks::event::{AccountEvent, Disclosure, EventRecord};
+    use registration::webhooks::test_event::{TEST_EVENT_TYPE, test_body};
     let document = yaml("openapi.yaml");
     let documented = names(&document["webhooks"]);
-    let sent: BTreeSet<String> = AccountEvent::TYPES.iter().map(|t| (*t).to_owned()).collect();
-    assert_eq!(documented, sent, "openapi.yaml's webhooks against event.rs");
+    let mut sent: BTreeSet<String> = AccountEvent::TYPES.iter().map(|t| (*t).to_owned()).collect();
+    sent.insert(TEST_EVENT_TYPE.to_owned());
+    assert_eq!(documented, sent, "openapi.yaml's webhooks against event.rs and test_event.rs");
 
-    let events = one_of_each_event();
-    let covered: BTreeSet<String> = events.iter().map(|e| e.kind().to_owned()).collect();
+    // Each event's bodies as endpoints of either disclosure receive them, and the test event.
+    let mut bodies: Vec<(&str, Vec<String>)> = one_of_each_event()
+        .into_iter()
+        .map(|event| {
+            let kind = event.kind();
+            let record = EventRecord::new(event, "user-1", "partner-1", 1_765_000_000, 1);
+            (kind, vec![record.body(Disclosure::Masked), record.body(Disclosure::Full)])
+        })
+        .collect();
+    bodies.push((TEST_EVENT_TYPE, vec![test_body("we_1", 1_765_000_000)]));
+    let covered: BTreeSet<String> = bodies.iter().map(|(kind, _)| (*kind).to_owned()).collect();
     assert_eq!(covered, sent, "the test builds one of each event");
-    for event in events {
-        let kind = event.kind();
-        let record = EventRecord::new(event, "user-1", "partner-1", 1_765_000_000, 1);
-        for disclosure in [Disclosure::Masked, Disclosure::Full] {
-            let body: serde_json::Value = serde_json::from_str(&record.body(disclosure)).unwrap();
+    for (kind, rendered) in bodies {
+        for body in rendered {
+            let body: serde_json::Value = serde_json::from_str(&body).unwrap();
             let post = &document["webhooks"][kind]["post"];
             let schema = resolve(&document, &post["requestBody"]["content"]["application/json"]["schema"]);
             assert_eq!(schema["properties"]["type"]["const"].as_str(), Some(kind));

@@ -227,7 +227,10 @@ fn the_factor_key_reaches_exactly_the_functions_that_seal_or_open_factor_secrets
     // Which handlers seal or open a factor secret, from the code: the sealer, or a new recovery set.
     let seals = |function: &str| {
         handler_sources(function).iter().any(|source| {
-            source.contains("sealer.") || source.contains("sealed_recovery_set") || source.contains("secret_of(")
+            source.contains("sealer.")
+                || source.contains("sealed_recovery_set")
+                || source.contains("secret_of(")
+                || source.contains("secrets_of(")
         })
     };
     // The webhook deliverer opens endpoints' secrets, sealed under the same key for their own purpose.

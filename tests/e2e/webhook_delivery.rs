@@ -31,7 +31,9 @@ fn endpoint(url: &str) -> WebhookEndpoint {
         disclosure: Disclosure::Masked,
         event_types: Vec::new(),
         sealed_secret: String::new(),
+        previous_secret: None,
         status: EndpointStatus::Active,
+        notify: None,
         created_at: now(),
         last_delivered_at: None,
     }

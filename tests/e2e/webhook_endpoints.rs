@@ -8,7 +8,8 @@ use registration::adapters::factor_sealer::KmsSecretSealer;
 use registration::ports::{SecretSealer, WebhookEndpoints};
 use registration::webhooks::endpoint::EndpointRefused;
 use registration::webhooks::endpoints::{
-    MAX_ENDPOINTS, NewEndpoint, RegistrationRefused, WebhookEndpoint, register, secret_of,
+    EndpointStatus, MAX_ENDPOINTS, NewEndpoint, RegistrationRefused, RotationRefused, WebhookEndpoint, register,
+    rotate, secret_of, secrets_of,
 };
 use registration::webhooks::event::Disclosure;
 
@@ -22,7 +23,14 @@ fn sealer(env: &TestEnv) -> KmsSecretSealer {
 }
 
 fn new<'a>(url: &'a str, event_types: &'a [String]) -> NewEndpoint<'a> {
-    NewEndpoint { partner_id: MERCHANT, url, event_types, disclosure: Disclosure::Masked, now: 1_765_000_000 }
+    NewEndpoint {
+        partner_id: MERCHANT,
+        url,
+        event_types,
+        disclosure: Disclosure::Masked,
+        notify: Some("webhooks@partner-one.example.com"),
+        now: 1_765_000_000,
+    }
 }
 
 #[tokio::test]
@@ -96,4 +104,64 @@ async fn an_endpoint_that_would_reach_an_internal_network_or_repeats_one_is_refu
     }
     let one_more = register(store.as_ref(), &sealer(&env), new("https://hooks.example.com/more", &every)).await;
     assert!(matches!(one_more, Err(RegistrationRefused::TooMany)), "{one_more:?}");
+}
+
+#[tokio::test]
+async fn a_rotated_secret_is_shown_once_kept_sealed_and_the_old_one_opens_only_for_its_overlap() {
+    // GIVEN an endpoint
+    let env = TestEnv::new().await;
+    let store = registry(&env);
+    let (made, first) = register(store.as_ref(), &sealer(&env), new("https://hooks.example.com/r", &[])).await.unwrap();
+    let now = 1_765_000_000;
+    // WHEN its secret is rotated with a day's overlap
+    let second = rotate(store.as_ref(), &sealer(&env), &made, 86_400, now).await.unwrap();
+    // THEN deliveries in that day are signed under the new and the old secret, and after it under
+    // the new one only; the table holds neither in the clear
+    let kept = store.endpoint(MERCHANT, &made.id).await.unwrap().unwrap();
+    let (current, previous) = secrets_of(&sealer(&env), &kept, now + 86_399).await.unwrap();
+    assert_eq!((current.expose(), previous.unwrap().expose()), (second.expose(), first.expose()));
+    let (current, previous) = secrets_of(&sealer(&env), &kept, now + 86_400).await.unwrap();
+    assert_eq!(current.expose(), second.expose());
+    assert!(previous.is_none(), "the old secret signs after its overlap");
+    let items = format!("{:?}", env.items().await);
+    assert!(!items.contains(&first.expose()[6..]) && !items.contains(&second.expose()[6..]));
+    // WHEN a second operator rotates from the endpoint as read before the first rotation
+    // THEN it is refused, and the first rotation's secret stands
+    let stale = rotate(store.as_ref(), &sealer(&env), &made, 0, now).await;
+    assert!(matches!(stale, Err(RotationRefused::Changed)), "{stale:?}");
+    assert_eq!(
+        secret_of(&sealer(&env), &store.endpoint(MERCHANT, &made.id).await.unwrap().unwrap()).await.unwrap().expose(),
+        second.expose()
+    );
+    // WHEN it is rotated again with an overlap while the first overlap lasts
+    // THEN it is refused: the receiver may still be on the first secret
+    let again = rotate(store.as_ref(), &sealer(&env), &kept, 86_400, now).await;
+    assert!(matches!(again, Err(RotationRefused::InOverlap(until)) if until == now + 86_400), "{again:?}");
+    // WHEN it is rotated again with no overlap (the secret leaked)
+    // THEN only the newest signs at once, and an overlap past a week is refused
+    let third = rotate(store.as_ref(), &sealer(&env), &kept, 0, now).await.unwrap();
+    let kept = store.endpoint(MERCHANT, &made.id).await.unwrap().unwrap();
+    let (current, previous) = secrets_of(&sealer(&env), &kept, now).await.unwrap();
+    assert_eq!(current.expose(), third.expose());
+    assert!(previous.is_none());
+    let long = rotate(store.as_ref(), &sealer(&env), &kept, 8 * 86_400, now).await;
+    assert!(matches!(long, Err(RotationRefused::Overlap)), "{long:?}");
+}
+
+#[tokio::test]
+async fn a_disabled_endpoint_is_enabled_again_once_and_an_active_one_is_left_as_it_is() {
+    // GIVEN an endpoint disabled after a 410
+    let env = TestEnv::new().await;
+    let store = registry(&env);
+    let (made, _) = register(store.as_ref(), &sealer(&env), new("https://hooks.example.com/r", &[])).await.unwrap();
+    assert!(!store.enable_endpoint(MERCHANT, &made.id).await.unwrap(), "an active endpoint enabled");
+    assert!(store.disable_endpoint(MERCHANT, &made.id, "the receiver answered 410 Gone", 1).await.unwrap());
+    // WHEN it is enabled
+    // THEN it takes events again, and enabling it twice, or an endpoint that is not there, says so
+    assert!(store.enable_endpoint(MERCHANT, &made.id).await.unwrap());
+    let after = store.endpoint(MERCHANT, &made.id).await.unwrap().unwrap();
+    assert_eq!(after.status, EndpointStatus::Active);
+    assert!(after.receives("account.deleted"));
+    assert!(!store.enable_endpoint(MERCHANT, &made.id).await.unwrap());
+    assert!(!store.enable_endpoint(MERCHANT, "we_missing").await.unwrap());
 }

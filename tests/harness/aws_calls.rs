@@ -36,6 +36,9 @@ pub struct Call {
     /// `pepper-secret`, `sumsub-secret`, `signing-key`, `factor-key`, `phone`, `topic`, `email-identity`,
     /// `queue`.
     pub resource: String,
+    /// For a DynamoDB item call, its partition key up to and including the first `#` (`USER#`,
+    /// `WEBHOOKLOG#`): what a `dynamodb:LeadingKeys` condition is checked against. Empty otherwise.
+    pub partition: String,
 }
 
 /// Runs `work` as the handler of `function`: its AWS calls are recorded under that name.
@@ -65,25 +68,38 @@ fn recorder() -> &'static Recorder {
     })
 }
 
-fn record(function: &'static str, action: String, resource: String) {
-    let call = Call { function, action, resource };
+fn record(function: &'static str, action: String, resource: String, partition: String) {
+    let call = Call { function, action, resource, partition };
     let recorder = recorder();
     let new = recorder.seen.lock().expect("recorder lock").insert(call.clone());
     if let (true, Some(log)) = (new, &recorder.log) {
-        let line = serde_json::json!({ "function": call.function, "action": call.action, "resource": call.resource });
+        let line = serde_json::json!({
+            "function": call.function, "action": call.action, "resource": call.resource, "partition": call.partition,
+        });
         writeln!(log.lock().expect("log lock"), "{line}").expect("write AWS_CALLS_LOG");
     }
 }
 
-/// The IAM actions (with their resource kinds) that AWS authorizes `request` by.
-pub fn actions(request: &HttpRequest) -> Vec<(String, String)> {
+/// The IAM actions (with their resource kinds, and for a DynamoDB item its partition's prefix) that
+/// AWS authorizes `request` by.
+pub fn actions(request: &HttpRequest) -> Vec<(String, String, String)> {
+    let body = request.body().bytes().unwrap_or_default();
+    if let Some(target) = request.headers().get("x-amz-target")
+        && let Some(operation) = target.strip_prefix("DynamoDB_20120810.")
+    {
+        return dynamodb_actions(operation, &serde_json::from_slice::<Value>(body).unwrap_or(Value::Null));
+    }
+    other_actions(request).into_iter().map(|(action, resource)| (action, resource, String::new())).collect()
+}
+
+fn other_actions(request: &HttpRequest) -> Vec<(String, String)> {
     let header = |name: &str| request.headers().get(name).map(str::to_owned);
     let body = request.body().bytes().unwrap_or_default();
     let json = || serde_json::from_slice::<Value>(body).unwrap_or(Value::Null);
     if let Some(target) = header("x-amz-target") {
         let (service, operation) = target.split_once('.').unwrap_or((target.as_str(), ""));
         return match service {
-            s if s.starts_with("DynamoDB_") => dynamodb_actions(operation, &json()),
+            s if s.starts_with("DynamoDB_") => vec![(format!("dynamodb:{operation}"), "unknown".to_owned())],
             "TrentService" => {
                 // Second-factor secrets are sealed under the factor key, with their own purpose.
                 // Webhook secrets too, under the same key with a purpose of their own.
@@ -121,15 +137,15 @@ pub fn actions(request: &HttpRequest) -> Vec<(String, String)> {
     vec![(format!("unknown:{} {path}", request.method()), "unknown".to_owned())]
 }
 
-fn dynamodb_actions(operation: &str, body: &Value) -> Vec<(String, String)> {
+fn dynamodb_actions(operation: &str, body: &Value) -> Vec<(String, String, String)> {
     let on_index = body.get("IndexName").is_some();
     match operation {
         "TransactWriteItems" => body["TransactItems"]
             .as_array()
             .into_iter()
             .flatten()
-            .filter_map(|item| item.as_object()?.keys().next().cloned())
-            .map(|kind| {
+            .filter_map(|item| {
+                let (kind, inner) = item.as_object()?.iter().next()?;
                 let action = match kind.as_str() {
                     "Put" => "PutItem",
                     "Update" => "UpdateItem",
@@ -137,11 +153,33 @@ fn dynamodb_actions(operation: &str, body: &Value) -> Vec<(String, String)> {
                     "ConditionCheck" => "ConditionCheckItem",
                     other => other,
                 };
-                (format!("dynamodb:{action}"), "table".to_owned())
+                Some((format!("dynamodb:{action}"), "table".to_owned(), partition(inner)))
             })
             .collect(),
-        "TransactGetItems" => vec![("dynamodb:GetItem".to_owned(), "table".to_owned())],
-        other => vec![(format!("dynamodb:{other}"), if on_index { "table-index" } else { "table" }.to_owned())],
+        "TransactGetItems" => body["TransactItems"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|item| ("dynamodb:GetItem".to_owned(), "table".to_owned(), partition(&item["Get"])))
+            .collect(),
+        other => {
+            let kind = if on_index { "table-index" } else { "table" };
+            vec![(format!("dynamodb:{other}"), kind.to_owned(), partition(body))]
+        }
+    }
+}
+
+/// The prefix (to the first `#`, included) of the partition key a DynamoDB request or transaction
+/// item names: its `Item`'s or `Key`'s `pk`, or a query's `:pk`. Empty when it names none (a batch).
+fn partition(request: &Value) -> String {
+    let pk =
+        [&request["Item"]["pk"]["S"], &request["Key"]["pk"]["S"], &request["ExpressionAttributeValues"][":pk"]["S"]]
+            .into_iter()
+            .find_map(Value::as_str)
+            .unwrap_or_default();
+    match pk.find('#') {
+        Some(at) => pk[..=at].to_owned(),
+        None => pk.to_owned(),
     }
 }
 
@@ -171,8 +209,8 @@ struct RecordingConnector {
 impl HttpConnector for RecordingConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         if let Ok(function) = FUNCTION.try_with(|f| *f) {
-            for (action, resource) in actions(&request) {
-                record(function, action, resource);
+            for (action, resource, partition) in actions(&request) {
+                record(function, action, resource, partition);
             }
         }
         self.inner.call(request)

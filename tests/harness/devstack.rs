@@ -5,16 +5,22 @@
 //!   devstack env     create a token signing key (KMS) and the code pepper's secret (Secrets Manager)
 //!                    on the emulator and print their ARNs as a local env file's lines
 //!   devstack sms     print the SMS the emulator captured, newest last
+//!   devstack webhooks
+//!                    run the webhook pipeline on the emulator until stopped, as Lambda runs it:
+//!                    the table's stream to the dispatcher, the FIFO queue to the deliverer, which
+//!                    posts to partners' endpoints (public HTTPS only, as deployed); prints the
+//!                    queue's URL first (`partners webhooks replay|test --queue-url`)
 
 use e2e::stack::{
     TableSpec, create_email_identity, create_pepper_secret, create_signing_key, create_table, template_path,
 };
 use registration::security::random;
 
-const USAGE: &str = "usage: devstack setup | env | sms\n\
+const USAGE: &str = "usage: devstack setup | env | sms | webhooks\n\
   setup  create the table and SES sender on the emulator at AWS_ENDPOINT_URL (TABLE_NAME, SES_SENDER)\n\
   env    create the signing key and pepper secret on the emulator; print SIGNING_KEY_ARN, TOKEN_PUBLIC_KEYS, CODE_PEPPER_SECRET_ARN, FACTOR_KEY_ARN\n\
-  sms    print the SMS the emulator captured";
+  sms    print the SMS the emulator captured\n\
+  webhooks  run the webhook pipeline (TABLE_NAME, FACTOR_KEY_ARN, SES_SENDER) until stopped";
 
 #[tokio::main]
 async fn main() {
@@ -23,6 +29,7 @@ async fn main() {
         "setup" => setup().await,
         "env" => print_env().await,
         "sms" => sms().await,
+        "webhooks" => webhooks().await,
         _ => Err(USAGE.to_owned()),
     };
     if let Err(message) = result {
@@ -75,4 +82,59 @@ async fn sms() -> Result<(), String> {
         println!("{}  {}", sms["phone_number"].as_str().unwrap_or("?"), sms["message"].as_str().unwrap_or(""));
     }
     Ok(())
+}
+
+/// The queue `make dev`'s pipeline delivers from.
+const DEV_QUEUE: &str = "registration-local-deliveries.fifo";
+
+/// The webhook pipeline, polled once a second; a retry waits its real backoff (the queue's
+/// visibility), as deployed.
+async fn webhooks() -> Result<(), String> {
+    use registration::adapters::dynamodb::DynamoStore;
+    use registration::adapters::factor_sealer::KmsSecretSealer;
+    use registration::adapters::ses::SesEmailSender;
+    use registration::adapters::webhook_https::HttpsPoster;
+    use registration::handlers::webhook_deliver::Deliverer;
+    use registration::ports::SystemClock;
+
+    use futures::FutureExt;
+
+    var("AWS_ENDPOINT_URL")?;
+    let table = var("TABLE_NAME")?;
+    let factor_key = var("FACTOR_KEY_ARN")?;
+    // The handlers' own log lines (deliveries, disabled endpoints, notices not sent) to the log file.
+    tracing_subscriber::fmt().with_ansi(false).init();
+    let sender = std::env::var("SES_SENDER").unwrap_or_else(|_| "no-reply@registration.local".into());
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let pipeline = e2e::webhook_pipeline::Pipeline::on(&sdk, &dynamodb, &table, DEV_QUEUE).await;
+    println!("WEBHOOK_QUEUE_URL={}", pipeline.queue_url);
+    let store = DynamoStore::new(dynamodb, table);
+    let sealer = KmsSecretSealer::for_webhooks(aws_sdk_kms::Client::new(&sdk), &factor_key);
+    let poster = HttpsPoster::new();
+    let notices = SesEmailSender::new(aws_sdk_sesv2::Client::new(&sdk), sender);
+    let queue = pipeline.queue();
+    let deliverer = Deliverer {
+        outbox: &store,
+        accounts: &store,
+        endpoints: &store,
+        log: &store,
+        queue: &queue,
+        sealer: &sealer,
+        poster: &poster,
+        notices: Some(&notices),
+        clock: &SystemClock,
+    };
+    loop {
+        // The harness's pollers stop at an emulator error; here one pass fails, is logged, and the
+        // next one a second later starts again from where the last one got to.
+        let pass = async {
+            pipeline.dispatch(&store, &store, &queue).await;
+            while pipeline.deliver(&deliverer).await > 0 {}
+        };
+        if std::panic::AssertUnwindSafe(pass).catch_unwind().await.is_err() {
+            eprintln!("devstack: a pipeline pass failed (above); trying again");
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
 }

@@ -37,15 +37,27 @@ impl Pipeline {
     /// The pipeline of `env`'s table: its stream, and a FIFO delivery queue of its own.
     pub async fn start(env: &TestEnv) -> Pipeline {
         let sdk = env.moto.sdk_config().await;
-        let described = env.dynamodb.describe_table().table_name(&env.table).send().await.expect("describe the table");
+        let queue = format!("deliveries-{}.fifo", uuid::Uuid::new_v4().simple());
+        Pipeline::on(&sdk, &env.dynamodb, &env.table, &queue).await
+    }
+
+    /// The pipeline of `table` on the emulator `sdk` reaches: its stream, and the FIFO delivery
+    /// queue `queue_name` (made if missing). `make dev` runs it (`devstack webhooks`).
+    pub async fn on(
+        sdk: &aws_config::SdkConfig,
+        dynamodb: &aws_sdk_dynamodb::Client,
+        table: &str,
+        queue_name: &str,
+    ) -> Pipeline {
+        let described = dynamodb.describe_table().table_name(table).send().await.expect("describe the table");
         let stream_arn = described
             .table
             .and_then(|table| table.latest_stream_arn)
             .expect("the table has a stream, as template.yaml declares");
-        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let sqs = aws_sdk_sqs::Client::new(sdk);
         let queue_url = sqs
             .create_queue()
-            .queue_name(format!("deliveries-{}.fifo", uuid::Uuid::new_v4().simple()))
+            .queue_name(queue_name)
             .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
             // As template.yaml makes it (the redrive to the dead letters is not played here).
             .attributes(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout, "120")
@@ -55,7 +67,7 @@ impl Pipeline {
             .queue_url
             .expect("a queue URL");
         Pipeline {
-            streams: aws_sdk_dynamodbstreams::Client::new(&sdk),
+            streams: aws_sdk_dynamodbstreams::Client::new(sdk),
             sqs,
             queue_url,
             stream_arn,

@@ -20,6 +20,8 @@ pub struct Received {
     pub body: String,
     /// The reference library verified the signature under the endpoint's secret.
     pub verified: bool,
+    /// The secrets it verified under, by the order the receiver was given them (`verify_with`).
+    pub verified_by: Vec<usize>,
 }
 
 pub struct WebhookReceiver {
@@ -74,6 +76,10 @@ impl WebhookReceiver {
                     webhook_id: seen["headers"]["webhook-id"].as_str().unwrap_or_default().to_owned(),
                     body: seen["body"].as_str().unwrap_or_default().to_owned(),
                     verified: seen["verified"].as_bool().unwrap_or(false),
+                    verified_by: seen["verifiedBy"]
+                        .as_array()
+                        .map(|all| all.iter().filter_map(Value::as_u64).map(|n| n as usize).collect())
+                        .unwrap_or_default(),
                 });
             }
         });

@@ -82,7 +82,8 @@ def kinds_of(resource):
 
 
 def grants(transformed, logical_id):
-    """(action pattern, resource kinds) for each Allow statement of the function's role."""
+    """(action pattern, resource kinds, partition patterns) for each Allow statement of the
+    function's role; the patterns are its `dynamodb:LeadingKeys` condition's (None: any partition)."""
     role = transformed["Resources"][f"{logical_id}Role"]["Properties"]
     out = []
     for policy in if_branches(role.get("Policies", [])):
@@ -91,8 +92,21 @@ def grants(transformed, logical_id):
                 continue
             actions = flatten_if(statement["Action"])
             kinds = resource_kinds(statement)
-            out += [(action, kinds) for action in actions]
+            leading = leading_keys(statement)
+            out += [(action, kinds, leading) for action in actions]
     return out
+
+
+def leading_keys(statement):
+    """The partition-key patterns a statement's `dynamodb:LeadingKeys` condition allows, or None."""
+    condition = statement.get("Condition", {})
+    for operator, tests in condition.items():
+        if "dynamodb:LeadingKeys" in tests:
+            if operator != "ForAllValues:StringLike":
+                raise AssertionError(f"a LeadingKeys condition the rehearsal cannot read: {operator}")
+            patterns = tests["dynamodb:LeadingKeys"]
+            return patterns if isinstance(patterns, list) else [patterns]
+    return None
 
 
 def if_branches(items):
@@ -121,10 +135,13 @@ def needed_kinds(action, resource):
     return {resource}
 
 
-def allowed(granted, action, resource):
+def allowed(granted, action, resource, partition=""):
     needed = needed_kinds(action, resource)
     covered = set()
-    for pattern, kinds in granted:
+    for pattern, kinds, leading in granted:
+        # The recorder keeps a partition key to its first '#': "WEBHOOKLOG#" for WEBHOOKLOG#*.
+        if leading is not None and not any(fnmatch.fnmatchcase(partition + "x", p) for p in leading):
+            continue
         if fnmatch.fnmatchcase(action, pattern):
             covered |= kinds if "*" not in kinds else needed
     return needed <= covered
@@ -148,8 +165,9 @@ def test_every_aws_call_a_function_made_in_the_suite_is_allowed_by_its_policy(tr
             continue
         # WHEN AWS authorizes the call against the function's role
         # THEN the role allows it
-        if not allowed(grants(transformed, logical), call["action"], call["resource"]):
-            denied.append(f"{logical} ({call['function']}): {call['action']} on {call['resource']} is not granted")
+        if not allowed(grants(transformed, logical), call["action"], call["resource"], call.get("partition", "")):
+            where = f" ({call['partition']}…)" if call.get("partition") else ""
+            denied.append(f"{logical} ({call['function']}): {call['action']} on {call['resource']}{where} is not granted")
     assert not denied, "AWS would answer AccessDenied (the handler a 500):\n" + "\n".join(sorted(set(denied)))
 
 
@@ -158,7 +176,7 @@ def test_every_action_a_policy_grants_was_called_or_is_kept_for_a_stated_reason(
     used = {(c["function"], c["action"], c["resource"]) for c in calls}
     unused = []
     for logical, binary in functions.items():
-        for pattern, kinds in grants(transformed, logical):
+        for pattern, kinds, _ in grants(transformed, logical):
             for kind in kinds:
                 if kind == "email-configuration-set":
                     kind = "email-identity"  # one send uses both
@@ -169,6 +187,15 @@ def test_every_action_a_policy_grants_was_called_or_is_kept_for_a_stated_reason(
                 unused.append(f"{logical} ({binary}): {pattern} on {kind}")
     # THEN nothing is granted that no test exercised: remove it, or test it, or say why above
     assert not unused, "granted and never called in the suite:\n" + "\n".join(sorted(set(unused)))
+
+
+def test_a_leading_keys_condition_covers_only_the_partitions_it_names():
+    # GIVEN a grant of PutItem on the delivery log's partitions only
+    granted = [("dynamodb:PutItem", {"table"}, ["WEBHOOKLOG#*"])]
+    # THEN a put there is allowed, and one anywhere else is not
+    assert allowed(granted, "dynamodb:PutItem", "table", "WEBHOOKLOG#")
+    assert not allowed(granted, "dynamodb:PutItem", "table", "USER#")
+    assert not allowed(granted, "dynamodb:PutItem", "table", "")
 
 
 def test_a_transaction_is_authorized_per_item_with_no_transact_action(calls):

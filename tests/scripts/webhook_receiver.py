@@ -90,14 +90,15 @@ class Receiver(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("content-length", 0)))
         headers = {name: self.headers.get(name, "") for name in ("webhook-id", "webhook-timestamp", "webhook-signature")}
-        verified = False
-        for secret in list(SECRETS):
+        verified_by = []
+        for n, secret in enumerate(list(SECRETS)):
             try:
                 Webhook(secret).verify(body, headers)
-                verified = True
+                verified_by.append(n)
             except WebhookVerificationError:
                 pass
-        report({"path": self.path, "headers": headers, "body": body.decode(), "verified": verified})
+        report({"path": self.path, "headers": headers, "body": body.decode(), "verified": bool(verified_by),
+                "verifiedBy": verified_by})
         route = self.path.split("?")[0]
         if route == "/ok":
             self.answer(200)

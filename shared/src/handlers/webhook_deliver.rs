@@ -23,12 +23,14 @@ use serde::Deserialize;
 
 use crate::handlers::webhook_dispatch::{BatchResponse, ItemFailure};
 use crate::ports::{
-    Clock, DeliveryQueue, DeliveryTask, Directory, EventOutbox, SecretSealer, StoreError, WebhookEndpoints,
-    WebhookPoster,
+    Clock, DeliveryLog, DeliveryQueue, DeliveryTask, Directory, EmailSender, EventOutbox, SecretSealer, StoreError,
+    WebhookEndpoints, WebhookPoster,
 };
 use crate::security::random;
 use crate::webhooks::delivery::{Delivery, GIVE_UP_AFTER_SECS, Outcome, retry_delay};
-use crate::webhooks::endpoints::{EndpointStatus, secret_of};
+use crate::webhooks::delivery_log::{self, DeliveryAttempt};
+use crate::webhooks::endpoints::{EndpointStatus, WebhookEndpoint, secrets_of};
+use crate::webhooks::test_event;
 
 /// The part of an SQS event for Lambda this reads.
 #[derive(Debug, Deserialize)]
@@ -75,9 +77,13 @@ pub struct Deliverer<'a> {
     /// Whether the account an event is about still exists.
     pub accounts: &'a dyn Directory,
     pub endpoints: &'a dyn WebhookEndpoints,
+    /// Each attempt's entry in the endpoint's delivery log.
+    pub log: &'a dyn DeliveryLog,
     pub queue: &'a dyn DeliveryQueue,
     pub sealer: &'a dyn SecretSealer,
     pub poster: &'a dyn WebhookPoster,
+    /// Tells an endpoint's contact when it is disabled (SES; `None` where no sender is set up).
+    pub notices: Option<&'a dyn EmailSender>,
     pub clock: &'a dyn Clock,
 }
 
@@ -104,6 +110,8 @@ pub enum Finished {
     EventGone,
     /// The endpoint was removed or disabled since the dispatch.
     EndpointGone,
+    /// A test event was posted (once, whatever the answer: the delivery log has it).
+    Tested,
 }
 
 pub async fn handle(deliverer: &Deliverer<'_>, batch: QueueBatch) -> BatchResponse {
@@ -152,6 +160,9 @@ pub async fn deliver(
     attempt: u32,
     first_attempt_at: i64,
 ) -> Result<Step, StoreError> {
+    if task.test {
+        return deliver_test(deliverer, task).await;
+    }
     let Some(event) = deliverer.outbox.event(&task.event).await? else {
         return Ok(Step::Done(Finished::EventGone));
     };
@@ -167,39 +178,132 @@ pub async fn deliver(
         Some(endpoint) if endpoint.status == EndpointStatus::Active => endpoint,
         _ => return Ok(Step::Done(Finished::EndpointGone)),
     };
-    let secret = secret_of(deliverer.sealer, &endpoint).await?;
     let now = deliverer.clock.now();
-    let delivery = Delivery::new(&event, &endpoint, &secret, None, now);
+    // Signed under the previous secret too while a rotation's overlap lasts.
+    let (secret, previous) = secrets_of(deliverer.sealer, &endpoint, now).await?;
+    let delivery = Delivery::new(&event, &endpoint, &secret, previous.as_ref(), now);
     let outcome = deliverer.poster.post(&endpoint.url, &delivery).await;
     tracing::info!(event = %task.event_id, endpoint = %task.endpoint_id, attempt, ?outcome, "webhook delivery");
-    let disable = |reason: String| async move {
-        deliverer.endpoints.disable_endpoint(&task.partner_id, &task.endpoint_id, &reason, now).await?;
-        tracing::warn!(endpoint = %task.endpoint_id, partner = %task.partner_id, %reason, "webhook endpoint disabled");
-        Ok::<(), StoreError>(())
-    };
-    Ok(match outcome {
-        Outcome::Delivered(_) => {
-            deliverer.endpoints.delivered(&task.partner_id, &task.endpoint_id, now).await?;
-            Step::Done(Finished::Delivered)
-        }
-        Outcome::Gone => {
-            disable("the receiver answered 410 Gone".to_owned()).await?;
-            Step::Done(Finished::Gone)
-        }
-        Outcome::Failed(failure) if now - first_attempt_at >= GIVE_UP_AFTER_SECS => {
-            if endpoint.last_delivered_at.is_some_and(|at| at >= first_attempt_at) {
-                tracing::warn!(event = %task.event_id, endpoint = %task.endpoint_id, %failure, "webhook delivery given up");
-                Step::Done(Finished::GaveUpOnEvent)
-            } else {
-                disable(format!("deliveries failed for three days; the last: {failure}")).await?;
-                Step::Done(Finished::GaveUp)
+    let disable = |reason: String| {
+        let endpoint = &endpoint;
+        async move {
+            let first = deliverer.endpoints.disable_endpoint(&task.partner_id, &task.endpoint_id, &reason, now).await?;
+            // The alarm's line on every disable asked for (a retried write whose first answer was
+            // lost reads as "already disabled"); the contact's email once, by the write that took.
+            tracing::warn!(endpoint = %task.endpoint_id, partner = %task.partner_id, %reason, "webhook endpoint disabled");
+            if first {
+                tell_contact(deliverer, endpoint, &reason, now).await;
             }
+            Ok::<(), StoreError>(())
         }
-        Outcome::Failed(_) => {
-            let jitter = f64::from(random::below(1_000_000)) / 1_000_000.0;
-            Step::RetryAfter(retry_delay(attempt, jitter))
-        }
-    })
+    };
+    // What the answer means; written to the log before a store failure here is passed on, since
+    // the post happened either way.
+    let step = async {
+        Ok::<Step, StoreError>(match outcome {
+            Outcome::Delivered(_) => {
+                // A hint for the give-up rule, written at most hourly: failing to note it must not
+                // post the event again.
+                if let Err(error) = deliverer.endpoints.delivered(&task.partner_id, &task.endpoint_id, now).await {
+                    tracing::warn!(%error, endpoint = %task.endpoint_id, "lastDeliveredAt not noted");
+                }
+                Step::Done(Finished::Delivered)
+            }
+            Outcome::Gone => {
+                disable("the receiver answered 410 Gone".to_owned()).await?;
+                Step::Done(Finished::Gone)
+            }
+            Outcome::Failed(failure) if now - first_attempt_at >= GIVE_UP_AFTER_SECS => {
+                if endpoint.last_delivered_at.is_some_and(|at| at >= first_attempt_at) {
+                    tracing::warn!(event = %task.event_id, endpoint = %task.endpoint_id, %failure, "webhook delivery given up");
+                    Step::Done(Finished::GaveUpOnEvent)
+                } else {
+                    disable(format!("deliveries failed for three days; the last: {failure}")).await?;
+                    Step::Done(Finished::GaveUp)
+                }
+            }
+            Outcome::Failed(_) => {
+                let jitter = f64::from(random::below(1_000_000)) / 1_000_000.0;
+                Step::RetryAfter(retry_delay(attempt, jitter))
+            }
+        })
+    }
+    .await;
+    let entry = DeliveryAttempt {
+        partner_id: task.partner_id.clone(),
+        endpoint_id: task.endpoint_id.clone(),
+        event_id: task.event_id.clone(),
+        event_type: event.event.kind().to_owned(),
+        attempt,
+        at: now,
+        answer: delivery_log::answer(&outcome),
+        then: match &step {
+            Ok(Step::Done(Finished::Delivered)) => "delivered".to_owned(),
+            Ok(Step::Done(Finished::Gone | Finished::GaveUp)) => "endpoint disabled".to_owned(),
+            Ok(Step::Done(_)) => "given up: the endpoint took other events meanwhile".to_owned(),
+            Ok(Step::RetryAfter(delay)) => delivery_log::retry_in(*delay),
+            Err(_) => "given again: the table failed after the post".to_owned(),
+        },
+    };
+    keep_in_log(deliverer, &entry).await;
+    step
+}
+
+/// Tells the endpoint's contact it was disabled, and how to start it again. At best: the
+/// endpoint-disabled alarm tells the operator whatever happens here.
+async fn tell_contact(deliverer: &Deliverer<'_>, endpoint: &WebhookEndpoint, reason: &str, at: i64) {
+    let (Some(contact), Some(notices)) = (&endpoint.notify, deliverer.notices) else {
+        return;
+    };
+    let sent = match crate::mail::webhook_disabled(endpoint, reason, at) {
+        Ok(message) => notices.send(contact, &message).await.map_err(|error| error.to_string()),
+        Err(error) => Err(error.to_string()),
+    };
+    if let Err(error) = sent {
+        tracing::warn!(endpoint = %endpoint.id, %error, "webhook disabled notice not sent");
+    }
+}
+
+/// A test event: posted once to the endpoint, active or disabled, and its answer logged.
+async fn deliver_test(deliverer: &Deliverer<'_>, task: &DeliveryTask) -> Result<Step, StoreError> {
+    let now = deliverer.clock.now();
+    let posted = async {
+        let Some(endpoint) = deliverer.endpoints.endpoint(&task.partner_id, &task.endpoint_id).await? else {
+            return Ok(None);
+        };
+        let (secret, previous) = secrets_of(deliverer.sealer, &endpoint, now).await?;
+        let body = test_event::test_body(&endpoint.id, now);
+        let delivery = Delivery::signed(&task.event_id, body, &secret, previous.as_ref(), now);
+        Ok::<_, StoreError>(Some(deliverer.poster.post(&endpoint.url, &delivery).await))
+    }
+    .await;
+    tracing::info!(event = %task.event_id, endpoint = %task.endpoint_id, ?posted, "webhook test delivery");
+    // Tried once whatever came of it: a test the table or KMS kept from being sent says so in the
+    // log rather than going round the queue to the dead letters.
+    let answer = match &posted {
+        Ok(Some(outcome)) => delivery_log::answer(outcome),
+        Ok(None) => return Ok(Step::Done(Finished::EndpointGone)),
+        Err(error) => format!("not sent: {error}"),
+    };
+    let entry = DeliveryAttempt {
+        partner_id: task.partner_id.clone(),
+        endpoint_id: task.endpoint_id.clone(),
+        event_id: task.event_id.clone(),
+        event_type: test_event::TEST_EVENT_TYPE.to_owned(),
+        attempt: 1,
+        at: now,
+        answer,
+        then: "a test: not tried again".to_owned(),
+    };
+    keep_in_log(deliverer, &entry).await;
+    Ok(Step::Done(Finished::Tested))
+}
+
+/// At best: the post happened, and trying it again to keep a log line would deliver twice.
+async fn keep_in_log(deliverer: &Deliverer<'_>, entry: &DeliveryAttempt) {
+    if let Err(error) = deliverer.log.log_attempt(entry).await {
+        tracing::warn!(%error, event = %entry.event_id, endpoint = %entry.endpoint_id, "delivery log entry not kept");
+    }
 }
 
 #[cfg(test)]
@@ -269,66 +373,85 @@ mod tests {
     /// GIVEN a partner's endpoint (delivered to last at `last_delivered_at`) and a password change
     /// queued for it; WHEN it is attempted at `now` and answered `outcome`: the step, the posts, and
     /// the endpoint after.
-    async fn attempt(outcome: Outcome, last_delivered_at: Option<i64>, now: i64) -> (Step, u32, WebhookEndpoint) {
+    async fn attempt(outcome: Outcome, last_delivered_at: Option<i64>, now: i64) -> Attempted {
         attempt_of(AccountEvent::PasswordChanged { how: PasswordChange::Changed }, outcome, last_delivered_at, now)
             .await
     }
 
     /// `attempt`, of `event` (about an account the store does not hold).
-    async fn attempt_of(
-        event: AccountEvent,
-        outcome: Outcome,
-        last_delivered_at: Option<i64>,
-        now: i64,
-    ) -> (Step, u32, WebhookEndpoint) {
+    async fn attempt_of(event: AccountEvent, outcome: Outcome, last_delivered_at: Option<i64>, now: i64) -> Attempted {
         let store = MemoryStore::default();
-        let endpoint = WebhookEndpoint {
-            id: "we_1".into(),
-            partner_id: "p".into(),
-            url: EndpointUrl::parse("https://hooks.example.com/in").unwrap(),
-            disclosure: Disclosure::Masked,
-            event_types: Vec::new(),
-            sealed_secret: "sealed".into(),
-            status: EndpointStatus::Active,
-            created_at: FIRST_ATTEMPT - 100,
-            last_delivered_at,
-        };
-        store.add_endpoint(&endpoint).await.unwrap();
-        let event = EventRecord::new(event, "u1", "p", FIRST_ATTEMPT, 1);
-        store.put_event(event.clone()).await;
-        let task = DeliveryTask {
-            event: EventKey { pk: events_pk("p", "u1"), sk: event.id.as_str().to_owned() },
-            event_id: event.id.as_str().to_owned(),
-            user_id: "u1".into(),
-            partner_id: "p".into(),
-            endpoint_id: "we_1".into(),
-        };
+        let task = queued(&store, WebhookEndpoint { last_delivered_at, ..endpoint() }, event).await;
         let poster = Answering(outcome, Mutex::new(0));
         let sealer = OneSecret(WebhookSecret::generate().expose().to_string());
         let deliverer = Deliverer {
             outbox: &store,
             accounts: &store,
             endpoints: &store,
+            log: &store,
             queue: &NoQueue,
             sealer: &sealer,
             poster: &poster,
+            notices: None,
             clock: &At(now),
         };
         let step = deliver(&deliverer, &task, 5, FIRST_ATTEMPT).await.unwrap();
         let posts = *poster.1.lock().unwrap();
-        (step, posts, store.endpoint("p", "we_1").await.unwrap().unwrap())
+        let log = store.attempts("p", "we_1", 10).await.unwrap();
+        (step, posts, store.endpoint("p", "we_1").await.unwrap().unwrap(), log)
     }
+
+    /// The partner's endpoint `we_1`, active, telling nobody.
+    fn endpoint() -> WebhookEndpoint {
+        WebhookEndpoint {
+            id: "we_1".into(),
+            partner_id: "p".into(),
+            url: EndpointUrl::parse("https://hooks.example.com/in").unwrap(),
+            disclosure: Disclosure::Masked,
+            event_types: Vec::new(),
+            sealed_secret: "sealed".into(),
+            previous_secret: None,
+            status: EndpointStatus::Active,
+            notify: None,
+            created_at: FIRST_ATTEMPT - 100,
+            last_delivered_at: None,
+        }
+    }
+
+    /// `endpoint` kept in `store`, and `event` about user `u1`, written and queued for it.
+    async fn queued(store: &MemoryStore, endpoint: WebhookEndpoint, event: AccountEvent) -> DeliveryTask {
+        store.add_endpoint(&endpoint).await.unwrap();
+        let event = EventRecord::new(event, "u1", "p", FIRST_ATTEMPT, 1);
+        store.put_event(event.clone()).await;
+        DeliveryTask {
+            event: EventKey { pk: events_pk("p", "u1"), sk: event.id.as_str().to_owned() },
+            event_id: event.id.as_str().to_owned(),
+            user_id: "u1".into(),
+            partner_id: "p".into(),
+            endpoint_id: endpoint.id,
+            replay: None,
+            test: false,
+        }
+    }
+
+    /// What an attempt did: its step, the posts made, the endpoint after, and its delivery log.
+    type Attempted = (Step, u32, WebhookEndpoint, Vec<DeliveryAttempt>);
 
     #[tokio::test]
     async fn a_failure_within_three_days_waits_and_keeps_the_endpoint() {
-        let (step, posts, endpoint) = attempt(Outcome::Failed(Failure::Status(503)), None, FIRST_ATTEMPT + 3600).await;
+        let (step, posts, endpoint, log) =
+            attempt(Outcome::Failed(Failure::Status(503)), None, FIRST_ATTEMPT + 3600).await;
         assert!(matches!(step, Step::RetryAfter(delay) if delay > Duration::ZERO), "{step:?}");
         assert_eq!((posts, endpoint.status), (1, EndpointStatus::Active));
+        // AND the endpoint's log says what the receiver answered and that it is tried again
+        assert_eq!(log.len(), 1, "{log:?}");
+        assert_eq!((log[0].answer.as_str(), log[0].attempt), ("answered 503", 5));
+        assert!(log[0].then.starts_with("retry in "), "{:?}", log[0]);
     }
 
     #[tokio::test]
     async fn three_days_of_failures_with_nothing_delivered_disable_the_endpoint_saying_why() {
-        let (step, _, endpoint) =
+        let (step, _, endpoint, _) =
             attempt(Outcome::Failed(Failure::Status(503)), None, FIRST_ATTEMPT + GIVE_UP_AFTER_SECS).await;
         assert_eq!(step, Step::Done(Finished::GaveUp));
         assert!(
@@ -342,7 +465,7 @@ mod tests {
     async fn three_days_of_failures_of_one_event_while_others_arrive_drop_that_event_only() {
         // GIVEN an endpoint that took another delivery after this event's first attempt
         let delivered = Some(FIRST_ATTEMPT + 7200);
-        let (step, _, endpoint) =
+        let (step, _, endpoint, _) =
             attempt(Outcome::Failed(Failure::Status(400)), delivered, FIRST_ATTEMPT + GIVE_UP_AFTER_SECS).await;
         // THEN only this event is given up, and the endpoint stays active
         assert_eq!(step, Step::Done(Finished::GaveUpOnEvent));
@@ -351,11 +474,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_delivery_notes_the_endpoint_worked_and_a_410_disables_it() {
-        let (step, _, endpoint) = attempt(Outcome::Delivered(204), None, FIRST_ATTEMPT).await;
+        let (step, _, endpoint, _) = attempt(Outcome::Delivered(204), None, FIRST_ATTEMPT).await;
         assert_eq!((step, endpoint.last_delivered_at), (Step::Done(Finished::Delivered), Some(FIRST_ATTEMPT)));
-        let (step, _, endpoint) = attempt(Outcome::Gone, None, FIRST_ATTEMPT).await;
+        let (step, _, endpoint, log) = attempt(Outcome::Gone, None, FIRST_ATTEMPT).await;
         assert_eq!(step, Step::Done(Finished::Gone));
         assert!(matches!(endpoint.status, EndpointStatus::Disabled { .. }));
+        assert_eq!((log[0].answer.as_str(), log[0].then.as_str()), ("answered 410 Gone", "endpoint disabled"));
     }
 
     #[tokio::test]
@@ -364,8 +488,70 @@ mod tests {
         let phone = crate::domain::phone::PhoneNumber::parse("+447871234567").unwrap();
         let created = AccountEvent::Created { identifier: crate::webhooks::event::Identifier::Phone(phone) };
         // WHEN its task is delivered
-        let (step, posts, _) = attempt_of(created, Outcome::Delivered(200), None, FIRST_ATTEMPT).await;
+        let (step, posts, _, log) = attempt_of(created, Outcome::Delivered(200), None, FIRST_ATTEMPT).await;
         // THEN nothing is posted
         assert_eq!((step, posts), (Step::Done(Finished::EventGone), 0));
+        assert!(log.is_empty(), "an attempt logged with no post: {log:?}");
+    }
+
+    /// Records who each email went to, or fails every send.
+    #[derive(Default)]
+    struct Mailbox {
+        sent: Mutex<Vec<String>>,
+        failing: bool,
+    }
+
+    #[async_trait]
+    impl EmailSender for Mailbox {
+        async fn send(
+            &self,
+            to: &crate::domain::email::EmailAddress,
+            message: &crate::ports::EmailMessage,
+        ) -> Result<(), crate::ports::SendError> {
+            if self.failing {
+                return Err(crate::ports::SendError("SES refused".into()));
+            }
+            assert!(message.html.contains("we_1") && !message.html.contains("whsec_"), "{}", message.html);
+            self.sent.lock().unwrap().push(to.as_str().to_owned());
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn two_deliverers_answered_410_at_once_tell_the_contact_once_and_a_failing_mailer_fails_nothing() {
+        for failing in [false, true] {
+            // GIVEN an endpoint that tells its contact, and an event queued for it
+            let store = MemoryStore::default();
+            let contact = crate::domain::email::EmailAddress::parse("ops@partner.example.com").unwrap();
+            let task =
+                queued(&store, WebhookEndpoint { notify: Some(contact), ..endpoint() }, AccountEvent::Deleted).await;
+            let (poster, mailbox) =
+                (Answering(Outcome::Gone, Mutex::new(0)), Mailbox { failing, ..Default::default() });
+            let sealer = OneSecret(WebhookSecret::generate().expose().to_string());
+            let deliverer = Deliverer {
+                outbox: &store,
+                accounts: &store,
+                endpoints: &store,
+                log: &store,
+                queue: &NoQueue,
+                sealer: &sealer,
+                poster: &poster,
+                notices: Some(&mailbox),
+                clock: &At(FIRST_ATTEMPT),
+            };
+            // WHEN two deliverers take the task at once (SQS gives at least once) and both get 410
+            let (one, two) = tokio::join!(
+                deliver(&deliverer, &task, 1, FIRST_ATTEMPT),
+                deliver(&deliverer, &task, 1, FIRST_ATTEMPT)
+            );
+            // THEN both are done, the endpoint is disabled, and the contact was told once (or, the
+            // mailer failing, nothing else failed)
+            assert_eq!(*poster.1.lock().unwrap(), 2, "both posted before either disabled");
+            assert_eq!((one.unwrap(), two.unwrap()), (Step::Done(Finished::Gone), Step::Done(Finished::Gone)));
+            let after = store.endpoint("p", "we_1").await.unwrap().unwrap();
+            assert!(matches!(after.status, EndpointStatus::Disabled { .. }));
+            let told = mailbox.sent.lock().unwrap().clone();
+            assert_eq!(told, if failing { vec![] } else { vec!["ops@partner.example.com".to_owned()] });
+        }
     }
 }

@@ -100,19 +100,7 @@ pub async fn dispatch(
     let Some(event) = outbox.event(&key).await? else {
         return Ok(0);
     };
-    let tasks: Vec<DeliveryTask> = endpoints
-        .endpoints(&event.partner_id)
-        .await?
-        .into_iter()
-        .filter(|endpoint| endpoint.receives(event.event.kind()))
-        .map(|endpoint| DeliveryTask {
-            event: key.clone(),
-            event_id: event.id.as_str().to_owned(),
-            user_id: event.user_id.clone(),
-            partner_id: event.partner_id.clone(),
-            endpoint_id: endpoint.id,
-        })
-        .collect();
+    let tasks = DeliveryTask::for_event(&key, &event, &endpoints.endpoints(&event.partner_id).await?, None);
     if !tasks.is_empty() {
         queue.enqueue(&tasks).await?;
     }

@@ -14,7 +14,8 @@ use crate::domain::personal_details::PersonalDetails;
 use crate::domain::send_limits::{SendLog, SendReservation};
 use crate::domain::signin_backoff::SigninBackoff;
 use crate::security::code::CodePurpose;
-use crate::webhooks::endpoints::WebhookEndpoint;
+use crate::webhooks::delivery_log::DeliveryAttempt;
+use crate::webhooks::endpoints::{SecretRotation, WebhookEndpoint};
 use crate::webhooks::event::EventKey;
 use crate::webhooks::event::EventRecord;
 
@@ -157,6 +158,29 @@ pub trait WebhookEndpoints: Send + Sync {
     /// Stops deliveries to an endpoint, saying why; `Ok(false)` if it is gone or already disabled
     /// (the first reason stands).
     async fn disable_endpoint(&self, partner_id: &str, id: &str, reason: &str, at: i64) -> Result<bool, StoreError>;
+
+    /// Posts to a disabled endpoint again; `Ok(false)` if it is gone or not disabled.
+    async fn enable_endpoint(&self, partner_id: &str, id: &str) -> Result<bool, StoreError>;
+
+    /// Replaces the endpoint's secret as `rotation` says, if the secret is still the one it
+    /// replaces; `Ok(false)` if not, or the endpoint is gone.
+    async fn rotate_secret(&self, partner_id: &str, id: &str, rotation: SecretRotation<'_>)
+    -> Result<bool, StoreError>;
+}
+
+/// Each delivery attempt to an endpoint, kept for the partner's operator to read
+/// (`partners webhooks log`) until its TTL.
+#[async_trait]
+pub trait DeliveryLog: Send + Sync {
+    async fn log_attempt(&self, attempt: &DeliveryAttempt) -> Result<(), StoreError>;
+
+    /// The endpoint's attempts, newest first, at most `limit`.
+    async fn attempts(
+        &self,
+        partner_id: &str,
+        endpoint_id: &str,
+        limit: usize,
+    ) -> Result<Vec<DeliveryAttempt>, StoreError>;
 }
 
 /// The webhook outbox, read: one event item, by the key the table's stream gives.
@@ -165,6 +189,18 @@ pub trait EventOutbox: Send + Sync {
     /// `None` once it is gone: deleted with an erased account (an event naming a contact detail)
     /// or past its retention.
     async fn event(&self, key: &EventKey) -> Result<Option<EventRecord>, StoreError>;
+
+    /// The partner's events whose ids were made from `from_ms` to `to_ms` (Unix milliseconds, both
+    /// included), with their keys: what a replay of a time range sends again. At most `limit` (which
+    /// ones, when there are more, is not said: a caller asks for one more than it takes, to know).
+    /// An event past its TTL may still be among them until DynamoDB deletes it.
+    async fn events_between(
+        &self,
+        partner_id: &str,
+        from_ms: u64,
+        to_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<(EventKey, EventRecord)>, StoreError>;
 }
 
 /// One-time codes, for every purpose alike.

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::webhooks::delivery::{Delivery, Outcome};
 use crate::webhooks::endpoint::EndpointUrl;
-use crate::webhooks::event::EventKey;
+use crate::webhooks::endpoints::WebhookEndpoint;
+use crate::webhooks::event::{EventKey, EventRecord};
 
 /// One event for one endpoint: what the dispatcher queues and the deliverer takes. Keys only: the
 /// deliverer reads the event and the endpoint as they are when it delivers.
@@ -20,13 +21,46 @@ pub struct DeliveryTask {
     pub user_id: String,
     pub partner_id: String,
     pub endpoint_id: String,
+    /// Set on a task queued by a replay (`webhooks::replay`), to its run's nonce: the queue would
+    /// otherwise drop a replay within five minutes of the first dispatch as a duplicate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<String>,
+    /// A test event (`webhooks::test_event`): posted once, about no event item and no user.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub test: bool,
 }
 
 impl DeliveryTask {
+    /// A task for each of `endpoints` that receives the event's type (active, and taking it).
+    pub fn for_event(
+        key: &EventKey,
+        event: &EventRecord,
+        endpoints: &[WebhookEndpoint],
+        replay: Option<&str>,
+    ) -> Vec<DeliveryTask> {
+        endpoints
+            .iter()
+            .filter(|endpoint| endpoint.receives(event.event.kind()))
+            .map(|endpoint| DeliveryTask {
+                event: key.clone(),
+                event_id: event.id.as_str().to_owned(),
+                user_id: event.user_id.clone(),
+                partner_id: event.partner_id.clone(),
+                endpoint_id: endpoint.id.clone(),
+                replay: replay.map(str::to_owned),
+                test: false,
+            })
+            .collect()
+    }
+
     /// The queue drops a second task with this id for five minutes: a dispatcher that is run again
-    /// on the same stream records (it failed midway) queues each delivery once.
+    /// on the same stream records (it failed midway) queues each delivery once; a replay's tasks
+    /// carry its nonce, so they are not taken for the first dispatch's.
     pub fn deduplication_id(&self) -> String {
-        format!("{}.{}", self.event_id, self.endpoint_id)
+        match &self.replay {
+            Some(nonce) => format!("{}.{}.{nonce}", self.event_id, self.endpoint_id),
+            None => format!("{}.{}", self.event_id, self.endpoint_id),
+        }
     }
 
     /// Tasks of one group are taken one at a time, in the order queued: one user's events to one

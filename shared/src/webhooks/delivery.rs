@@ -40,8 +40,18 @@ impl Delivery {
         previous: Option<&WebhookSecret>,
         now: i64,
     ) -> Delivery {
-        let body = record.body(endpoint.disclosure);
-        let headers = SignedHeaders::new(current, previous, record.id.as_str(), now, body.as_bytes());
+        Delivery::signed(record.id.as_str(), record.body(endpoint.disclosure), current, previous, now)
+    }
+
+    /// `body` as the `webhook-id` `id`, signed at `now`.
+    pub fn signed(
+        id: &str,
+        body: String,
+        current: &WebhookSecret,
+        previous: Option<&WebhookSecret>,
+        now: i64,
+    ) -> Delivery {
+        let headers = SignedHeaders::new(current, previous, id, now, body.as_bytes());
         Delivery { body, headers }
     }
 }

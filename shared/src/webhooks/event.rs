@@ -316,7 +316,26 @@ impl EventId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The millisecond the id was made in (its first 10 characters after `evt_`).
+    pub fn unix_ms(&self) -> u64 {
+        let digits = &self.0.as_bytes()[Self::PREFIX.len()..Self::PREFIX.len() + TIME_DIGITS];
+        digits.iter().fold(0, |ms, digit| {
+            let value = CROCKFORD.iter().position(|c| c == digit).unwrap_or(0) as u64;
+            (ms << 5) | value
+        })
+    }
+
+    /// The smallest id made in `unix_ms`: ids of a time range sort from this one's to the next
+    /// millisecond's.
+    pub fn first_of(unix_ms: u64) -> String {
+        let time = crockford(u128::from(unix_ms & 0xFFFF_FFFF_FFFF) << 80);
+        format!("{}{}{}", Self::PREFIX, &time[..TIME_DIGITS], "0".repeat(26 - TIME_DIGITS))
+    }
 }
+
+/// The characters that carry an id's 48 bits of milliseconds: exactly the first ten (3 + 9 × 5).
+const TIME_DIGITS: usize = 10;
 
 const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -328,6 +347,17 @@ fn crockford(value: u128) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_id_gives_back_its_millisecond_and_sorts_between_that_and_the_next_ones_first() {
+        for ms in [0, 1, 1_765_000_000_123, 0xFFFF_FFFF_FFFF] {
+            let id = EventId::new(ms);
+            assert_eq!(id.unix_ms(), ms);
+            assert!(EventId::first_of(ms).as_str() <= id.as_str());
+            assert!(ms == 0xFFFF_FFFF_FFFF || id.as_str() < EventId::first_of(ms + 1).as_str());
+            assert!(EventId::parse(&EventId::first_of(ms)).is_some());
+        }
+    }
 
     fn record(event: AccountEvent) -> EventRecord {
         EventRecord::new(event, "user-1", "partner-1", 1_765_000_000, 3)

@@ -9,7 +9,10 @@
 //! (`adapters::webhook_https`). docs/webhooks.md says what is built and what is left.
 
 pub mod delivery;
+pub mod delivery_log;
 pub mod endpoint;
 pub mod endpoints;
 pub mod event;
+pub mod replay;
 pub mod signature;
+pub mod test_event;

@@ -18,7 +18,7 @@ use aws_lc_rs::digest;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
 use super::items::{Item, get_n, get_opt_s, get_s, item_key, n, s, user_pk};
-use super::table::{DynamoStore, Values};
+use super::table::{DynamoStore, Order, Values, values};
 use crate::domain::email::EmailAddress;
 use crate::domain::kyc::KycLevel;
 use crate::domain::phone::PhoneNumber;
@@ -42,7 +42,10 @@ pub const EVENT_SHARDS: u8 = 16;
 /// The partition of `user_id`'s events at `partner_id`.
 pub fn events_pk(partner_id: &str, user_id: &str) -> String {
     let hash = digest::digest(&digest::SHA256, user_id.as_bytes());
-    let shard = hash.as_ref()[0] % EVENT_SHARDS;
+    shard_pk(partner_id, hash.as_ref()[0] % EVENT_SHARDS)
+}
+
+fn shard_pk(partner_id: &str, shard: u8) -> String {
     format!("{EVENTS_PREFIX}{partner_id}#{shard:02}")
 }
 
@@ -167,6 +170,36 @@ impl EventOutbox for DynamoStore {
         }
         let item = self.get("GetItem webhook event", item_key(key.pk.clone(), key.sk.clone())).await?;
         item.as_ref().map(event_record).transpose()
+    }
+
+    async fn events_between(
+        &self,
+        partner_id: &str,
+        from_ms: u64,
+        to_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<(EventKey, EventRecord)>, StoreError> {
+        // From the first id of `from_ms` to past every id of `to_ms`: `~` sorts after every
+        // Crockford digit.
+        let last = EventId::first_of(to_ms);
+        let bounds =
+            values([(":from", s(EventId::first_of(from_ms))), (":to", s(format!("{}~", &last[..last.len() - 16])))]);
+        let mut events = Vec::new();
+        for shard in 0..EVENT_SHARDS {
+            if events.len() >= limit {
+                break;
+            }
+            let pk = shard_pk(partner_id, shard);
+            let left = Some(limit - events.len());
+            let between = "sk BETWEEN :from AND :to";
+            let items =
+                self.query_sorted("Query webhook events", pk, between, bounds.clone(), Order::Oldest, left).await?;
+            for item in &items {
+                let record = event_record(item)?;
+                events.push((EventKey { pk: get_s(item, "pk")?, sk: record.id.as_str().to_owned() }, record));
+            }
+        }
+        Ok(events)
     }
 }
 

@@ -24,7 +24,8 @@
 //! | second factors removed by the partner's support (user id, time, the partner's reference; kept 3 years) | `FACTORREMOVALS#<merchant>` | `AT#<unix, 12 digits>#<uuid>` |
 //! | webhook event (the outbox, `events.rs`: written in the transaction of the change it reports; `ttl` 30 days; the table's stream feeds the dispatcher) | `EVENTS#<merchant>#<shard 00 to 15, by the user id>` | `evt_<ULID>` |
 //! | index entry: an event naming a contact detail, deleted with the account | `USER#<uuid>` | `EVENTREF#<event id>` |
-//! | webhook endpoint (its secret sealed by KMS; `disabledReason` once 410 or three days of failures stopped it) | `WEBHOOKS#<merchant>` | `ENDPOINT#<id>` |
+//! | webhook endpoint (its secret sealed by KMS, and the previous one with `previousSecretUntil` while a rotation overlaps; `disabledReason` once 410 or three days of failures stopped it; `notifyEmail`, told then) | `WEBHOOKS#<merchant>` | `ENDPOINT#<id>` |
+//! | webhook delivery log: one attempt (`ttl` 30 days) | `WEBHOOKLOG#<merchant>#<endpoint id>` | `<unix, 11 digits>#<event id>#<attempt, 4 digits>` |
 //! | counter (per-IP window, daily SMS budget), member set (an account's recipients of the day) | `COUNTER#<name>` | `COUNT` |
 //!
 //! `ttl` lets DynamoDB delete dead items eventually; expiry is always decided in code from `expiresAt`.
@@ -52,3 +53,4 @@ mod webhook_endpoints;
 
 pub use deletions::DELETION_RECORD_RETENTION_SECS;
 pub use table::DynamoStore;
+pub use webhook_endpoints::DELIVERED_RESOLUTION_SECS;

@@ -68,7 +68,7 @@ impl DynamoStore {
         if let Some(condition) = condition {
             put = put.condition_expression(condition).set_expression_attribute_names(used_names(condition));
             if !vals.is_empty() {
-                put = put.set_expression_attribute_values(Some(vals));
+                put = put.set_expression_attribute_values((!vals.is_empty()).then_some(vals));
             }
         }
         Ok(TransactWriteItem::builder().put(built(put.build())?).build())
@@ -87,7 +87,7 @@ impl DynamoStore {
             .update_expression(update)
             .condition_expression(condition)
             .set_expression_attribute_names(used_names(&format!("{update} {condition}")))
-            .set_expression_attribute_values(Some(vals));
+            .set_expression_attribute_values((!vals.is_empty()).then_some(vals));
         Ok(TransactWriteItem::builder().update(built(update.build())?).build())
     }
 
@@ -163,7 +163,7 @@ impl DynamoStore {
             .update_expression(update)
             .condition_expression(condition)
             .set_expression_attribute_names(used_names(&format!("{update} {condition}")))
-            .set_expression_attribute_values(Some(vals));
+            .set_expression_attribute_values((!vals.is_empty()).then_some(vals));
         if returning {
             request = request.return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew);
         }
@@ -265,18 +265,35 @@ impl DynamoStore {
         pk: String,
         prefix: &str,
     ) -> Result<Vec<Item>, StoreError> {
+        let bounds = values([(":prefix", AttributeValue::S(prefix.to_owned()))]);
+        self.query_sorted(operation, pk, "begins_with(sk, :prefix)", bounds, Order::Oldest, None).await
+    }
+
+    /// The items of `pk` whose sort keys meet `sort` (`sk BETWEEN :from AND :to`, with its values in
+    /// `bounds`), in `order`, at most `limit` of them (all when `None`), read strongly.
+    pub(super) async fn query_sorted(
+        &self,
+        operation: &'static str,
+        pk: String,
+        sort: &str,
+        bounds: Values,
+        order: Order,
+        limit: Option<usize>,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start = None;
+        let mut condition = bounds;
+        condition.insert(":pk".to_owned(), AttributeValue::S(pk));
         loop {
+            let left = limit.map(|limit| i32::try_from(limit - items.len()).unwrap_or(i32::MAX));
             let out = self
                 .client
                 .query()
                 .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .set_expression_attribute_values(Some(values([
-                    (":pk", AttributeValue::S(pk.clone())),
-                    (":prefix", AttributeValue::S(prefix.to_owned())),
-                ])))
+                .key_condition_expression(format!("pk = :pk AND {sort}"))
+                .set_expression_attribute_values(Some(condition.clone()))
+                .scan_index_forward(order == Order::Oldest)
+                .set_limit(left)
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()
@@ -284,9 +301,16 @@ impl DynamoStore {
                 .map_err(|e| classify(operation, e))?;
             items.extend(out.items.unwrap_or_default());
             start = out.last_evaluated_key;
-            if start.is_none() {
+            if start.is_none() || limit.is_some_and(|limit| items.len() >= limit) {
                 return Ok(items);
             }
         }
     }
+}
+
+/// Which end of a partition a query starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    Oldest,
+    Newest,
 }

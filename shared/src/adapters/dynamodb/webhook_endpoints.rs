@@ -1,19 +1,22 @@
-//! A partner's webhook endpoints: one item each under `WEBHOOKS#<partner>`, sorted by id.
+//! A partner's webhook endpoints: one item each under `WEBHOOKS#<partner>`, sorted by id; and each
+//! endpoint's delivery log under `WEBHOOKLOG#<partner>#<endpoint>`, sorted by time.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::items::*;
-use super::table::{DynamoStore, Values, values};
-use crate::ports::{StoreError, WebhookEndpoints};
+use super::table::{DynamoStore, Order, Values, values};
+use crate::domain::email::EmailAddress;
+use crate::ports::{DeliveryLog, StoreError, WebhookEndpoints};
+use crate::webhooks::delivery_log::{DELIVERY_LOG_RETENTION_SECS, DeliveryAttempt};
 use crate::webhooks::endpoint::EndpointUrl;
-use crate::webhooks::endpoints::{EndpointStatus, WebhookEndpoint};
+use crate::webhooks::endpoints::{EndpointStatus, PreviousSecret, SecretRotation, WebhookEndpoint};
 use crate::webhooks::event::Disclosure;
 
 const ENDPOINT_PREFIX: &str = "ENDPOINT#";
 
 /// `lastDeliveredAt` is written at most this often: a write an hour an endpoint, not one a delivery.
-const DELIVERED_RESOLUTION_SECS: i64 = 3600;
+pub const DELIVERED_RESOLUTION_SECS: i64 = 3600;
 
 fn endpoints_pk(partner_id: &str) -> String {
     format!("WEBHOOKS#{partner_id}")
@@ -45,6 +48,13 @@ fn endpoint_item(endpoint: &WebhookEndpoint) -> Item {
             AttributeValue::L(endpoint.event_types.iter().map(|t| s(t.as_str())).collect()),
         );
     }
+    if let Some(notify) = &endpoint.notify {
+        item.insert("notifyEmail".to_owned(), s(notify.as_str()));
+    }
+    if let Some(previous) = &endpoint.previous_secret {
+        item.insert("previousSealedSecret".to_owned(), s(&previous.sealed));
+        item.insert("previousSecretUntil".to_owned(), n(previous.until));
+    }
     if let Some(at) = endpoint.last_delivered_at {
         item.insert("lastDeliveredAt".to_owned(), n(at));
     }
@@ -71,7 +81,14 @@ fn endpoint_record(item: &Item) -> Result<WebhookEndpoint, StoreError> {
         },
         event_types: get_opt_s_list(item, "eventTypes")?.unwrap_or_default(),
         sealed_secret: get_s(item, "sealedSecret")?,
+        previous_secret: match (get_opt_s(item, "previousSealedSecret"), get_opt_n(item, "previousSecretUntil")?) {
+            (Some(sealed), Some(until)) => Some(PreviousSecret { sealed, until }),
+            _ => None,
+        },
         status,
+        notify: get_opt_s(item, "notifyEmail")
+            .map(|text| EmailAddress::parse(&text).map_err(|_| malformed("notifyEmail")))
+            .transpose()?,
         created_at: get_n(item, "createdAt")?,
         last_delivered_at: get_opt_n(item, "lastDeliveredAt")?,
     })
@@ -134,11 +151,118 @@ impl WebhookEndpoints for DynamoStore {
                 values([(":reason", s(reason)), (":at", n(at))]),
             )
             .await;
-        match result {
-            Ok(()) => Ok(true),
-            Err(StoreError::Conflict) => Ok(false),
-            Err(other) => Err(other),
-        }
+        changed(result)
+    }
+
+    async fn enable_endpoint(&self, partner_id: &str, id: &str) -> Result<bool, StoreError> {
+        let key = item_key(endpoints_pk(partner_id), format!("{ENDPOINT_PREFIX}{id}"));
+        let result = self
+            .update_one(
+                "UpdateItem enable webhook endpoint",
+                key,
+                "REMOVE disabledReason, disabledAt",
+                "attribute_exists(pk) AND attribute_exists(disabledReason)",
+                Values::new(),
+            )
+            .await;
+        changed(result)
+    }
+
+    async fn rotate_secret(
+        &self,
+        partner_id: &str,
+        id: &str,
+        rotation: SecretRotation<'_>,
+    ) -> Result<bool, StoreError> {
+        let key = item_key(endpoints_pk(partner_id), format!("{ENDPOINT_PREFIX}{id}"));
+        let mut bound = values([(":replacing", s(rotation.replacing)), (":sealed", s(rotation.sealed))]);
+        let update = match rotation.previous {
+            Some(previous) => {
+                bound.insert(":previous".to_owned(), s(&previous.sealed));
+                bound.insert(":until".to_owned(), n(previous.until));
+                "SET sealedSecret = :sealed, previousSealedSecret = :previous, previousSecretUntil = :until"
+            }
+            None => "SET sealedSecret = :sealed REMOVE previousSealedSecret, previousSecretUntil",
+        };
+        let result = self
+            .update_one(
+                "UpdateItem rotate webhook secret",
+                key,
+                update,
+                "attribute_exists(pk) AND sealedSecret = :replacing",
+                bound,
+            )
+            .await;
+        changed(result)
+    }
+}
+
+/// A conditional update's result: `Ok(false)` when its condition did not hold.
+fn changed(result: Result<(), StoreError>) -> Result<bool, StoreError> {
+    match result {
+        Ok(()) => Ok(true),
+        Err(StoreError::Conflict) => Ok(false),
+        Err(other) => Err(other),
+    }
+}
+
+fn log_pk(partner_id: &str, endpoint_id: &str) -> String {
+    format!("WEBHOOKLOG#{partner_id}#{endpoint_id}")
+}
+
+#[async_trait]
+impl DeliveryLog for DynamoStore {
+    async fn log_attempt(&self, attempt: &DeliveryAttempt) -> Result<(), StoreError> {
+        // Sorted by time, then event and attempt, so two entries of one second stay apart; the
+        // condition keeps a second write of the very same key from replacing the first.
+        let sk = format!("{:011}#{}#{:04}", attempt.at, attempt.event_id, attempt.attempt);
+        let mut item = item_key(log_pk(&attempt.partner_id, &attempt.endpoint_id), sk);
+        item.extend([
+            ("eventId".to_owned(), s(&attempt.event_id)),
+            ("eventType".to_owned(), s(&attempt.event_type)),
+            ("attempt".to_owned(), n(attempt.attempt)),
+            ("at".to_owned(), n(attempt.at)),
+            ("answer".to_owned(), s(&attempt.answer)),
+            ("then".to_owned(), s(&attempt.then)),
+            ("ttl".to_owned(), n(attempt.at + DELIVERY_LOG_RETENTION_SECS)),
+        ]);
+        let result =
+            self.put_one("PutItem webhook delivery log", item, "attribute_not_exists(pk)", Values::new()).await;
+        changed(result).map(|_| ())
+    }
+
+    async fn attempts(
+        &self,
+        partner_id: &str,
+        endpoint_id: &str,
+        limit: usize,
+    ) -> Result<Vec<DeliveryAttempt>, StoreError> {
+        let bounds = values([(":prefix", s("0"))]);
+        let items = self
+            .query_sorted(
+                "Query webhook delivery log",
+                log_pk(partner_id, endpoint_id),
+                "begins_with(sk, :prefix)",
+                bounds,
+                Order::Newest,
+                Some(limit),
+            )
+            .await?;
+        items
+            .iter()
+            .map(|item| {
+                Ok(DeliveryAttempt {
+                    partner_id: partner_id.to_owned(),
+                    endpoint_id: endpoint_id.to_owned(),
+                    event_id: get_s(item, "eventId")?,
+                    event_type: get_s(item, "eventType")?,
+                    attempt: get_n(item, "attempt")?,
+                    at: get_n(item, "at")?,
+                    answer: get_s(item, "answer")?,
+                    then: get_s(item, "then")?,
+                })
+            })
+            .collect()
     }
 }
 
@@ -156,7 +280,9 @@ mod tests {
             disclosure: Disclosure::Full,
             event_types: vec!["account.deleted".into()],
             sealed_secret: "c2VhbGVk".into(),
+            previous_secret: None,
             status: EndpointStatus::Active,
+            notify: None,
             created_at: 1_765_000_000,
             last_delivered_at: None,
         };
@@ -164,6 +290,8 @@ mod tests {
         endpoint.status = EndpointStatus::Disabled { reason: "410 Gone".into(), at: 1_765_000_100 };
         endpoint.event_types.clear();
         endpoint.last_delivered_at = Some(1_765_000_050);
+        endpoint.previous_secret = Some(PreviousSecret { sealed: "b2xk".into(), until: 1_765_086_400 });
+        endpoint.notify = Some(EmailAddress::parse("ops@partner.example.com").unwrap());
         assert_eq!(endpoint_record(&endpoint_item(&endpoint)).unwrap(), endpoint);
     }
 }

@@ -5,6 +5,7 @@ mod codes;
 mod deletions;
 mod factors;
 mod sessions;
+mod webhooks;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
@@ -47,6 +48,8 @@ struct State {
     events: Vec<EventRecord>,
     /// Partners' webhook endpoints, in the order they were made.
     endpoints: Vec<crate::webhooks::endpoints::WebhookEndpoint>,
+    /// Delivery attempts, as the endpoints' logs keep them.
+    delivery_log: Vec<crate::webhooks::delivery_log::DeliveryAttempt>,
 }
 
 /// Every port of the store, in memory.
