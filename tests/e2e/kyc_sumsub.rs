@@ -44,6 +44,17 @@ async fn signed_up(env: &TestEnv, merchant: &'static str) -> User {
 
 /// `signed_up`, then the email confirmed and every personal detail given: KYC_0.
 async fn kyc_0_user(env: &TestEnv, merchant: &'static str) -> User {
+    let user = all_but_the_postal_code(env, merchant).await;
+    assert_eq!(env.call(Endpoint::ProfileUpdate, LAST_DETAIL.clone(), &user.headers()).await.status, 204);
+    assert_eq!(profile(env, &user).await["kycLevel"], "KYC_0");
+    user
+}
+
+/// The detail `all_but_the_postal_code` leaves out.
+static LAST_DETAIL: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| json!({ "postalCode": "4050-262" }));
+
+/// `signed_up`, then the email confirmed and every personal detail but the postal code: below KYC_0.
+async fn all_but_the_postal_code(env: &TestEnv, merchant: &'static str) -> User {
     let user = signed_up(env, merchant).await;
     let address = fresh_email().to_lowercase();
     let added = env.call(Endpoint::EmailAdd, json!({ "email": address }), &user.headers()).await;
@@ -55,10 +66,10 @@ async fn kyc_0_user(env: &TestEnv, merchant: &'static str) -> User {
     assert_eq!(env.open_link(&link, true).await.status, 200);
     let details = json!({
         "firstName": "Ana", "lastName": "Lima", "birthDate": "1990-04-23", "country": "pt",
-        "city": "Porto", "address": "Rua das Flores 12", "postalCode": "4050-262"
+        "city": "Porto", "address": "Rua das Flores 12"
     });
     assert_eq!(env.call(Endpoint::ProfileUpdate, details, &user.headers()).await.status, 204);
-    assert_eq!(profile(env, &user).await["kycLevel"], "KYC_0");
+    assert_eq!(profile(env, &user).await["kycLevel"], "NONE");
     user
 }
 
@@ -455,4 +466,67 @@ async fn a_review_dated_far_ahead_of_the_clock_is_ignored_as_future_and_real_ver
     assert_eq!(verification(&profile(&env, &user).await).1, "rejected");
     let green_soon = signed(&env, KYC_MERCHANT, &green(&user.user_id, &at(4 * 60))).await;
     assert_eq!(green_soon.body, json!({ "result": "applied", "verification": "approved" }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_verdict_racing_the_last_detail_ends_at_kyc_1_with_level_events_that_chain() {
+    use registration::adapters::dynamodb::DynamoStore;
+    use registration::domain::kyc::KycLevel;
+    use registration::ports::EventOutbox;
+    use registration::webhooks::event::AccountEvent;
+
+    let mut env = TestEnv::new().await;
+    // Two dozen users from one address: the per-IP limits are not what this tests.
+    let limits = &mut env.app.rate_limits;
+    (limits.send, limits.verify, limits.contact, limits.refresh) = (100_000, 100_000, 100_000, 100_000);
+    let env = std::sync::Arc::new(env);
+    let store = DynamoStore::new(env.dynamodb.clone(), env.table.clone());
+    for round in 0..24u64 {
+        // The two handlers take different times to reach their read of the account; each round
+        // starts one of them a little later than the last, so that some rounds interleave.
+        let later = std::time::Duration::from_millis(round / 2 % 6 * 8);
+        let (detail_after, verdict_after) =
+            if round % 2 == 0 { (later, std::time::Duration::ZERO) } else { (std::time::Duration::ZERO, later) };
+        // GIVEN a user one detail short of KYC_0, whom Sumsub approves
+        let user = all_but_the_postal_code(&env, KYC_MERCHANT).await;
+        let approved = green(&user.user_id, "2026-12-02 11:00:00.000");
+        // WHEN the last detail and the verdict arrive truly at once
+        let detail = {
+            let (env, headers) = (env.clone(), user.headers().map(|(k, v)| (k, v.map(str::to_owned))));
+            tokio::spawn(async move {
+                let headers: Vec<(&str, Option<&str>)> = headers.iter().map(|(k, v)| (*k, v.as_deref())).collect();
+                tokio::time::sleep(detail_after).await;
+                env.call(Endpoint::ProfileUpdate, LAST_DETAIL.clone(), &headers).await.status
+            })
+        };
+        let verdict = {
+            let env = env.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(verdict_after).await;
+                signed(&env, KYC_MERCHANT, &approved).await.status
+            })
+        };
+        // THEN both are taken, and the user is KYC_1
+        assert_eq!((detail.await.unwrap(), verdict.await.unwrap()), (204, 200), "round {round}");
+        assert_eq!(profile(&env, &user).await["kycLevel"], "KYC_1", "round {round}");
+        // AND the partner's level events, in the account's order, go from NONE to KYC_1 with each
+        // one's previous level the last one's level: none was computed from a stale half
+        let uuid = user.user_id.trim_start_matches("usr:");
+        let mut changes: Vec<(u64, KycLevel, KycLevel)> = store
+            .events_between(KYC_MERCHANT, 0, 0xFFFF_FFFF_FFFF, 10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|(_, event)| event.user_id == uuid || event.user_id == user.user_id)
+            .filter_map(|(_, event)| match event.event {
+                AccountEvent::KycLevelChanged { level, previous } => Some((event.sequence, previous, level)),
+                _ => None,
+            })
+            .collect();
+        changes.sort();
+        assert!(!changes.is_empty(), "round {round}: no level event");
+        assert_eq!(changes.first().unwrap().1, KycLevel::None, "round {round}: {changes:?}");
+        assert_eq!(changes.last().unwrap().2, KycLevel::Kyc1, "round {round}: {changes:?}");
+        assert!(changes.windows(2).all(|pair| pair[0].2 == pair[1].1), "round {round}: {changes:?}");
+    }
 }

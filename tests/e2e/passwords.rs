@@ -205,3 +205,45 @@ async fn malformed_password_requests_are_400s() {
         assert_eq!(answer.status, 400, "{body}: {:?}", answer.body);
     }
 }
+
+#[tokio::test]
+async fn a_reset_with_more_live_sessions_than_a_transaction_holds_goes_through_and_ends_every_one() {
+    use registration::factors::assurance::Assurance;
+    use registration::ports::{Clock, NewSession};
+
+    // GIVEN a user with 120 live sessions: more than the 100 items a DynamoDB transaction takes,
+    // beside the account, its event, the code and its claim
+    let env = TestEnv::new().await;
+    let phone = fresh_phone();
+    let tokens = env.registered(&phone, PASSWORD).await;
+    let headers = [("authorization", Some(bearer(&tokens))), ("x-merchant-id", Some(e2e::MERCHANT.to_owned()))];
+    let headers: Vec<(&str, Option<&str>)> = headers.iter().map(|(k, v)| (*k, v.as_deref())).collect();
+    let profile = env.call(Endpoint::ProfileGet, Value::Null, &headers).await;
+    let user_id = profile.body["userId"].as_str().unwrap().trim_start_matches("usr:").to_owned();
+    let account = env.app.store.account(&user_id).await.unwrap().unwrap();
+    let now = env.clock.now();
+    for n in 0..120 {
+        let session = NewSession {
+            session_id: format!("bulk-{n:03}"),
+            refresh_token_hash: format!("{n:064x}"),
+            created_at: now,
+            expires_at: now + 86_400,
+            fingerprint: None,
+            credential_version: account.credential_version,
+            assurance: Assurance::password(now),
+        };
+        env.app.store.start_session(&user_id, e2e::MERCHANT, session, &account.password_hash).await.unwrap();
+    }
+    env.wait_out_cooldown();
+    // WHEN the password is reset with the SMS code
+    assert_eq!(env.forgot(&phone).await.status, 200);
+    let code = env.latest_code(&phone).await;
+    let reset = env.reset(&phone, &code, "Brand-new-pass-7").await;
+    // THEN it goes through, and no session of the account is live any more
+    assert_eq!((reset.status, &reset.body), (200, &json!({ "result": "ok" })));
+    let after = env.app.store.account(&user_id).await.unwrap().unwrap();
+    let sessions = env.app.store.sessions(&user_id).await.unwrap();
+    assert!(sessions.len() >= 121, "{} sessions", sessions.len());
+    assert!(sessions.iter().all(|s| !s.is_live(env.clock.now(), after.credential_version)));
+    assert!(matches!(env.authenticate(&bearer(&tokens)).await, Err(ApiError::Unauthorized(_))));
+}

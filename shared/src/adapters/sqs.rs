@@ -28,6 +28,8 @@ impl SqsDeliveryQueue {
 #[async_trait]
 impl DeliveryQueue for SqsDeliveryQueue {
     async fn enqueue(&self, tasks: &[DeliveryTask]) -> Result<(), QueueError> {
+        // How many were taken before a failure, for whoever runs it again (a replay) to know.
+        let mut taken = 0;
         for chunk in tasks.chunks(BATCH) {
             let mut entries = Vec::with_capacity(chunk.len());
             for (n, task) in chunk.iter().enumerate() {
@@ -49,15 +51,22 @@ impl DeliveryQueue for SqsDeliveryQueue {
                 .send()
                 .await
                 .map_err(|e| {
-                    QueueError(format!("SendMessageBatch: {}", aws_sdk_sqs::error::DisplayErrorContext(&e)))
+                    QueueError(format!(
+                        "SendMessageBatch: {} ({taken} of {} taken before)",
+                        aws_sdk_sqs::error::DisplayErrorContext(&e),
+                        tasks.len()
+                    ))
                 })?;
             if !sent.failed.is_empty() {
                 return Err(QueueError(format!(
-                    "SendMessageBatch: {} of {} not taken",
+                    "SendMessageBatch: {} of {} not taken ({} of {} taken in all)",
                     sent.failed.len(),
-                    chunk.len()
+                    chunk.len(),
+                    taken + sent.successful.len(),
+                    tasks.len()
                 )));
             }
+            taken += chunk.len();
         }
         Ok(())
     }
