@@ -83,9 +83,11 @@ target/debug/partners sumsub "$SANDBOX_PARTNER" --mode sandbox --level basic-kyc
 } | sed "s/^\([A-Z_]*\)=\(.*\)$/\1='\2'/" >"$STATE/functions.env"
 
 # The webhook pipeline (docs/webhooks.md) on moto, as Lambda runs it: the table's stream to the
-# dispatcher, the FIFO queue to the deliverer, posting to partners' endpoints (public HTTPS only).
+# dispatcher, the FIFO queue to the deliverer, posting to partners' endpoints (public HTTPS only)
+# and to a receiver on this machine (tests/scripts/webhook_receiver.py, the virtualenv's python).
 FACTOR_KEY_ARN=$(sed -n 's/^FACTOR_KEY_ARN=//p' "$STATE/keys.env")
-FACTOR_KEY_ARN=$FACTOR_KEY_ARN target/debug/devstack webhooks >"$STATE/webhooks.log" 2>&1 &
+FACTOR_KEY_ARN=$FACTOR_KEY_ARN MOTO_PYTHON="$(cd "$VENV" && pwd)/bin/python" \
+  target/debug/devstack webhooks >"$STATE/webhooks.log" 2>&1 &
 children+=($!)
 WEBHOOK_QUEUE_URL=
 for _ in $(seq 100); do
@@ -94,6 +96,13 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 [ -n "$WEBHOOK_QUEUE_URL" ] || { echo "dev: the webhook pipeline did not start ($STATE/webhooks.log)" >&2; exit 1; }
+WEBHOOK_RECEIVER=$(sed -n 's/^WEBHOOK_RECEIVER=//p' "$STATE/webhooks.log")
+# What the `partners` program needs to reach this stack, for a shell to source.
+cat >"$STATE/partners.env" <<ENV
+export TABLE_NAME=$TABLE_NAME AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL AWS_REGION=$AWS_REGION
+export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+export FACTOR_KEY_ARN=$FACTOR_KEY_ARN WEBHOOK_QUEUE_URL=$WEBHOOK_QUEUE_URL
+ENV
 
 cat <<BANNER
 
@@ -107,10 +116,14 @@ cat <<BANNER
   SMS sent    curl -s $AWS_ENDPOINT_URL/moto-api/data.json | jq .sns.SMS
   emails      curl -s $AWS_ENDPOINT_URL/moto-api/data.json | jq .ses.Message
               or: AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL target/debug/devstack sms
-  webhooks    the pipeline runs (log: $STATE/webhooks.log); an endpoint must be public HTTPS:
-              FACTOR_KEY_ARN=$FACTOR_KEY_ARN WEBHOOK_QUEUE_URL=$WEBHOOK_QUEUE_URL
-              TABLE_NAME=$TABLE_NAME AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL
-              target/debug/partners webhooks add|test|log|replay ... (docs/webhooks.md)
+  webhooks    the pipeline runs (log: $STATE/webhooks.log, with a line for each delivery the local
+              receiver gets, checked by the Standard Webhooks library); an endpoint is public HTTPS
+              or the local receiver, $WEBHOOK_RECEIVER + a path that says how it answers:
+              /ok 200, /flaky/N 500 N times per event, /gone 410, /hang no answer, /redirect 302,
+              /garbage not HTTP, /large a 64 MiB body. A retry waits its real backoff (30 s, 2 min...).
+              source $STATE/partners.env   (the table, moto, FACTOR_KEY_ARN, WEBHOOK_QUEUE_URL)
+              target/debug/partners webhooks add $SANDBOX_PARTNER --url $WEBHOOK_RECEIVER/ok \\
+                --notify ops@partner.example.com   (then test|log|replay|disable|enable: docs/webhooks.md)
   Ctrl-C stops everything.
 
 BANNER

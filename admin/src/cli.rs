@@ -88,12 +88,34 @@ pub enum WebhooksCommand {
     /// Give an endpoint a new signing secret and print it, once. Deliveries carry the old secret's
     /// signature beside the new one's for the overlap, while the receiver moves to the new one.
     RotateSecret(WebhookRotateArgs),
+    /// Stop posting to an endpoint, saying why: one that is dead and whose retries fill the
+    /// delivery queue (its in-flight alarm), or that the partner asked to pause. Its queued tasks
+    /// are dropped as they come up; replay what it missed once it is enabled again.
+    Disable {
+        /// The partner's id (its X-Merchant-ID).
+        id: String,
+        /// The endpoint's id (`we_…`).
+        endpoint: String,
+        /// Why, as `partners webhooks list` will show it.
+        #[arg(long)]
+        reason: String,
+    },
     /// Post to a disabled endpoint again (what was given up meanwhile is not: replay it).
     Enable {
         /// The partner's id (its X-Merchant-ID).
         id: String,
         /// The endpoint's id (`we_…`).
         endpoint: String,
+    },
+    /// Email a different contact when the endpoint is disabled.
+    Notify {
+        /// The partner's id (its X-Merchant-ID).
+        id: String,
+        /// The endpoint's id (`we_…`).
+        endpoint: String,
+        /// Who to email (the partner's team) when the endpoint is disabled.
+        #[arg(long)]
+        email: String,
     },
     /// Send one event, or every event of a time range, again: to every active endpoint that takes
     /// it, or to one. Receivers see the first delivery's webhook-id and sequence.

@@ -71,6 +71,8 @@ is ended already: run the command again"
                 WebhooksCommand::List { id }
                 | WebhooksCommand::Remove { id, .. }
                 | WebhooksCommand::Enable { id, .. }
+                | WebhooksCommand::Disable { id, .. }
+                | WebhooksCommand::Notify { id, .. }
                 | WebhooksCommand::Test { id, .. }
                 | WebhooksCommand::Log { id, .. } => id,
             })?;

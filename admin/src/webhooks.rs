@@ -4,6 +4,7 @@ use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
 use registration::adapters::dynamodb::DynamoStore;
 use registration::adapters::factor_sealer::KmsSecretSealer;
 use registration::adapters::sqs::SqsDeliveryQueue;
+use registration::domain::email::EmailAddress;
 use registration::domain::utc_time::UtcTime;
 use registration::ports::{DeliveryLog, DeliveryQueue, StoreError, WebhookEndpoints};
 use registration::webhooks::delivery_log::DeliveryAttempt;
@@ -71,6 +72,40 @@ not (partners webhooks replay {partner_id} --endpoint {endpoint} --since <when i
             }
             Err(err) => Err(Err(err)),
         },
+        WebhooksCommand::Disable { endpoint, reason, .. } => {
+            if reason.trim().is_empty() {
+                return Err(Ok("say why (--reason): partners webhooks list shows it".to_owned()));
+            }
+            let Some(found) = store.endpoint(partner_id, &endpoint).await.map_err(Err)? else {
+                return Err(Ok(format!("partner {partner_id} has no endpoint {endpoint} (partners webhooks list)")));
+            };
+            // What it missed: from an hour before its last delivery noted (written at most hourly),
+            // or from when it was made.
+            let since = found.last_delivered_at.map_or(found.created_at, |at| at - 3600);
+            let reason = format!("disabled by the operator: {}", reason.trim());
+            match store.disable_endpoint(partner_id, &endpoint, &reason, now).await {
+                Ok(true) => Ok(format!(
+                    "disabled {endpoint}: its queued deliveries are dropped as they come up. Once it works:\n  \
+partners webhooks enable {partner_id} {endpoint}\n  \
+partners webhooks replay {partner_id} --endpoint {endpoint} --since {} --queue-url <WebhookDeliveryQueueUrl>\n",
+                    UtcTime(since).rfc3339()
+                )),
+                Ok(false) => {
+                    Err(Ok(format!("partner {partner_id} has no active endpoint {endpoint} (partners webhooks list)")))
+                }
+                Err(err) => Err(Err(err)),
+            }
+        }
+        WebhooksCommand::Notify { endpoint, email, .. } => {
+            let contact = EmailAddress::parse(&email).map_err(|_| Ok(format!("{email} is not an email address")))?;
+            match store.set_notify(partner_id, &endpoint, &contact).await {
+                Ok(true) => Ok(format!("{endpoint} tells {} if disabled\n", contact.as_str())),
+                Ok(false) => {
+                    Err(Ok(format!("partner {partner_id} has no endpoint {endpoint} (partners webhooks list)")))
+                }
+                Err(err) => Err(Err(err)),
+            }
+        }
         WebhooksCommand::Replay(args) => replay_events(sdk, store, partner_id, args, now).await,
         WebhooksCommand::Test { endpoint, queue_url, .. } => {
             let queue = SqsDeliveryQueue::new(aws_sdk_sqs::Client::new(sdk), queue_url);

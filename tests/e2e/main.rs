@@ -11,6 +11,7 @@ mod concurrency;
 mod confirm;
 mod contract;
 mod deletion_page;
+mod dev_webhooks;
 mod edge;
 mod email_profile;
 mod emulator;

@@ -60,7 +60,7 @@ fn a_deletion_for(path: &str) -> (WebhookReceiver, WebhookEndpoint, EventRecord,
 fn poster(receiver: &WebhookReceiver, resolver: FixedResolver) -> HttpsPoster {
     HttpsPoster::new()
         .resolving_with(resolver)
-        .for_local_receiver(&receiver.ca_pem)
+        .for_local_receiver(&receiver.host, &receiver.ca_pem)
         .unwrap()
         .answer_within(Duration::from_secs(1))
 }
@@ -157,6 +157,22 @@ async fn a_host_that_resolves_to_a_private_address_is_never_connected_to() {
         assert_eq!(outcome, Outcome::Failed(Failure::Unreachable), "{addresses:?}");
     }
     assert!(receiver.received().is_empty(), "a delivery reached the receiver through a private address");
+}
+
+#[tokio::test]
+async fn only_the_local_receivers_own_host_may_reach_loopback() {
+    // GIVEN a poster that lets the local receiver's host (make dev's, the tests') reach loopback,
+    // and another host that also resolves to loopback, on the receiver's port
+    let (receiver, endpoint, _, delivery) = a_deletion_for("/ok");
+    let elsewhere = EndpointUrl::parse(&format!("https://hooks.partner-two.com:{}/ok", receiver.port)).unwrap();
+    let poster = poster(&receiver, WebhookReceiver::resolver(&[LOOPBACK]));
+    // WHEN both are posted to
+    let other = poster.post(&elsewhere, &delivery).await;
+    let own = poster.post(&endpoint.url, &delivery).await;
+    // THEN the other host is unreachable, as in production, and only the receiver's host is reached
+    assert_eq!(other, Outcome::Failed(Failure::Unreachable));
+    assert_eq!(own, Outcome::Delivered(200));
+    assert_eq!(receiver.received().len(), 1, "a delivery to another host reached loopback");
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! A partner's webhook endpoints (`partners webhooks …`, issue 28): made with a secret shown once
 //! and kept sealed by KMS under a purpose of its own, refused when they would reach an internal
-//! network, listed without secrets, removed.
+//! network, listed without secrets, given a new contact, removed.
 
 use e2e::{MERCHANT, TestEnv};
 use registration::adapters::dynamodb::DynamoStore;
@@ -164,4 +164,22 @@ async fn a_disabled_endpoint_is_enabled_again_once_and_an_active_one_is_left_as_
     assert!(after.receives("account.deleted"));
     assert!(!store.enable_endpoint(MERCHANT, &made.id).await.unwrap());
     assert!(!store.enable_endpoint(MERCHANT, "we_missing").await.unwrap());
+}
+
+#[tokio::test]
+async fn an_endpoints_contact_changes_and_it_keeps_its_id_and_secret() {
+    // GIVEN an endpoint that tells the partner's old address when it is disabled
+    let env = TestEnv::new().await;
+    let store = registry(&env);
+    let (made, _) = register(store.as_ref(), &sealer(&env), new("https://hooks.example.com/r", &[])).await.unwrap();
+    // WHEN the operator gives it a new contact (`partners webhooks notify`)
+    let contact = registration::domain::email::EmailAddress::parse("oncall@partner-one.example.com").unwrap();
+    assert!(store.set_notify(MERCHANT, &made.id, &contact).await.unwrap());
+    // THEN it tells the new address, and is otherwise the same endpoint: its id, secret and status
+    let after = store.endpoint(MERCHANT, &made.id).await.unwrap().unwrap();
+    assert_eq!(after.notify, Some(contact.clone()));
+    assert_eq!((&after.id, &after.sealed_secret, &after.status), (&made.id, &made.sealed_secret, &made.status));
+    // AND an endpoint that is not there says so, and is not made by it
+    assert!(!store.set_notify(MERCHANT, "we_missing", &contact).await.unwrap());
+    assert_eq!(store.endpoints(MERCHANT).await.unwrap().len(), 1);
 }

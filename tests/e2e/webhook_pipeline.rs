@@ -48,7 +48,7 @@ impl Hooks {
         let sealer = KmsSecretSealer::for_webhooks(env.kms.clone(), &env.factor_key);
         let receiver = WebhookReceiver::without_secrets(HOST);
         let resolver = WebhookReceiver::resolver(&[IpAddr::V4(Ipv4Addr::LOCALHOST)]);
-        let poster = HttpsPoster::new().resolving_with(resolver).for_local_receiver(&receiver.ca_pem).unwrap();
+        let poster = HttpsPoster::new().resolving_with(resolver).for_local_receiver(HOST, &receiver.ca_pem).unwrap();
         let pipeline = Pipeline::start(&env).await;
         Hooks { env, store, sealer, poster, pipeline, receiver }
     }
@@ -231,7 +231,7 @@ async fn an_endpoint_failing_through_every_retry_is_disabled_after_the_last() {
     let queue =
         ImpatientQueue { inner: hooks.pipeline.queue(), clock: hooks.env.clock.clone(), delays: Default::default() };
     hooks.run(&queue).await;
-    // THEN it was tried a dozen times or so, until the first attempt was three days old, the
+    // THEN it was tried a dozen times or so, until the event was three days old, the
     // service's clock moved on by each wait the queue was asked for
     let posts = hooks.receiver.received().len();
     assert!((12..=16).contains(&posts), "{posts} posts");

@@ -8,8 +8,10 @@
 //!   devstack webhooks
 //!                    run the webhook pipeline on the emulator until stopped, as Lambda runs it:
 //!                    the table's stream to the dispatcher, the FIFO queue to the deliverer, which
-//!                    posts to partners' endpoints (public HTTPS only, as deployed); prints the
-//!                    queue's URL first (`partners webhooks replay|test --queue-url`)
+//!                    posts to partners' endpoints (public HTTPS only, as deployed) and to a local
+//!                    receiver (`e2e::dev_receiver`); prints the queue's URL
+//!                    (`partners webhooks replay|test --queue-url`) and the receiver's base URL
+//!                    first, then a line for each delivery the receiver gets
 
 use e2e::stack::{
     TableSpec, create_email_identity, create_pepper_secret, create_signing_key, create_table, template_path,
@@ -20,7 +22,7 @@ const USAGE: &str = "usage: devstack setup | env | sms | webhooks\n\
   setup  create the table and SES sender on the emulator at AWS_ENDPOINT_URL (TABLE_NAME, SES_SENDER)\n\
   env    create the signing key and pepper secret on the emulator; print SIGNING_KEY_ARN, TOKEN_PUBLIC_KEYS, CODE_PEPPER_SECRET_ARN, FACTOR_KEY_ARN\n\
   sms    print the SMS the emulator captured\n\
-  webhooks  run the webhook pipeline (TABLE_NAME, FACTOR_KEY_ARN, SES_SENDER) until stopped";
+  webhooks  run the webhook pipeline and a local receiver (TABLE_NAME, FACTOR_KEY_ARN, SES_SENDER) until stopped";
 
 #[tokio::main]
 async fn main() {
@@ -93,9 +95,8 @@ async fn webhooks() -> Result<(), String> {
     use registration::adapters::dynamodb::DynamoStore;
     use registration::adapters::factor_sealer::KmsSecretSealer;
     use registration::adapters::ses::SesEmailSender;
-    use registration::adapters::webhook_https::HttpsPoster;
     use registration::handlers::webhook_deliver::Deliverer;
-    use registration::ports::SystemClock;
+    use registration::ports::{Clock, SystemClock};
 
     use futures::FutureExt;
 
@@ -108,10 +109,13 @@ async fn webhooks() -> Result<(), String> {
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
     let pipeline = e2e::webhook_pipeline::Pipeline::on(&sdk, &dynamodb, &table, DEV_QUEUE).await;
+    let mut receiver = e2e::dev_receiver::DevReceiver::start();
+    // The receiver's line first: `make dev` reads both once the queue's is there.
+    println!("WEBHOOK_RECEIVER={}", receiver.url());
     println!("WEBHOOK_QUEUE_URL={}", pipeline.queue_url);
     let store = DynamoStore::new(dynamodb, table);
     let sealer = KmsSecretSealer::for_webhooks(aws_sdk_kms::Client::new(&sdk), &factor_key);
-    let poster = HttpsPoster::new();
+    let poster = receiver.poster()?;
     let notices = SesEmailSender::new(aws_sdk_sesv2::Client::new(&sdk), sender);
     let queue = pipeline.queue();
     let deliverer = Deliverer {
@@ -130,10 +134,18 @@ async fn webhooks() -> Result<(), String> {
         // next one a second later starts again from where the last one got to.
         let pass = async {
             pipeline.dispatch(&store, &store, &queue).await;
+            // After the dispatch, so an endpoint added since the last pass is known before its
+            // first delivery.
+            if let Err(error) = receiver.learn_secrets(&store, &store, &sealer, SystemClock.now()).await {
+                eprintln!("devstack: the local receiver's secrets: {error}");
+            }
             while pipeline.deliver(&deliverer).await > 0 {}
         };
         if std::panic::AssertUnwindSafe(pass).catch_unwind().await.is_err() {
             eprintln!("devstack: a pipeline pass failed (above); trying again");
+        }
+        for line in receiver.new_deliveries() {
+            println!("{line}");
         }
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }

@@ -4,6 +4,7 @@
 //! expires anything), and wrappers of the real SNS, SES and deletion adapters that fail on command.
 
 pub mod aws_calls;
+pub mod dev_receiver;
 pub mod factors;
 pub mod faults;
 pub mod link_server;

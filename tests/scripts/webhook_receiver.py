@@ -20,6 +20,7 @@ three webhook-* headers, the body and whether the reference library verified it.
 
 import datetime
 import json
+import os
 import ssl
 import sys
 import tempfile
@@ -48,7 +49,7 @@ def certificate(subject, issuer, public_key, signing_key, ca):
         .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
     )
     if ca:
@@ -73,6 +74,8 @@ def tls_context():
                                       serialization.NoEncryption()).decode())
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(chain.name)
+    # The key is in the context now; nothing of it stays on disk.
+    os.unlink(chain.name)
     return context, pem(ca)
 
 

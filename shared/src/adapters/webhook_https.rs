@@ -37,11 +37,16 @@ impl HostResolver for SystemResolver {
 
 pub struct HttpsPoster {
     resolver: Box<dyn HostResolver>,
-    /// Loopback too: only for a receiver on this machine (the tests', `make dev`'s).
-    loopback_reachable: bool,
-    /// The one root trusted instead of the Mozilla roots compiled in: a local receiver's own CA.
-    only_root: Option<reqwest::Certificate>,
+    /// A receiver on this machine (the tests', `make dev`'s), and the one host it answers for.
+    local: Option<LocalReceiver>,
     answer_timeout: Duration,
+}
+
+/// The one host whose deliveries may reach loopback, and the one root trusted for it instead of
+/// the Mozilla roots compiled in: its own CA. Every other host is posted to as in production.
+struct LocalReceiver {
+    host: String,
+    root: reqwest::Certificate,
 }
 
 impl Default for HttpsPoster {
@@ -55,12 +60,7 @@ impl HttpsPoster {
     pub fn new() -> HttpsPoster {
         // reqwest takes rustls' process-wide provider; installing it twice is harmless.
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        HttpsPoster {
-            resolver: Box::new(SystemResolver),
-            loopback_reachable: false,
-            only_root: None,
-            answer_timeout: ANSWER_TIMEOUT,
-        }
+        HttpsPoster { resolver: Box::new(SystemResolver), local: None, answer_timeout: ANSWER_TIMEOUT }
     }
 
     /// Resolves hosts with `resolver` instead of the system's.
@@ -69,12 +69,18 @@ impl HttpsPoster {
         self
     }
 
-    /// Lets deliveries reach loopback addresses, and trusts only `ca_pem`: a receiver on this machine.
-    pub fn for_local_receiver(mut self, ca_pem: &str) -> Result<HttpsPoster, String> {
+    /// Lets deliveries to `host`, and to it alone, reach loopback addresses, trusting only `ca_pem`
+    /// for it: a receiver on this machine. Other hosts stay public HTTPS under the Mozilla roots, so
+    /// `make dev` reaches both its own receiver and a partner's tunnel.
+    pub fn for_local_receiver(mut self, host: &str, ca_pem: &str) -> Result<HttpsPoster, String> {
         let root = reqwest::Certificate::from_pem(ca_pem.as_bytes()).map_err(|e| format!("the receiver's CA: {e}"))?;
-        self.loopback_reachable = true;
-        self.only_root = Some(root);
+        self.local = Some(LocalReceiver { host: host.to_ascii_lowercase(), root });
         Ok(self)
+    }
+
+    /// The local receiver, if `host` is its host.
+    fn local_receiver(&self, host: &str) -> Option<&LocalReceiver> {
+        self.local.as_ref().filter(|local| local.host.eq_ignore_ascii_case(host))
     }
 
     /// Gives a receiver `timeout` to answer instead of `ANSWER_TIMEOUT`.
@@ -83,9 +89,9 @@ impl HttpsPoster {
         self
     }
 
-    /// The addresses a delivery may connect to, of those `host` resolved to.
-    fn reachable<'a>(&self, resolved: &'a [IpAddr]) -> Option<&'a [IpAddr]> {
-        if self.loopback_reachable {
+    /// The addresses a delivery to `host` may connect to, of those it resolved to.
+    fn reachable<'a>(&self, host: &str, resolved: &'a [IpAddr]) -> Option<&'a [IpAddr]> {
+        if self.local_receiver(host).is_some() {
             let local_or_public = |address: &IpAddr| address.is_loopback() || is_public(*address);
             (!resolved.is_empty() && resolved.iter().all(local_or_public)).then_some(resolved)
         } else {
@@ -103,8 +109,8 @@ impl HttpsPoster {
             .timeout(self.answer_timeout)
             .user_agent("registration-webhooks/1")
             .resolve_to_addrs(host, addresses);
-        if let Some(root) = &self.only_root {
-            builder = builder.tls_built_in_root_certs(false).add_root_certificate(root.clone());
+        if let Some(local) = self.local_receiver(host) {
+            builder = builder.tls_built_in_root_certs(false).add_root_certificate(local.root.clone());
         }
         builder.build()
     }
@@ -116,7 +122,7 @@ impl WebhookPoster for HttpsPoster {
         // A lookup that hangs is a host that cannot be reached, within the connection's time.
         let lookup = self.resolver.resolve(url.host(), url.port());
         let resolved = tokio::time::timeout(CONNECT_TIMEOUT, lookup).await.unwrap_or_default();
-        let Some(addresses) = self.reachable(&resolved) else {
+        let Some(addresses) = self.reachable(url.host(), &resolved) else {
             return Outcome::Failed(Failure::Unreachable);
         };
         let sockets: Vec<SocketAddr> = addresses.iter().map(|ip| SocketAddr::new(*ip, url.port())).collect();

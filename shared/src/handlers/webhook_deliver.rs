@@ -4,9 +4,13 @@
 //! Delivered: done (and the endpoint's `lastDeliveredAt` moved on, at most once an hour). `410
 //! Gone`: the endpoint is disabled, done. A failure: the task is left out of sight for the next
 //! backoff step (`delivery::retry_delay`, by how often the queue has given it) and taken again
-//! then. Once its first attempt is three days old it is given up: the endpoint is disabled if
+//! then. Three days after its event (or its replay) it is given up: the endpoint is disabled if
 //! nothing was delivered to it meanwhile (the operator is alarmed by the log line), and otherwise
-//! only this event is dropped (the endpoint works; the receiver refuses this one). A task whose
+//! only this event is dropped (the endpoint works; the receiver refuses this one). The days count
+//! from the event, not the first attempt, so a task that waited its group's turn behind one the
+//! receiver refused for three days is tried for an hour (`OWN_TRIES_SECS`), not three days more:
+//! a user's fifth such event would otherwise reach the queue's fourteen-day retention and vanish
+//! without a dead letter. A task whose
 //! event is gone (erased with its account, or past its retention), whose event names a contact of
 //! an account that no longer exists, or whose endpoint was removed or disabled meanwhile, is done
 //! without a post. A task that names an event of another partner, or that cannot be read, is given
@@ -27,7 +31,7 @@ use crate::ports::{
     WebhookEndpoints, WebhookPoster,
 };
 use crate::security::random;
-use crate::webhooks::delivery::{Delivery, GIVE_UP_AFTER_SECS, Outcome, retry_delay};
+use crate::webhooks::delivery::{Delivery, Outcome, give_up_at, retry_delay};
 use crate::webhooks::delivery_log::{self, DeliveryAttempt};
 use crate::webhooks::endpoints::{EndpointStatus, WebhookEndpoint, secrets_of};
 use crate::webhooks::test_event;
@@ -179,6 +183,14 @@ pub async fn deliver(
         _ => return Ok(Step::Done(Finished::EndpointGone)),
     };
     let now = deliverer.clock.now();
+    // Its three days count from the event, or from its replay; a replay queued by a `partners`
+    // program older than `replayedAt` counts from its first attempt, as tasks did before.
+    let tries_from = match (&task.replay, task.replayed_at) {
+        (_, Some(at)) => at,
+        (Some(_), None) => first_attempt_at,
+        (None, None) => event.occurred_at,
+    }
+    .min(first_attempt_at);
     // Signed under the previous secret too while a rotation's overlap lasts.
     let (secret, previous) = secrets_of(deliverer.sealer, &endpoint, now).await?;
     let delivery = Delivery::new(&event, &endpoint, &secret, previous.as_ref(), now);
@@ -213,8 +225,8 @@ pub async fn deliver(
                 disable("the receiver answered 410 Gone".to_owned()).await?;
                 Step::Done(Finished::Gone)
             }
-            Outcome::Failed(failure) if now - first_attempt_at >= GIVE_UP_AFTER_SECS => {
-                if endpoint.last_delivered_at.is_some_and(|at| at >= first_attempt_at) {
+            Outcome::Failed(failure) if now >= give_up_at(tries_from, first_attempt_at) => {
+                if endpoint.last_delivered_at.is_some_and(|at| at >= tries_from) {
                     tracing::warn!(event = %task.event_id, endpoint = %task.endpoint_id, %failure, "webhook delivery given up");
                     Step::Done(Finished::GaveUpOnEvent)
                 } else {
@@ -318,7 +330,7 @@ mod tests {
     use crate::adapters::dynamodb::events::events_pk;
     use crate::ports::{QueueError, WebhookPoster};
     use crate::testing::memory::MemoryStore;
-    use crate::webhooks::delivery::Failure;
+    use crate::webhooks::delivery::{Failure, GIVE_UP_AFTER_SECS, OWN_TRIES_SECS};
     use crate::webhooks::endpoint::EndpointUrl;
     use crate::webhooks::endpoints::WebhookEndpoint;
     use crate::webhooks::event::{AccountEvent, Disclosure, EventKey, EventRecord, PasswordChange};
@@ -380,8 +392,21 @@ mod tests {
 
     /// `attempt`, of `event` (about an account the store does not hold).
     async fn attempt_of(event: AccountEvent, outcome: Outcome, last_delivered_at: Option<i64>, now: i64) -> Attempted {
+        attempt_task(event, |task| task, outcome, last_delivered_at, FIRST_ATTEMPT, now).await
+    }
+
+    /// `attempt_of`, the task queued as `queue` makes it, first tried at `first_attempt_at`. The
+    /// event is written at `FIRST_ATTEMPT`.
+    async fn attempt_task(
+        event: AccountEvent,
+        queue: impl FnOnce(DeliveryTask) -> DeliveryTask,
+        outcome: Outcome,
+        last_delivered_at: Option<i64>,
+        first_attempt_at: i64,
+        now: i64,
+    ) -> Attempted {
         let store = MemoryStore::default();
-        let task = queued(&store, WebhookEndpoint { last_delivered_at, ..endpoint() }, event).await;
+        let task = queue(queued(&store, WebhookEndpoint { last_delivered_at, ..endpoint() }, event).await);
         let poster = Answering(outcome, Mutex::new(0));
         let sealer = OneSecret(WebhookSecret::generate().expose().to_string());
         let deliverer = Deliverer {
@@ -395,7 +420,7 @@ mod tests {
             notices: None,
             clock: &At(now),
         };
-        let step = deliver(&deliverer, &task, 5, FIRST_ATTEMPT).await.unwrap();
+        let step = deliver(&deliverer, &task, 5, first_attempt_at).await.unwrap();
         let posts = *poster.1.lock().unwrap();
         let log = store.attempts("p", "we_1", 10).await.unwrap();
         (step, posts, store.endpoint("p", "we_1").await.unwrap().unwrap(), log)
@@ -430,6 +455,7 @@ mod tests {
             partner_id: "p".into(),
             endpoint_id: endpoint.id,
             replay: None,
+            replayed_at: None,
             test: false,
         }
     }
@@ -447,6 +473,54 @@ mod tests {
         assert_eq!(log.len(), 1, "{log:?}");
         assert_eq!((log[0].answer.as_str(), log[0].attempt), ("answered 503", 5));
         assert!(log[0].then.starts_with("retry in "), "{:?}", log[0]);
+    }
+
+    #[tokio::test]
+    async fn a_task_that_waited_three_days_behind_a_refused_one_is_tried_for_an_hour_then_given_up() {
+        // GIVEN an event whose task first comes up three days after it, its group's earlier task
+        // refused all that time, while the endpoint took other users' events
+        let change = || AccountEvent::PasswordChanged { how: PasswordChange::Changed };
+        let first_try = FIRST_ATTEMPT + GIVE_UP_AFTER_SECS;
+        let delivered = Some(FIRST_ATTEMPT + 7200);
+        let refused = Outcome::Failed(Failure::Status(400));
+        // WHEN its attempts fail, within its own hour and after it
+        let (within, ..) = attempt_task(change(), |task| task, refused, delivered, first_try, first_try + 600).await;
+        let (after, posts, endpoint, log) =
+            attempt_task(change(), |task| task, refused, delivered, first_try, first_try + OWN_TRIES_SECS).await;
+        // THEN a blip within the hour is tried again, and then it is given up, not held three days
+        // more (which would push the group's later tasks past the queue's fourteen-day
+        // retention); the endpoint stays active
+        assert!(matches!(within, Step::RetryAfter(_)), "{within:?}");
+        assert_eq!((after, posts, endpoint.status), (Step::Done(Finished::GaveUpOnEvent), 1, EndpointStatus::Active));
+        assert!(log[0].then.starts_with("given up"), "{:?}", log[0]);
+    }
+
+    #[tokio::test]
+    async fn a_replay_queued_without_its_time_counts_from_its_first_attempt() {
+        // GIVEN an event ten days old, replayed by a `partners` program that did not stamp its time
+        let change = AccountEvent::PasswordChanged { how: PasswordChange::Changed };
+        let now = FIRST_ATTEMPT + 10 * 86_400;
+        let replayed = |task| DeliveryTask { replay: Some("rp1".into()), ..task };
+        // WHEN its attempt two hours in fails, at an endpoint that delivered nothing since the event
+        let (step, _, endpoint, _) =
+            attempt_task(change, replayed, Outcome::Failed(Failure::Status(503)), None, now - 7200, now).await;
+        // THEN it is tried again, and the endpoint stays active
+        assert!(matches!(step, Step::RetryAfter(_)), "{step:?}");
+        assert_eq!(endpoint.status, EndpointStatus::Active);
+    }
+
+    #[tokio::test]
+    async fn a_replayed_event_gets_its_three_days_from_the_replay() {
+        // GIVEN an event ten days old, replayed now
+        let change = AccountEvent::PasswordChanged { how: PasswordChange::Changed };
+        let now = FIRST_ATTEMPT + 10 * 86_400;
+        let replayed = |task| DeliveryTask { replay: Some("rp1".into()), replayed_at: Some(now - 60), ..task };
+        // WHEN its first attempt fails at an endpoint that delivered nothing since the event
+        let (step, _, endpoint, _) =
+            attempt_task(change, replayed, Outcome::Failed(Failure::Status(503)), None, now, now).await;
+        // THEN it is tried again, and the endpoint stays active
+        assert!(matches!(step, Step::RetryAfter(_)), "{step:?}");
+        assert_eq!(endpoint.status, EndpointStatus::Active);
     }
 
     #[tokio::test]

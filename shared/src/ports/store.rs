@@ -162,6 +162,10 @@ pub trait WebhookEndpoints: Send + Sync {
     /// Posts to a disabled endpoint again; `Ok(false)` if it is gone or not disabled.
     async fn enable_endpoint(&self, partner_id: &str, id: &str) -> Result<bool, StoreError>;
 
+    /// Tells `contact` when the endpoint is disabled, instead of whoever it told; `Ok(false)` if
+    /// the endpoint is gone.
+    async fn set_notify(&self, partner_id: &str, id: &str, contact: &EmailAddress) -> Result<bool, StoreError>;
+
     /// Replaces the endpoint's secret as `rotation` says, if the secret is still the one it
     /// replaces; `Ok(false)` if not, or the endpoint is gone.
     async fn rotate_secret(&self, partner_id: &str, id: &str, rotation: SecretRotation<'_>)

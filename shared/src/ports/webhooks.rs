@@ -25,18 +25,22 @@ pub struct DeliveryTask {
     /// otherwise drop a replay within five minutes of the first dispatch as a duplicate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay: Option<String>,
+    /// A replay's time (Unix seconds): its three days of tries start then, not at the event's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replayed_at: Option<i64>,
     /// A test event (`webhooks::test_event`): posted once, about no event item and no user.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub test: bool,
 }
 
 impl DeliveryTask {
-    /// A task for each of `endpoints` that receives the event's type (active, and taking it).
+    /// A task for each of `endpoints` that receives the event's type (active, and taking it); for a
+    /// replay, `replay` is its nonce and time.
     pub fn for_event(
         key: &EventKey,
         event: &EventRecord,
         endpoints: &[WebhookEndpoint],
-        replay: Option<&str>,
+        replay: Option<(&str, i64)>,
     ) -> Vec<DeliveryTask> {
         endpoints
             .iter()
@@ -47,7 +51,8 @@ impl DeliveryTask {
                 user_id: event.user_id.clone(),
                 partner_id: event.partner_id.clone(),
                 endpoint_id: endpoint.id.clone(),
-                replay: replay.map(str::to_owned),
+                replay: replay.map(|(nonce, _)| nonce.to_owned()),
+                replayed_at: replay.map(|(_, at)| at),
                 test: false,
             })
             .collect()

@@ -105,8 +105,18 @@ impl fmt::Display for Failure {
     }
 }
 
-/// A delivery that still fails this long after its first attempt is given up: three days.
+/// A delivery that still fails this long after its event (or its replay) is given up: three days.
 pub const GIVE_UP_AFTER_SECS: i64 = 72 * 3600;
+/// However old its event, a task is tried for at least this long once its turn comes (30 s, 2, 8
+/// and 32 minutes): a task that waited in its group behind one the receiver refused is not lost
+/// to one blip, and a group still drains well inside the queue's fourteen days.
+pub const OWN_TRIES_SECS: i64 = 3600;
+
+/// When a task's tries end: three days after `tries_from` (its event, or its replay), and not
+/// before `OWN_TRIES_SECS` after its own first attempt.
+pub fn give_up_at(tries_from: i64, first_attempt_at: i64) -> i64 {
+    (tries_from + GIVE_UP_AFTER_SECS).max(first_attempt_at + OWN_TRIES_SECS)
+}
 const FIRST_DELAY_SECS: u64 = 30;
 const DELAY_GROWTH: u64 = 4;
 /// The longest wait between attempts: under SQS's 12 hours out of sight per receive (the wait is
@@ -115,10 +125,9 @@ const LONGEST_DELAY_SECS: u64 = 11 * 3600;
 
 /// How long to wait after `failures` failed attempts (1 after the first) before the next: 30 s,
 /// growing fourfold to at most 11 hours, spread by `jitter` (in 0..1) over 80 % to 100 % of that,
-/// so endpoints that failed together do not all come back at once. The deliverer gives up once
-/// the first attempt is `GIVE_UP_AFTER_SECS` old, whatever the count: a task given again without
-/// a post (the table or KMS failing, a timeout) counts as a failure here, and only moves the wait
-/// to its longest sooner.
+/// so endpoints that failed together do not all come back at once. The deliverer gives up at
+/// `give_up_at`, whatever the count: a task given again without a post (the table or KMS failing,
+/// a timeout) counts as a failure here, and only moves the wait to its longest sooner.
 pub fn retry_delay(failures: u32, jitter: f64) -> Duration {
     let base = DELAY_GROWTH
         .checked_pow(failures.max(1) - 1)

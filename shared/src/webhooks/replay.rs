@@ -100,8 +100,10 @@ pub async fn replay(
     // Each user's in the order their changes committed: ids follow each function's clock.
     events.sort_by(|a, b| (&a.1.user_id, a.1.sequence).cmp(&(&b.1.user_id, b.1.sequence)));
     let nonce = format!("rp{}", random::hex(&random::bytes::<6>()));
-    let tasks: Vec<DeliveryTask> =
-        events.iter().flat_map(|(key, event)| DeliveryTask::for_event(key, event, &receiving, Some(&nonce))).collect();
+    let tasks: Vec<DeliveryTask> = events
+        .iter()
+        .flat_map(|(key, event)| DeliveryTask::for_event(key, event, &receiving, Some((&nonce, now))))
+        .collect();
     if events.len() >= enough || tasks.len() > MAX_REPLAY_DELIVERIES {
         return Err(ReplayRefused::TooMany);
     }
@@ -190,6 +192,8 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), tasks.len() + dispatched.len());
+        // AND their three days of tries count from the replay (Unix seconds), not from the event
+        assert!(tasks.iter().all(|task| task.replayed_at == Some(NOW)), "{tasks:?}");
         // AND a task keeps the first dispatch's group (one user's order at one endpoint)
         assert!(tasks.iter().all(|task| task.group_id() == format!("{}.u1", task.endpoint_id)));
         // AND a range that ends before it starts, or an event the partner lacks, queues nothing

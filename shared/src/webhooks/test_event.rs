@@ -40,6 +40,7 @@ pub fn test_task(partner_id: &str, endpoint_id: &str, now_ms: u64) -> DeliveryTa
         partner_id: partner_id.to_owned(),
         endpoint_id: endpoint_id.to_owned(),
         replay: None,
+        replayed_at: None,
         test: true,
     }
 }

@@ -168,6 +168,20 @@ impl WebhookEndpoints for DynamoStore {
         changed(result)
     }
 
+    async fn set_notify(&self, partner_id: &str, id: &str, contact: &EmailAddress) -> Result<bool, StoreError> {
+        let key = item_key(endpoints_pk(partner_id), format!("{ENDPOINT_PREFIX}{id}"));
+        let result = self
+            .update_one(
+                "UpdateItem webhook endpoint contact",
+                key,
+                "SET notifyEmail = :notify",
+                "attribute_exists(pk)",
+                values([(":notify", s(contact.as_str()))]),
+            )
+            .await;
+        changed(result)
+    }
+
     async fn rotate_secret(
         &self,
         partner_id: &str,

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use super::{MemoryStore, require};
 use crate::adapters::dynamodb::DELIVERED_RESOLUTION_SECS;
 use crate::adapters::dynamodb::events::events_pk;
+use crate::domain::email::EmailAddress;
 use crate::ports::*;
 use crate::webhooks::delivery_log::DeliveryAttempt;
 use crate::webhooks::endpoints::{EndpointStatus, SecretRotation, WebhookEndpoint};
@@ -68,6 +69,17 @@ impl WebhookEndpoints for MemoryStore {
                 Ok(true)
             }
             _ => Ok(false),
+        }
+    }
+
+    async fn set_notify(&self, partner_id: &str, id: &str, contact: &EmailAddress) -> Result<bool, StoreError> {
+        let mut state = self.state().await;
+        match state.endpoints.iter_mut().find(|e| e.partner_id == partner_id && e.id == id) {
+            Some(endpoint) => {
+                endpoint.notify = Some(contact.clone());
+                Ok(true)
+            }
+            None => Ok(false),
         }
     }
 
