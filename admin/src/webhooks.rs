@@ -73,8 +73,13 @@ not (partners webhooks replay {partner_id} --endpoint {endpoint} --since <when i
             Err(err) => Err(Err(err)),
         },
         WebhooksCommand::Disable { endpoint, reason, .. } => {
-            if reason.trim().is_empty() {
-                return Err(Ok("say why (--reason): partners webhooks list shows it".to_owned()));
+            // One line `list` shows as written: no control character can forge another row.
+            let reason = reason.trim();
+            if reason.is_empty() || reason.chars().count() > 200 || reason.chars().any(char::is_control) {
+                return Err(Ok(
+                    "say why (--reason) in one line of at most 200 characters: partners webhooks list shows it"
+                        .to_owned(),
+                ));
             }
             let Some(found) = store.endpoint(partner_id, &endpoint).await.map_err(Err)? else {
                 return Err(Ok(format!("partner {partner_id} has no endpoint {endpoint} (partners webhooks list)")));
@@ -82,7 +87,7 @@ not (partners webhooks replay {partner_id} --endpoint {endpoint} --since <when i
             // What it missed: from an hour before its last delivery noted (written at most hourly),
             // or from when it was made.
             let since = found.last_delivered_at.map_or(found.created_at, |at| at - 3600);
-            let reason = format!("disabled by the operator: {}", reason.trim());
+            let reason = format!("disabled by the operator: {reason}");
             match store.disable_endpoint(partner_id, &endpoint, &reason, now).await {
                 Ok(true) => Ok(format!(
                     "disabled {endpoint}: its queued deliveries are dropped as they come up. Once it works:\n  \
@@ -97,7 +102,7 @@ partners webhooks replay {partner_id} --endpoint {endpoint} --since {} --queue-u
             }
         }
         WebhooksCommand::Notify { endpoint, email, .. } => {
-            let contact = EmailAddress::parse(&email).map_err(|_| Ok(format!("{email} is not an email address")))?;
+            let contact = EmailAddress::parse(&email).map_err(|_| Ok(format!("{email:?} is not an email address")))?;
             match store.set_notify(partner_id, &endpoint, &contact).await {
                 Ok(true) => Ok(format!("{endpoint} tells {} if disabled\n", contact.as_str())),
                 Ok(false) => {
@@ -164,12 +169,17 @@ async fn replay_events(
         (None, Some(since)) => {
             let until = args.until.as_deref().map(unix_ms).transpose().map_err(Ok)?;
             let now_ms = u64::try_from(now).unwrap_or(0) * 1000 + 999;
-            Events::Range { from_ms: unix_ms(since).map_err(Ok)?, to_ms: until.unwrap_or(now_ms) }
+            let from_ms = unix_ms(since).map_err(Ok)?;
+            if from_ms > now_ms {
+                return Err(Ok(format!("--since {since} is in the future: no event is that new yet")));
+            }
+            Events::Range { from_ms, to_ms: until.unwrap_or(now_ms) }
         }
         (None, None) => return Err(Ok("name --event or --since".to_owned())),
     };
     let queue = SqsDeliveryQueue::new(aws_sdk_sqs::Client::new(sdk), args.queue_url);
     match replay(store, store, &queue, partner_id, which, args.endpoint.as_deref(), now).await {
+        Ok(done) if done.events == 0 => Ok("nothing queued: the partner has no event in that range\n".to_owned()),
         Ok(done) if done.tasks == 0 => Ok(format!(
             "nothing queued: {} events, and no active endpoint that takes them (partners webhooks list)\n",
             done.events

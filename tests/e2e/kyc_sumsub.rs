@@ -468,65 +468,196 @@ async fn a_review_dated_far_ahead_of_the_clock_is_ignored_as_future_and_real_ver
     assert_eq!(green_soon.body, json!({ "result": "applied", "verification": "approved" }));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_verdict_racing_the_last_detail_ends_at_kyc_1_with_level_events_that_chain() {
+/// Two dozen users from one address: the per-IP limits are not what the races test.
+async fn roomy_env() -> std::sync::Arc<TestEnv> {
+    let mut env = TestEnv::new().await;
+    let limits = &mut env.app.rate_limits;
+    (limits.send, limits.verify, limits.contact, limits.refresh) = (100_000, 100_000, 100_000, 100_000);
+    std::sync::Arc::new(env)
+}
+
+/// Round `round`'s head starts: the two handlers take different times to reach their read of the
+/// account, so each round starts one of them a little later than the last, and some interleave.
+fn staggered(round: u64) -> (std::time::Duration, std::time::Duration) {
+    let later = std::time::Duration::from_millis(round / 2 % 6 * 8);
+    if round.is_multiple_of(2) { (later, std::time::Duration::ZERO) } else { (std::time::Duration::ZERO, later) }
+}
+
+/// Sumsub's GREEN for `user`, delivered signed after `after`.
+fn verdict_after(
+    env: &std::sync::Arc<TestEnv>,
+    user: &User,
+    after: std::time::Duration,
+) -> tokio::task::JoinHandle<u16> {
+    let (env, approved) = (env.clone(), green(&user.user_id, "2026-12-02 11:00:00.000"));
+    tokio::spawn(async move {
+        tokio::time::sleep(after).await;
+        signed(&env, KYC_MERCHANT, &approved).await.status
+    })
+}
+
+/// `endpoint` called as `user` with `body` after `after`, on a task of its own.
+fn call_after(
+    env: &std::sync::Arc<TestEnv>,
+    endpoint: Endpoint,
+    body: Value,
+    user: &User,
+    after: std::time::Duration,
+) -> tokio::task::JoinHandle<Answer> {
+    let (env, auth, merchant) = (env.clone(), user.auth.clone(), user.merchant);
+    tokio::spawn(async move {
+        tokio::time::sleep(after).await;
+        env.call(endpoint, body, &[("x-merchant-id", Some(merchant)), ("authorization", Some(auth.as_str()))]).await
+    })
+}
+
+/// The partner's level events of `user` go from NONE to KYC_1, each one's previous level the last
+/// one's level, in the account's order: none was computed from a stale half.
+async fn assert_level_events_chain_to_kyc_1(env: &TestEnv, user: &User, round: u64) {
     use registration::adapters::dynamodb::DynamoStore;
     use registration::domain::kyc::KycLevel;
     use registration::ports::EventOutbox;
     use registration::webhooks::event::AccountEvent;
 
-    let mut env = TestEnv::new().await;
-    // Two dozen users from one address: the per-IP limits are not what this tests.
-    let limits = &mut env.app.rate_limits;
-    (limits.send, limits.verify, limits.contact, limits.refresh) = (100_000, 100_000, 100_000, 100_000);
-    let env = std::sync::Arc::new(env);
     let store = DynamoStore::new(env.dynamodb.clone(), env.table.clone());
+    let uuid = user.user_id.trim_start_matches("usr:");
+    let mut changes: Vec<(u64, KycLevel, KycLevel)> = store
+        .events_between(KYC_MERCHANT, 0, 0xFFFF_FFFF_FFFF, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(_, event)| event.user_id == uuid || event.user_id == user.user_id)
+        .filter_map(|(_, event)| match event.event {
+            AccountEvent::KycLevelChanged { level, previous } => Some((event.sequence, previous, level)),
+            _ => None,
+        })
+        .collect();
+    changes.sort();
+    assert!(!changes.is_empty(), "round {round}: no level event");
+    assert_eq!(changes.first().unwrap().1, KycLevel::None, "round {round}: {changes:?}");
+    assert_eq!(changes.last().unwrap().2, KycLevel::Kyc1, "round {round}: {changes:?}");
+    assert!(changes.windows(2).all(|pair| pair[0].2 == pair[1].1), "round {round}: {changes:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_verdict_racing_the_last_detail_ends_at_kyc_1_with_level_events_that_chain() {
+    let env = roomy_env().await;
     for round in 0..24u64 {
-        // The two handlers take different times to reach their read of the account; each round
-        // starts one of them a little later than the last, so that some rounds interleave.
-        let later = std::time::Duration::from_millis(round / 2 % 6 * 8);
-        let (detail_after, verdict_after) =
-            if round % 2 == 0 { (later, std::time::Duration::ZERO) } else { (std::time::Duration::ZERO, later) };
+        let (detail_after, verdict_after_by) = staggered(round);
         // GIVEN a user one detail short of KYC_0, whom Sumsub approves
         let user = all_but_the_postal_code(&env, KYC_MERCHANT).await;
-        let approved = green(&user.user_id, "2026-12-02 11:00:00.000");
         // WHEN the last detail and the verdict arrive truly at once
-        let detail = {
-            let (env, headers) = (env.clone(), user.headers().map(|(k, v)| (k, v.map(str::to_owned))));
-            tokio::spawn(async move {
-                let headers: Vec<(&str, Option<&str>)> = headers.iter().map(|(k, v)| (*k, v.as_deref())).collect();
-                tokio::time::sleep(detail_after).await;
-                env.call(Endpoint::ProfileUpdate, LAST_DETAIL.clone(), &headers).await.status
-            })
-        };
-        let verdict = {
+        let detail = call_after(&env, Endpoint::ProfileUpdate, LAST_DETAIL.clone(), &user, detail_after);
+        let verdict = verdict_after(&env, &user, verdict_after_by);
+        // THEN both are taken, and the user is KYC_1
+        assert_eq!((detail.await.unwrap().status, verdict.await.unwrap()), (204, 200), "round {round}");
+        assert_eq!(profile(&env, &user).await["kycLevel"], "KYC_1", "round {round}");
+        // AND the partner's level events chain from NONE to KYC_1
+        assert_level_events_chain_to_kyc_1(&env, &user, round).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_verdict_racing_the_email_confirmation_that_completes_kyc_0_ends_at_kyc_1_with_level_events_that_chain() {
+    let env = roomy_env().await;
+    for round in 0..16u64 {
+        let (link_after, verdict_after_by) = staggered(round);
+        // GIVEN a user with every detail and a confirmed phone, whose email's link is all that
+        // KYC_0 lacks, and whom Sumsub approves
+        let user = signed_up(&env, KYC_MERCHANT).await;
+        let details = json!({
+            "firstName": "Ana", "lastName": "Lima", "birthDate": "1990-04-23", "country": "pt",
+            "city": "Porto", "address": "Rua das Flores 12", "postalCode": "4050-262"
+        });
+        assert_eq!(env.call(Endpoint::ProfileUpdate, details, &user.headers()).await.status, 204);
+        let address = fresh_email().to_lowercase();
+        assert_eq!(env.call(Endpoint::EmailAdd, json!({ "email": address }), &user.headers()).await.status, 200);
+        let link = env.latest_link(&address).await;
+        assert_eq!(profile(&env, &user).await["kycLevel"], "NONE", "round {round}");
+        // WHEN the link's confirmation and the verdict arrive truly at once
+        let confirmation = {
             let env = env.clone();
             tokio::spawn(async move {
-                tokio::time::sleep(verdict_after).await;
-                signed(&env, KYC_MERCHANT, &approved).await.status
+                tokio::time::sleep(link_after).await;
+                env.open_link(&link, true).await.status
             })
         };
-        // THEN both are taken, and the user is KYC_1
-        assert_eq!((detail.await.unwrap(), verdict.await.unwrap()), (204, 200), "round {round}");
-        assert_eq!(profile(&env, &user).await["kycLevel"], "KYC_1", "round {round}");
-        // AND the partner's level events, in the account's order, go from NONE to KYC_1 with each
-        // one's previous level the last one's level: none was computed from a stale half
-        let uuid = user.user_id.trim_start_matches("usr:");
-        let mut changes: Vec<(u64, KycLevel, KycLevel)> = store
-            .events_between(KYC_MERCHANT, 0, 0xFFFF_FFFF_FFFF, 10_000)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|(_, event)| event.user_id == uuid || event.user_id == user.user_id)
-            .filter_map(|(_, event)| match event.event {
-                AccountEvent::KycLevelChanged { level, previous } => Some((event.sequence, previous, level)),
-                _ => None,
-            })
-            .collect();
-        changes.sort();
-        assert!(!changes.is_empty(), "round {round}: no level event");
-        assert_eq!(changes.first().unwrap().1, KycLevel::None, "round {round}: {changes:?}");
-        assert_eq!(changes.last().unwrap().2, KycLevel::Kyc1, "round {round}: {changes:?}");
-        assert!(changes.windows(2).all(|pair| pair[0].2 == pair[1].1), "round {round}: {changes:?}");
+        let verdict = verdict_after(&env, &user, verdict_after_by);
+        // THEN both are taken, the address is the account's, and the user is KYC_1
+        assert_eq!((confirmation.await.unwrap(), verdict.await.unwrap()), (200, 200), "round {round}");
+        let after = profile(&env, &user).await;
+        assert_eq!((&after["email"], &after["kycLevel"]), (&json!(address), &json!("KYC_1")), "round {round}");
+        // AND the partner's level events chain from NONE to KYC_1
+        assert_level_events_chain_to_kyc_1(&env, &user, round).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_verdict_racing_a_move_to_a_new_number_ends_at_kyc_1_on_that_number_with_level_events_that_chain() {
+    let env = roomy_env().await;
+    for round in 0..16u64 {
+        let (move_after, verdict_after_by) = staggered(round);
+        // GIVEN a KYC_0 user whose new number got its code, and whom Sumsub approves
+        let user = kyc_0_user(&env, KYC_MERCHANT).await;
+        let new = fresh_phone();
+        let ask = json!({ "phone": new, "password": PASSWORD });
+        assert_eq!(env.call(Endpoint::PhoneChange, ask, &user.headers()).await.status, 200, "round {round}");
+        let code = env.latest_code(&new).await;
+        // WHEN the code's confirmation and the verdict arrive truly at once
+        let confirm = json!({ "phone": new, "code": code });
+        let moved = call_after(&env, Endpoint::PhoneChange, confirm, &user, move_after);
+        let verdict = verdict_after(&env, &user, verdict_after_by);
+        // THEN both are taken, the account is on the new number, and the user is KYC_1
+        assert_eq!((moved.await.unwrap().status, verdict.await.unwrap()), (200, 200), "round {round}");
+        let after = profile(&env, &user).await;
+        assert_eq!((&after["phone"], &after["kycLevel"]), (&json!(new), &json!("KYC_1")), "round {round}");
+        // AND the partner's level events chain from NONE to KYC_1
+        assert_level_events_chain_to_kyc_1(&env, &user, round).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_verdict_racing_the_phone_that_completes_kyc_0_ends_at_kyc_1_with_level_events_that_chain() {
+    let env = roomy_env().await;
+    let as_partner = [("x-merchant-id", Some(KYC_MERCHANT))];
+    for round in 0..24u64 {
+        let (add_after, verdict_after_by) = staggered(round);
+        // GIVEN an email-first user with every detail, whose phone's code is all that KYC_0 lacks,
+        // and whom Sumsub approves
+        let address = fresh_email().to_lowercase();
+        let ask = json!({ "email": address, "password": PASSWORD });
+        assert_eq!(env.call(Endpoint::SignupEmail, ask, &as_partner).await.status, 200, "round {round}");
+        let code = env.emailed_code(&address).await;
+        let confirm = json!({ "email": address, "password": PASSWORD, "emailConfirmCode": code });
+        let tokens = env.call(Endpoint::SignupEmail, confirm, &as_partner).await;
+        assert_eq!(tokens.status, 200, "round {round}: {:?}", tokens.body);
+        let mut user = User { merchant: KYC_MERCHANT, auth: bearer(&tokens), user_id: String::new() };
+        user.user_id = profile(&env, &user).await["userId"].as_str().unwrap().to_owned();
+        let details = json!({
+            "firstName": "Ana", "lastName": "Lima", "birthDate": "1990-04-23", "country": "pt",
+            "city": "Porto", "address": "Rua das Flores 12", "postalCode": "4050-262"
+        });
+        assert_eq!(env.call(Endpoint::ProfileUpdate, details, &user.headers()).await.status, 204);
+        let phone = fresh_phone();
+        assert_eq!(env.call(Endpoint::PhoneAdd, json!({ "phone": phone }), &user.headers()).await.status, 200);
+        let add = json!({ "phone": phone, "code": env.latest_code(&phone).await });
+        assert_eq!(profile(&env, &user).await["kycLevel"], "NONE", "round {round}");
+        // WHEN the phone's code and the verdict arrive truly at once
+        let added = call_after(&env, Endpoint::PhoneAdd, add.clone(), &user, add_after);
+        let verdict = verdict_after(&env, &user, verdict_after_by);
+        // THEN the verdict is taken, and the addition too, or it answers CODE_EXPIRED (the profile
+        // moved under it) and the same code then works
+        assert_eq!(verdict.await.unwrap(), 200, "round {round}");
+        let added = added.await.unwrap();
+        if added.status != 200 {
+            assert_eq!((added.status, &added.body["error"]), (400, &json!("CODE_EXPIRED")), "round {round}");
+            let again = env.call(Endpoint::PhoneAdd, add, &user.headers()).await;
+            assert_eq!(again.status, 200, "round {round}: {:?}", again.body);
+        }
+        // AND the phone is the account's, and the user is KYC_1
+        let after = profile(&env, &user).await;
+        assert_eq!((&after["phone"], &after["kycLevel"]), (&json!(phone), &json!("KYC_1")), "round {round}");
+        // AND the partner's level events chain from NONE to KYC_1
+        assert_level_events_chain_to_kyc_1(&env, &user, round).await;
     }
 }

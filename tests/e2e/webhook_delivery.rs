@@ -60,7 +60,7 @@ fn a_deletion_for(path: &str) -> (WebhookReceiver, WebhookEndpoint, EventRecord,
 fn poster(receiver: &WebhookReceiver, resolver: FixedResolver) -> HttpsPoster {
     HttpsPoster::new()
         .resolving_with(resolver)
-        .for_local_receiver(&receiver.host, &receiver.ca_pem)
+        .for_local_receiver(&receiver.host, receiver.port, &receiver.ca_pem)
         .unwrap()
         .answer_within(Duration::from_secs(1))
 }
@@ -160,17 +160,25 @@ async fn a_host_that_resolves_to_a_private_address_is_never_connected_to() {
 }
 
 #[tokio::test]
-async fn only_the_local_receivers_own_host_may_reach_loopback() {
-    // GIVEN a poster that lets the local receiver's host (make dev's, the tests') reach loopback,
-    // and another host that also resolves to loopback, on the receiver's port
+async fn only_the_local_receivers_own_host_and_port_may_reach_loopback() {
+    // GIVEN a poster that lets the local receiver's host and port (make dev's, the tests') reach
+    // loopback, another host that also resolves to loopback on the receiver's port, and the
+    // receiver's host on another port (make dev's emulator and API listen on loopback)
     let (receiver, endpoint, _, delivery) = a_deletion_for("/ok");
     let elsewhere = EndpointUrl::parse(&format!("https://hooks.partner-two.com:{}/ok", receiver.port)).unwrap();
+    // A port something listens on, that is not the receiver's.
+    let listening = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listening.local_addr().unwrap().port();
+    let other_port_url = EndpointUrl::parse(&format!("https://{}:{port}/ok", receiver.host)).unwrap();
     let poster = poster(&receiver, WebhookReceiver::resolver(&[LOOPBACK]));
-    // WHEN both are posted to
+    // WHEN each is posted to
     let other = poster.post(&elsewhere, &delivery).await;
+    let on_another_port = poster.post(&other_port_url, &delivery).await;
     let own = poster.post(&endpoint.url, &delivery).await;
-    // THEN the other host is unreachable, as in production, and only the receiver's host is reached
+    // THEN the other host and the other port are unreachable, as in production (no connection is
+    // even tried), and only the receiver's host and port are reached
     assert_eq!(other, Outcome::Failed(Failure::Unreachable));
+    assert_eq!(on_another_port, Outcome::Failed(Failure::Unreachable));
     assert_eq!(own, Outcome::Delivered(200));
     assert_eq!(receiver.received().len(), 1, "a delivery to another host reached loopback");
 }

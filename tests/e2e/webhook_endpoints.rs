@@ -93,6 +93,10 @@ async fn an_endpoint_that_would_reach_an_internal_network_or_repeats_one_is_refu
         assert!(matches!(why, RegistrationRefused::Url(EndpointRefused::NotPublic)), "{internal}: {why:?}");
     }
     assert!(matches!(refused("https://hooks.example.com/a").await, RegistrationRefused::Duplicate));
+    // (the same host with a final dot is the same endpoint; a host past DNS's 253 characters none)
+    assert!(matches!(refused("https://hooks.example.com./a").await, RegistrationRefused::HostName));
+    let long_host: &'static str = format!("https://{}.example.com/a", vec!["a".repeat(62); 4].join(".")).leak();
+    assert!(matches!(refused(long_host).await, RegistrationRefused::HostName));
     let renamed = vec!["account.renamed".to_owned()];
     let unknown = register(store.as_ref(), &sealer(&env), new("https://hooks.example.com/b", &renamed)).await;
     assert!(matches!(unknown, Err(RegistrationRefused::UnknownEventType(_))), "{unknown:?}");

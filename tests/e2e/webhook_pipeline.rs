@@ -48,7 +48,10 @@ impl Hooks {
         let sealer = KmsSecretSealer::for_webhooks(env.kms.clone(), &env.factor_key);
         let receiver = WebhookReceiver::without_secrets(HOST);
         let resolver = WebhookReceiver::resolver(&[IpAddr::V4(Ipv4Addr::LOCALHOST)]);
-        let poster = HttpsPoster::new().resolving_with(resolver).for_local_receiver(HOST, &receiver.ca_pem).unwrap();
+        let poster = HttpsPoster::new()
+            .resolving_with(resolver)
+            .for_local_receiver(HOST, receiver.port, &receiver.ca_pem)
+            .unwrap();
         let pipeline = Pipeline::start(&env).await;
         Hooks { env, store, sealer, poster, pipeline, receiver }
     }

@@ -23,6 +23,8 @@ pub struct DevReceiver {
     given: HashSet<String>,
     /// How many deliveries have been reported.
     reported: usize,
+    /// Whether its end has been reported.
+    stop_reported: bool,
 }
 
 impl DevReceiver {
@@ -31,6 +33,7 @@ impl DevReceiver {
             receiver: WebhookReceiver::without_secrets(DEV_RECEIVER_HOST),
             given: HashSet::new(),
             reported: 0,
+            stop_reported: false,
         }
     }
 
@@ -41,7 +44,12 @@ impl DevReceiver {
 
     /// The production poster, that also reaches this receiver (and trusts its CA for it alone).
     pub fn poster(&self) -> Result<HttpsPoster, String> {
-        HttpsPoster::new().resolving_with(DevResolver).for_local_receiver(DEV_RECEIVER_HOST, &self.receiver.ca_pem)
+        let receiver = &self.receiver;
+        HttpsPoster::new().resolving_with(DevResolver).for_local_receiver(
+            DEV_RECEIVER_HOST,
+            receiver.port,
+            &receiver.ca_pem,
+        )
     }
 
     /// Gives the receiver the secrets of every endpoint at its host it does not have yet, so it can
@@ -53,6 +61,14 @@ impl DevReceiver {
         sealer: &dyn SecretSealer,
         now: i64,
     ) -> Result<(), String> {
+        // A receiver that died cannot take secrets (and the harness's would panic trying): say so
+        // once; deliveries to it then fail as a dead partner's would.
+        if self.receiver.has_stopped() {
+            if std::mem::replace(&mut self.stop_reported, true) {
+                return Ok(());
+            }
+            return Err("the local receiver stopped (above); deliveries to it fail until make dev starts again".into());
+        }
         for partner in partners.partners().await.map_err(|e| e.to_string())? {
             for endpoint in endpoints.endpoints(&partner.id).await.map_err(|e| e.to_string())? {
                 if endpoint.url.host() != DEV_RECEIVER_HOST {

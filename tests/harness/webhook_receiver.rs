@@ -113,6 +113,11 @@ impl WebhookReceiver {
         format!("https://{}:{}{path}", self.host, self.port)
     }
 
+    /// Whether the receiver's process has ended (it prints why on standard error).
+    pub fn has_stopped(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Everything received so far, in order.
     pub fn received(&self) -> Vec<Received> {
         self.received.lock().expect("lock").clone()

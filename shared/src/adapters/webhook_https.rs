@@ -42,10 +42,12 @@ pub struct HttpsPoster {
     answer_timeout: Duration,
 }
 
-/// The one host whose deliveries may reach loopback, and the one root trusted for it instead of
-/// the Mozilla roots compiled in: its own CA. Every other host is posted to as in production.
+/// The one host and port whose deliveries may reach loopback, and the one root trusted for it
+/// instead of the Mozilla roots compiled in: its own CA. Every other host, and this host on any
+/// other port (the emulator's, the local API's), is posted to as in production.
 struct LocalReceiver {
     host: String,
+    port: u16,
     root: reqwest::Certificate,
 }
 
@@ -69,18 +71,19 @@ impl HttpsPoster {
         self
     }
 
-    /// Lets deliveries to `host`, and to it alone, reach loopback addresses, trusting only `ca_pem`
-    /// for it: a receiver on this machine. Other hosts stay public HTTPS under the Mozilla roots, so
-    /// `make dev` reaches both its own receiver and a partner's tunnel.
-    pub fn for_local_receiver(mut self, host: &str, ca_pem: &str) -> Result<HttpsPoster, String> {
+    /// Lets deliveries to `host` on `port`, and to them alone, reach loopback addresses, trusting
+    /// only `ca_pem` for them: a receiver on this machine. Other hosts and ports stay public HTTPS
+    /// under the Mozilla roots, so `make dev` reaches both its own receiver and a partner's tunnel,
+    /// and no endpoint makes it connect to another local port.
+    pub fn for_local_receiver(mut self, host: &str, port: u16, ca_pem: &str) -> Result<HttpsPoster, String> {
         let root = reqwest::Certificate::from_pem(ca_pem.as_bytes()).map_err(|e| format!("the receiver's CA: {e}"))?;
-        self.local = Some(LocalReceiver { host: host.to_ascii_lowercase(), root });
+        self.local = Some(LocalReceiver { host: host.to_ascii_lowercase(), port, root });
         Ok(self)
     }
 
-    /// The local receiver, if `host` is its host.
-    fn local_receiver(&self, host: &str) -> Option<&LocalReceiver> {
-        self.local.as_ref().filter(|local| local.host.eq_ignore_ascii_case(host))
+    /// The local receiver, if `url` is at its host and port.
+    fn local_receiver(&self, url: &EndpointUrl) -> Option<&LocalReceiver> {
+        self.local.as_ref().filter(|local| local.host.eq_ignore_ascii_case(url.host()) && local.port == url.port())
     }
 
     /// Gives a receiver `timeout` to answer instead of `ANSWER_TIMEOUT`.
@@ -89,9 +92,9 @@ impl HttpsPoster {
         self
     }
 
-    /// The addresses a delivery to `host` may connect to, of those it resolved to.
-    fn reachable<'a>(&self, host: &str, resolved: &'a [IpAddr]) -> Option<&'a [IpAddr]> {
-        if self.local_receiver(host).is_some() {
+    /// The addresses a delivery to `url` may connect to, of those its host resolved to.
+    fn reachable<'a>(&self, url: &EndpointUrl, resolved: &'a [IpAddr]) -> Option<&'a [IpAddr]> {
+        if self.local_receiver(url).is_some() {
             let local_or_public = |address: &IpAddr| address.is_loopback() || is_public(*address);
             (!resolved.is_empty() && resolved.iter().all(local_or_public)).then_some(resolved)
         } else {
@@ -99,8 +102,8 @@ impl HttpsPoster {
         }
     }
 
-    /// A client that connects to `host` at `addresses` only.
-    fn client(&self, host: &str, addresses: &[SocketAddr]) -> reqwest::Result<reqwest::Client> {
+    /// A client that connects to `url`'s host at `addresses` only.
+    fn client(&self, url: &EndpointUrl, addresses: &[SocketAddr]) -> reqwest::Result<reqwest::Client> {
         let mut builder = reqwest::Client::builder()
             .https_only(true)
             .redirect(reqwest::redirect::Policy::none())
@@ -108,8 +111,8 @@ impl HttpsPoster {
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(self.answer_timeout)
             .user_agent("registration-webhooks/1")
-            .resolve_to_addrs(host, addresses);
-        if let Some(local) = self.local_receiver(host) {
+            .resolve_to_addrs(url.host(), addresses);
+        if let Some(local) = self.local_receiver(url) {
             builder = builder.tls_built_in_root_certs(false).add_root_certificate(local.root.clone());
         }
         builder.build()
@@ -122,11 +125,11 @@ impl WebhookPoster for HttpsPoster {
         // A lookup that hangs is a host that cannot be reached, within the connection's time.
         let lookup = self.resolver.resolve(url.host(), url.port());
         let resolved = tokio::time::timeout(CONNECT_TIMEOUT, lookup).await.unwrap_or_default();
-        let Some(addresses) = self.reachable(url.host(), &resolved) else {
+        let Some(addresses) = self.reachable(url, &resolved) else {
             return Outcome::Failed(Failure::Unreachable);
         };
         let sockets: Vec<SocketAddr> = addresses.iter().map(|ip| SocketAddr::new(*ip, url.port())).collect();
-        let Ok(client) = self.client(url.host(), &sockets) else {
+        let Ok(client) = self.client(url, &sockets) else {
             return Outcome::Failed(Failure::Connection);
         };
         let mut request = client

@@ -83,6 +83,8 @@ pub enum RegistrationRefused {
     TooMany,
     #[error("this partner already has an endpoint at that URL")]
     Duplicate,
+    #[error("the endpoint's host must be a name of at most 253 characters, without a final dot, or an address")]
+    HostName,
     #[error("{0:?} is not an email address to notify")]
     Notify(String),
     #[error(transparent)]
@@ -108,6 +110,11 @@ pub async fn register(
     new: NewEndpoint<'_>,
 ) -> Result<(WebhookEndpoint, WebhookSecret), RegistrationRefused> {
     let url = EndpointUrl::parse(new.url)?;
+    // Checked here, not in `EndpointUrl::parse`, which also reads what is stored: a final dot names
+    // the same host as without it (and would pass the one-per-URL check), and DNS names end at 253.
+    if url.host().ends_with('.') || url.host().len() > 253 {
+        return Err(RegistrationRefused::HostName);
+    }
     let notify = new
         .notify
         .map(|address| EmailAddress::parse(address).map_err(|_| RegistrationRefused::Notify(address.to_owned())))
